@@ -1,0 +1,44 @@
+/* Configuration from environment variables: one table (name, type, default, bounds), read
+ * once at start-up. Every program reads the same variables; errors name the variable. */
+#ifndef BRO_CONFIG_H
+#define BRO_CONFIG_H
+
+#include <stdio.h>
+
+#include "common/error.h"
+
+typedef struct bro_config {
+    char pg[512];           /* BROBYGGER_PG: workers' libpq connection string */
+    char pg_admin[512];     /* BROBYGGER_PG_ADMIN: owner connection (admin CLI only) */
+    char redis[256];        /* BROBYGGER_REDIS: redis://host:port/db */
+    char listen[128];       /* BROBYGGER_LISTEN: gateway API address host:port */
+    char admin_listen[128]; /* BROBYGGER_ADMIN_LISTEN: /metrics and operator routes */
+    int threads;            /* BROBYGGER_THREADS: gateway event loops; 0 in env = cores */
+    char queues[256];       /* BROBYGGER_QUEUES: comma-separated queues a worker serves */
+    int log_level;          /* BROBYGGER_LOG: bro_log_level */
+    int request_timeout_ms; /* BROBYGGER_REQUEST_TIMEOUT_MS: gateway waits this long for a reply */
+    int visibility_ms;      /* BROBYGGER_VISIBILITY_MS: pending job reclaimed after this idle */
+    int max_attempts;       /* BROBYGGER_MAX_ATTEMPTS: deliveries before dead-lettering */
+    int retry_base_ms;      /* BROBYGGER_RETRY_BASE_MS: first backoff; doubles per attempt */
+    int heartbeat_ttl_ms;   /* BROBYGGER_HEARTBEAT_TTL_MS: worker heartbeat lifetime */
+    int auth_cache_ms;      /* BROBYGGER_AUTH_CACHE_MS: gateway trusts a resolved key this long */
+    int max_body;           /* BROBYGGER_MAX_BODY: request body limit in bytes */
+} bro_config;
+
+/* Fills cfg from the environment, falling back to documented defaults. On a bad value
+ * returns -1 with err naming the variable; cfg is then partly filled and must not be used. */
+int bro_config_load(bro_config *cfg, bro_err *err) BRO_MUST_USE;
+
+/* Prints the table (name, default, meaning) as Markdown rows: README's source. */
+void bro_config_describe(FILE *out);
+
+/* Splits a redis:// URL into host (copied into host, hostlen bytes), port and database
+ * number. Accepts redis://host, redis://host:port and redis://host:port/db. */
+int bro_config_redis_url(const char *url, char *host, size_t hostlen, int *port, int *db,
+                         bro_err *err) BRO_MUST_USE;
+
+/* Splits "host:port" into its parts (host copied). */
+int bro_config_hostport(const char *addr, char *host, size_t hostlen, int *port,
+                        bro_err *err) BRO_MUST_USE;
+
+#endif

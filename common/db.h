@@ -1,0 +1,46 @@
+/* The tenant transaction on libpq. One job runs in one transaction: BEGIN; SET LOCAL ROLE
+ * t_<slug>; SET LOCAL search_path = t_<slug>; ...; COMMIT. Identifiers pass through
+ * PQescapeIdentifier; values only ever travel as parameters. */
+#ifndef BRO_DB_H
+#define BRO_DB_H
+
+#include <libpq-fe.h>
+
+#include "common/error.h"
+
+typedef struct bro_db bro_db;
+
+/* Connects with a libpq connection string. Returns a handle (free with bro_db_free) or NULL
+ * with err set. */
+bro_db *bro_db_connect(const char *conninfo, bro_err *err);
+
+/* Closes and frees. NULL is a no-op. */
+void bro_db_free(bro_db *db);
+
+/* Starts a transaction for tenant (a slug), or for the platform when tenant is NULL or "":
+ * then no role is assumed and search_path is "platform". Reconnects once if the connection
+ * was lost. Returns 0, or -1 with err set (BRO_E_RETRY when the database is unreachable). */
+int bro_db_begin(bro_db *db, const char *tenant, bro_err *err) BRO_MUST_USE;
+
+/* Commits. On failure the transaction is gone; err->code is BRO_E_RETRY for serialization
+ * failures and lost connections, BRO_E_DB otherwise. */
+int bro_db_commit(bro_db *db, bro_err *err) BRO_MUST_USE;
+
+/* Rolls back if a transaction is open; harmless otherwise. */
+void bro_db_rollback(bro_db *db);
+
+/* Runs one parameterised statement (text parameters; NULL entries are SQL NULL). Returns the
+ * result, owned by the caller (PQclear), or NULL with err set: BRO_E_CONFLICT for unique
+ * violations, BRO_E_RETRY for serialization failures, deadlocks and lost connections,
+ * BRO_E_DB otherwise; err->msg carries the SQLSTATE, never parameter values. */
+PGresult *bro_db_exec(bro_db *db, const char *sql, int nparams, const char *const *params,
+                      bro_err *err);
+
+/* Like bro_db_exec but for parameters given with lengths and formats (binary bytea etc.). */
+PGresult *bro_db_exec_bin(bro_db *db, const char *sql, int nparams, const char *const *params,
+                          const int *lengths, const int *formats, bro_err *err);
+
+/* The underlying connection, for PQescape* helpers. Owned by db. */
+PGconn *bro_db_conn(bro_db *db);
+
+#endif
