@@ -1,0 +1,507 @@
+/* The worker side of the job queue: Redis streams with a consumer group, XAUTOCLAIM for jobs
+ * left pending by dead workers, a delayed sorted set for retries and a dead-letter stream.
+ * Synchronous hiredis with a socket timeout on every command; one reconnect per call. */
+#include "common/queue.h"
+
+#include <hiredis/hiredis.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/time.h>
+
+#include "common/config.h"
+#include "common/ids.h"
+#include "common/log.h"
+
+#define BRO_QUEUE_PROMOTE_EVERY_MS 200 /* how often due delayed jobs are moved back */
+#define BRO_QUEUE_PROMOTE_BATCH    100 /* delayed jobs moved per queue per pass */
+#define BRO_QUEUE_BACKOFF_CAP_MS   60000
+
+struct bro_queue {
+    redisContext *redis;                                 /* NULL while disconnected */
+    char host[128];                                      /* Redis host */
+    int port;                                            /* Redis port */
+    int db;                                              /* Redis database index */
+    char consumer[128];                                  /* our name within the group */
+    char queues[BRO_QUEUE_MAX][BRO_QUEUE_NAME_MAX];      /* queues served */
+    char streams[BRO_QUEUE_MAX][BRO_QUEUE_NAME_MAX + 8]; /* "bro:q:<queue>" */
+    int nqueues;                                         /* entries used above */
+    bro_queue_opts opts;                                 /* timings */
+    int64_t last_promote_ms;                             /* last delayed->stream pass */
+    int64_t last_reclaim_ms;                             /* last XAUTOCLAIM pass */
+};
+
+/* Moves due members of a delayed set onto the stream, atomically per member. */
+static const char *bro_queue_promote_lua =
+    "local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, ARGV[2])\n"
+    "for _, m in ipairs(due) do\n"
+    "  if redis.call('ZREM', KEYS[1], m) == 1 then\n"
+    "    redis.call('XADD', KEYS[2], '*', 'e', m)\n"
+    "  end\n"
+    "end\n"
+    "return #due\n";
+
+const char *bro_queue_stream_key(const char *queue, char *buf, size_t n)
+{
+    snprintf(buf, n, "bro:q:%s", queue);
+    return buf;
+}
+
+static void bro_queue_timeout(bro_queue *q, int ms)
+{
+    struct timeval tv = {ms / 1000, (ms % 1000) * 1000};
+    if (q->redis)
+        redisSetTimeout(q->redis, tv);
+}
+
+static void bro_queue_disconnect(bro_queue *q)
+{
+    if (q->redis) {
+        redisFree(q->redis);
+        q->redis = NULL;
+    }
+}
+
+/* Makes sure a live connection exists. */
+static int bro_queue_connect(bro_queue *q, bro_err *err)
+{
+    if (q->redis && q->redis->err == 0)
+        return 0;
+    bro_queue_disconnect(q);
+    struct timeval tv = {q->opts.command_ms / 1000, (q->opts.command_ms % 1000) * 1000};
+    q->redis = redisConnectWithTimeout(q->host, q->port, tv);
+    if (q->redis == NULL)
+        return bro_err_set(err, BRO_E_NOMEM, "redis: cannot allocate context");
+    if (q->redis->err) {
+        bro_err_set(err, BRO_E_UNAVAILABLE, "redis %s:%d: %s", q->host, q->port, q->redis->errstr);
+        bro_queue_disconnect(q);
+        return -1;
+    }
+    bro_queue_timeout(q, q->opts.command_ms);
+    if (q->db != 0) {
+        redisReply *r = redisCommand(q->redis, "SELECT %d", q->db);
+        int bad = r == NULL || r->type == REDIS_REPLY_ERROR;
+        if (r)
+            freeReplyObject(r);
+        if (bad) {
+            bro_queue_disconnect(q);
+            return bro_err_set(err, BRO_E_UNAVAILABLE, "redis: SELECT %d failed", q->db);
+        }
+    }
+    return 0;
+}
+
+/* Runs one command; a NULL reply (transport failure) drops the connection so the next call
+ * reconnects. A Redis error reply is returned to the caller as a reply, not as NULL. */
+static redisReply *bro_queue_cmd(bro_queue *q, int argc, const char **argv, const size_t *lens,
+                                 bro_err *err)
+{
+    if (bro_queue_connect(q, err) < 0)
+        return NULL;
+    redisReply *r = redisCommandArgv(q->redis, argc, argv, lens);
+    if (r == NULL) {
+        bro_err_set(err, BRO_E_UNAVAILABLE, "redis: %s", q->redis->errstr);
+        bro_queue_disconnect(q);
+    }
+    return r;
+}
+
+static int bro_queue_reply_ok(redisReply *r, const char *what, bro_err *err)
+{
+    if (r->type == REDIS_REPLY_ERROR) {
+        bro_err_set(err, BRO_E_REDIS, "redis %s: %.80s", what, r->str);
+        freeReplyObject(r);
+        return -1;
+    }
+    freeReplyObject(r);
+    return 0;
+}
+
+static int bro_queue_create_group(bro_queue *q, const char *stream, bro_err *err)
+{
+    const char *argv[] = {"XGROUP", "CREATE", stream, BRO_QUEUE_GROUP, "0", "MKSTREAM"};
+    redisReply *r = bro_queue_cmd(q, 6, argv, NULL, err);
+    if (r == NULL)
+        return -1;
+    if (r->type == REDIS_REPLY_ERROR && strncmp(r->str, "BUSYGROUP", 9) == 0) {
+        freeReplyObject(r);
+        return 0;
+    }
+    return bro_queue_reply_ok(r, "XGROUP CREATE", err);
+}
+
+bro_queue *bro_queue_open(const char *redis_url, const char *consumer, const char *const *queues,
+                          int nqueues, const bro_queue_opts *opts, bro_err *err)
+{
+    if (nqueues < 0 || nqueues > BRO_QUEUE_MAX) {
+        bro_err_set(err, BRO_E_CONFIG, "at most %d queues", BRO_QUEUE_MAX);
+        return NULL;
+    }
+    bro_queue *q = calloc(1, sizeof(*q));
+    if (q == NULL) {
+        bro_err_set(err, BRO_E_NOMEM, "out of memory");
+        return NULL;
+    }
+    q->opts = *opts;
+    if (q->opts.command_ms <= 0)
+        q->opts.command_ms = 2000;
+    if (bro_config_redis_url(redis_url, q->host, sizeof(q->host), &q->port, &q->db, err) < 0)
+        goto fail;
+    snprintf(q->consumer, sizeof(q->consumer), "%s", consumer);
+    for (int i = 0; i < nqueues; i++) {
+        if (strlen(queues[i]) == 0 || strlen(queues[i]) >= BRO_QUEUE_NAME_MAX) {
+            bro_err_set(err, BRO_E_CONFIG, "bad queue name");
+            goto fail;
+        }
+        snprintf(q->queues[i], sizeof(q->queues[i]), "%s", queues[i]);
+        bro_queue_stream_key(queues[i], q->streams[i], sizeof(q->streams[i]));
+    }
+    q->nqueues = nqueues;
+    for (int i = 0; i < nqueues; i++)
+        if (bro_queue_create_group(q, q->streams[i], err) < 0)
+            goto fail;
+    return q;
+fail:
+    bro_queue_free(q);
+    return NULL;
+}
+
+void bro_queue_free(bro_queue *q)
+{
+    if (q == NULL)
+        return;
+    bro_queue_disconnect(q);
+    free(q);
+}
+
+int bro_queue_enqueue(bro_queue *q, const char *queue, const char *data, size_t len, bro_err *err)
+{
+    char stream[BRO_QUEUE_NAME_MAX + 8];
+    bro_queue_stream_key(queue, stream, sizeof(stream));
+    const char *argv[] = {"XADD", stream, "*", BRO_QUEUE_FIELD, data};
+    size_t lens[] = {4, strlen(stream), 1, 1, len};
+    redisReply *r = bro_queue_cmd(q, 5, argv, lens, err);
+    if (r == NULL)
+        return -1;
+    return bro_queue_reply_ok(r, "XADD", err);
+}
+
+/* ---- reading ------------------------------------------------------------------------------- */
+
+static int bro_queue_queue_index(bro_queue *q, const char *stream, size_t len)
+{
+    for (int i = 0; i < q->nqueues; i++)
+        if (strlen(q->streams[i]) == len && memcmp(q->streams[i], stream, len) == 0)
+            return i;
+    return -1;
+}
+
+/* Copies one stream entry [id, [field, value, ...]] into m. A deleted entry (nil fields) or an
+ * entry without the "e" field yields data NULL and len 0: it is still owned by us and must be
+ * dead-lettered so it does not sit pending for ever. */
+static int bro_queue_take_entry(bro_queue *q, int qi, const redisReply *entry, int deliveries,
+                                bro_queue_msg *m, bro_err *err)
+{
+    memset(m, 0, sizeof(*m));
+    if (entry->type != REDIS_REPLY_ARRAY || entry->elements < 2 ||
+        entry->element[0]->type != REDIS_REPLY_STRING)
+        return bro_err_set(err, BRO_E_REDIS, "redis: unexpected stream entry shape");
+    snprintf(m->queue, sizeof(m->queue), "%s", q->queues[qi]);
+    snprintf(m->stream_id, sizeof(m->stream_id), "%s", entry->element[0]->str);
+    m->deliveries = deliveries;
+    const redisReply *fields = entry->element[1];
+    if (fields->type != REDIS_REPLY_ARRAY)
+        return 0;
+    for (size_t i = 0; i + 1 < fields->elements; i += 2) {
+        const redisReply *f = fields->element[i], *v = fields->element[i + 1];
+        if (f->type == REDIS_REPLY_STRING && strcmp(f->str, BRO_QUEUE_FIELD) == 0 &&
+            v->type == REDIS_REPLY_STRING) {
+            m->data = malloc(v->len ? v->len : 1);
+            if (m->data == NULL)
+                return bro_err_set(err, BRO_E_NOMEM, "out of memory");
+            memcpy(m->data, v->str, v->len);
+            m->len = v->len;
+            break;
+        }
+    }
+    return 0;
+}
+
+/* How many times Redis has delivered an entry (XPENDING detail). 0 when unknown. */
+static int bro_queue_delivery_count(bro_queue *q, const char *stream, const char *id)
+{
+    const char *argv[] = {"XPENDING", stream, BRO_QUEUE_GROUP, id, id, "1"};
+    bro_err ignore;
+    redisReply *r = bro_queue_cmd(q, 6, argv, NULL, &ignore);
+    int n = 0;
+    if (r && r->type == REDIS_REPLY_ARRAY && r->elements == 1 &&
+        r->element[0]->type == REDIS_REPLY_ARRAY && r->element[0]->elements == 4 &&
+        r->element[0]->element[3]->type == REDIS_REPLY_INTEGER)
+        n = (int)r->element[0]->element[3]->integer;
+    if (r)
+        freeReplyObject(r);
+    return n;
+}
+
+static int bro_queue_promote(bro_queue *q, bro_err *err)
+{
+    char now[24], batch[16], delayed[BRO_QUEUE_NAME_MAX + 16];
+    snprintf(now, sizeof(now), "%lld", (long long)bro_ids_now_ms());
+    snprintf(batch, sizeof(batch), "%d", BRO_QUEUE_PROMOTE_BATCH);
+    for (int i = 0; i < q->nqueues; i++) {
+        snprintf(delayed, sizeof(delayed), "bro:delayed:%s", q->queues[i]);
+        const char *argv[] = {"EVAL", bro_queue_promote_lua, "2", delayed, q->streams[i], now,
+                              batch};
+        redisReply *r = bro_queue_cmd(q, 7, argv, NULL, err);
+        if (r == NULL || bro_queue_reply_ok(r, "promote", err) < 0)
+            return -1;
+    }
+    return 0;
+}
+
+/* XAUTOCLAIM entries idle past the visibility timeout into this consumer. */
+static int bro_queue_reclaim(bro_queue *q, bro_queue_msg *msgs, int max, int *n, bro_err *err)
+{
+    char idle[24], count[16];
+    snprintf(idle, sizeof(idle), "%d", q->opts.visibility_ms);
+    for (int i = 0; i < q->nqueues && *n < max; i++) {
+        snprintf(count, sizeof(count), "%d", max - *n);
+        const char *argv[] = {"XAUTOCLAIM", q->streams[i], BRO_QUEUE_GROUP, q->consumer,
+                              idle,         "0-0",         "COUNT",         count};
+        redisReply *r = bro_queue_cmd(q, 8, argv, NULL, err);
+        if (r == NULL)
+            return -1;
+        if (r->type != REDIS_REPLY_ARRAY || r->elements < 2 ||
+            r->element[1]->type != REDIS_REPLY_ARRAY) {
+            return bro_queue_reply_ok(r, "XAUTOCLAIM", err) < 0 ? -1 : 0;
+        }
+        const redisReply *entries = r->element[1];
+        for (size_t j = 0; j < entries->elements && *n < max; j++) {
+            const redisReply *e = entries->element[j];
+            if (e->type != REDIS_REPLY_ARRAY || e->elements < 1)
+                continue;
+            int d = bro_queue_delivery_count(q, q->streams[i], e->element[0]->str);
+            if (bro_queue_take_entry(q, i, e, d > 0 ? d : 2, &msgs[*n], err) < 0) {
+                freeReplyObject(r);
+                return -1;
+            }
+            bro_log_warn(NULL, "reclaimed job %s on %s after %d deliveries", msgs[*n].stream_id,
+                         q->queues[i], msgs[*n].deliveries);
+            (*n)++;
+        }
+        freeReplyObject(r);
+    }
+    return 0;
+}
+
+static int bro_queue_read_new(bro_queue *q, int block_ms, bro_queue_msg *msgs, int max, int *n,
+                              bro_err *err)
+{
+    const char *argv[8 + 2 * BRO_QUEUE_MAX];
+    char count[16], block[16];
+    int argc = 0;
+    snprintf(count, sizeof(count), "%d", max);
+    snprintf(block, sizeof(block), "%d", block_ms);
+    argv[argc++] = "XREADGROUP";
+    argv[argc++] = "GROUP";
+    argv[argc++] = BRO_QUEUE_GROUP;
+    argv[argc++] = q->consumer;
+    argv[argc++] = "COUNT";
+    argv[argc++] = count;
+    argv[argc++] = "BLOCK";
+    argv[argc++] = block;
+    argv[argc++] = "STREAMS";
+    for (int i = 0; i < q->nqueues; i++)
+        argv[argc++] = q->streams[i];
+    for (int i = 0; i < q->nqueues; i++)
+        argv[argc++] = ">";
+    if (bro_queue_connect(q, err) < 0)
+        return -1;
+    bro_queue_timeout(q, q->opts.command_ms + block_ms);
+    redisReply *r = bro_queue_cmd(q, argc, argv, NULL, err);
+    bro_queue_timeout(q, q->opts.command_ms);
+    if (r == NULL)
+        return -1;
+    if (r->type == REDIS_REPLY_NIL) {
+        freeReplyObject(r);
+        return 0;
+    }
+    if (r->type != REDIS_REPLY_ARRAY)
+        return bro_queue_reply_ok(r, "XREADGROUP", err) < 0 ? -1 : 0;
+    int rc = 0;
+    for (size_t s = 0; s < r->elements && rc == 0; s++) {
+        const redisReply *sr = r->element[s];
+        if (sr->type != REDIS_REPLY_ARRAY || sr->elements != 2)
+            continue;
+        int qi = bro_queue_queue_index(q, sr->element[0]->str, sr->element[0]->len);
+        const redisReply *entries = sr->element[1];
+        for (size_t j = 0; qi >= 0 && j < entries->elements && *n < max; j++) {
+            if (bro_queue_take_entry(q, qi, entries->element[j], 1, &msgs[*n], err) < 0) {
+                rc = -1;
+                break;
+            }
+            (*n)++;
+        }
+    }
+    freeReplyObject(r);
+    return rc;
+}
+
+int bro_queue_read(bro_queue *q, int block_ms, bro_queue_msg *msgs, int max, int *n, bro_err *err)
+{
+    *n = 0;
+    if (max > BRO_QUEUE_BATCH_MAX)
+        max = BRO_QUEUE_BATCH_MAX;
+    int64_t now = bro_ids_now_ms();
+    if (now - q->last_promote_ms >= BRO_QUEUE_PROMOTE_EVERY_MS) {
+        if (bro_queue_promote(q, err) < 0)
+            return -1;
+        q->last_promote_ms = now;
+    }
+    int reclaim_every = q->opts.visibility_ms / 4;
+    if (reclaim_every > 1000)
+        reclaim_every = 1000;
+    if (now - q->last_reclaim_ms >= reclaim_every) {
+        if (bro_queue_reclaim(q, msgs, max, n, err) < 0)
+            goto fail;
+        q->last_reclaim_ms = now;
+        if (*n > 0)
+            return 0;
+    }
+    /* Wake at least at every promote/reclaim tick so delayed and stale jobs are not starved. */
+    if (block_ms > reclaim_every)
+        block_ms = reclaim_every > 0 ? reclaim_every : 1;
+    if (bro_queue_read_new(q, block_ms, msgs, max, n, err) < 0)
+        goto fail;
+    return 0;
+fail:
+    for (int i = 0; i < *n; i++)
+        bro_queue_msg_clear(&msgs[i]);
+    *n = 0;
+    return -1;
+}
+
+/* ---- finishing a message ------------------------------------------------------------------- */
+
+/* Runs MULTI, the appended commands, EXEC, and checks that EXEC succeeded. */
+static int bro_queue_transaction(bro_queue *q, int ncmds, const char ***argvs, const int *argcs,
+                                 const size_t **lens, const char *what, bro_err *err)
+{
+    if (bro_queue_connect(q, err) < 0)
+        return -1;
+    redisAppendCommand(q->redis, "MULTI");
+    for (int i = 0; i < ncmds; i++)
+        redisAppendCommandArgv(q->redis, argcs[i], argvs[i], lens[i]);
+    redisAppendCommand(q->redis, "EXEC");
+    int rc = 0;
+    for (int i = 0; i < ncmds + 2; i++) {
+        redisReply *r = NULL;
+        if (redisGetReply(q->redis, (void **)&r) != REDIS_OK || r == NULL) {
+            bro_err_set(err, BRO_E_UNAVAILABLE, "redis %s: %s", what, q->redis->errstr);
+            bro_queue_disconnect(q);
+            return -1;
+        }
+        if (i == ncmds + 1 && r->type != REDIS_REPLY_ARRAY)
+            rc = bro_err_set(err, BRO_E_REDIS, "redis %s: transaction aborted", what);
+        freeReplyObject(r);
+    }
+    return rc;
+}
+
+int bro_queue_ack(bro_queue *q, const bro_queue_msg *m, bro_err *err)
+{
+    char stream[BRO_QUEUE_NAME_MAX + 8];
+    bro_queue_stream_key(m->queue, stream, sizeof(stream));
+    const char *ack[] = {"XACK", stream, BRO_QUEUE_GROUP, m->stream_id};
+    const char *del[] = {"XDEL", stream, m->stream_id};
+    const char **argvs[] = {ack, del};
+    int argcs[] = {4, 3};
+    const size_t *lens[] = {NULL, NULL};
+    return bro_queue_transaction(q, 2, argvs, argcs, lens, "ack", err);
+}
+
+int bro_queue_retry(bro_queue *q, const bro_queue_msg *m, const char *data, size_t len,
+                    int64_t delay_ms, bro_err *err)
+{
+    char stream[BRO_QUEUE_NAME_MAX + 8], delayed[BRO_QUEUE_NAME_MAX + 16], due[24];
+    bro_queue_stream_key(m->queue, stream, sizeof(stream));
+    snprintf(delayed, sizeof(delayed), "bro:delayed:%s", m->queue);
+    snprintf(due, sizeof(due), "%lld", (long long)(bro_ids_now_ms() + delay_ms));
+    const char *add[] = {"ZADD", delayed, due, data};
+    size_t addlen[] = {4, strlen(delayed), strlen(due), len};
+    const char *ack[] = {"XACK", stream, BRO_QUEUE_GROUP, m->stream_id};
+    const char *del[] = {"XDEL", stream, m->stream_id};
+    const char **argvs[] = {add, ack, del};
+    int argcs[] = {4, 4, 3};
+    const size_t *lens[] = {addlen, NULL, NULL};
+    return bro_queue_transaction(q, 3, argvs, argcs, lens, "retry", err);
+}
+
+int bro_queue_dead(bro_queue *q, const bro_queue_msg *m, const char *reason, bro_err *err)
+{
+    char stream[BRO_QUEUE_NAME_MAX + 8], dead[BRO_QUEUE_NAME_MAX + 16], at[24];
+    bro_queue_stream_key(m->queue, stream, sizeof(stream));
+    snprintf(dead, sizeof(dead), "bro:dead:%s", m->queue);
+    snprintf(at, sizeof(at), "%lld", (long long)bro_ids_now_ms());
+    const char *add[] = {"XADD",  dead,   "*",         BRO_QUEUE_FIELD, m->data ? m->data : "",
+                         "error", reason, "stream_id", m->stream_id,    "at",
+                         at};
+    size_t addlen[11];
+    for (int i = 0; i < 11; i++)
+        addlen[i] = strlen(add[i]);
+    addlen[4] = m->data ? m->len : 0;
+    const char *ack[] = {"XACK", stream, BRO_QUEUE_GROUP, m->stream_id};
+    const char *del[] = {"XDEL", stream, m->stream_id};
+    const char **argvs[] = {add, ack, del};
+    int argcs[] = {11, 4, 3};
+    const size_t *lens[] = {addlen, NULL, NULL};
+    return bro_queue_transaction(q, 3, argvs, argcs, lens, "dead-letter", err);
+}
+
+int bro_queue_publish(bro_queue *q, const char *channel, const char *data, size_t len, bro_err *err)
+{
+    const char *argv[] = {"PUBLISH", channel, data};
+    size_t lens[] = {7, strlen(channel), len};
+    redisReply *r = bro_queue_cmd(q, 3, argv, lens, err);
+    if (r == NULL)
+        return -1;
+    return bro_queue_reply_ok(r, "PUBLISH", err);
+}
+
+int bro_queue_heartbeat(bro_queue *q, const char *info, int ttl_ms, bro_err *err)
+{
+    char key[160], ttl[16], now[24], stale[24];
+    int64_t t = bro_ids_now_ms();
+    snprintf(key, sizeof(key), "bro:worker:%s", q->consumer);
+    snprintf(ttl, sizeof(ttl), "%d", ttl_ms);
+    snprintf(now, sizeof(now), "%lld", (long long)t);
+    snprintf(stale, sizeof(stale), "%lld", (long long)(t - 3600000));
+    const char *set[] = {"SET", key, info, "PX", ttl};
+    const char *add[] = {"ZADD", "bro:workers", now, q->consumer};
+    const char *trim[] = {"ZREMRANGEBYSCORE", "bro:workers", "-inf", stale};
+    const char **argvs[] = {set, add, trim};
+    int argcs[] = {5, 4, 4};
+    const size_t *lens[] = {NULL, NULL, NULL};
+    return bro_queue_transaction(q, 3, argvs, argcs, lens, "heartbeat", err);
+}
+
+int64_t bro_queue_backoff_ms(int attempt, int base_ms)
+{
+    if (attempt < 1)
+        attempt = 1;
+    int64_t ceiling = base_ms;
+    for (int i = 1; i < attempt && ceiling < BRO_QUEUE_BACKOFF_CAP_MS; i++)
+        ceiling *= 2;
+    if (ceiling > BRO_QUEUE_BACKOFF_CAP_MS)
+        ceiling = BRO_QUEUE_BACKOFF_CAP_MS;
+    int64_t floor = base_ms / 2;
+    if (ceiling <= floor)
+        return floor;
+    return floor + (int64_t)arc4random_uniform((uint32_t)(ceiling - floor + 1));
+}
+
+void bro_queue_msg_clear(bro_queue_msg *m)
+{
+    free(m->data);
+    memset(m, 0, sizeof(*m));
+}

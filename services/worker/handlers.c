@@ -1,0 +1,33 @@
+/* The handler table. */
+#include "handlers.h"
+
+#include <string.h>
+
+#include "common/queue.h"
+#include "platform/platform.h"
+#include "records/candidates.h"
+
+static const bro_handler bro_handlers[] = {
+    {"auth.resolve", BRO_QUEUE_RECORDS, BRO_H_PLATFORM | BRO_H_READONLY, bro_platform_auth_resolve},
+    {"tenant.create", BRO_QUEUE_RECORDS, BRO_H_PLATFORM, bro_platform_tenant_create},
+    {"tenant.list", BRO_QUEUE_RECORDS, BRO_H_PLATFORM | BRO_H_READONLY, bro_platform_tenant_list},
+    {"key.issue", BRO_QUEUE_RECORDS, BRO_H_PLATFORM, bro_platform_key_issue},
+    {"key.revoke", BRO_QUEUE_RECORDS, BRO_H_PLATFORM, bro_platform_key_revoke},
+    {"candidate.create", BRO_QUEUE_RECORDS, 0, bro_candidates_create},
+    {"candidate.get", BRO_QUEUE_RECORDS, 0, bro_candidates_get},
+    {"candidate.list", BRO_QUEUE_RECORDS, 0, bro_candidates_list},
+};
+
+const bro_handler *bro_handlers_find(const char *kind)
+{
+    for (size_t i = 0; i < sizeof(bro_handlers) / sizeof(bro_handlers[0]); i++)
+        if (strcmp(bro_handlers[i].kind, kind) == 0)
+            return &bro_handlers[i];
+    return NULL;
+}
+
+const bro_handler *bro_handlers_all(int *n)
+{
+    *n = (int)(sizeof(bro_handlers) / sizeof(bro_handlers[0]));
+    return bro_handlers;
+}

@@ -1,0 +1,26 @@
+/* The worker's surface as data: job kind -> handler, queue and flags. Adding a handler is
+ * adding a row in handlers.c. */
+#ifndef BRO_WORKER_HANDLERS_H
+#define BRO_WORKER_HANDLERS_H
+
+#include "job.h"
+
+typedef int (*bro_handler_fn)(bro_job *job);
+
+#define BRO_H_PLATFORM 0x1 /* runs in the platform transaction (search_path platform, no role) */
+#define BRO_H_READONLY 0x2 /* no side effects: not recorded as processed, dropped past deadline */
+
+typedef struct bro_handler {
+    const char *kind;  /* envelope kind, e.g. "candidate.create" */
+    const char *queue; /* the queue it is posted to */
+    unsigned flags;    /* BRO_H_* */
+    bro_handler_fn fn; /* the handler */
+} bro_handler;
+
+/* Returns the handler for kind, or NULL. */
+const bro_handler *bro_handlers_find(const char *kind);
+
+/* The whole table and its length, for listing. */
+const bro_handler *bro_handlers_all(int *n);
+
+#endif

@@ -1,0 +1,95 @@
+/* Helpers handlers use to read a job and write its reply. */
+#include "job.h"
+
+#include <libpq-fe.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/jmp.h"
+
+void bro_job_field_error(bro_job *job, const char *field, const char *fmt, ...)
+{
+    if (job->nfields >= BRO_JOB_FIELD_ERRORS_MAX)
+        return;
+    bro_field_error *fe = &job->fields[job->nfields++];
+    snprintf(fe->field, sizeof(fe->field), "%s", field);
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(fe->message, sizeof(fe->message), fmt, ap);
+    va_end(ap);
+}
+
+int bro_job_fail(bro_job *job, int code, const char *fmt, ...)
+{
+    job->err.code = code;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(job->err.msg, sizeof(job->err.msg), fmt, ap);
+    va_end(ap);
+    return -1;
+}
+
+int bro_job_check_fields(bro_job *job)
+{
+    if (job->nfields == 0)
+        return 0;
+    return bro_job_fail(job, BRO_E_INVALID, "the request has %d invalid field%s", job->nfields,
+                        job->nfields == 1 ? "" : "s");
+}
+
+int bro_job_param(const msgpack_object *map, const char *name, char *buf, size_t n)
+{
+    const msgpack_object *o = map ? bro_jmp_map_get(map, name) : NULL;
+    if (o == NULL || o->type != MSGPACK_OBJECT_STR || o->via.str.size >= n)
+        return -1;
+    memcpy(buf, o->via.str.ptr, o->via.str.size);
+    buf[o->via.str.size] = '\0';
+    return 0;
+}
+
+char *bro_job_strdup(const msgpack_object *o)
+{
+    if (o == NULL || o->type != MSGPACK_OBJECT_STR)
+        return NULL;
+    char *s = malloc(o->via.str.size + 1);
+    if (s == NULL)
+        return NULL;
+    memcpy(s, o->via.str.ptr, o->via.str.size);
+    s[o->via.str.size] = '\0';
+    return s;
+}
+
+int bro_job_reply_json(bro_job *job, int status, const char *json, size_t len)
+{
+    bro_err err = {0};
+    if (bro_jmp_pack_json_text(&job->pk, json, len, &err) < 0)
+        return bro_job_fail(job, BRO_E_INTERNAL, "reply conversion: %s", err.msg);
+    job->status = status;
+    return 0;
+}
+
+int bro_job_reply_page(bro_job *job, const void *vres, int limit, const char *next_cursor)
+{
+    const PGresult *res = vres;
+    int rows = PQntuples(res);
+    if (rows > limit)
+        rows = limit;
+    msgpack_pack_map(&job->pk, 2);
+    msgpack_pack_str_with_body(&job->pk, "items", 5);
+    msgpack_pack_array(&job->pk, rows);
+    for (int i = 0; i < rows; i++) {
+        bro_err err = {0};
+        if (bro_jmp_pack_json_text(&job->pk, PQgetvalue(res, i, 0), PQgetlength(res, i, 0), &err) <
+            0)
+            return bro_job_fail(job, BRO_E_INTERNAL, "reply conversion: %s", err.msg);
+    }
+    msgpack_pack_str_with_body(&job->pk, "next_cursor", 11);
+    if (next_cursor)
+        msgpack_pack_str_with_body(&job->pk, next_cursor, strlen(next_cursor));
+    else
+        msgpack_pack_nil(&job->pk);
+    job->status = 200;
+    return 0;
+}

@@ -1,0 +1,63 @@
+/* What a handler sees of a job: the decoded envelope, a connection already inside the job's
+ * transaction, the request parts (path, query, data) and a place to write its reply. Handlers
+ * never open transactions or set roles themselves (STYLE.md rule 6). */
+#ifndef BRO_WORKER_JOB_H
+#define BRO_WORKER_JOB_H
+
+#include <msgpack.h>
+
+#include "common/db.h"
+#include "common/envelope.h"
+#include "common/error.h"
+
+#define BRO_JOB_FIELD_ERRORS_MAX 32
+
+typedef struct bro_field_error {
+    char field[64];    /* dotted path of the field at fault, e.g. "availability.mon" */
+    char message[128]; /* English, names no personal data */
+} bro_field_error;
+
+typedef struct bro_job {
+    const bro_envelope *env;     /* borrowed; lives for the whole job */
+    bro_db *db;                  /* inside the job's transaction */
+    const msgpack_object *path;  /* map of path params, or NULL */
+    const msgpack_object *query; /* map of query params, or NULL */
+    const msgpack_object *data;  /* request body, or NULL for nil/absent */
+    int status;                  /* HTTP status of the reply; set by the handler */
+    msgpack_sbuffer reply;       /* the reply body: exactly one msgpack value, or empty */
+    msgpack_packer pk;           /* packs into reply */
+    msgpack_sbuffer stored;      /* optional: what to store instead of reply (secrets redacted) */
+    int has_stored;              /* 1 when stored holds a value */
+    bro_err err;                 /* set when the handler fails */
+    bro_field_error fields[BRO_JOB_FIELD_ERRORS_MAX]; /* validation errors */
+    int nfields;                                      /* entries used above */
+} bro_job;
+
+/* Records a field error (dropped silently past BRO_JOB_FIELD_ERRORS_MAX). */
+void bro_job_field_error(bro_job *job, const char *field, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* Fails the job with code and message; always returns -1. */
+int bro_job_fail(bro_job *job, int code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* Fails with BRO_E_INVALID when field errors were recorded; returns 0 when there were none. */
+int bro_job_check_fields(bro_job *job);
+
+/* Copies a string path/query parameter into buf; returns 0, or -1 when absent or too long. */
+int bro_job_param(const msgpack_object *map, const char *name, char *buf, size_t n);
+
+/* Takes a PostgreSQL result holding one JSON text in column 0 of row 0 and packs it as the reply
+ * with the given status. Returns 0, or -1 with job->err set. */
+int bro_job_reply_json(bro_job *job, int status, const char *json, size_t len) BRO_MUST_USE;
+
+/* Packs a page {"items": [<json rows>], "next_cursor": cursor|nil} from column 0 of res
+ * (each a JSON text); at most limit rows are used. */
+int bro_job_reply_page(bro_job *job, const void *res, int limit,
+                       const char *next_cursor) BRO_MUST_USE;
+
+/* Copies msgpack string o (must be a str) into a new NUL-terminated string; NULL if o is not a
+ * string or on allocation failure. Caller frees. */
+char *bro_job_strdup(const msgpack_object *o);
+
+#endif

@@ -1,0 +1,80 @@
+/* brobygger-worker: serves the queues named by --queues (or BROBYGGER_QUEUES) until SIGTERM or
+ * SIGINT, finishing the job in hand before it exits. */
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "common/ids.h"
+#include "common/log.h"
+#include "runtime.h"
+
+static volatile sig_atomic_t bro_worker_stop_flag;
+
+static void bro_worker_on_signal(int sig)
+{
+    (void)sig;
+    bro_worker_stop_flag = 1;
+}
+
+static void bro_worker_usage(FILE *out)
+{
+    fprintf(out, "usage: brobygger-worker [--queues records,matching,notify,reports]\n"
+                 "Serves the named job queues until SIGTERM or SIGINT.\n"
+                 "Configuration comes from BROBYGGER_* environment variables (see README).\n");
+}
+
+int main(int argc, char **argv)
+{
+    static bro_worker w;
+    bro_err err = {0};
+    if (bro_config_load(&w.cfg, &err) < 0) {
+        fprintf(stderr, "brobygger-worker: %s\n", err.msg);
+        return 2;
+    }
+    const char *queues = w.cfg.queues;
+    static const struct option opts[] = {
+        {"queues", required_argument, NULL, 'q'}, {"help", no_argument, NULL, 'h'}, {0}};
+    int c;
+    while ((c = getopt_long(argc, argv, "q:h", opts, NULL)) != -1) {
+        if (c == 'q') {
+            queues = optarg;
+        } else if (c == 'h') {
+            bro_worker_usage(stdout);
+            return 0;
+        } else {
+            bro_worker_usage(stderr);
+            return 2;
+        }
+    }
+    if (optind != argc) {
+        bro_worker_usage(stderr);
+        return 2;
+    }
+    if (bro_runtime_set_queues(&w, queues, &err) < 0) {
+        fprintf(stderr, "brobygger-worker: %s\n", err.msg);
+        return 2;
+    }
+    bro_log_init("worker", w.cfg.log_level);
+
+    char host[64] = "host", suffix[BRO_UUID_LEN + 1];
+    gethostname(host, sizeof(host) - 1);
+    bro_ids_uuid7(suffix);
+    snprintf(w.id, sizeof(w.id), "%s-%d-%.8s", host, (int)getpid(), suffix + 28);
+
+    struct sigaction sa;
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = bro_worker_on_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGINT, &sa, NULL);
+    signal(SIGPIPE, SIG_IGN);
+    w.stop = &bro_worker_stop_flag;
+
+    int rc = bro_runtime_run(&w);
+    bro_queue_free(w.queue);
+    bro_db_free(w.db);
+    return rc == 0 ? 0 : 1;
+}

@@ -1,0 +1,282 @@
+/* Platform jobs: resolving API keys for the gateway, creating and listing tenants, issuing
+ * and revoking keys. They run in the platform transaction; tenant creation itself is the
+ * database function platform.provision_tenant, shared with the admin CLI. */
+#include "platform/platform.h"
+
+#include <jansson.h>
+#include <libpq-fe.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/apikey.h"
+#include "common/ids.h"
+#include "common/jmp.h"
+#include "validate.h"
+
+#define BRO_PLATFORM_LIMIT_DEFAULT 50
+#define BRO_PLATFORM_LIMIT_MAX     200
+#define BRO_PLATFORM_TIME(col)                                                                     \
+    "to_char(" col " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"
+
+static const char *bro_platform_sql_resolve =
+    "SELECT json_build_object('key_id', id, 'secret_sha256', secret_sha256, 'tenant', tenant,"
+    " 'role', role, 'org', organization_id,"
+    " 'active', revoked_at IS NULL AND (expires_at IS NULL OR expires_at > now()))::text"
+    " FROM api_keys WHERE id = $1";
+
+static const char *bro_platform_sql_tenant_dup =
+    "SELECT slug = $1, kommunenummer = $2 FROM tenants WHERE slug = $1 OR kommunenummer = $2";
+
+static const char *bro_platform_sql_tenant_get =
+    "SELECT json_build_object('slug', slug, 'name', name, 'kommunenummer', kommunenummer,"
+    " 'cluster', cluster, 'schema_version', schema_version, 'created_at', " BRO_PLATFORM_TIME(
+        "created_at") ")::text, slug FROM tenants";
+
+static const char *bro_platform_sql_key_insert =
+    "INSERT INTO api_keys (id, secret_sha256, tenant, role, organization_id, label)"
+    " VALUES ($1, $2, $3, $4, $5::uuid, $6)"
+    " RETURNING json_build_object('id', id, 'role', role, 'label', label, 'tenant', tenant,"
+    " 'organization_id', organization_id, 'created_at', " BRO_PLATFORM_TIME("created_at") ")::text";
+
+static const char *bro_platform_sql_key_revoke =
+    "UPDATE api_keys SET revoked_at = coalesce(revoked_at, now())"
+    " WHERE id = $1 AND ($2::text IS NULL OR tenant = $2) RETURNING id";
+
+static int bro_platform_is_platform_admin(const bro_job *job)
+{
+    return strcmp(job->env->actor.role, "platform_admin") == 0;
+}
+
+/* Runs sql and replies with its single JSON row, or fails with not_found. */
+static int bro_platform_one(bro_job *job, const char *sql, int n, const char *const *p, int status,
+                            const char *what)
+{
+    bro_err err = {0};
+    PGresult *res = bro_db_exec(job->db, sql, n, p, &err);
+    if (res == NULL)
+        return bro_job_fail(job, err.code, "%s", err.msg);
+    if (PQntuples(res) != 1) {
+        PQclear(res);
+        return bro_job_fail(job, BRO_E_NOT_FOUND, "no such %s", what);
+    }
+    int rc = bro_job_reply_json(job, status, PQgetvalue(res, 0, 0), PQgetlength(res, 0, 0));
+    PQclear(res);
+    return rc;
+}
+
+int bro_platform_auth_resolve(bro_job *job)
+{
+    char id[BRO_APIKEY_ID_LEN + 2];
+    const msgpack_object *o = job->data ? bro_jmp_map_get(job->data, "key_id") : NULL;
+    if (o == NULL || o->type != MSGPACK_OBJECT_STR || o->via.str.size != BRO_APIKEY_ID_LEN)
+        return bro_job_fail(job, BRO_E_NOT_FOUND, "no such key");
+    memcpy(id, o->via.str.ptr, BRO_APIKEY_ID_LEN);
+    id[BRO_APIKEY_ID_LEN] = '\0';
+    const char *p[] = {id};
+    return bro_platform_one(job, bro_platform_sql_resolve, 1, p, 200, "key");
+}
+
+/* ---- tenants ------------------------------------------------------------------------------- */
+
+static const bro_vfield bro_platform_tenant_fields[] = {
+    {"slug", BRO_V_SLUG, BRO_V_REQUIRED, 2, 31, NULL},
+    {"name", BRO_V_STRING, BRO_V_REQUIRED, 1, 200, NULL},
+    {"kommunenummer", BRO_V_POSTAL, BRO_V_REQUIRED, 4, 4, NULL},
+};
+
+int bro_platform_tenant_create(bro_job *job)
+{
+    bro_validate(job, job->data, bro_platform_tenant_fields, 3, 0);
+    if (bro_job_check_fields(job) < 0)
+        return -1;
+    char *slug = bro_job_strdup(bro_jmp_map_get(job->data, "slug"));
+    char *name = bro_job_strdup(bro_jmp_map_get(job->data, "name"));
+    char *knr = bro_job_strdup(bro_jmp_map_get(job->data, "kommunenummer"));
+    bro_err err = {0};
+    PGresult *res = NULL;
+    int rc = -1;
+    if (!slug || !name || !knr) {
+        bro_job_fail(job, BRO_E_NOMEM, "out of memory");
+        goto out;
+    }
+    const char *p[] = {slug, knr};
+    res = bro_db_exec(job->db, bro_platform_sql_tenant_dup, 2, p, &err);
+    if (res == NULL) {
+        bro_job_fail(job, err.code, "%s", err.msg);
+        goto out;
+    }
+    for (int i = 0; i < PQntuples(res); i++) {
+        if (PQgetvalue(res, i, 0)[0] == 't')
+            bro_job_field_error(job, "slug", "a tenant with this slug exists");
+        if (PQgetvalue(res, i, 1)[0] == 't')
+            bro_job_field_error(job, "kommunenummer", "a tenant with this kommunenummer exists");
+    }
+    PQclear(res);
+    if (job->nfields) {
+        bro_job_fail(job, BRO_E_CONFLICT, "the tenant exists");
+        goto out;
+    }
+    const char *pp[] = {slug, name, knr};
+    res = bro_db_exec(job->db, "SELECT platform.provision_tenant($1, $2, $3)", 3, pp, &err);
+    if (res == NULL) {
+        bro_job_fail(job, err.code, "%s", err.msg);
+        goto out;
+    }
+    PQclear(res);
+    char sql[512];
+    snprintf(sql, sizeof(sql), "%s WHERE slug = $1", bro_platform_sql_tenant_get);
+    rc = bro_platform_one(job, sql, 1, p, 201, "tenant");
+out:
+    free(slug);
+    free(name);
+    free(knr);
+    return rc;
+}
+
+/* Reads ?limit= and ?cursor= for a slug-ordered list. */
+static int bro_platform_page_query(bro_job *job, char *cursor, size_t n, int *limit)
+{
+    static const bro_vfield query_fields[] = {
+        {"cursor", BRO_V_SLUG, 0, 2, 31, NULL},
+        {"limit", BRO_V_STRING, 0, 1, 3, NULL},
+    };
+    if (job->query && job->query->via.map.size > 0)
+        bro_validate(job, job->query, query_fields, 2, 1);
+    if (bro_job_param(job->query, "cursor", cursor, n) < 0)
+        cursor[0] = '\0';
+    char lim[8];
+    *limit = BRO_PLATFORM_LIMIT_DEFAULT;
+    if (bro_job_param(job->query, "limit", lim, sizeof(lim)) == 0) {
+        char *end;
+        long v = strtol(lim, &end, 10);
+        if (*end || end == lim || v < 1 || v > BRO_PLATFORM_LIMIT_MAX)
+            bro_job_field_error(job, "limit", "must be an integer from 1 to %d",
+                                BRO_PLATFORM_LIMIT_MAX);
+        else
+            *limit = (int)v;
+    }
+    return bro_job_check_fields(job);
+}
+
+int bro_platform_tenant_list(bro_job *job)
+{
+    char cursor[40], limit_s[8], sql[512];
+    int limit;
+    if (bro_platform_page_query(job, cursor, sizeof(cursor), &limit) < 0)
+        return -1;
+    snprintf(limit_s, sizeof(limit_s), "%d", limit + 1);
+    snprintf(sql, sizeof(sql), "%s WHERE ($1::text IS NULL OR slug > $1) ORDER BY slug LIMIT $2",
+             bro_platform_sql_tenant_get);
+    const char *p[] = {cursor[0] ? cursor : NULL, limit_s};
+    bro_err err = {0};
+    PGresult *res = bro_db_exec(job->db, sql, 2, p, &err);
+    if (res == NULL)
+        return bro_job_fail(job, err.code, "%s", err.msg);
+    const char *next = PQntuples(res) > limit ? PQgetvalue(res, limit - 1, 1) : NULL;
+    int rc = bro_job_reply_page(job, res, limit, next);
+    PQclear(res);
+    return rc;
+}
+
+/* ---- keys ---------------------------------------------------------------------------------- */
+
+static const char *const bro_platform_tenant_roles[] = {"tenant_admin", "coordinator", "partner",
+                                                        "reader", NULL};
+
+static const bro_vfield bro_platform_key_fields[] = {
+    {"role", BRO_V_ENUM, BRO_V_REQUIRED, 1, 40, bro_platform_tenant_roles},
+    {"label", BRO_V_STRING, BRO_V_NULLABLE, 0, 100, NULL},
+    {"organization_id", BRO_V_UUID, BRO_V_NULLABLE, 36, 36, NULL},
+};
+
+/* Which tenant a key.issue job issues for: the path's for a platform admin (it must exist),
+ * the caller's own otherwise. */
+static int bro_platform_key_tenant(bro_job *job, char *tenant, size_t n)
+{
+    if (!bro_platform_is_platform_admin(job)) {
+        snprintf(tenant, n, "%s", job->env->tenant);
+        return 0;
+    }
+    if (bro_job_param(job->path, "slug", tenant, n) < 0 || !bro_ids_is_slug(tenant))
+        return bro_job_fail(job, BRO_E_NOT_FOUND, "no such tenant");
+    const char *p[] = {tenant};
+    bro_err err = {0};
+    PGresult *res = bro_db_exec(job->db, "SELECT 1 FROM tenants WHERE slug = $1", 1, p, &err);
+    if (res == NULL)
+        return bro_job_fail(job, err.code, "%s", err.msg);
+    int found = PQntuples(res) == 1;
+    PQclear(res);
+    return found ? 0 : bro_job_fail(job, BRO_E_NOT_FOUND, "no such tenant");
+}
+
+/* Packs the issued key's JSON as the reply, and the same without the secret as what is stored
+ * for replays: only the hash of a secret is ever kept. */
+static int bro_platform_key_reply(bro_job *job, const char *row, const char *key)
+{
+    json_error_t jerr;
+    json_t *obj = json_loads(row, 0, &jerr);
+    bro_err err = {0};
+    if (obj == NULL)
+        return bro_job_fail(job, BRO_E_INTERNAL, "key row is not JSON");
+    int rc = 0;
+    msgpack_packer stored;
+    msgpack_packer_init(&stored, &job->stored, msgpack_sbuffer_write);
+    json_object_set_new(obj, "key", json_null());
+    if (bro_jmp_pack_json(&stored, obj, &err) < 0)
+        rc = bro_job_fail(job, BRO_E_INTERNAL, "%s", err.msg);
+    json_object_set_new(obj, "key", json_string(key));
+    if (rc == 0 && bro_jmp_pack_json(&job->pk, obj, &err) < 0)
+        rc = bro_job_fail(job, BRO_E_INTERNAL, "%s", err.msg);
+    json_decref(obj);
+    job->has_stored = 1;
+    job->status = 201;
+    return rc;
+}
+
+int bro_platform_key_issue(bro_job *job)
+{
+    bro_validate(job, job->data, bro_platform_key_fields, 3, 0);
+    char tenant[40], role[40] = "", label[404] = "", org[BRO_UUID_LEN + 1] = "";
+    bro_job_param(job->data, "role", role, sizeof(role));
+    bro_job_param(job->data, "label", label, sizeof(label));
+    bro_job_param(job->data, "organization_id", org, sizeof(org));
+    if (job->nfields == 0 && strcmp(role, "partner") == 0 && org[0] == '\0')
+        bro_job_field_error(job, "organization_id", "is required for a partner key");
+    if (job->nfields == 0 && strcmp(role, "partner") != 0 && org[0] != '\0')
+        bro_job_field_error(job, "organization_id", "is only for partner keys");
+    if (bro_job_check_fields(job) < 0 || bro_platform_key_tenant(job, tenant, sizeof(tenant)) < 0)
+        return -1;
+    char id[BRO_APIKEY_ID_LEN + 1], secret[BRO_APIKEY_SECRET_LEN + 1], key[BRO_APIKEY_LEN + 1];
+    char hash[BRO_APIKEY_HASH_LEN + 1];
+    bro_err err = {0};
+    if (bro_apikey_generate(id, secret, key, &err) < 0 || bro_apikey_hash(secret, hash) < 0)
+        return bro_job_fail(job, BRO_E_INTERNAL, "key generation failed");
+    const char *p[] = {id, hash, tenant, role, org[0] ? org : NULL, label[0] ? label : NULL};
+    PGresult *res = bro_db_exec(job->db, bro_platform_sql_key_insert, 6, p, &err);
+    if (res == NULL) /* an id collision is a unique violation: run again with a new key */
+        return bro_job_fail(job, err.code == BRO_E_CONFLICT ? BRO_E_RETRY : err.code, "%s",
+                            err.msg);
+    int rc = bro_platform_key_reply(job, PQgetvalue(res, 0, 0), key);
+    PQclear(res);
+    return rc;
+}
+
+int bro_platform_key_revoke(bro_job *job)
+{
+    char id[BRO_APIKEY_ID_LEN + 2];
+    if (bro_job_param(job->path, "id", id, sizeof(id)) < 0 || strlen(id) != BRO_APIKEY_ID_LEN)
+        return bro_job_fail(job, BRO_E_NOT_FOUND, "no such key");
+    /* A tenant admin reaches only its own tenant's keys; others look absent. */
+    const char *p[] = {id, bro_platform_is_platform_admin(job) ? NULL : job->env->tenant};
+    bro_err err = {0};
+    PGresult *res = bro_db_exec(job->db, bro_platform_sql_key_revoke, 2, p, &err);
+    if (res == NULL)
+        return bro_job_fail(job, err.code, "%s", err.msg);
+    int found = PQntuples(res) == 1;
+    PQclear(res);
+    if (!found)
+        return bro_job_fail(job, BRO_E_NOT_FOUND, "no such key");
+    job->status = 204;
+    return 0;
+}

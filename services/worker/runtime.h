@@ -1,0 +1,36 @@
+/* The worker runtime: the one consume loop. It reads jobs, runs each handler inside one
+ * transaction (tenant or platform), records the job as processed in that transaction, then
+ * publishes the reply and acknowledges. Retries, dead letters and heartbeats live here too. */
+#ifndef BRO_WORKER_RUNTIME_H
+#define BRO_WORKER_RUNTIME_H
+
+#include <signal.h>
+#include <stdint.h>
+
+#include "common/config.h"
+#include "common/db.h"
+#include "common/queue.h"
+
+typedef struct bro_worker {
+    bro_config cfg;                                 /* loaded once at start */
+    char id[128];                                   /* consumer name: host-pid-random */
+    char queues[BRO_QUEUE_MAX][BRO_QUEUE_NAME_MAX]; /* queues served */
+    int nqueues;                                    /* entries used above */
+    bro_queue *queue;                               /* NULL until connected */
+    bro_db *db;                                     /* NULL until connected */
+    int64_t started_ms;                             /* unix ms */
+    int64_t last_heartbeat_ms;                      /* unix ms of the last heartbeat written */
+    long long jobs_done;                            /* jobs finished with a reply */
+    long long jobs_failed;                          /* jobs retried or dead-lettered */
+    volatile sig_atomic_t *stop;                    /* set by the signal handler */
+} bro_worker;
+
+/* Parses a comma-separated queue list into w->queues. Returns 0, or -1 with err naming the
+ * bad entry (unknown queue, duplicate, too many). */
+int bro_runtime_set_queues(bro_worker *w, const char *csv, bro_err *err) BRO_MUST_USE;
+
+/* Runs until *w->stop is set: connects (retrying with backoff), consumes, heartbeats.
+ * Returns 0 on a clean stop. */
+int bro_runtime_run(bro_worker *w);
+
+#endif

@@ -1,0 +1,305 @@
+/* Field-table validation for request bodies. Each check records a field error with the
+ * member's name; nothing here touches the database. */
+#include "validate.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "common/ids.h"
+#include "common/jmp.h"
+
+#define BRO_VALIDATE_TAG_MAX_CHARS 60
+
+static const char *const bro_validate_weekdays[] = {"mon", "tue", "wed", "thu",
+                                                    "fri", "sat", "sun", NULL};
+static const char *const bro_validate_dayparts[] = {"day", "afternoon", "evening", NULL};
+
+int bro_validate_utf8(const char *s, size_t n)
+{
+    const unsigned char *p = (const unsigned char *)s;
+    size_t i = 0;
+    while (i < n) {
+        unsigned c = p[i];
+        size_t extra;
+        unsigned min;
+        if (c == 0)
+            return 0;
+        if (c < 0x80) {
+            i++;
+            continue;
+        } else if ((c & 0xe0) == 0xc0) {
+            extra = 1, min = 0x80, c &= 0x1f;
+        } else if ((c & 0xf0) == 0xe0) {
+            extra = 2, min = 0x800, c &= 0x0f;
+        } else if ((c & 0xf8) == 0xf0) {
+            extra = 3, min = 0x10000, c &= 0x07;
+        } else {
+            return 0;
+        }
+        if (i + extra >= n)
+            return 0;
+        for (size_t k = 1; k <= extra; k++) {
+            if ((p[i + k] & 0xc0) != 0x80)
+                return 0;
+            c = (c << 6) | (p[i + k] & 0x3f);
+        }
+        if (c < min || c > 0x10ffff || (c >= 0xd800 && c <= 0xdfff))
+            return 0;
+        i += extra + 1;
+    }
+    return 1;
+}
+
+size_t bro_validate_utf8_len(const char *s, size_t n)
+{
+    size_t chars = 0;
+    for (size_t i = 0; i < n; i++)
+        if (((unsigned char)s[i] & 0xc0) != 0x80)
+            chars++;
+    return chars;
+}
+
+static int bro_validate_in(const msgpack_object *o, const char *const *values)
+{
+    for (int i = 0; values[i]; i++)
+        if (strlen(values[i]) == o->via.str.size &&
+            memcmp(values[i], o->via.str.ptr, o->via.str.size) == 0)
+            return 1;
+    return 0;
+}
+
+/* Checks that o is a valid string of min..max characters; records an error otherwise. */
+static int bro_validate_str(bro_job *job, const char *name, const msgpack_object *o, long long min,
+                            long long max)
+{
+    if (o->type != MSGPACK_OBJECT_STR) {
+        bro_job_field_error(job, name, "must be a string");
+        return -1;
+    }
+    if (!bro_validate_utf8(o->via.str.ptr, o->via.str.size)) {
+        bro_job_field_error(job, name, "must be valid UTF-8 without NUL characters");
+        return -1;
+    }
+    long long len = (long long)bro_validate_utf8_len(o->via.str.ptr, o->via.str.size);
+    if (len < min || len > max) {
+        bro_job_field_error(job, name, "must be %lld to %lld characters", min, max);
+        return -1;
+    }
+    return 0;
+}
+
+static int bro_validate_digits(const msgpack_object *o, size_t n)
+{
+    if (o->via.str.size != n)
+        return 0;
+    for (size_t i = 0; i < n; i++)
+        if (o->via.str.ptr[i] < '0' || o->via.str.ptr[i] > '9')
+            return 0;
+    return 1;
+}
+
+static void bro_validate_tags(bro_job *job, const bro_vfield *f, const msgpack_object *o)
+{
+    if (o->type != MSGPACK_OBJECT_ARRAY) {
+        bro_job_field_error(job, f->name, "must be an array of strings");
+        return;
+    }
+    if ((long long)o->via.array.size > f->max) {
+        bro_job_field_error(job, f->name, "must have at most %lld items", f->max);
+        return;
+    }
+    for (uint32_t i = 0; i < o->via.array.size; i++) {
+        char name[64];
+        snprintf(name, sizeof(name), "%s[%u]", f->name, i);
+        if (bro_validate_str(job, name, &o->via.array.ptr[i], 1, BRO_VALIDATE_TAG_MAX_CHARS) < 0)
+            return;
+    }
+}
+
+static void bro_validate_availability(bro_job *job, const bro_vfield *f, const msgpack_object *o)
+{
+    if (o->type != MSGPACK_OBJECT_MAP) {
+        bro_job_field_error(job, f->name, "must be an object of weekdays");
+        return;
+    }
+    for (uint32_t i = 0; i < o->via.map.size; i++) {
+        const msgpack_object *k = &o->via.map.ptr[i].key, *v = &o->via.map.ptr[i].val;
+        if (k->type != MSGPACK_OBJECT_STR || !bro_validate_in(k, bro_validate_weekdays)) {
+            bro_job_field_error(job, f->name, "keys must be mon, tue, wed, thu, fri, sat or sun");
+            return;
+        }
+        char name[64];
+        snprintf(name, sizeof(name), "%s.%.*s", f->name, (int)k->via.str.size, k->via.str.ptr);
+        if (v->type != MSGPACK_OBJECT_ARRAY || v->via.array.size > 3) {
+            bro_job_field_error(job, name, "must be an array of day, afternoon, evening");
+            return;
+        }
+        for (uint32_t j = 0; j < v->via.array.size; j++) {
+            const msgpack_object *p = &v->via.array.ptr[j];
+            if (p->type != MSGPACK_OBJECT_STR || !bro_validate_in(p, bro_validate_dayparts)) {
+                bro_job_field_error(job, name, "must contain only day, afternoon, evening");
+                return;
+            }
+        }
+    }
+}
+
+static int bro_validate_date(const msgpack_object *o)
+{
+    const char *s = o->via.str.ptr;
+    if (o->via.str.size != 10 || s[4] != '-' || s[7] != '-')
+        return 0;
+    for (int i = 0; i < 10; i++)
+        if (i != 4 && i != 7 && (s[i] < '0' || s[i] > '9'))
+            return 0;
+    int m = (s[5] - '0') * 10 + (s[6] - '0'), d = (s[8] - '0') * 10 + (s[9] - '0');
+    int y = (s[0] - '0') * 1000 + (s[1] - '0') * 100 + (s[2] - '0') * 10 + (s[3] - '0');
+    static const int days[] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    if (m < 1 || m > 12 || d < 1 || d > days[m - 1])
+        return 0;
+    int leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+    return !(m == 2 && d == 29 && !leap);
+}
+
+/* Checks a string-shaped type; returns after recording at most one error. */
+static void bro_validate_stringish(bro_job *job, const bro_vfield *f, const msgpack_object *o)
+{
+    long long max = f->max > 0 ? f->max : 254;
+    if (bro_validate_str(job, f->name, o, f->type == BRO_V_STRING ? f->min : 1, max) < 0)
+        return;
+    char tmp[256];
+    switch (f->type) {
+    case BRO_V_ENUM:
+        if (!bro_validate_in(o, f->values)) {
+            char list[200] = "";
+            for (int i = 0; f->values[i]; i++) {
+                strncat(list, i ? ", " : "", sizeof(list) - strlen(list) - 1);
+                strncat(list, f->values[i], sizeof(list) - strlen(list) - 1);
+            }
+            bro_job_field_error(job, f->name, "must be one of: %s", list);
+        }
+        break;
+    case BRO_V_UUID:
+    case BRO_V_SLUG:
+        if (o->via.str.size >= sizeof(tmp)) {
+            bro_job_field_error(job, f->name, "is too long");
+            break;
+        }
+        memcpy(tmp, o->via.str.ptr, o->via.str.size);
+        tmp[o->via.str.size] = '\0';
+        if (f->type == BRO_V_UUID && !bro_ids_is_uuid(tmp))
+            bro_job_field_error(job, f->name, "must be a UUID");
+        if (f->type == BRO_V_SLUG && !bro_ids_is_slug(tmp))
+            bro_job_field_error(job, f->name,
+                                "must be 2 to 31 of a-z, 0-9 and _, starting with a letter");
+        break;
+    case BRO_V_POSTAL:
+        if (!bro_validate_digits(o, 4))
+            bro_job_field_error(job, f->name, "must be four digits");
+        break;
+    case BRO_V_EMAIL:
+        if (memchr(o->via.str.ptr, '@', o->via.str.size) == NULL || o->via.str.size < 3 ||
+            o->via.str.ptr[0] == '@' || o->via.str.ptr[o->via.str.size - 1] == '@')
+            bro_job_field_error(job, f->name, "must be an e-mail address");
+        break;
+    case BRO_V_PHONE: {
+        size_t digits = 0;
+        for (size_t i = 0; i < o->via.str.size; i++) {
+            char c = o->via.str.ptr[i];
+            if (c >= '0' && c <= '9')
+                digits++;
+            else if (!(c == ' ' || (c == '+' && i == 0)))
+                digits = 0, i = o->via.str.size;
+        }
+        if (digits < 3 || o->via.str.size > 32)
+            bro_job_field_error(job, f->name, "must be a phone number (digits, spaces, +)");
+        break;
+    }
+    case BRO_V_DATE:
+        if (!bro_validate_date(o))
+            bro_job_field_error(job, f->name, "must be a date YYYY-MM-DD");
+        break;
+    default:
+        break;
+    }
+}
+
+static void bro_validate_one(bro_job *job, const bro_vfield *f, const msgpack_object *o)
+{
+    if (o->type == MSGPACK_OBJECT_NIL) {
+        if (!(f->flags & BRO_V_NULLABLE) || (f->flags & BRO_V_REQUIRED))
+            bro_job_field_error(job, f->name, "must not be null");
+        return;
+    }
+    switch (f->type) {
+    case BRO_V_INT:
+        if (o->type == MSGPACK_OBJECT_POSITIVE_INTEGER) {
+            if (o->via.u64 > (uint64_t)f->max || (long long)o->via.u64 < f->min)
+                bro_job_field_error(job, f->name, "must be between %lld and %lld", f->min, f->max);
+        } else if (o->type == MSGPACK_OBJECT_NEGATIVE_INTEGER) {
+            if (o->via.i64 < f->min || o->via.i64 > f->max)
+                bro_job_field_error(job, f->name, "must be between %lld and %lld", f->min, f->max);
+        } else {
+            bro_job_field_error(job, f->name, "must be an integer");
+        }
+        break;
+    case BRO_V_BOOL:
+        if (o->type != MSGPACK_OBJECT_BOOLEAN)
+            bro_job_field_error(job, f->name, "must be true or false");
+        break;
+    case BRO_V_TAGS:
+        bro_validate_tags(job, f, o);
+        break;
+    case BRO_V_AVAILABILITY:
+        bro_validate_availability(job, f, o);
+        break;
+    default:
+        bro_validate_stringish(job, f, o);
+        break;
+    }
+}
+
+static const bro_vfield *bro_validate_find(const bro_vfield *fields, int n, const msgpack_object *k)
+{
+    for (int i = 0; i < n; i++)
+        if (strlen(fields[i].name) == k->via.str.size &&
+            memcmp(fields[i].name, k->via.str.ptr, k->via.str.size) == 0)
+            return &fields[i];
+    return NULL;
+}
+
+int bro_validate(bro_job *job, const msgpack_object *data, const bro_vfield *fields, int n,
+                 int partial)
+{
+    int before = job->nfields;
+    if (data == NULL || data->type != MSGPACK_OBJECT_MAP) {
+        bro_job_field_error(job, "body", "must be a JSON object");
+        return job->nfields - before;
+    }
+    for (uint32_t i = 0; i < data->via.map.size; i++) {
+        const msgpack_object *k = &data->via.map.ptr[i].key;
+        if (k->type != MSGPACK_OBJECT_STR) {
+            bro_job_field_error(job, "body", "member names must be strings");
+            continue;
+        }
+        char name[64];
+        snprintf(name, sizeof(name), "%.*s", (int)(k->via.str.size > 60 ? 60 : k->via.str.size),
+                 k->via.str.ptr);
+        const bro_vfield *f = bro_validate_find(fields, n, k);
+        if (f == NULL) {
+            bro_job_field_error(job, bro_validate_utf8(name, strlen(name)) ? name : "body",
+                                "is not a known field");
+            continue;
+        }
+        if (f->flags & BRO_V_READONLY) {
+            bro_job_field_error(job, f->name, "cannot be set here");
+            continue;
+        }
+        bro_validate_one(job, f, &data->via.map.ptr[i].val);
+    }
+    if (!partial)
+        for (int i = 0; i < n; i++)
+            if ((fields[i].flags & BRO_V_REQUIRED) && bro_jmp_map_get(data, fields[i].name) == NULL)
+                bro_job_field_error(job, fields[i].name, "is required");
+    return job->nfields - before;
+}

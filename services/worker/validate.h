@@ -1,0 +1,50 @@
+/* Declarative validation of a request body against a field table: type, required, bounds,
+ * enum, tags and weekly availability. Every failure is recorded with the field's name so the
+ * client learns all that is wrong at once; unknown fields are errors too. */
+#ifndef BRO_WORKER_VALIDATE_H
+#define BRO_WORKER_VALIDATE_H
+
+#include <msgpack.h>
+
+#include "job.h"
+
+typedef enum bro_vtype {
+    BRO_V_STRING,       /* UTF-8 string, min..max characters */
+    BRO_V_INT,          /* integer in min..max */
+    BRO_V_BOOL,         /* true or false */
+    BRO_V_ENUM,         /* string, one of values */
+    BRO_V_TAGS,         /* array of up to max strings of 1..60 characters */
+    BRO_V_AVAILABILITY, /* map mon..sun -> array subset of day, afternoon, evening */
+    BRO_V_UUID,         /* canonical UUID string */
+    BRO_V_POSTAL,       /* four digits */
+    BRO_V_EMAIL,        /* something@something, up to 254 characters */
+    BRO_V_PHONE,        /* digits, spaces and one leading +, 3..32 characters */
+    BRO_V_SLUG,         /* tenant slug */
+    BRO_V_DATE,         /* YYYY-MM-DD */
+} bro_vtype;
+
+#define BRO_V_REQUIRED 0x1 /* must be present (on create) */
+#define BRO_V_NULLABLE 0x2 /* null is accepted (clears the field) */
+#define BRO_V_READONLY 0x4 /* present in the resource but never accepted in a body */
+
+typedef struct bro_vfield {
+    const char *name;          /* JSON member name */
+    bro_vtype type;            /* what it must be */
+    unsigned flags;            /* BRO_V_* */
+    long long min, max;        /* characters for strings, value for ints, items for tags */
+    const char *const *values; /* NULL-terminated list for BRO_V_ENUM */
+} bro_vfield;
+
+/* Checks data (must be a map; NULL or nil is a "body" error) against the table of n fields.
+ * partial=1 (PATCH) does not require BRO_V_REQUIRED fields. Records every error in job and
+ * returns the number recorded. */
+int bro_validate(bro_job *job, const msgpack_object *data, const bro_vfield *fields, int n,
+                 int partial);
+
+/* Returns 1 when the n bytes at s are valid UTF-8 without NUL, else 0. */
+int bro_validate_utf8(const char *s, size_t n);
+
+/* Number of UTF-8 characters in s (n bytes, assumed valid). */
+size_t bro_validate_utf8_len(const char *s, size_t n);
+
+#endif

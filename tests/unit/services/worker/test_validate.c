@@ -1,0 +1,135 @@
+/* Unit tests for services/worker/validate.c: every class of bad input is reported with the
+ * field it concerns, and good input passes untouched. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "common/jmp.h"
+#include "validate.h"
+
+static const char *const test_colours[] = {"red", "green", NULL};
+
+static const bro_vfield test_fields[] = {
+    {"name", BRO_V_STRING, BRO_V_REQUIRED, 1, 5, NULL},
+    {"year", BRO_V_INT, BRO_V_NULLABLE, 1900, 2026, NULL},
+    {"colour", BRO_V_ENUM, 0, 1, 10, test_colours},
+    {"tags", BRO_V_TAGS, 0, 0, 2, NULL},
+    {"when", BRO_V_AVAILABILITY, 0, 0, 0, NULL},
+    {"flag", BRO_V_BOOL, 0, 0, 0, NULL},
+    {"postal", BRO_V_POSTAL, 0, 4, 4, NULL},
+    {"day", BRO_V_DATE, 0, 10, 10, NULL},
+    {"status", BRO_V_ENUM, BRO_V_READONLY, 0, 0, test_colours},
+};
+#define TEST_NFIELDS (int)(sizeof(test_fields) / sizeof(test_fields[0]))
+
+/* Validates a JSON text; returns the job so the test can look at its field errors. */
+static bro_job test_run(const char *json, int partial)
+{
+    msgpack_sbuffer buf;
+    msgpack_sbuffer_init(&buf);
+    msgpack_packer pk;
+    msgpack_packer_init(&pk, &buf, msgpack_sbuffer_write);
+    bro_err err = {0};
+    assert_int_equal(bro_jmp_pack_json_text(&pk, json, strlen(json), &err), 0);
+    msgpack_unpacked u;
+    msgpack_unpacked_init(&u);
+    assert_int_equal(msgpack_unpack_next(&u, buf.data, buf.size, NULL), MSGPACK_UNPACK_SUCCESS);
+    bro_job job;
+    memset(&job, 0, sizeof(job));
+    bro_validate(&job, &u.data, test_fields, TEST_NFIELDS, partial);
+    msgpack_unpacked_destroy(&u);
+    msgpack_sbuffer_destroy(&buf);
+    return job;
+}
+
+static void test_expect_one(const char *json, const char *field)
+{
+    bro_job job = test_run(json, 0);
+    if (job.nfields != 1)
+        fail_msg("%s: expected 1 error, got %d (%s)", json, job.nfields,
+                 job.nfields ? job.fields[0].field : "-");
+    assert_string_equal(job.fields[0].field, field);
+}
+
+static void test_valid_body_passes(void **state)
+{
+    (void)state;
+    bro_job job = test_run("{\"name\":\"Åse\",\"year\":1980,\"colour\":\"red\",\"tags\":[\"a\"],"
+                           "\"when\":{\"mon\":[\"day\",\"evening\"]},\"flag\":true,"
+                           "\"postal\":\"3510\",\"day\":\"2024-02-29\"}",
+                           0);
+    assert_int_equal(job.nfields, 0);
+    job = test_run("{\"name\":\"ÅÅÅÅÅ\",\"year\":null}", 0); /* 5 characters, 10 bytes */
+    assert_int_equal(job.nfields, 0);
+}
+
+static void test_each_error_names_its_field(void **state)
+{
+    (void)state;
+    test_expect_one("{}", "name");
+    test_expect_one("{\"name\":\"\"}", "name");
+    test_expect_one("{\"name\":\"abcdef\"}", "name");
+    test_expect_one("{\"name\":\"a\",\"year\":\"x\"}", "year");
+    test_expect_one("{\"name\":\"a\",\"year\":1899}", "year");
+    test_expect_one("{\"name\":\"a\",\"year\":2027}", "year");
+    test_expect_one("{\"name\":\"a\",\"year\":-5}", "year");
+    test_expect_one("{\"name\":\"a\",\"year\":1.5}", "year");
+    test_expect_one("{\"name\":\"a\",\"colour\":\"blue\"}", "colour");
+    test_expect_one("{\"name\":\"a\",\"tags\":[\"a\",\"b\",\"c\"]}", "tags");
+    test_expect_one("{\"name\":\"a\",\"tags\":[1]}", "tags[0]");
+    test_expect_one("{\"name\":\"a\",\"tags\":[\"\"]}", "tags[0]");
+    test_expect_one("{\"name\":\"a\",\"when\":{\"xyz\":[]}}", "when");
+    test_expect_one("{\"name\":\"a\",\"when\":{\"tue\":[\"night\"]}}", "when.tue");
+    test_expect_one("{\"name\":\"a\",\"flag\":\"yes\"}", "flag");
+    test_expect_one("{\"name\":\"a\",\"postal\":\"351\"}", "postal");
+    test_expect_one("{\"name\":\"a\",\"postal\":\"35a0\"}", "postal");
+    test_expect_one("{\"name\":\"a\",\"day\":\"2023-02-29\"}", "day");
+    test_expect_one("{\"name\":\"a\",\"surprise\":1}", "surprise");
+    test_expect_one("{\"name\":\"a\",\"status\":\"red\"}", "status");
+    test_expect_one("{\"name\":null}", "name");
+    test_expect_one("[1]", "body");
+}
+
+static void test_all_errors_are_reported_at_once(void **state)
+{
+    (void)state;
+    bro_job job = test_run("{\"year\":\"x\",\"colour\":\"blue\",\"other\":1}", 0);
+    assert_int_equal(job.nfields, 4); /* year, colour, other, and the missing name */
+}
+
+static void test_partial_does_not_require(void **state)
+{
+    (void)state;
+    bro_job job = test_run("{\"year\":2000}", 1);
+    assert_int_equal(job.nfields, 0);
+}
+
+static void test_utf8_rules(void **state)
+{
+    (void)state;
+    assert_true(bro_validate_utf8("plain", 5));
+    assert_true(bro_validate_utf8("\xc3\xa5", 2));         /* å */
+    assert_true(bro_validate_utf8("\xf0\x9f\x98\x80", 4)); /* emoji */
+    assert_false(bro_validate_utf8("\xc3", 1));            /* truncated */
+    assert_false(bro_validate_utf8("\xc0\xaf", 2));        /* overlong */
+    assert_false(bro_validate_utf8("\xed\xa0\x80", 3));    /* surrogate */
+    assert_false(bro_validate_utf8("a\0b", 3));            /* NUL */
+    assert_false(bro_validate_utf8("\xff", 1));
+    assert_int_equal(bro_validate_utf8_len("\xc3\xa5la", 4), 3);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_valid_body_passes),
+        cmocka_unit_test(test_each_error_names_its_field),
+        cmocka_unit_test(test_all_errors_are_reported_at_once),
+        cmocka_unit_test(test_partial_does_not_require),
+        cmocka_unit_test(test_utf8_rules),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
