@@ -1,0 +1,183 @@
+/* JSON <-> msgpack on jansson and msgpack-c, with a depth limit both ways. */
+#include "common/jmp.h"
+
+#include <math.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int bro_jmp_pack(msgpack_packer *pk, const json_t *v, int depth, bro_err *err)
+{
+    if (depth > BRO_JMP_MAX_DEPTH)
+        return bro_err_set(err, BRO_E_DECODE, "nesting deeper than %d", BRO_JMP_MAX_DEPTH);
+    switch (json_typeof(v)) {
+    case JSON_OBJECT: {
+        msgpack_pack_map(pk, json_object_size(v));
+        const char *key;
+        json_t *val;
+        json_object_foreach((json_t *)v, key, val)
+        {
+            msgpack_pack_str_with_body(pk, key, strlen(key));
+            if (bro_jmp_pack(pk, val, depth + 1, err) < 0)
+                return -1;
+        }
+        return 0;
+    }
+    case JSON_ARRAY: {
+        msgpack_pack_array(pk, json_array_size(v));
+        size_t i;
+        json_t *val;
+        json_array_foreach(v, i, val)
+        {
+            if (bro_jmp_pack(pk, val, depth + 1, err) < 0)
+                return -1;
+        }
+        return 0;
+    }
+    case JSON_STRING:
+        return msgpack_pack_str_with_body(pk, json_string_value(v), json_string_length(v));
+    case JSON_INTEGER:
+        return msgpack_pack_int64(pk, json_integer_value(v));
+    case JSON_REAL:
+        return msgpack_pack_double(pk, json_real_value(v));
+    case JSON_TRUE:
+        return msgpack_pack_true(pk);
+    case JSON_FALSE:
+        return msgpack_pack_false(pk);
+    case JSON_NULL:
+        return msgpack_pack_nil(pk);
+    }
+    return bro_err_set(err, BRO_E_INTERNAL, "unknown JSON type");
+}
+
+int bro_jmp_pack_json(msgpack_packer *pk, const json_t *v, bro_err *err)
+{
+    return bro_jmp_pack(pk, v, 0, err) < 0 ? -1 : 0;
+}
+
+int bro_jmp_pack_json_text(msgpack_packer *pk, const char *text, size_t len, bro_err *err)
+{
+    json_error_t jerr;
+    json_t *v = json_loadb(text, len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &jerr);
+    if (v == NULL)
+        return bro_err_set(err, BRO_E_DECODE, "invalid JSON at line %d, column %d: %s", jerr.line,
+                           jerr.column, jerr.text);
+    int rc = bro_jmp_pack_json(pk, v, err);
+    json_decref(v);
+    return rc;
+}
+
+static json_t *bro_jmp_build(const msgpack_object *o, int depth, bro_err *err)
+{
+    if (depth > BRO_JMP_MAX_DEPTH) {
+        bro_err_set(err, BRO_E_DECODE, "nesting deeper than %d", BRO_JMP_MAX_DEPTH);
+        return NULL;
+    }
+    json_t *v = NULL;
+    switch (o->type) {
+    case MSGPACK_OBJECT_NIL:
+        v = json_null();
+        break;
+    case MSGPACK_OBJECT_BOOLEAN:
+        v = json_boolean(o->via.boolean);
+        break;
+    case MSGPACK_OBJECT_POSITIVE_INTEGER:
+        if (o->via.u64 > (uint64_t)INT64_MAX) {
+            bro_err_set(err, BRO_E_DECODE, "integer out of range");
+            return NULL;
+        }
+        v = json_integer((json_int_t)o->via.u64);
+        break;
+    case MSGPACK_OBJECT_NEGATIVE_INTEGER:
+        v = json_integer((json_int_t)o->via.i64);
+        break;
+    case MSGPACK_OBJECT_FLOAT32:
+    case MSGPACK_OBJECT_FLOAT64:
+        if (!isfinite(o->via.f64)) {
+            bro_err_set(err, BRO_E_DECODE, "number is not finite");
+            return NULL;
+        }
+        v = json_real(o->via.f64);
+        break;
+    case MSGPACK_OBJECT_STR:
+        v = json_stringn(o->via.str.ptr, o->via.str.size);
+        if (v == NULL) {
+            bro_err_set(err, BRO_E_DECODE, "string is not valid UTF-8");
+            return NULL;
+        }
+        break;
+    case MSGPACK_OBJECT_ARRAY:
+        v = json_array();
+        for (uint32_t i = 0; v && i < o->via.array.size; i++) {
+            json_t *item = bro_jmp_build(&o->via.array.ptr[i], depth + 1, err);
+            if (item == NULL || json_array_append_new(v, item) < 0) {
+                json_decref(v);
+                return NULL;
+            }
+        }
+        break;
+    case MSGPACK_OBJECT_MAP:
+        v = json_object();
+        for (uint32_t i = 0; v && i < o->via.map.size; i++) {
+            const msgpack_object *k = &o->via.map.ptr[i].key;
+            if (k->type != MSGPACK_OBJECT_STR) {
+                bro_err_set(err, BRO_E_DECODE, "map key is not a string");
+                json_decref(v);
+                return NULL;
+            }
+            json_t *item = bro_jmp_build(&o->via.map.ptr[i].val, depth + 1, err);
+            if (item == NULL) {
+                json_decref(v);
+                return NULL;
+            }
+            /* json_object_setn_new checks the key is valid UTF-8 and takes item either way. */
+            if (json_object_setn_new(v, k->via.str.ptr, k->via.str.size, item) < 0) {
+                bro_err_set(err, BRO_E_DECODE, "map key is not valid UTF-8");
+                json_decref(v);
+                return NULL;
+            }
+        }
+        break;
+    default:
+        bro_err_set(err, BRO_E_DECODE, "bin and ext values have no JSON form");
+        return NULL;
+    }
+    if (v == NULL && err && err->code == BRO_E_NONE)
+        bro_err_set(err, BRO_E_NOMEM, "out of memory");
+    return v;
+}
+
+json_t *bro_jmp_to_json(const msgpack_object *o, bro_err *err)
+{
+    return bro_jmp_build(o, 0, err);
+}
+
+char *bro_jmp_to_json_text(const msgpack_object *o, size_t *len, bro_err *err)
+{
+    json_t *v = bro_jmp_to_json(o, err);
+    if (v == NULL)
+        return NULL;
+    char *text = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY | JSON_PRESERVE_ORDER);
+    json_decref(v);
+    if (text == NULL) {
+        bro_err_set(err, BRO_E_NOMEM, "out of memory");
+        return NULL;
+    }
+    if (len)
+        *len = strlen(text);
+    return text;
+}
+
+const msgpack_object *bro_jmp_map_get(const msgpack_object *o, const char *key)
+{
+    if (o == NULL || o->type != MSGPACK_OBJECT_MAP)
+        return NULL;
+    size_t n = strlen(key);
+    for (uint32_t i = 0; i < o->via.map.size; i++) {
+        const msgpack_object *k = &o->via.map.ptr[i].key;
+        if (k->type == MSGPACK_OBJECT_STR && k->via.str.size == n &&
+            memcmp(k->via.str.ptr, key, n) == 0)
+            return &o->via.map.ptr[i].val;
+    }
+    return NULL;
+}
