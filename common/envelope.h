@@ -29,7 +29,7 @@ typedef struct bro_envelope {
     int64_t deadline;           /* unix ms; past it the reply is pointless */
     int attempt;                /* 1 on first delivery */
     char idem[256];             /* Idempotency-Key; "" means nil */
-    char req[64];               /* request id for logs */
+    char req[72];               /* request id for logs (up to 64 characters) */
     const msgpack_object *body; /* decode: borrowed from the unpacked holder; must be a map */
 } bro_envelope;
 
@@ -58,7 +58,7 @@ int bro_envelope_reply_pack(msgpack_sbuffer *out, const char *id, int status, in
                             const char *payload, size_t payload_len, bro_err *err) BRO_MUST_USE;
 
 /* Decodes a reply strictly, as bro_envelope_decode does for envelopes. */
-int bro_envelope_reply_decode(bro_reply *r, msgpack_unpacked *holder, const char *buf,
-                              size_t len, bro_err *err) BRO_MUST_USE;
+int bro_envelope_reply_decode(bro_reply *r, msgpack_unpacked *holder, const char *buf, size_t len,
+                              bro_err *err) BRO_MUST_USE;
 
 #endif

@@ -265,7 +265,7 @@ int bro_platform_key_issue(bro_job *job)
 int bro_platform_key_revoke(bro_job *job)
 {
     char id[BRO_APIKEY_ID_LEN + 2];
-    if (bro_job_param(job->path, "id", id, sizeof(id)) < 0 || strlen(id) != BRO_APIKEY_ID_LEN)
+    if (bro_job_param(job->path, "key_id", id, sizeof(id)) < 0 || strlen(id) != BRO_APIKEY_ID_LEN)
         return bro_job_fail(job, BRO_E_NOT_FOUND, "no such key");
     /* A tenant admin reaches only its own tenant's keys; others look absent. */
     const char *p[] = {id, bro_platform_is_platform_admin(job) ? NULL : job->env->tenant};

@@ -1,0 +1,300 @@
+/* What the gateway answers itself: health, readiness, the caller's identity, queue and worker
+ * views read from Redis, and Prometheus metrics on the admin listener. */
+#include <event2/buffer.h>
+#include <jansson.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "common/log.h"
+#include "common/queue.h"
+#include "gateway.h"
+
+static const int bro_admin_bounds_ms[12] = {1, 2, 3, 5, 10, 25, 50, 100, 250, 500, 1000, 5000};
+
+/* Per queue: length, pending, delayed, dead letters, consumers; one round trip. */
+static const char *bro_admin_queues_lua =
+    "local out = {}\n"
+    "for _, q in ipairs(ARGV) do\n"
+    "  local s = 'bro:q:' .. q\n"
+    "  local pending, consumers = 0, 0\n"
+    "  local ok, groups = pcall(redis.call, 'XINFO', 'GROUPS', s)\n"
+    "  if ok then for _, g in ipairs(groups) do\n"
+    "    for i = 1, #g, 2 do\n"
+    "      if g[i] == 'pending' then pending = pending + g[i + 1] end\n"
+    "      if g[i] == 'consumers' then consumers = consumers + g[i + 1] end\n"
+    "    end end end\n"
+    "  table.insert(out, redis.call('XLEN', s))\n"
+    "  table.insert(out, pending)\n"
+    "  table.insert(out, redis.call('ZCARD', 'bro:delayed:' .. q))\n"
+    "  table.insert(out, redis.call('XLEN', 'bro:dead:' .. q))\n"
+    "  table.insert(out, consumers)\n"
+    "end\n"
+    "return out\n";
+
+/* Live workers (heartbeat newer than ARGV[1]) and their info. */
+static const char *bro_admin_workers_lua =
+    "local out = {}\n"
+    "for _, id in ipairs(redis.call('ZRANGEBYSCORE', 'bro:workers', ARGV[1], '+inf')) do\n"
+    "  local info = redis.call('GET', 'bro:worker:' .. id)\n"
+    "  if info then table.insert(out, id); table.insert(out, info) end\n"
+    "end\n"
+    "return out\n";
+
+void bro_admin_observe(bro_gw_req *r, int status)
+{
+    bro_metrics *m = r->gw->metrics;
+    int cls = status / 100;
+    if (cls < 0 || cls > 5)
+        cls = 0;
+    int route = r->route_index >= 0 && r->route_index < 63 ? r->route_index : 63;
+    __atomic_add_fetch(&m->requests[route][cls], 1, __ATOMIC_RELAXED);
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    long long us = (long long)ts.tv_sec * 1000000 + ts.tv_nsec / 1000 - r->start_us;
+    int b = 0;
+    while (b < 12 && us > bro_admin_bounds_ms[b] * 1000LL)
+        b++;
+    __atomic_add_fetch(&m->latency_buckets[b], 1, __ATOMIC_RELAXED);
+    __atomic_add_fetch(&m->latency_count, 1, __ATOMIC_RELAXED);
+    __atomic_add_fetch(&m->latency_sum_us, (unsigned long long)us, __ATOMIC_RELAXED);
+}
+
+/* ---- local API routes ---------------------------------------------------------------------- */
+
+void bro_admin_healthz(bro_gw_req *r)
+{
+    static const char ok[] = "{\"status\":\"ok\"}";
+    bro_http_json(r, 200, ok, sizeof(ok) - 1);
+}
+
+void bro_admin_me(bro_gw_req *r)
+{
+    json_t *me = json_pack("{s:o, s:s, s:s, s:o}", "tenant",
+                           r->key.tenant[0] ? json_string(r->key.tenant) : json_null(), "role",
+                           r->key.role, "key_id", r->key.id, "organization_id",
+                           r->key.org[0] ? json_string(r->key.org) : json_null());
+    char *text = me ? json_dumps(me, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
+    json_decref(me);
+    if (text == NULL) {
+        bro_http_problem(r, 500, "internal", "out of memory", NULL);
+        return;
+    }
+    bro_http_json(r, 200, text, strlen(text));
+    free(text);
+}
+
+static void bro_admin_send_json(bro_gw_req *r, json_t *v)
+{
+    char *text = v ? json_dumps(v, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
+    json_decref(v);
+    if (text == NULL)
+        bro_http_problem(r, 500, "internal", "out of memory", NULL);
+    else
+        bro_http_json(r, 200, text, strlen(text));
+    free(text);
+}
+
+static void bro_admin_on_ready(redisAsyncContext *c, void *reply, void *privdata)
+{
+    bro_gw_req *r = privdata;
+    redisReply *rep = reply;
+    r->redis_refs--;
+    if (rep && rep->type == REDIS_REPLY_ARRAY && rep->elements > 0) {
+        static const char ok[] = "{\"status\":\"ready\"}";
+        bro_http_json(r, 200, ok, sizeof(ok) - 1);
+    } else {
+        bro_http_problem(r, 503, "unavailable",
+                         rep ? "no worker has a fresh heartbeat" : "Redis does not answer", NULL);
+    }
+    bro_rpc_release(r);
+}
+
+void bro_admin_readyz(bro_gw_req *r)
+{
+    char min[24];
+    snprintf(min, sizeof(min), "%lld",
+             (long long)(bro_ids_now_ms() - r->gw->cfg->heartbeat_ttl_ms));
+    const char *argv[] = {"ZRANGEBYSCORE", "bro:workers", min, "+inf", "LIMIT", "0", "1"};
+    if (bro_rpc_command(r, bro_admin_on_ready, 7, argv) < 0)
+        bro_http_problem(r, 503, "unavailable", "Redis is not reachable", NULL);
+}
+
+static const char *const bro_admin_queue_names[] = {BRO_QUEUE_RECORDS, BRO_QUEUE_MATCHING,
+                                                    BRO_QUEUE_NOTIFY, BRO_QUEUE_REPORTS};
+
+static void bro_admin_on_queues(redisAsyncContext *c, void *reply, void *privdata)
+{
+    bro_gw_req *r = privdata;
+    redisReply *rep = reply;
+    r->redis_refs--;
+    if (rep == NULL || rep->type != REDIS_REPLY_ARRAY || rep->elements != 20) {
+        bro_http_problem(r, 503, "unavailable", "queue state could not be read", NULL);
+    } else {
+        json_t *items = json_array();
+        for (int q = 0; q < 4; q++) {
+            redisReply **v = rep->element + q * 5;
+            json_array_append_new(
+                items,
+                json_pack("{s:s, s:I, s:I, s:I, s:I, s:I}", "queue", bro_admin_queue_names[q],
+                          "length", (json_int_t)v[0]->integer, "pending", (json_int_t)v[1]->integer,
+                          "delayed", (json_int_t)v[2]->integer, "dead", (json_int_t)v[3]->integer,
+                          "consumers", (json_int_t)v[4]->integer));
+        }
+        bro_admin_send_json(r, json_pack("{s:o}", "items", items));
+    }
+    bro_rpc_release(r);
+}
+
+void bro_admin_queues(bro_gw_req *r)
+{
+    const char *argv[] = {"EVAL",
+                          bro_admin_queues_lua,
+                          "0",
+                          bro_admin_queue_names[0],
+                          bro_admin_queue_names[1],
+                          bro_admin_queue_names[2],
+                          bro_admin_queue_names[3]};
+    if (bro_rpc_command(r, bro_admin_on_queues, 7, argv) < 0)
+        bro_http_problem(r, 503, "unavailable", "Redis is not reachable", NULL);
+}
+
+static void bro_admin_on_workers(redisAsyncContext *c, void *reply, void *privdata)
+{
+    bro_gw_req *r = privdata;
+    redisReply *rep = reply;
+    r->redis_refs--;
+    if (rep == NULL || rep->type != REDIS_REPLY_ARRAY) {
+        bro_http_problem(r, 503, "unavailable", "worker state could not be read", NULL);
+    } else {
+        json_t *items = json_array();
+        for (size_t i = 0; i + 1 < rep->elements; i += 2) {
+            json_t *info = json_loadb(rep->element[i + 1]->str, rep->element[i + 1]->len, 0, NULL);
+            if (!json_is_object(info)) {
+                json_decref(info);
+                info = json_object();
+            }
+            json_object_set_new(info, "id", json_string(rep->element[i]->str));
+            json_array_append_new(items, info);
+        }
+        bro_admin_send_json(r, json_pack("{s:o}", "items", items));
+    }
+    bro_rpc_release(r);
+}
+
+void bro_admin_workers(bro_gw_req *r)
+{
+    char min[24];
+    snprintf(min, sizeof(min), "%lld",
+             (long long)(bro_ids_now_ms() - r->gw->cfg->heartbeat_ttl_ms));
+    const char *argv[] = {"EVAL", bro_admin_workers_lua, "0", min};
+    if (bro_rpc_command(r, bro_admin_on_workers, 4, argv) < 0)
+        bro_http_problem(r, 503, "unavailable", "Redis is not reachable", NULL);
+}
+
+/* ---- the admin listener: /metrics ---------------------------------------------------------- */
+
+static void bro_admin_metrics(struct evhttp_request *req, bro_metrics *m)
+{
+    struct evbuffer *out = evbuffer_new();
+    if (out == NULL) {
+        evhttp_send_error(req, 500, NULL);
+        return;
+    }
+    evbuffer_add_printf(out, "# TYPE brobygger_http_requests_total counter\n");
+    for (int i = 0; i < bro_routes_count() && i < 63; i++) {
+        const bro_route *rt = bro_routes_at(i);
+        for (int c = 1; c <= 5; c++) {
+            unsigned long long n = __atomic_load_n(&m->requests[i][c], __ATOMIC_RELAXED);
+            if (n)
+                evbuffer_add_printf(out,
+                                    "brobygger_http_requests_total{route=\"%s\",method=\"%d\","
+                                    "status=\"%dxx\"} %llu\n",
+                                    rt->pattern, (int)rt->method, c, n);
+        }
+    }
+    for (int c = 1; c <= 5; c++) {
+        unsigned long long n = __atomic_load_n(&m->requests[63][c], __ATOMIC_RELAXED);
+        if (n)
+            evbuffer_add_printf(out,
+                                "brobygger_http_requests_total{route=\"unmatched\",status=\"%dxx\"}"
+                                " %llu\n",
+                                c, n);
+    }
+    evbuffer_add_printf(out, "# TYPE brobygger_http_request_duration_seconds histogram\n");
+    unsigned long long cum = 0;
+    for (int b = 0; b < 13; b++) {
+        cum += __atomic_load_n(&m->latency_buckets[b], __ATOMIC_RELAXED);
+        if (b < 12)
+            evbuffer_add_printf(out,
+                                "brobygger_http_request_duration_seconds_bucket{le=\"%g\"} %llu\n",
+                                bro_admin_bounds_ms[b] / 1000.0, cum);
+        else
+            evbuffer_add_printf(
+                out, "brobygger_http_request_duration_seconds_bucket{le=\"+Inf\"} %llu\n", cum);
+    }
+    evbuffer_add_printf(out, "brobygger_http_request_duration_seconds_sum %.6f\n",
+                        __atomic_load_n(&m->latency_sum_us, __ATOMIC_RELAXED) / 1e6);
+    evbuffer_add_printf(out, "brobygger_http_request_duration_seconds_count %llu\n",
+                        __atomic_load_n(&m->latency_count, __ATOMIC_RELAXED));
+    evbuffer_add_printf(out,
+                        "# TYPE brobygger_auth_cache_total counter\n"
+                        "brobygger_auth_cache_total{result=\"hit\"} %llu\n"
+                        "brobygger_auth_cache_total{result=\"miss\"} %llu\n"
+                        "# TYPE brobygger_redis_errors_total counter\n"
+                        "brobygger_redis_errors_total %llu\n"
+                        "# TYPE brobygger_job_timeouts_total counter\n"
+                        "brobygger_job_timeouts_total %llu\n",
+                        __atomic_load_n(&m->auth_hits, __ATOMIC_RELAXED),
+                        __atomic_load_n(&m->auth_misses, __ATOMIC_RELAXED),
+                        __atomic_load_n(&m->redis_errors, __ATOMIC_RELAXED),
+                        __atomic_load_n(&m->timeouts, __ATOMIC_RELAXED));
+    evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type",
+                      "text/plain; version=0.0.4");
+    evhttp_send_reply(req, 200, "OK", out);
+    evbuffer_free(out);
+}
+
+static void bro_admin_on_request(struct evhttp_request *req, void *arg)
+{
+    const char *path = evhttp_uri_get_path(evhttp_request_get_evhttp_uri(req));
+    if (path && strcmp(path, "/metrics") == 0) {
+        bro_admin_metrics(req, arg);
+    } else if (path && strcmp(path, "/healthz") == 0) {
+        struct evbuffer *out = evbuffer_new();
+        evbuffer_add_printf(out, "{\"status\":\"ok\"}");
+        evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type",
+                          "application/json");
+        evhttp_send_reply(req, 200, "OK", out);
+        evbuffer_free(out);
+    } else {
+        struct evbuffer *out = evbuffer_new();
+        evbuffer_add_printf(out, "{\"type\":\"https://brobygger.no/problems/not-found\","
+                                 "\"title\":\"Not Found\",\"status\":404,"
+                                 "\"detail\":\"no such resource\"}");
+        evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type",
+                          "application/problem+json");
+        evhttp_send_reply(req, 404, "Not Found", out);
+        evbuffer_free(out);
+    }
+}
+
+struct evhttp *bro_admin_start(struct event_base *base, const bro_config *cfg, bro_metrics *m)
+{
+    char host[128];
+    int port;
+    bro_err err = {0};
+    if (bro_config_hostport(cfg->admin_listen, host, sizeof(host), &port, &err) < 0) {
+        bro_log_error(NULL, "BROBYGGER_ADMIN_LISTEN: %s", err.msg);
+        return NULL;
+    }
+    struct evhttp *http = evhttp_new(base);
+    if (http == NULL || evhttp_bind_socket(http, host, (ev_uint16_t)port) < 0) {
+        bro_log_error(NULL, "cannot listen on %s", cfg->admin_listen);
+        if (http)
+            evhttp_free(http);
+        return NULL;
+    }
+    evhttp_set_gencb(http, bro_admin_on_request, m);
+    return http;
+}

@@ -1,0 +1,154 @@
+/* API-key authentication without SQL: a per-thread cache of resolved keys, filled by
+ * auth.resolve jobs that a worker answers from the platform catalog. A cached resolution is
+ * trusted for BROBYGGER_AUTH_CACHE_MS, which bounds how long a revoked key keeps working. */
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "common/jmp.h"
+#include "common/log.h"
+#include "gateway.h"
+
+static unsigned bro_auth_bucket(const char *id)
+{
+    unsigned h = 5381;
+    for (; *id; id++)
+        h = h * 33 + (unsigned char)*id;
+    return h & (BRO_GW_AUTH_BUCKETS - 1);
+}
+
+static bro_gw_key *bro_auth_find(bro_gw *gw, const char *id)
+{
+    for (bro_gw_key *k = gw->keys[bro_auth_bucket(id)]; k; k = k->next)
+        if (strcmp(k->id, id) == 0)
+            return k;
+    return NULL;
+}
+
+void bro_auth_free_all(bro_gw *gw)
+{
+    for (int b = 0; b < BRO_GW_AUTH_BUCKETS; b++) {
+        while (gw->keys[b]) {
+            bro_gw_key *k = gw->keys[b];
+            gw->keys[b] = k->next;
+            free(k);
+        }
+    }
+    gw->nkeys = 0;
+}
+
+void bro_auth_forget(bro_gw *gw, const char *key_id)
+{
+    bro_gw_key **pp = &gw->keys[bro_auth_bucket(key_id)];
+    while (*pp) {
+        if (strcmp((*pp)->id, key_id) == 0) {
+            bro_gw_key *k = *pp;
+            *pp = k->next;
+            free(k);
+            gw->nkeys--;
+            return;
+        }
+        pp = &(*pp)->next;
+    }
+}
+
+/* Decides on a resolved key and either continues the request or answers it. */
+static void bro_auth_decide(bro_gw_req *r, const bro_gw_key *k)
+{
+    char hash[BRO_APIKEY_HASH_LEN + 1];
+    if (!k->active || k->hash[0] == '\0' || bro_apikey_hash(r->secret, hash) < 0 ||
+        !bro_apikey_hash_equal(hash, k->hash)) {
+        bro_http_problem(r, 401, "unauthorized", "the API key is not valid", NULL);
+        return;
+    }
+    r->key = *k;
+    r->key.next = NULL;
+    if (!(r->route->roles & k->role_bit)) {
+        bro_http_problem(r, 403, "forbidden", "this key's role may not use this route", NULL);
+        return;
+    }
+    bro_server_dispatch(r);
+}
+
+void bro_auth_check(bro_gw_req *r)
+{
+    const char *h = evhttp_find_header(evhttp_request_get_input_headers(r->req), "Authorization");
+    if (h == NULL || strncasecmp(h, "Bearer ", 7) != 0 ||
+        bro_apikey_parse(h + 7, r->key_id, r->secret) < 0) {
+        evhttp_add_header(evhttp_request_get_output_headers(r->req), "WWW-Authenticate", "Bearer");
+        bro_http_problem(r, 401, "unauthorized", "a valid API key is required", NULL);
+        return;
+    }
+    bro_gw_key *k = bro_auth_find(r->gw, r->key_id);
+    if (k && bro_ids_now_ms() - k->fetched_ms < r->gw->cfg->auth_cache_ms) {
+        __atomic_add_fetch(&r->gw->metrics->auth_hits, 1, __ATOMIC_RELAXED);
+        bro_auth_decide(r, k);
+        return;
+    }
+    __atomic_add_fetch(&r->gw->metrics->auth_misses, 1, __ATOMIC_RELAXED);
+    /* {"path":{},"query":{},"data":{"key_id":...}} */
+    msgpack_sbuffer sb;
+    msgpack_sbuffer_init(&sb);
+    msgpack_packer pk;
+    msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+    msgpack_pack_map(&pk, 3);
+    msgpack_pack_str_with_body(&pk, "path", 4);
+    msgpack_pack_map(&pk, 0);
+    msgpack_pack_str_with_body(&pk, "query", 5);
+    msgpack_pack_map(&pk, 0);
+    msgpack_pack_str_with_body(&pk, "data", 4);
+    msgpack_pack_map(&pk, 1);
+    msgpack_pack_str_with_body(&pk, "key_id", 6);
+    msgpack_pack_str_with_body(&pk, r->key_id, strlen(r->key_id));
+    r->waiting_auth = 1;
+    bro_rpc_post(r, "auth.resolve", "records", "", sb.data, sb.size);
+    msgpack_sbuffer_destroy(&sb);
+}
+
+static void bro_auth_copy(const msgpack_object *map, const char *name, char *dst, size_t n)
+{
+    const msgpack_object *o = bro_jmp_map_get(map, name);
+    dst[0] = '\0';
+    if (o && o->type == MSGPACK_OBJECT_STR && o->via.str.size < n) {
+        memcpy(dst, o->via.str.ptr, o->via.str.size);
+        dst[o->via.str.size] = '\0';
+    }
+}
+
+void bro_auth_resolved(bro_gw_req *r, int status, const msgpack_object *body)
+{
+    bro_gw *gw = r->gw;
+    if (status != 200 && status != 404) {
+        bro_http_problem(r, 503, "unavailable", "the key could not be checked", NULL);
+        return;
+    }
+    if (gw->nkeys >= BRO_GW_AUTH_MAX)
+        bro_auth_free_all(gw);
+    bro_gw_key *k = bro_auth_find(gw, r->key_id);
+    if (k == NULL) {
+        k = calloc(1, sizeof(*k));
+        if (k == NULL) {
+            bro_http_problem(r, 503, "unavailable", "out of memory", NULL);
+            return;
+        }
+        unsigned b = bro_auth_bucket(r->key_id);
+        k->next = gw->keys[b];
+        gw->keys[b] = k;
+        gw->nkeys++;
+    }
+    bro_gw_key *next = k->next;
+    memset(k, 0, sizeof(*k));
+    k->next = next;
+    snprintf(k->id, sizeof(k->id), "%s", r->key_id);
+    k->fetched_ms = bro_ids_now_ms();
+    if (status == 200) { /* 404: an unknown key, cached as inactive */
+        bro_auth_copy(body, "secret_sha256", k->hash, sizeof(k->hash));
+        bro_auth_copy(body, "tenant", k->tenant, sizeof(k->tenant));
+        bro_auth_copy(body, "role", k->role, sizeof(k->role));
+        bro_auth_copy(body, "org", k->org, sizeof(k->org));
+        const msgpack_object *active = bro_jmp_map_get(body, "active");
+        k->active = active && active->type == MSGPACK_OBJECT_BOOLEAN && active->via.boolean;
+        k->role_bit = bro_routes_role_bit(k->role);
+    }
+    bro_auth_decide(r, k);
+}

@@ -1,0 +1,182 @@
+/* Writing answers: problem+json for every error, JSON or msgpack bodies from worker replies,
+ * and the bookkeeping every answer shares (X-Request-Id, metrics, access log). */
+#include <event2/buffer.h>
+#include <event2/keyvalq_struct.h>
+#include <jansson.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "common/jmp.h"
+#include "common/log.h"
+#include "gateway.h"
+
+#define BRO_HTTP_PROBLEM_BASE "https://brobygger.no/problems/"
+
+static const char *bro_http_title(int status)
+{
+    switch (status) {
+    case 200:
+        return "OK";
+    case 201:
+        return "Created";
+    case 202:
+        return "Accepted";
+    case 204:
+        return "No Content";
+    case 400:
+        return "Bad Request";
+    case 401:
+        return "Unauthorized";
+    case 403:
+        return "Forbidden";
+    case 404:
+        return "Not Found";
+    case 405:
+        return "Method Not Allowed";
+    case 409:
+        return "Conflict";
+    case 412:
+        return "Precondition Failed";
+    case 413:
+        return "Payload Too Large";
+    case 415:
+        return "Unsupported Media Type";
+    case 422:
+        return "Unprocessable Content";
+    case 429:
+        return "Too Many Requests";
+    case 503:
+        return "Service Unavailable";
+    case 504:
+        return "Gateway Timeout";
+    default:
+        return status >= 500 ? "Internal Server Error" : "Error";
+    }
+}
+
+static int64_t bro_http_mono_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+/* Sends the answer, records it and lets go of the request. out may be NULL (no body). */
+void bro_http_finish(bro_gw_req *r, int status, struct evbuffer *out)
+{
+    if (r->req == NULL)
+        return;
+    int64_t took = bro_http_mono_us() - r->start_us;
+    bro_admin_observe(r, status);
+    bro_log_ctx lc = {r->key.tenant[0] ? r->key.tenant : NULL, r->req_id, NULL};
+    bro_log_info(&lc, "%s %s -> %d in %lld us",
+                 r->route ? (r->route->method == EVHTTP_REQ_GET      ? "GET"
+                             : r->route->method == EVHTTP_REQ_POST   ? "POST"
+                             : r->route->method == EVHTTP_REQ_DELETE ? "DELETE"
+                                                                     : "OTHER")
+                          : "-",
+                 r->route ? r->route->pattern : "(no route)", status, (long long)took);
+    evhttp_send_reply(r->req, status, bro_http_title(status), out);
+    r->req = NULL;
+}
+
+void bro_http_problem(bro_gw_req *r, int status, const char *word, const char *detail,
+                      const char *field)
+{
+    if (r->req == NULL)
+        return;
+    char type[96];
+    snprintf(type, sizeof(type), BRO_HTTP_PROBLEM_BASE "%s", word);
+    json_t *p = json_pack("{s:s, s:s, s:i, s:s}", "type", type, "title", bro_http_title(status),
+                          "status", status, "detail", detail);
+    if (p && field)
+        json_object_set_new(p, "errors",
+                            json_pack("[{s:s, s:s}]", "field", field, "message", detail));
+    char *text = p ? json_dumps(p, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
+    json_decref(p);
+    struct evbuffer *out = evbuffer_new();
+    if (out && text)
+        evbuffer_add(out, text, strlen(text));
+    free(text);
+    evhttp_add_header(evhttp_request_get_output_headers(r->req), "Content-Type",
+                      "application/problem+json");
+    bro_http_finish(r, status, out);
+    if (out)
+        evbuffer_free(out);
+}
+
+void bro_http_json(bro_gw_req *r, int status, const char *json, size_t len)
+{
+    if (r->req == NULL)
+        return;
+    struct evbuffer *out = evbuffer_new();
+    if (out)
+        evbuffer_add(out, json, len);
+    evhttp_add_header(evhttp_request_get_output_headers(r->req), "Content-Type",
+                      "application/json");
+    bro_http_finish(r, status, out);
+    if (out)
+        evbuffer_free(out);
+}
+
+static int bro_http_wants_msgpack(struct evhttp_request *req)
+{
+    const char *accept = evhttp_find_header(evhttp_request_get_input_headers(req), "Accept");
+    return accept && strstr(accept, "application/msgpack") != NULL;
+}
+
+/* The ETag of a resource travels as its "etag" member. */
+static void bro_http_etag(struct evhttp_request *req, const msgpack_object *body)
+{
+    const msgpack_object *etag = bro_jmp_map_get(body, "etag");
+    if (etag == NULL || etag->type != MSGPACK_OBJECT_STR || etag->via.str.size > 64)
+        return;
+    char buf[72];
+    memcpy(buf, etag->via.str.ptr, etag->via.str.size);
+    buf[etag->via.str.size] = '\0';
+    evhttp_add_header(evhttp_request_get_output_headers(req), "ETag", buf);
+}
+
+void bro_http_reply_body(bro_gw_req *r, int status, int is_error, const msgpack_object *body)
+{
+    if (r->req == NULL)
+        return;
+    struct evkeyvalq *h = evhttp_request_get_output_headers(r->req);
+    if (status == 204 || body == NULL || body->type == MSGPACK_OBJECT_NIL) {
+        bro_http_finish(r, status, NULL);
+        return;
+    }
+    struct evbuffer *out = evbuffer_new();
+    if (out == NULL) {
+        bro_http_finish(r, 500, NULL);
+        return;
+    }
+    if (!is_error)
+        bro_http_etag(r->req, body);
+    if (!is_error && bro_http_wants_msgpack(r->req)) {
+        msgpack_sbuffer sb;
+        msgpack_sbuffer_init(&sb);
+        msgpack_packer pk;
+        msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+        msgpack_pack_object(&pk, *body);
+        evbuffer_add(out, sb.data, sb.size);
+        msgpack_sbuffer_destroy(&sb);
+        evhttp_add_header(h, "Content-Type", "application/msgpack");
+    } else {
+        bro_err err = {0};
+        size_t len = 0;
+        char *text = bro_jmp_to_json_text(body, &len, &err);
+        if (text == NULL) {
+            evbuffer_free(out);
+            bro_http_problem(r, 500, "internal", "the reply could not be converted", NULL);
+            return;
+        }
+        evbuffer_add(out, text, len);
+        free(text);
+        evhttp_add_header(h, "Content-Type",
+                          is_error ? "application/problem+json" : "application/json");
+    }
+    bro_http_finish(r, status, out);
+    evbuffer_free(out);
+}

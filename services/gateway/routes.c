@@ -1,0 +1,145 @@
+/* The route table: the gateway's whole HTTP surface as data. Adding a route is adding a row;
+ * the path parameter's name says what it must look like ({id} a UUID, {slug} a tenant slug,
+ * {key_id} an API key id), and a malformed one is simply a path that does not exist. */
+#include <string.h>
+
+#include "common/ids.h"
+#include "common/queue.h"
+#include "gateway.h"
+
+#define W BRO_ROLE_TENANT_ADMIN | BRO_ROLE_COORDINATOR
+#define P BRO_ROLE_PLATFORM_ADMIN
+
+static const bro_route bro_routes[] = {
+    {EVHTTP_REQ_GET, "/healthz", NULL, bro_admin_healthz, 0, NULL, 0},
+    {EVHTTP_REQ_GET, "/readyz", NULL, bro_admin_readyz, 0, NULL, 0},
+    {EVHTTP_REQ_GET, "/v1/me", NULL, bro_admin_me, BRO_ROLE_ANY, NULL, 0},
+    {EVHTTP_REQ_POST, "/v1/candidates", "candidate.create", NULL, W, BRO_QUEUE_RECORDS, 1},
+    {EVHTTP_REQ_GET, "/v1/candidates", "candidate.list", NULL, W, BRO_QUEUE_RECORDS, 0},
+    {EVHTTP_REQ_GET, "/v1/candidates/{id}", "candidate.get", NULL, W, BRO_QUEUE_RECORDS, 0},
+    {EVHTTP_REQ_POST, "/v1/admin/tenants", "tenant.create", NULL, P, BRO_QUEUE_RECORDS, 1},
+    {EVHTTP_REQ_GET, "/v1/admin/tenants", "tenant.list", NULL, P, BRO_QUEUE_RECORDS, 0},
+    {EVHTTP_REQ_POST, "/v1/admin/tenants/{slug}/keys", "key.issue", NULL, P, BRO_QUEUE_RECORDS, 1},
+    {EVHTTP_REQ_POST, "/v1/keys", "key.issue", NULL, BRO_ROLE_TENANT_ADMIN, BRO_QUEUE_RECORDS, 1},
+    {EVHTTP_REQ_DELETE, "/v1/keys/{key_id}", "key.revoke", NULL, P | BRO_ROLE_TENANT_ADMIN,
+     BRO_QUEUE_RECORDS, 0},
+    {EVHTTP_REQ_GET, "/v1/admin/queues", NULL, bro_admin_queues, P, NULL, 0},
+    {EVHTTP_REQ_GET, "/v1/admin/workers", NULL, bro_admin_workers, P, NULL, 0},
+};
+#define BRO_ROUTES_N (int)(sizeof(bro_routes) / sizeof(bro_routes[0]))
+
+#undef W
+#undef P
+
+int bro_routes_count(void)
+{
+    return BRO_ROUTES_N;
+}
+
+const bro_route *bro_routes_at(int i)
+{
+    return &bro_routes[i];
+}
+
+static int bro_routes_is_key_id(const char *s, size_t n)
+{
+    if (n != BRO_APIKEY_ID_LEN)
+        return 0;
+    for (size_t i = 0; i < n; i++)
+        if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'A' && s[i] <= 'Z') ||
+              (s[i] >= 'a' && s[i] <= 'z')))
+            return 0;
+    return 1;
+}
+
+/* Checks a path segment against a {param}; stores it in r when it fits. */
+static int bro_routes_param(const char *name, size_t nlen, const char *seg, size_t slen,
+                            bro_gw_req *r)
+{
+    char v[40];
+    if (slen >= sizeof(v) || r->nparams >= BRO_GW_PARAMS_MAX)
+        return 0;
+    memcpy(v, seg, slen);
+    v[slen] = '\0';
+    int ok = 0;
+    if (nlen == 2 && memcmp(name, "id", 2) == 0)
+        ok = bro_ids_is_uuid(v);
+    else if (nlen == 4 && memcmp(name, "slug", 4) == 0)
+        ok = bro_ids_is_slug(v);
+    else if (nlen == 6 && memcmp(name, "key_id", 6) == 0)
+        ok = bro_routes_is_key_id(v, slen);
+    if (!ok)
+        return 0;
+    r->param_names[r->nparams] = name;
+    memcpy(r->param_values[r->nparams], v, slen + 1);
+    r->nparams++;
+    return 1;
+}
+
+/* Matches path against pattern segment by segment; fills r's params. */
+static int bro_routes_try(const char *pattern, const char *path, bro_gw_req *r)
+{
+    r->nparams = 0;
+    const char *p = pattern, *s = path;
+    while (*p && *s) {
+        if (*p != '/' || *s != '/')
+            return 0;
+        p++, s++;
+        size_t plen = strcspn(p, "/"), slen = strcspn(s, "/");
+        if (p[0] == '{') {
+            if (slen == 0 || !bro_routes_param(p + 1, plen - 2, s, slen, r))
+                return 0;
+        } else if (plen != slen || memcmp(p, s, plen) != 0) {
+            return 0;
+        }
+        p += plen, s += slen;
+    }
+    return *p == '\0' && *s == '\0';
+}
+
+const bro_route *bro_routes_match(enum evhttp_cmd_type method, const char *path, bro_gw_req *r,
+                                  unsigned *allow, int *index)
+{
+    *allow = 0;
+    for (int i = 0; i < BRO_ROUTES_N; i++) {
+        if (!bro_routes_try(bro_routes[i].pattern, path, r))
+            continue;
+        if (bro_routes[i].method == method) {
+            *index = i;
+            return &bro_routes[i];
+        }
+        *allow |= bro_routes[i].method;
+    }
+    r->nparams = 0;
+    return NULL;
+}
+
+void bro_routes_allow_text(unsigned allow, char *buf, size_t n)
+{
+    static const struct {
+        unsigned bit;
+        const char *name;
+    } methods[] = {{EVHTTP_REQ_GET, "GET"},
+                   {EVHTTP_REQ_POST, "POST"},
+                   {EVHTTP_REQ_PUT, "PUT"},
+                   {EVHTTP_REQ_PATCH, "PATCH"},
+                   {EVHTTP_REQ_DELETE, "DELETE"}};
+    buf[0] = '\0';
+    for (size_t i = 0; i < sizeof(methods) / sizeof(methods[0]); i++) {
+        if (!(allow & methods[i].bit))
+            continue;
+        if (buf[0])
+            strncat(buf, ", ", n - strlen(buf) - 1);
+        strncat(buf, methods[i].name, n - strlen(buf) - 1);
+    }
+}
+
+unsigned bro_routes_role_bit(const char *role)
+{
+    static const char *const names[] = {"platform_admin", "tenant_admin", "coordinator", "partner",
+                                        "reader"};
+    for (unsigned i = 0; i < 5; i++)
+        if (strcmp(role, names[i]) == 0)
+            return 1u << i;
+    return 0;
+}

@@ -1,0 +1,332 @@
+/* The gateway's side of the job queue: XADD of envelopes on one asynchronous connection, the
+ * replies on a second one subscribed to this thread's channel, and the table of requests that
+ * wait, each with a deadline timer. A dropped connection fails what depends on it and is
+ * re-established on a timer. */
+#include <hiredis/adapters/libevent.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/envelope.h"
+#include "common/log.h"
+#include "gateway.h"
+
+#define BRO_RPC_RECONNECT_MS 500
+
+static void bro_rpc_connect(bro_gw *gw);
+
+static unsigned bro_rpc_bucket(const char *id)
+{
+    unsigned h = 2166136261u;
+    for (; *id; id++)
+        h = (h ^ (unsigned char)*id) * 16777619u;
+    return h & (BRO_GW_PENDING_BUCKETS - 1);
+}
+
+static void bro_rpc_unlink(bro_gw_req *r)
+{
+    if (!r->in_pending)
+        return;
+    bro_gw_req **pp = &r->gw->pending[bro_rpc_bucket(r->job_id)];
+    while (*pp && *pp != r)
+        pp = &(*pp)->next;
+    if (*pp)
+        *pp = r->next;
+    r->next = NULL;
+    r->in_pending = 0;
+    r->gw->npending--;
+}
+
+static bro_gw_req *bro_rpc_find(bro_gw *gw, const char *id)
+{
+    for (bro_gw_req *r = gw->pending[bro_rpc_bucket(id)]; r; r = r->next)
+        if (strcmp(r->job_id, id) == 0)
+            return r;
+    return NULL;
+}
+
+/* Frees r once it is answered and no Redis callback can still reach it. */
+void bro_rpc_release(bro_gw_req *r)
+{
+    if (r->req != NULL || r->redis_refs > 0 || r->in_pending)
+        return;
+    if (r->timer_armed) {
+        event_del(&r->timer);
+        r->timer_armed = 0;
+    }
+    free(r);
+}
+
+/* Stops waiting: out of the table, timer off. */
+static void bro_rpc_stop_waiting(bro_gw_req *r)
+{
+    bro_rpc_unlink(r);
+    if (r->timer_armed) {
+        event_del(&r->timer);
+        r->timer_armed = 0;
+    }
+}
+
+static void bro_rpc_on_deadline(evutil_socket_t fd, short what, void *arg)
+{
+    bro_gw_req *r = arg;
+    r->timer_armed = 0;
+    bro_rpc_unlink(r);
+    __atomic_add_fetch(&r->gw->metrics->timeouts, 1, __ATOMIC_RELAXED);
+    bro_http_problem(r, 504, "timeout", "no worker answered in time", NULL);
+    bro_rpc_release(r);
+}
+
+static void bro_rpc_fail_all(bro_gw *gw, const char *why)
+{
+    for (int b = 0; b < BRO_GW_PENDING_BUCKETS; b++) {
+        while (gw->pending[b]) {
+            bro_gw_req *r = gw->pending[b];
+            bro_rpc_stop_waiting(r);
+            bro_http_problem(r, 503, "unavailable", why, NULL);
+            bro_rpc_release(r);
+        }
+    }
+}
+
+/* ---- replies ------------------------------------------------------------------------------- */
+
+static void bro_rpc_on_reply(bro_gw *gw, const char *data, size_t len)
+{
+    msgpack_unpacked holder;
+    msgpack_unpacked_init(&holder);
+    bro_reply reply;
+    bro_err err = {0};
+    if (bro_envelope_reply_decode(&reply, &holder, data, len, &err) < 0) {
+        bro_log_warn(NULL, "undecodable reply dropped: %s", err.msg);
+        goto out;
+    }
+    bro_gw_req *r = bro_rpc_find(gw, reply.id);
+    if (r == NULL) { /* answered already (deadline) or the client left */
+        bro_log_debug(NULL, "reply for %s has nobody waiting", reply.id);
+        goto out;
+    }
+    bro_rpc_stop_waiting(r);
+    if (r->waiting_auth) {
+        r->waiting_auth = 0;
+        bro_auth_resolved(r, reply.status, reply.body);
+    } else {
+        if (reply.status == 204 && strcmp(r->route->kind, "key.revoke") == 0)
+            bro_auth_forget(gw, r->param_values[0]);
+        bro_http_reply_body(r, reply.status, reply.is_error, reply.body);
+    }
+    bro_rpc_release(r);
+out:
+    msgpack_unpacked_destroy(&holder);
+}
+
+static void bro_rpc_on_message(redisAsyncContext *c, void *reply, void *privdata)
+{
+    bro_gw *gw = privdata;
+    redisReply *m = reply;
+    if (m == NULL || m->type != REDIS_REPLY_ARRAY || m->elements != 3 ||
+        m->element[0]->type != REDIS_REPLY_STRING)
+        return;
+    if (strcmp(m->element[0]->str, "subscribe") == 0) {
+        gw->sub_ready = 1;
+        return;
+    }
+    if (strcmp(m->element[0]->str, "message") == 0 && m->element[2]->type == REDIS_REPLY_STRING)
+        bro_rpc_on_reply(gw, m->element[2]->str, m->element[2]->len);
+}
+
+/* ---- connections --------------------------------------------------------------------------- */
+
+static void bro_rpc_on_reconnect(evutil_socket_t fd, short what, void *arg)
+{
+    bro_rpc_connect(arg);
+}
+
+static void bro_rpc_schedule_reconnect(bro_gw *gw)
+{
+    struct timeval tv = {0, BRO_RPC_RECONNECT_MS * 1000};
+    if (!evtimer_pending(&gw->reconnect, NULL))
+        evtimer_add(&gw->reconnect, &tv);
+}
+
+static void bro_rpc_on_disconnect(const redisAsyncContext *c, int status)
+{
+    bro_gw *gw = c->data;
+    if (gw == NULL)
+        return;
+    if (c == gw->cmd) {
+        gw->cmd = NULL;
+    } else if (c == gw->sub) {
+        gw->sub = NULL;
+        gw->sub_ready = 0;
+        /* Replies on the way are lost with the subscription: fail rather than wait. */
+        bro_rpc_fail_all(gw, "lost the connection to the job queue");
+    }
+    if (status != REDIS_OK)
+        bro_log_warn(NULL, "redis connection lost: %s", c->errstr);
+    bro_rpc_schedule_reconnect(gw);
+}
+
+static void bro_rpc_on_connect(const redisAsyncContext *c, int status)
+{
+    bro_gw *gw = c->data;
+    if (status == REDIS_OK)
+        return;
+    /* A failed connect is followed by no disconnect callback; hiredis frees the context. */
+    if (c == gw->cmd)
+        gw->cmd = NULL;
+    if (c == gw->sub)
+        gw->sub = NULL;
+    bro_rpc_schedule_reconnect(gw);
+}
+
+static redisAsyncContext *bro_rpc_open(bro_gw *gw)
+{
+    redisAsyncContext *c = redisAsyncConnect(gw->redis_host, gw->redis_port);
+    if (c == NULL)
+        return NULL;
+    if (c->err) {
+        redisAsyncFree(c);
+        return NULL;
+    }
+    c->data = gw;
+    redisLibeventAttach(c, gw->base);
+    redisAsyncSetConnectCallback(c, bro_rpc_on_connect);
+    redisAsyncSetDisconnectCallback(c, bro_rpc_on_disconnect);
+    if (gw->redis_db != 0)
+        redisAsyncCommand(c, NULL, NULL, "SELECT %d", gw->redis_db);
+    return c;
+}
+
+static void bro_rpc_connect(bro_gw *gw)
+{
+    if (gw->cmd == NULL)
+        gw->cmd = bro_rpc_open(gw);
+    if (gw->sub == NULL) {
+        gw->sub = bro_rpc_open(gw);
+        if (gw->sub)
+            redisAsyncCommand(gw->sub, bro_rpc_on_message, gw, "SUBSCRIBE %s", gw->channel);
+    }
+    if (gw->cmd == NULL || gw->sub == NULL)
+        bro_rpc_schedule_reconnect(gw);
+}
+
+int bro_rpc_start(bro_gw *gw)
+{
+    snprintf(gw->channel, sizeof(gw->channel), "bro:reply:%s:%d", gw->instance, gw->index);
+    evtimer_assign(&gw->reconnect, gw->base, bro_rpc_on_reconnect, gw);
+    bro_rpc_connect(gw);
+    return 0;
+}
+
+void bro_rpc_stop(bro_gw *gw)
+{
+    evtimer_del(&gw->reconnect);
+    bro_rpc_fail_all(gw, "the gateway is stopping");
+    redisAsyncContext *cmd = gw->cmd, *sub = gw->sub;
+    gw->cmd = gw->sub = NULL;
+    if (cmd) {
+        cmd->data = NULL;
+        redisAsyncFree(cmd);
+    }
+    if (sub) {
+        sub->data = NULL;
+        redisAsyncFree(sub);
+    }
+}
+
+/* ---- posting jobs -------------------------------------------------------------------------- */
+
+static void bro_rpc_on_xadd(redisAsyncContext *c, void *reply, void *privdata)
+{
+    bro_gw_req *r = privdata;
+    redisReply *rep = reply;
+    r->redis_refs--;
+    if (rep == NULL || rep->type == REDIS_REPLY_ERROR) {
+        __atomic_add_fetch(&r->gw->metrics->redis_errors, 1, __ATOMIC_RELAXED);
+        if (r->in_pending) {
+            bro_rpc_stop_waiting(r);
+            bro_http_problem(r, 503, "unavailable", "the job queue did not take the request", NULL);
+        }
+    }
+    bro_rpc_release(r);
+}
+
+void bro_rpc_post(bro_gw_req *r, const char *kind, const char *queue, const char *tenant,
+                  const char *body, size_t body_len)
+{
+    bro_gw *gw = r->gw;
+    if (gw->cmd == NULL || !gw->sub_ready) {
+        bro_http_problem(r, 503, "unavailable", "the job queue is not reachable", NULL);
+        return;
+    }
+    bro_envelope e;
+    memset(&e, 0, sizeof(e));
+    e.v = BRO_ENVELOPE_VERSION;
+    bro_ids_uuid7(e.id);
+    snprintf(e.kind, sizeof(e.kind), "%s", kind);
+    snprintf(e.tenant, sizeof(e.tenant), "%s", tenant);
+    snprintf(e.actor.key_id, sizeof(e.actor.key_id), "%s", r->key.id);
+    snprintf(e.actor.role, sizeof(e.actor.role), "%s", r->key.role);
+    snprintf(e.actor.org, sizeof(e.actor.org), "%s", r->key.org);
+    snprintf(e.reply_to, sizeof(e.reply_to), "%s", gw->channel);
+    e.deadline = r->deadline_ms;
+    e.attempt = 1;
+    const char *idem =
+        evhttp_find_header(evhttp_request_get_input_headers(r->req), "Idempotency-Key");
+    if (idem && !r->waiting_auth)
+        snprintf(e.idem, sizeof(e.idem), "%s", idem);
+    snprintf(e.req, sizeof(e.req), "%s", r->req_id);
+    msgpack_sbuffer sb;
+    msgpack_sbuffer_init(&sb);
+    bro_err err = {0};
+    if (bro_envelope_pack(&sb, &e, body, body_len, &err) < 0) {
+        msgpack_sbuffer_destroy(&sb);
+        bro_http_problem(r, err.code == BRO_E_TOO_LARGE ? 413 : 500,
+                         err.code == BRO_E_TOO_LARGE ? "too-large" : "internal", err.msg, NULL);
+        return;
+    }
+    char stream[64];
+    snprintf(stream, sizeof(stream), "bro:q:%s", queue);
+    const char *argv[] = {"XADD", stream, "*", "e", sb.data};
+    const size_t lens[] = {4, strlen(stream), 1, 1, sb.size};
+    if (redisAsyncCommandArgv(gw->cmd, bro_rpc_on_xadd, r, 5, argv, lens) != REDIS_OK) {
+        msgpack_sbuffer_destroy(&sb);
+        bro_http_problem(r, 503, "unavailable", "the job queue is not reachable", NULL);
+        return;
+    }
+    msgpack_sbuffer_destroy(&sb);
+    r->redis_refs++;
+    memcpy(r->job_id, e.id, sizeof(r->job_id));
+    unsigned b = bro_rpc_bucket(r->job_id);
+    r->next = gw->pending[b];
+    gw->pending[b] = r;
+    r->in_pending = 1;
+    gw->npending++;
+    int64_t left = r->deadline_ms - bro_ids_now_ms();
+    if (left < 1)
+        left = 1;
+    struct timeval tv = {left / 1000, (left % 1000) * 1000};
+    evtimer_assign(&r->timer, gw->base, bro_rpc_on_deadline, r);
+    evtimer_add(&r->timer, &tv);
+    r->timer_armed = 1;
+}
+
+/* ---- commands for local routes ------------------------------------------------------------- */
+
+int bro_rpc_command(bro_gw_req *r, redisCallbackFn *cb, int argc, const char **argv)
+{
+    if (r->gw->cmd == NULL)
+        return -1;
+    if (redisAsyncCommandArgv(r->gw->cmd, cb, r, argc, argv, NULL) != REDIS_OK)
+        return -1;
+    r->redis_refs++;
+    /* hiredis has no per-command timeout here: the request's deadline stands in for it. */
+    if (!r->timer_armed) {
+        int64_t left = r->deadline_ms - bro_ids_now_ms();
+        struct timeval tv = {left > 0 ? left / 1000 : 0, left > 0 ? (left % 1000) * 1000 : 1000};
+        evtimer_assign(&r->timer, r->gw->base, bro_rpc_on_deadline, r);
+        evtimer_add(&r->timer, &tv);
+        r->timer_armed = 1;
+    }
+    return 0;
+}

@@ -1,0 +1,305 @@
+/* One event loop per thread: its own SO_REUSEPORT listener and evhttp, and the path of a
+ * request through the gateway: request id, route, key, shape of the body, then either a local
+ * answer or a job for the workers. */
+#include <errno.h>
+#include <sys/queue.h>
+#include <event2/buffer.h>
+#include <event2/keyvalq_struct.h>
+#include <jansson.h>
+#include <netinet/in.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <strings.h>
+#include <time.h>
+#include <unistd.h>
+#include <arpa/inet.h>
+
+#include "common/jmp.h"
+#include "common/log.h"
+#include "gateway.h"
+
+#define BRO_SERVER_QUERY_MAX   32   /* query parameters per request */
+#define BRO_SERVER_QUERY_VALUE 1024 /* bytes of one query value */
+
+static int64_t bro_server_mono_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+/* The client's X-Request-Id when it is 1-64 of [A-Za-z0-9._-], otherwise a new UUIDv7. */
+static void bro_server_request_id(struct evhttp_request *req, char *out, size_t n)
+{
+    const char *h = evhttp_find_header(evhttp_request_get_input_headers(req), "X-Request-Id");
+    size_t len = h ? strlen(h) : 0;
+    if (len >= 1 && len <= 64 &&
+        strspn(h, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-") == len) {
+        snprintf(out, n, "%s", h);
+        return;
+    }
+    char id[BRO_UUID_LEN + 1];
+    bro_ids_uuid7(id);
+    snprintf(out, n, "%s", id);
+}
+
+/* ---- the job body: {"path": {...}, "query": {...}, "data": ...} ----------------------------- */
+
+static int bro_server_pack_query(bro_gw_req *r, msgpack_packer *pk)
+{
+    const char *q = evhttp_uri_get_query(evhttp_request_get_evhttp_uri(r->req));
+    struct evkeyvalq params;
+    TAILQ_INIT(&params);
+    if (q && evhttp_parse_query_str(q, &params) < 0) {
+        bro_http_problem(r, 400, "decode", "the query string is malformed", "query");
+        return -1;
+    }
+    int n = 0, rc = 0;
+    struct evkeyval *kv;
+    TAILQ_FOREACH(kv, &params, next)
+    {
+        n++;
+        if (strlen(kv->value) > BRO_SERVER_QUERY_VALUE && rc == 0) {
+            bro_http_problem(r, 400, "validation", "query parameter is too long", kv->key);
+            rc = -1;
+        }
+    }
+    if (rc == 0 && n > BRO_SERVER_QUERY_MAX) {
+        bro_http_problem(r, 400, "validation", "too many query parameters", "query");
+        rc = -1;
+    }
+    if (rc == 0) {
+        /* A repeated name: the last one wins, so only the last occurrence is packed. */
+        int unique = 0;
+        TAILQ_FOREACH(kv, &params, next)
+        {
+            struct evkeyval *later = TAILQ_NEXT(kv, next);
+            int repeated = 0;
+            for (; later; later = TAILQ_NEXT(later, next))
+                repeated |= strcmp(later->key, kv->key) == 0;
+            unique += !repeated;
+        }
+        msgpack_pack_map(pk, unique);
+        TAILQ_FOREACH(kv, &params, next)
+        {
+            struct evkeyval *later = TAILQ_NEXT(kv, next);
+            int repeated = 0;
+            for (; later; later = TAILQ_NEXT(later, next))
+                repeated |= strcmp(later->key, kv->key) == 0;
+            if (repeated)
+                continue;
+            msgpack_pack_str_with_body(pk, kv->key, strlen(kv->key));
+            msgpack_pack_str_with_body(pk, kv->value, strlen(kv->value));
+        }
+    }
+    evhttp_clear_headers(&params);
+    return rc;
+}
+
+static int bro_server_content_type(struct evhttp_request *req, const char *type)
+{
+    const char *ct = evhttp_find_header(evhttp_request_get_input_headers(req), "Content-Type");
+    size_t n = strlen(type);
+    return ct && strncasecmp(ct, type, n) == 0 && (ct[n] == '\0' || ct[n] == ';' || ct[n] == ' ');
+}
+
+/* Packs the request body as "data": a JSON object or a msgpack map, nothing else. */
+static int bro_server_pack_data(bro_gw_req *r, msgpack_packer *pk)
+{
+    struct evbuffer *in = evhttp_request_get_input_buffer(r->req);
+    size_t len = evbuffer_get_length(in);
+    if (!r->route->body) {
+        if (len > 0) {
+            bro_http_problem(r, 400, "validation", "this route takes no body", "body");
+            return -1;
+        }
+        return msgpack_pack_nil(pk);
+    }
+    if ((int)len > r->gw->cfg->max_body) {
+        bro_http_problem(r, 413, "too-large", "the body is larger than the limit", "body");
+        return -1;
+    }
+    if (len == 0) {
+        bro_http_problem(r, 400, "validation", "a JSON object is required", "body");
+        return -1;
+    }
+    const char *data = (const char *)evbuffer_pullup(in, -1);
+    bro_err err = {0};
+    if (bro_server_content_type(r->req, "application/msgpack")) {
+        msgpack_unpacked u;
+        msgpack_unpacked_init(&u);
+        size_t off = 0;
+        int ok = msgpack_unpack_next(&u, data, len, &off) == MSGPACK_UNPACK_SUCCESS && off == len &&
+                 u.data.type == MSGPACK_OBJECT_MAP;
+        json_t *check = ok ? bro_jmp_to_json(&u.data, &err) : NULL; /* depth, keys, UTF-8 */
+        if (check)
+            msgpack_pack_object(pk, u.data);
+        json_decref(check);
+        msgpack_unpacked_destroy(&u);
+        if (check == NULL) {
+            bro_http_problem(r, 400, "decode", ok ? err.msg : "the body must be one msgpack map",
+                             "body");
+            return -1;
+        }
+        return 0;
+    }
+    if (!bro_server_content_type(r->req, "application/json")) {
+        bro_http_problem(r, 415, "unsupported-media-type",
+                         "send application/json or application/msgpack", "Content-Type");
+        return -1;
+    }
+    json_error_t jerr;
+    json_t *v = json_loadb(data, len, JSON_REJECT_DUPLICATES, &jerr);
+    if (v == NULL || !json_is_object(v)) {
+        char detail[200];
+        if (v == NULL)
+            snprintf(detail, sizeof(detail), "invalid JSON at line %d, column %d: %s", jerr.line,
+                     jerr.column, jerr.text);
+        else
+            snprintf(detail, sizeof(detail), "the body must be a JSON object");
+        json_decref(v);
+        bro_http_problem(r, 400, "decode", detail, "body");
+        return -1;
+    }
+    int rc = bro_jmp_pack_json(pk, v, &err);
+    json_decref(v);
+    if (rc < 0)
+        bro_http_problem(r, 400, "decode", err.msg, "body");
+    return rc;
+}
+
+/* Called once the caller is known and allowed: answers locally or posts the job. */
+void bro_server_dispatch(bro_gw_req *r)
+{
+    if (r->route->kind == NULL) {
+        r->route->local(r);
+        return;
+    }
+    const char *idem =
+        evhttp_find_header(evhttp_request_get_input_headers(r->req), "Idempotency-Key");
+    if (idem) {
+        size_t n = strlen(idem), ok = n >= 1 && n <= 255;
+        for (size_t i = 0; ok && i < n; i++)
+            ok = idem[i] > 0x20 && idem[i] < 0x7f;
+        if (!ok) {
+            bro_http_problem(r, 400, "validation", "must be 1-255 printable ASCII characters",
+                             "Idempotency-Key");
+            return;
+        }
+    }
+    msgpack_sbuffer sb;
+    msgpack_sbuffer_init(&sb);
+    msgpack_packer pk;
+    msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+    msgpack_pack_map(&pk, 3);
+    msgpack_pack_str_with_body(&pk, "path", 4);
+    msgpack_pack_map(&pk, r->nparams);
+    for (int i = 0; i < r->nparams; i++) {
+        const char *name = r->param_names[i];
+        msgpack_pack_str_with_body(&pk, name, strcspn(name, "}"));
+        msgpack_pack_str_with_body(&pk, r->param_values[i], strlen(r->param_values[i]));
+    }
+    msgpack_pack_str_with_body(&pk, "query", 5);
+    if (bro_server_pack_query(r, &pk) == 0) {
+        msgpack_pack_str_with_body(&pk, "data", 4);
+        if (bro_server_pack_data(r, &pk) == 0)
+            bro_rpc_post(r, r->route->kind, r->route->queue,
+                         strcmp(r->key.role, "platform_admin") == 0 ? "" : r->key.tenant, sb.data,
+                         sb.size);
+    }
+    msgpack_sbuffer_destroy(&sb);
+}
+
+static void bro_server_on_request(struct evhttp_request *req, void *arg)
+{
+    bro_gw *gw = arg;
+    bro_gw_req *r = calloc(1, sizeof(*r));
+    if (r == NULL) {
+        evhttp_send_error(req, 503, "Service Unavailable");
+        return;
+    }
+    r->gw = gw;
+    r->req = req;
+    r->start_us = bro_server_mono_us();
+    r->deadline_ms = bro_ids_now_ms() + gw->cfg->request_timeout_ms;
+    r->route_index = -1;
+    bro_server_request_id(req, r->req_id, sizeof(r->req_id));
+    evhttp_add_header(evhttp_request_get_output_headers(req), "X-Request-Id", r->req_id);
+    const char *path = evhttp_uri_get_path(evhttp_request_get_evhttp_uri(req));
+    unsigned allow = 0;
+    r->route =
+        path ? bro_routes_match(evhttp_request_get_command(req), path, r, &allow, &r->route_index)
+             : NULL;
+    if (r->route == NULL && allow) {
+        char methods[64];
+        bro_routes_allow_text(allow, methods, sizeof(methods));
+        evhttp_add_header(evhttp_request_get_output_headers(req), "Allow", methods);
+        bro_http_problem(r, 405, "method-not-allowed", "this path does not take that method", NULL);
+    } else if (r->route == NULL) {
+        bro_http_problem(r, 404, "not-found", "no such resource", NULL);
+    } else if (r->route->roles == 0) {
+        bro_server_dispatch(r);
+    } else {
+        bro_auth_check(r);
+    }
+    bro_rpc_release(r);
+}
+
+/* A listening socket of our own with SO_REUSEPORT, so each thread accepts independently. */
+static int bro_server_listen(const char *addr, bro_err *err)
+{
+    char host[128];
+    int port;
+    if (bro_config_hostport(addr, host, sizeof(host), &port, err) < 0)
+        return -1;
+    struct sockaddr_in sin;
+    memset(&sin, 0, sizeof(sin));
+    sin.sin_family = AF_INET;
+    sin.sin_port = htons((uint16_t)port);
+    if (inet_pton(AF_INET, strcmp(host, "localhost") == 0 ? "127.0.0.1" : host, &sin.sin_addr) != 1)
+        return bro_err_set(err, BRO_E_CONFIG, "BROBYGGER_LISTEN: \"%s\" is not an IPv4 address",
+                           host);
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    int one = 1;
+    if (fd < 0)
+        return bro_err_set(err, BRO_E_CONFIG, "socket: %s", strerror(errno));
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+    setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one));
+    if (bind(fd, (struct sockaddr *)&sin, sizeof(sin)) < 0 || listen(fd, 1024) < 0) {
+        bro_err_set(err, BRO_E_CONFIG, "listen on %s: %s", addr, strerror(errno));
+        close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+int bro_server_start(bro_gw *gw)
+{
+    bro_err err = {0};
+    if (bro_config_redis_url(gw->cfg->redis, gw->redis_host, sizeof(gw->redis_host),
+                             &gw->redis_port, &gw->redis_db, &err) < 0) {
+        bro_log_error(NULL, "%s", err.msg);
+        return -1;
+    }
+    gw->http = evhttp_new(gw->base);
+    if (gw->http == NULL)
+        return -1;
+    /* Bodies up to a few times the limit are read so the client gets a problem+json 413;
+     * beyond that libevent refuses them itself before reading. */
+    evhttp_set_max_body_size(gw->http, (ev_ssize_t)gw->cfg->max_body * 4);
+    evhttp_set_max_headers_size(gw->http, 16384);
+    evhttp_set_allowed_methods(gw->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_PUT |
+                                             EVHTTP_REQ_PATCH | EVHTTP_REQ_DELETE |
+                                             EVHTTP_REQ_HEAD | EVHTTP_REQ_OPTIONS);
+    evhttp_set_timeout(gw->http, 60);
+    evhttp_set_gencb(gw->http, bro_server_on_request, gw);
+    gw->listen_fd = bro_server_listen(gw->cfg->listen, &err);
+    if (gw->listen_fd < 0) {
+        bro_log_error(NULL, "%s", err.msg);
+        return -1;
+    }
+    if (evhttp_accept_socket(gw->http, gw->listen_fd) < 0)
+        return -1;
+    return bro_rpc_start(gw);
+}
