@@ -1,6 +1,6 @@
 /* brobygger-gateway: BROBYGGER_THREADS event loops serving the API, plus the admin listener
- * on the main thread. SIGINT or SIGTERM stops accepting, answers what is in flight (or lets its
- * deadline answer it) and exits 0. */
+ * on the main thread. SIGINT or SIGTERM gives in-flight requests a short grace to get their
+ * replies, answers the rest with 503, and exits 0. */
 #include <event2/thread.h>
 #include <pthread.h>
 #include <signal.h>
@@ -36,11 +36,11 @@ static void bro_gateway_on_signal(evutil_socket_t sig, short what, void *arg)
     bro_gateway *g = arg;
     bro_log_info(NULL, "signal %d: stopping", (int)sig);
     struct timeval drain = {0, BRO_GATEWAY_DRAIN_MS * 1000};
-    for (int i = 0; i < g->nthreads; i++) {
-        if (g->threads[i].http)
-            evhttp_del_accept_socket(g->threads[i].http, NULL);
-        event_base_loopexit(g->threads[i].base, &drain);
-    }
+    /* Each loop runs a little longer so replies already on their way are delivered; what is
+     * still waiting after that is answered 503 when the thread's connections are closed. */
+    for (int i = 0; i < g->nthreads; i++)
+        if (g->threads[i].base)
+            event_base_loopexit(g->threads[i].base, &drain);
     event_base_loopexit(g->base, NULL);
 }
 

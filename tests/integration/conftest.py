@@ -1,0 +1,228 @@
+"""Fixtures for the integration tests: the real brobygger binaries against the PostgreSQL and
+Redis that the test command started (BROBYGGER_PG, BROBYGGER_PG_ADMIN, BROBYGGER_REDIS), over
+real sockets. Every process's stderr is kept; a sanitizer report in it fails the test run."""
+
+import os
+import random
+import re
+import signal
+import socket
+import string
+import subprocess
+import tempfile
+import time
+
+import psycopg2
+import pytest
+import redis
+import requests
+
+BUILD = os.environ.get("BRO_BUILD_DIR", os.path.join(os.path.dirname(__file__), "../../build"))
+KEY_RE = re.compile(r"^bro_[A-Za-z0-9]{8}_[A-Za-z0-9]{32}$")
+SANITIZER_MARKS = ("ERROR: AddressSanitizer", "runtime error:", "LeakSanitizer")
+
+# Short timings so recovery paths run in seconds.
+FAST_ENV = {
+    "BROBYGGER_VISIBILITY_MS": "1500",
+    "BROBYGGER_AUTH_CACHE_MS": "500",
+    "BROBYGGER_HEARTBEAT_TTL_MS": "3000",
+    "BROBYGGER_REQUEST_TIMEOUT_MS": "5000",
+    "BROBYGGER_RETRY_BASE_MS": "100",
+    "BROBYGGER_LOG": "warn",
+}
+
+
+def wait_until(predicate, timeout=15.0, interval=0.05, what="condition"):
+    """Polls predicate until it returns a truthy value; fails the test after timeout."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            pytest.fail(f"timed out waiting for {what}")
+        time.sleep(interval)
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def suffix(n=6):
+    return "".join(random.choice(string.ascii_lowercase + string.digits) for _ in range(n))
+
+
+def admin(*args, check=True, env=None):
+    """Runs brobygger-admin; returns the CompletedProcess."""
+    p = subprocess.run([os.path.join(BUILD, "brobygger-admin"), *args], capture_output=True,
+                       text=True, env={**os.environ, **(env or {})}, timeout=60)
+    if check and p.returncode != 0:
+        raise AssertionError(f"brobygger-admin {args} failed ({p.returncode}): {p.stderr}")
+    return p
+
+
+def issue_key(tenant=None, role="coordinator", org=None):
+    args = ["key", "issue"] + (["--platform"] if tenant is None else ["--tenant", tenant, "--role", role])
+    if org:
+        args += ["--organization", org]
+    out = admin(*args).stdout.strip().splitlines()[-1]
+    assert KEY_RE.match(out), out
+    return out
+
+
+class Proc:
+    """A started binary whose stderr goes to a file checked for sanitizer reports."""
+
+    def __init__(self, name, args=(), env=None):
+        self.log = tempfile.NamedTemporaryFile(prefix=f"{name}-", suffix=".log", delete=False)
+        self.name = name
+        self.p = subprocess.Popen([os.path.join(BUILD, name), *args], stdout=subprocess.DEVNULL,
+                                  stderr=self.log, env={**os.environ, **FAST_ENV, **(env or {})})
+
+    def alive(self):
+        return self.p.poll() is None
+
+    def stderr(self):
+        with open(self.log.name, errors="replace") as f:
+            return f.read()
+
+    def stop(self, sig=signal.SIGTERM, timeout=15):
+        if self.alive():
+            self.p.send_signal(sig)
+        try:
+            return self.p.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.p.kill()
+            self.p.wait()
+            pytest.fail(f"{self.name} did not stop on {sig!r} within {timeout}s")
+
+    def assert_clean(self):
+        text = self.stderr()
+        for mark in SANITIZER_MARKS:
+            assert mark not in text, f"{self.name}: {mark}\n{text[-4000:]}"
+
+
+class Api:
+    """HTTP client for one key."""
+
+    def __init__(self, base, key=None):
+        self.base = base
+        self.s = requests.Session()
+        if key:
+            self.s.headers["Authorization"] = f"Bearer {key}"
+
+    def get(self, path, **kw):
+        return self.s.get(self.base + path, timeout=20, **kw)
+
+    def post(self, path, json=None, **kw):
+        return self.s.post(self.base + path, json=json, timeout=20, **kw)
+
+    def delete(self, path, **kw):
+        return self.s.delete(self.base + path, timeout=20, **kw)
+
+
+class Service:
+    """A gateway and workers sharing the session's databases."""
+
+    def __init__(self, redis_url=None, workers=1):
+        self.port, self.admin_port = free_port(), free_port()
+        env = {"BROBYGGER_LISTEN": f"127.0.0.1:{self.port}",
+               "BROBYGGER_ADMIN_LISTEN": f"127.0.0.1:{self.admin_port}",
+               "BROBYGGER_THREADS": "2"}
+        if redis_url:
+            env["BROBYGGER_REDIS"] = redis_url
+        self.env = env
+        self.base = f"http://127.0.0.1:{self.port}"
+        self.gateway = Proc("brobygger-gateway", env=env)
+        self.workers = [self.start_worker() for _ in range(workers)]
+        self.procs = [self.gateway] + self.workers
+
+    def start_worker(self):
+        w = Proc("brobygger-worker", ["--queues", "records"], env=self.env)
+        if hasattr(self, "procs"):
+            self.procs.append(w)
+        return w
+
+    def wait_ready(self, timeout=20):
+        def ready():
+            try:
+                return requests.get(self.base + "/readyz", timeout=2).status_code == 200
+            except requests.RequestException:
+                return False
+        wait_until(ready, timeout, what="/readyz")
+
+    def api(self, key=None):
+        return Api(self.base, key)
+
+    def stop(self):
+        codes = {}
+        for p in self.procs:
+            codes[p] = p.stop()
+        for p in self.procs:
+            p.assert_clean()
+        return codes
+
+
+def pg_admin():
+    conn = psycopg2.connect(os.environ["BROBYGGER_PG_ADMIN"])
+    conn.autocommit = True
+    return conn
+
+
+@pytest.fixture(scope="session")
+def migrated():
+    admin("migrate")
+    return True
+
+
+@pytest.fixture(scope="session")
+def tenants(migrated):
+    """Two tenants with keys of every role."""
+    out = {}
+    for name in ("a", "b"):
+        slug = f"it_{name}_{suffix()}"
+        knr = f"{random.randint(1000, 9999)}"
+        while True:
+            p = admin("tenant", "create", "--slug", slug, "--name", f"Test {name}",
+                      "--kommunenummer", knr, check=False)
+            if p.returncode == 0:
+                break
+            knr = f"{random.randint(1000, 9999)}"
+        out[name] = {
+            "slug": slug,
+            "tenant_admin": issue_key(slug, "tenant_admin"),
+            "coordinator": issue_key(slug, "coordinator"),
+            "reader": issue_key(slug, "reader"),
+        }
+    out["platform"] = issue_key(None)
+    return out
+
+
+@pytest.fixture(scope="session")
+def service(migrated):
+    svc = Service(workers=2)
+    svc.wait_ready()
+    yield svc
+    codes = svc.stop()
+    for proc, code in codes.items():
+        assert code == 0, f"{proc.name} exited {code}:\n{proc.stderr()[-3000:]}"
+
+
+@pytest.fixture
+def db():
+    conn = pg_admin()
+    yield conn
+    conn.close()
+
+
+@pytest.fixture(scope="session")
+def rds():
+    return redis.Redis.from_url(os.environ["BROBYGGER_REDIS"])
+
+
+def count_candidates(conn, slug, where="true", params=()):
+    with conn.cursor() as cur:
+        cur.execute(f'SELECT count(*) FROM "t_{slug}".candidates WHERE {where}', params)
+        return cur.fetchone()[0]

@@ -1,0 +1,65 @@
+"""Health, readiness, request ids and the generic HTTP errors."""
+import requests
+
+from conftest import Service, free_port
+
+
+def test_healthz_answers(service):
+    r = requests.get(service.base + "/healthz")
+    assert r.status_code == 200
+    assert r.json() == {"status": "ok"}
+
+
+def test_readyz_with_a_live_worker(service):
+    assert requests.get(service.base + "/readyz").status_code == 200
+
+
+def test_readyz_is_503_without_worker_heartbeat(migrated, rds):
+    # A Redis database no worker writes to: no heartbeat there.
+    url = rds.connection_pool.connection_kwargs
+    svc = Service(redis_url=f"redis://{url['host']}:{url['port']}/15", workers=0)
+    try:
+        def answered():
+            try:
+                return requests.get(svc.base + "/healthz", timeout=2).status_code == 200
+            except requests.RequestException:
+                return False
+        from conftest import wait_until
+        wait_until(answered, what="gateway up")
+        r = requests.get(svc.base + "/readyz")
+        assert r.status_code == 503
+        assert r.headers["Content-Type"] == "application/problem+json"
+    finally:
+        svc.stop()
+
+
+def test_request_id_is_echoed_or_generated(service):
+    r = requests.get(service.base + "/healthz", headers={"X-Request-Id": "abc-123.x_y"})
+    assert r.headers["X-Request-Id"] == "abc-123.x_y"
+    r = requests.get(service.base + "/healthz", headers={"X-Request-Id": "bad id with spaces"})
+    assert r.headers["X-Request-Id"] != "bad id with spaces"
+    assert len(r.headers["X-Request-Id"]) == 36
+
+
+def test_unknown_route_is_problem_404(service):
+    r = requests.get(service.base + "/v1/nothing-here")
+    assert r.status_code == 404
+    assert r.headers["Content-Type"] == "application/problem+json"
+    p = r.json()
+    assert p["status"] == 404 and p["type"].endswith("/not-found") and p["title"] and p["detail"]
+    assert "X-Request-Id" in r.headers
+
+
+def test_wrong_method_is_405_with_allow(service):
+    r = requests.put(service.base + "/v1/candidates")
+    assert r.status_code == 405
+    assert set(m.strip() for m in r.headers["Allow"].split(",")) == {"GET", "POST"}
+    assert r.headers["Content-Type"] == "application/problem+json"
+
+
+def test_metrics_on_admin_listener(service):
+    requests.get(service.base + "/healthz")
+    r = requests.get(f"http://127.0.0.1:{service.admin_port}/metrics")
+    assert r.status_code == 200
+    assert 'brobygger_http_requests_total{route="/healthz"' in r.text
+    assert "brobygger_http_request_duration_seconds_count" in r.text
