@@ -8,7 +8,7 @@
 #define BRO_APIKEY_ID_LEN     8
 #define BRO_APIKEY_SECRET_LEN 32
 #define BRO_APIKEY_LEN        (4 + BRO_APIKEY_ID_LEN + 1 + BRO_APIKEY_SECRET_LEN) /* 45 */
-#define BRO_APIKEY_HASH_LEN   64 /* hex SHA-256 */
+#define BRO_APIKEY_HASH_LEN   64                                                  /* hex SHA-256 */
 
 /* Splits a key into id and secret (NUL-terminated copies). Returns 0, or -1 when the token is
  * not exactly the documented format (prefix, lengths, alphabet). */
