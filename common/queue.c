@@ -447,9 +447,8 @@ int bro_queue_dead(bro_queue *q, const bro_queue_msg *m, const char *reason, bro
                          "error", reason, "stream_id", m->stream_id,    "at",
                          at};
     size_t addlen[11];
-    for (int i = 0; i < 11; i++)
-        addlen[i] = strlen(add[i]);
-    addlen[4] = m->data ? m->len : 0;
+    for (int i = 0; i < 11; i++) /* the envelope (4) is binary: its length is known */
+        addlen[i] = i == 4 ? (m->data ? m->len : 0) : strlen(add[i]);
     const char *ack[] = {"XACK", stream, BRO_QUEUE_GROUP, m->stream_id};
     const char *del[] = {"XDEL", stream, m->stream_id};
     const char **argvs[] = {add, ack, del};
