@@ -1,0 +1,115 @@
+#!/usr/bin/env bash
+# Gateway benchmark (on demand, not part of the test command). Starts its own PostgreSQL, Redis,
+# two workers and a gateway with the run command's durability settings, and an nginx serving a
+# static 200 as the reference on the same machine; then wrk at 64 connections, alternating
+# rounds, against:
+#   nginx  GET /                          the reference
+#   GET /healthz                          answered by the gateway alone
+#   GET /v1/candidates/{id}               gateway -> Redis -> worker -> PostgreSQL -> back
+# Prints a Markdown table of the median req/s, p50 and p99 over the rounds. Loopback only.
+set -euo pipefail
+. "$(dirname "$0")/../../deploy/local/lib.sh"
+
+DURATION=${DURATION:-10}
+ROUNDS=${ROUNDS:-3}
+CONNS=${CONNS:-64}
+WORKERS=${WORKERS:-2}
+GW_PORT=18181
+NGINX_PORT=18182
+
+bro_install wrk nginx-light
+bro_build "$BRO_ROOT/build"
+bro_profile bench 54349 63819
+export BROBYGGER_LISTEN=127.0.0.1:$GW_PORT BROBYGGER_ADMIN_LISTEN=127.0.0.1:18183
+export BROBYGGER_LOG=warn
+BIN=$BRO_ROOT/build
+work=$(mktemp -d)
+pids=()
+bench_stop() {
+  [ ${#pids[@]} -gt 0 ] && kill -TERM "${pids[@]}" 2>/dev/null
+  for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
+  [ -f "$work/nginx.pid" ] && kill "$(cat "$work/nginx.pid")" 2>/dev/null
+  bro_redis_stop
+  bro_pg_stop
+  rm -rf "$work"
+}
+trap bench_stop EXIT
+bro_redis_stop; bro_pg_stop; rm -rf "$BRO_DATA"
+bro_pg_start
+bro_redis_start always
+"$BIN/brobygger-admin" migrate >/dev/null
+"$BIN/brobygger-admin" tenant create --slug bench --name "Bench kommune" --kommunenummer 9999 >/dev/null
+key=$("$BIN/brobygger-admin" key issue --tenant bench --role coordinator | tail -n 1)
+for i in $(seq "$WORKERS"); do
+  "$BIN/brobygger-worker" --queues records 2>>"$work/worker$i.log" &
+  pids+=($!)
+done
+"$BIN/brobygger-gateway" 2>>"$work/gateway.log" &
+pids+=($!)
+bro_wait_http "http://127.0.0.1:$GW_PORT/readyz" 30 || bro_die "gateway not ready"
+id=$(curl -sf -H "Authorization: Bearer $key" -H 'Content-Type: application/json' \
+  -d '{"given_name":"Bench","family_name":"Mark","birth_year":1980}' \
+  "http://127.0.0.1:$GW_PORT/v1/candidates" | /usr/bin/python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])')
+
+cat >"$work/nginx.conf" <<CONF
+worker_processes 2;
+pid $work/nginx.pid;
+error_log $work/nginx-error.log;
+events { worker_connections 1024; }
+http {
+  access_log off;
+  server {
+    listen 127.0.0.1:$NGINX_PORT;
+    location / { return 200 "ok"; }
+  }
+}
+CONF
+nginx -c "$work/nginx.conf"
+bro_wait_http "http://127.0.0.1:$NGINX_PORT/" 10 || bro_die "nginx not ready"
+
+# run NAME URL [header]: one wrk round; appends "name rps p50_ms p99_ms" to results.
+run() {
+  local out
+  if [ -n "${3:-}" ]; then
+    out=$(wrk -t2 -c"$CONNS" -d"${DURATION}s" --latency -H "$3" "$2")
+  else
+    out=$(wrk -t2 -c"$CONNS" -d"${DURATION}s" --latency "$2")
+  fi
+  echo "$out" | /usr/bin/python3 -c '
+import re, sys
+t = sys.stdin.read()
+def ms(v):
+    n, u = re.match(r"([\d.]+)(us|ms|s)", v).groups()
+    return float(n) * {"us": 0.001, "ms": 1, "s": 1000}[u]
+rps = float(re.search(r"Requests/sec:\s+([\d.]+)", t).group(1))
+p50 = ms(re.search(r"50%\s+(\S+)", t).group(1))
+p99 = ms(re.search(r"99%\s+(\S+)", t).group(1))
+errors = re.search(r"Non-2xx or 3xx responses: (\d+)", t)
+print(sys.argv[1], rps, p50, p99, errors.group(1) if errors else 0)' "$1" >>"$work/results"
+}
+for r in $(seq "$ROUNDS"); do
+  bro_say "round $r of $ROUNDS"
+  run nginx "http://127.0.0.1:$NGINX_PORT/"
+  run healthz "http://127.0.0.1:$GW_PORT/healthz"
+  run candidate "http://127.0.0.1:$GW_PORT/v1/candidates/$id" "Authorization: Bearer $key"
+done
+
+echo
+echo "Machine: $(nproc) cores, $(free -g | awk '/Mem:/ {print $2}') GiB; wrk -t2 -c$CONNS -d${DURATION}s, $ROUNDS rounds, medians; $WORKERS workers."
+/usr/bin/python3 - "$work/results" <<'PY'
+import statistics, sys
+rows = {}
+for line in open(sys.argv[1]):
+    name, rps, p50, p99, err = line.split()
+    rows.setdefault(name, []).append((float(rps), float(p50), float(p99), int(err)))
+label = {"nginx": "nginx static 200 (reference)", "healthz": "gateway `GET /healthz`",
+         "candidate": "`GET /v1/candidates/{id}` (full round trip)"}
+ref = statistics.median(r[0] for r in rows["nginx"])
+print("| target | req/s | vs nginx | p50 ms | p99 ms | non-2xx |")
+print("| --- | ---: | ---: | ---: | ---: | ---: |")
+for name in ("nginx", "healthz", "candidate"):
+    rs = rows[name]
+    rps = statistics.median(r[0] for r in rs)
+    print(f"| {label[name]} | {rps:,.0f} | {rps / ref:.2f} | {statistics.median(r[1] for r in rs):.2f}"
+          f" | {statistics.median(r[2] for r in rs):.2f} | {sum(r[3] for r in rs)} |")
+PY
