@@ -14,16 +14,31 @@ int64_t bro_ids_now_ms(void)
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+/* Fills n bytes from a per-thread buffer of kernel randomness, refilled 4 KiB at a time, so a
+ * busy gateway thread makes one getrandom(2) call per few hundred ids instead of one each. */
+static void bro_ids_random(unsigned char *dst, size_t n)
+{
+    static __thread unsigned char pool[4096];
+    static __thread size_t left;
+    if (left < n) {
+        size_t got = 0;
+        while (got < sizeof(pool)) {
+            ssize_t r = getrandom(pool + got, sizeof(pool) - got, 0);
+            if (r > 0)
+                got += (size_t)r;
+        }
+        left = sizeof(pool);
+    }
+    memcpy(dst, pool + sizeof(pool) - left, n);
+    memset(pool + sizeof(pool) - left, 0, n);
+    left -= n;
+}
+
 void bro_ids_uuid7(char out[BRO_UUID_LEN + 1])
 {
     unsigned char b[16];
     uint64_t ms = (uint64_t)bro_ids_now_ms();
-    size_t got = 0;
-    while (got < 10) {
-        ssize_t n = getrandom(b + 6 + got, 10 - got, 0);
-        if (n > 0)
-            got += (size_t)n;
-    }
+    bro_ids_random(b + 6, 10);
     for (int i = 0; i < 6; i++)
         b[i] = (unsigned char)(ms >> (40 - 8 * i));
     b[6] = (unsigned char)(0x70 | (b[6] & 0x0f)); /* version 7 */

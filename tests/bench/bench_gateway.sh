@@ -31,12 +31,16 @@ bench_stop() {
   [ -f "$work/nginx.pid" ] && kill "$(cat "$work/nginx.pid")" 2>/dev/null
   bro_redis_stop
   bro_pg_stop
-  rm -rf "$work"
+  [ -n "${KEEP:-}" ] && cp "$work"/*.txt "$work"/*.log /tmp/ 2>/dev/null; rm -rf "$work"
 }
 trap bench_stop EXIT
 bro_redis_stop; bro_pg_stop; rm -rf "$BRO_DATA"
 bro_pg_start
-bro_redis_start always
+bro_redis_start "${REDIS_FSYNC:-always}"
+if [ -n "${PG_SYNC:-}" ]; then # experiments only: e.g. PG_SYNC=off
+  psql -q -h 127.0.0.1 -p "$BRO_PG_PORT" -U postgres -c "ALTER SYSTEM SET synchronous_commit = '$PG_SYNC'" \
+    -c "SELECT pg_reload_conf()" >/dev/null
+fi
 "$BIN/brobygger-admin" migrate >/dev/null
 "$BIN/brobygger-admin" tenant create --slug bench --name "Bench kommune" --kommunenummer 9999 >/dev/null
 key=$("$BIN/brobygger-admin" key issue --tenant bench --role coordinator | tail -n 1)
@@ -75,15 +79,16 @@ run() {
   else
     out=$(wrk -t2 -c"$CONNS" -d"${DURATION}s" --latency "$2")
   fi
+  echo "$out" >>"$work/wrk.txt"
   echo "$out" | /usr/bin/python3 -c '
 import re, sys
 t = sys.stdin.read()
 def ms(v):
-    n, u = re.match(r"([\d.]+)(us|ms|s)", v).groups()
+    n, u = re.match(r"([0-9.]+)(us|ms|s)", v).groups()
     return float(n) * {"us": 0.001, "ms": 1, "s": 1000}[u]
-rps = float(re.search(r"Requests/sec:\s+([\d.]+)", t).group(1))
-p50 = ms(re.search(r"50%\s+(\S+)", t).group(1))
-p99 = ms(re.search(r"99%\s+(\S+)", t).group(1))
+rps = float(re.search(r"Requests/sec: +([0-9.]+)", t).group(1))
+p50 = ms(re.search(r"50% +([^ ]+)", t).group(1))
+p99 = ms(re.search(r"99% +([^ ]+)", t).group(1))
 errors = re.search(r"Non-2xx or 3xx responses: (\d+)", t)
 print(sys.argv[1], rps, p50, p99, errors.group(1) if errors else 0)' "$1" >>"$work/results"
 }
