@@ -27,9 +27,7 @@ static int bro_envelope_one_value(const char *buf, size_t len, msgpack_object_ty
 {
     msgpack_unpacked u;
     msgpack_unpacked_init(&u);
-    size_t off = 0;
-    int ok = msgpack_unpack_next(&u, buf, len, &off) == MSGPACK_UNPACK_SUCCESS && off == len &&
-             (any || u.data.type == type);
+    int ok = bro_mp_unpack_one(&u, buf, len) == 0 && (any || u.data.type == type);
     msgpack_unpacked_destroy(&u);
     return ok;
 }
@@ -148,11 +146,13 @@ static int bro_envelope_unpack(msgpack_unpacked *holder, const char *buf, size_t
 {
     if (len > BRO_ENVELOPE_MAX)
         return bro_err_set(err, BRO_E_DECODE, "%s: larger than %d bytes", what, BRO_ENVELOPE_MAX);
-    size_t off = 0;
-    if (msgpack_unpack_next(holder, buf, len, &off) != MSGPACK_UNPACK_SUCCESS)
-        return bro_err_set(err, BRO_E_DECODE, "%s: not msgpack", what);
-    if (off != len)
+    size_t end = bro_mp_bounded(buf, len);
+    if (end == 0)
+        return bro_err_set(err, BRO_E_DECODE, "%s: not msgpack, or truncated", what);
+    if (end != len)
         return bro_err_set(err, BRO_E_DECODE, "%s: trailing bytes", what);
+    if (bro_mp_unpack_one(holder, buf, len) < 0)
+        return bro_err_set(err, BRO_E_DECODE, "%s: not msgpack", what);
     return 0;
 }
 

@@ -181,3 +181,136 @@ const msgpack_object *bro_jmp_map_get(const msgpack_object *o, const char *key)
     }
     return NULL;
 }
+
+/* Reads an n-byte big-endian length at buf[*off]; returns -1 when it runs past len. */
+static int bro_mp_read_len(const unsigned char *buf, size_t len, size_t *off, int n, uint64_t *out)
+{
+    if ((size_t)n > len - *off)
+        return -1;
+    uint64_t v = 0;
+    for (int i = 0; i < n; i++)
+        v = v << 8 | buf[*off + i];
+    *off += n;
+    *out = v;
+    return 0;
+}
+
+size_t bro_mp_bounded(const char *data, size_t len)
+{
+    const unsigned char *buf = (const unsigned char *)data;
+    size_t off = 0;
+    uint64_t pending = 1; /* values still to read; each needs at least one byte */
+    while (pending > 0) {
+        if (off >= len)
+            return 0;
+        unsigned char b = buf[off++];
+        pending--;
+        uint64_t skip = 0, items = 0;
+        int width = 0; /* bytes of a length field that follows b */
+        if (b <= 0x7f || b >= 0xe0 || b == 0xc0 || b == 0xc2 || b == 0xc3) {
+            /* fixint, nil, bool */
+        } else if (b <= 0x8f) {
+            items = 2 * (uint64_t)(b & 0x0f);
+        } else if (b <= 0x9f) {
+            items = b & 0x0f;
+        } else if (b <= 0xbf) {
+            skip = b & 0x1f;
+        } else {
+            switch (b) {
+            case 0xc4:
+            case 0xd9:
+                width = 1;
+                break; /* bin8, str8 */
+            case 0xc5:
+            case 0xda:
+                width = 2;
+                break; /* bin16, str16 */
+            case 0xc6:
+            case 0xdb:
+                width = 4;
+                break; /* bin32, str32 */
+            case 0xc7:
+                width = 1;
+                skip = 1;
+                break; /* ext8: length, type */
+            case 0xc8:
+                width = 2;
+                skip = 1;
+                break;
+            case 0xc9:
+                width = 4;
+                skip = 1;
+                break;
+            case 0xcc:
+            case 0xd0:
+                skip = 1;
+                break;
+            case 0xcd:
+            case 0xd1:
+                skip = 2;
+                break;
+            case 0xca:
+            case 0xce:
+            case 0xd2:
+                skip = 4;
+                break;
+            case 0xcb:
+            case 0xcf:
+            case 0xd3:
+                skip = 8;
+                break;
+            case 0xd4:
+                skip = 2;
+                break; /* fixext: type + data */
+            case 0xd5:
+                skip = 3;
+                break;
+            case 0xd6:
+                skip = 5;
+                break;
+            case 0xd7:
+                skip = 9;
+                break;
+            case 0xd8:
+                skip = 17;
+                break;
+            case 0xdc:
+            case 0xde:
+                width = -2;
+                break; /* array16, map16 */
+            case 0xdd:
+            case 0xdf:
+                width = -4;
+                break; /* array32, map32 */
+            default:
+                return 0; /* 0xc1 is never used */
+            }
+        }
+        if (width != 0) {
+            uint64_t n;
+            if (bro_mp_read_len(buf, len, &off, width < 0 ? -width : width, &n) < 0)
+                return 0;
+            if (width > 0)
+                skip += n;
+            else
+                items = (b == 0xde || b == 0xdf) ? 2 * n : n;
+        }
+        if (skip > len - off)
+            return 0;
+        off += skip;
+        pending += items;
+        if (pending > len - off)
+            return 0;
+    }
+    return off;
+}
+
+int bro_mp_unpack_one(msgpack_unpacked *u, const char *buf, size_t len)
+{
+    size_t off = 0;
+    if (bro_mp_bounded(buf, len) != len)
+        return -1;
+    if (msgpack_unpack_next(u, buf, len, &off) != MSGPACK_UNPACK_SUCCESS || off != len)
+        return -1;
+    return 0;
+}

@@ -29,6 +29,17 @@ int bro_jmp_pack_json_text(msgpack_packer *pk, const char *text, size_t len,
  * the caller frees, with its length in *len (may be NULL); NULL with err set on failure. */
 char *bro_jmp_to_json_text(const msgpack_object *o, size_t *len, bro_err *err);
 
+/* msgpack-c allocates a container's elements as soon as it reads the header, so six bytes
+ * declaring 2^32 entries would ask for tens of gigabytes. Checks that buf begins with one
+ * complete msgpack value whose containers never declare more elements than the bytes left
+ * could hold; unpacking such a value allocates in proportion to len. Returns the value's
+ * length in bytes, or 0 when it is truncated, malformed or inflated. */
+size_t bro_mp_bounded(const char *buf, size_t len);
+
+/* Unpacks exactly one msgpack value that fills buf, after bro_mp_bounded. Returns 0, or -1
+ * when buf is not exactly one bounded value. */
+int bro_mp_unpack_one(msgpack_unpacked *u, const char *buf, size_t len) BRO_MUST_USE;
+
 /* Looks up key in a msgpack map; returns NULL if o is not a map or the key is absent. The
  * result points into o and lives as long as o does. */
 const msgpack_object *bro_jmp_map_get(const msgpack_object *o, const char *key);

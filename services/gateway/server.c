@@ -129,9 +129,7 @@ static int bro_server_pack_data(bro_gw_req *r, msgpack_packer *pk)
     if (bro_server_content_type(r->req, "application/msgpack")) {
         msgpack_unpacked u;
         msgpack_unpacked_init(&u);
-        size_t off = 0;
-        int ok = msgpack_unpack_next(&u, data, len, &off) == MSGPACK_UNPACK_SUCCESS && off == len &&
-                 u.data.type == MSGPACK_OBJECT_MAP;
+        int ok = bro_mp_unpack_one(&u, data, len) == 0 && u.data.type == MSGPACK_OBJECT_MAP;
         json_t *check = ok ? bro_jmp_to_json(&u.data, &err) : NULL; /* depth, keys, UTF-8 */
         if (check)
             msgpack_pack_object(pk, u.data);

@@ -5,7 +5,8 @@
 # rounds, against:
 #   nginx  GET /                          the reference
 #   GET /healthz                          answered by the gateway alone
-#   GET /v1/candidates/{id}               gateway -> Redis -> worker -> PostgreSQL -> back
+#   GET /v1/candidates/{id}               gateway -> Redis -> worker -> PostgreSQL -> back,
+#                                         at 64 connections and at 1 (the bare round trip)
 # Prints a Markdown table of the median req/s, p50 and p99 over the rounds. Loopback only.
 set -euo pipefail
 . "$(dirname "$0")/../../deploy/local/lib.sh"
@@ -71,13 +72,14 @@ CONF
 nginx -c "$work/nginx.conf"
 bro_wait_http "http://127.0.0.1:$NGINX_PORT/" 10 || bro_die "nginx not ready"
 
-# run NAME URL [header]: one wrk round; appends "name rps p50_ms p99_ms" to results.
+# run NAME URL [header] [connections]: one wrk round; appends "name rps p50 p99 non2xx".
 run() {
-  local out
+  local out c=${4:-$CONNS} t=2
+  [ "$c" -lt 2 ] && t=1
   if [ -n "${3:-}" ]; then
-    out=$(wrk -t2 -c"$CONNS" -d"${DURATION}s" --latency -H "$3" "$2")
+    out=$(wrk -t$t -c"$c" -d"${DURATION}s" --latency -H "$3" "$2")
   else
-    out=$(wrk -t2 -c"$CONNS" -d"${DURATION}s" --latency "$2")
+    out=$(wrk -t$t -c"$c" -d"${DURATION}s" --latency "$2")
   fi
   echo "$out" >>"$work/wrk.txt"
   echo "$out" | /usr/bin/python3 -c '
@@ -97,6 +99,7 @@ for r in $(seq "$ROUNDS"); do
   run nginx "http://127.0.0.1:$NGINX_PORT/"
   run healthz "http://127.0.0.1:$GW_PORT/healthz"
   run candidate "http://127.0.0.1:$GW_PORT/v1/candidates/$id" "Authorization: Bearer $key"
+  run candidate1 "http://127.0.0.1:$GW_PORT/v1/candidates/$id" "Authorization: Bearer $key" 1
 done
 
 echo
@@ -108,11 +111,12 @@ for line in open(sys.argv[1]):
     name, rps, p50, p99, err = line.split()
     rows.setdefault(name, []).append((float(rps), float(p50), float(p99), int(err)))
 label = {"nginx": "nginx static 200 (reference)", "healthz": "gateway `GET /healthz`",
-         "candidate": "`GET /v1/candidates/{id}` (full round trip)"}
+         "candidate": "`GET /v1/candidates/{id}` (full round trip)",
+         "candidate1": "`GET /v1/candidates/{id}`, 1 connection"}
 ref = statistics.median(r[0] for r in rows["nginx"])
 print("| target | req/s | vs nginx | p50 ms | p99 ms | non-2xx |")
 print("| --- | ---: | ---: | ---: | ---: | ---: |")
-for name in ("nginx", "healthz", "candidate"):
+for name in ("nginx", "healthz", "candidate", "candidate1"):
     rs = rows[name]
     rps = statistics.median(r[0] for r in rs)
     print(f"| {label[name]} | {rps:,.0f} | {rps / ref:.2f} | {statistics.median(r[1] for r in rs):.2f}"

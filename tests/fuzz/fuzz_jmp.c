@@ -18,12 +18,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
     msgpack_unpacked u;
     msgpack_unpacked_init(&u);
-    size_t off = 0;
-    while (msgpack_unpack_next(&u, (const char *)data, size, &off) == MSGPACK_UNPACK_SUCCESS) {
+    /* Unpack only what the bound admits, as every caller does. */
+    size_t end = bro_mp_bounded((const char *)data, size);
+    if (end > 0 && bro_mp_unpack_one(&u, (const char *)data, end) == 0)
         free(bro_jmp_to_json_text(&u.data, NULL, &err));
-        if (off >= size)
-            break;
-    }
     msgpack_unpacked_destroy(&u);
     return 0;
 }

@@ -88,3 +88,22 @@ def test_bad_idempotency_key_is_400(service, tenants):
                  headers={"Idempotency-Key": "x" * 300})
     assert r.status_code == 400
     assert r.json()["errors"][0]["field"] == "Idempotency-Key"
+
+
+def test_msgpack_body_is_accepted_and_bounded(service, tenants, db):
+    import msgpack
+    slug = tenants["a"]["slug"]
+    key = tenants["a"]["coordinator"]
+    r = raw_post(service, key, msgpack.packb({"given_name": "Mp", "family_name": "Pack"}),
+                 "application/msgpack")
+    assert r.status_code == 201, r.text
+    assert r.json()["given_name"] == "Mp"
+    before = count_candidates(db, slug)
+    # Headers promising 2^32 entries in a few bytes must be refused, not allocated.
+    for data in (b"\xdd\xff\xff\xff\xff\x01", b"\xdf\xff\xff\xff\xff\xa1a\x01",
+                 b"\x81\xa1a", b"\xc1", msgpack.packb([1, 2])):
+        r = raw_post(service, key, data, "application/msgpack")
+        assert r.status_code == 400, (data, r.text)
+        assert r.json()["errors"][0]["field"] == "body"
+    assert count_candidates(db, slug) == before
+    assert requests.get(service.base + "/healthz").status_code == 200

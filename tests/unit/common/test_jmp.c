@@ -136,6 +136,48 @@ static void test_map_get(void **state)
     msgpack_sbuffer_destroy(&sb);
 }
 
+static void test_bounded(void **state)
+{
+    (void)state;
+    /* Every well-formed value the packer writes is admitted, whole. */
+    const char *json =
+        "{\"a\":[1,-2,300,70000,5000000000,1.5,\"x\",null,true,{}],\"b\":{\"c\":[]}}";
+    msgpack_sbuffer sb;
+    msgpack_sbuffer_init(&sb);
+    msgpack_packer pk;
+    msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+    bro_err err = {0};
+    assert_int_equal(bro_jmp_pack_json_text(&pk, json, strlen(json), &err), 0);
+    msgpack_pack_bin(&pk, 3);
+    msgpack_pack_bin_body(&pk, "xyz", 3);
+    size_t first = bro_mp_bounded(sb.data, sb.size);
+    assert_int_equal(first, sb.size - 5); /* the map, not the bin after it */
+    assert_int_equal(bro_mp_bounded(sb.data + first, 5), 5);
+    for (size_t cut = 0; cut < first; cut++) /* every truncation is refused */
+        assert_int_equal(bro_mp_bounded(sb.data, cut), 0);
+    msgpack_unpacked u;
+    msgpack_unpacked_init(&u);
+    assert_int_equal(bro_mp_unpack_one(&u, sb.data, first), 0);
+    assert_int_equal(u.data.type, MSGPACK_OBJECT_MAP);
+    assert_int_equal(bro_mp_unpack_one(&u, sb.data, sb.size), -1); /* trailing bytes */
+    msgpack_unpacked_destroy(&u);
+    msgpack_sbuffer_destroy(&sb);
+
+    /* Headers that promise more elements than bytes remain are refused before allocation. */
+    static const char array32[] = "\xdd\xff\xff\xff\xff\x01";
+    static const char map32[] = "\xdf\x40\x00\x00\x00\x01\x02";
+    static const char map16[] = "\xde\x00\x02\x01\x02\x03"; /* 4 values, 3 bytes */
+    static const char str32[] = "\xdb\x00\x01\x00\x00ab";
+    static const char unused[] = "\xc1";
+    assert_int_equal(bro_mp_bounded(array32, sizeof(array32) - 1), 0);
+    assert_int_equal(bro_mp_bounded(map32, sizeof(map32) - 1), 0);
+    assert_int_equal(bro_mp_bounded(map16, sizeof(map16) - 1), 0);
+    assert_int_equal(bro_mp_bounded(str32, sizeof(str32) - 1), 0);
+    assert_int_equal(bro_mp_bounded(unused, 1), 0);
+    static const char ok16[] = "\xde\x00\x02\x01\x02\x03\x04";
+    assert_int_equal(bro_mp_bounded(ok16, sizeof(ok16) - 1), sizeof(ok16) - 1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -144,6 +186,7 @@ int main(void)
         cmocka_unit_test(test_msgpack_only_values_are_refused),
         cmocka_unit_test(test_allocation_failure_is_an_error),
         cmocka_unit_test(test_map_get),
+        cmocka_unit_test(test_bounded),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
