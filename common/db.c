@@ -3,6 +3,7 @@
  * can tell a conflict from a transient failure without reading messages. */
 #include "common/db.h"
 
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,10 +11,23 @@
 #include "common/ids.h"
 #include "common/log.h"
 
+#define BRO_DB_STMTS 128 /* prepared statements kept per connection */
+
+/* A statement prepared on this connection under the name "bro<index>". */
+typedef struct bro_db_stmt {
+    char *sql;     /* owned copy; NULL marks a free slot */
+    uint64_t hash; /* of sql, to skip most strcmp calls */
+} bro_db_stmt;
+
 struct bro_db {
     PGconn *conn;       /* owned; NULL never (allocation failure aborts connect) */
     char conninfo[512]; /* kept for reconnects */
     int in_txn;         /* 1 between a successful begin and commit/rollback */
+    int begin_pending;  /* begun but not yet sent: goes out with the first statement */
+    char role_sql[96];  /* "SET LOCAL ROLE <ident>", "" for the platform */
+    char path[72];      /* search_path value: an escaped identifier or "platform" */
+    int reset_stmts;    /* a cached plan went stale: forget them all after rollback */
+    bro_db_stmt stmts[BRO_DB_STMTS];
 };
 
 bro_db *bro_db_connect(const char *conninfo, bro_err *err)
@@ -38,12 +52,22 @@ bro_db *bro_db_connect(const char *conninfo, bro_err *err)
     return db;
 }
 
+/* Forgets the statement cache (after a reconnect, or DEALLOCATE ALL). */
+static void bro_db_forget_stmts(bro_db *db)
+{
+    for (int i = 0; i < BRO_DB_STMTS; i++) {
+        free(db->stmts[i].sql);
+        db->stmts[i].sql = NULL;
+    }
+}
+
 void bro_db_free(bro_db *db)
 {
     if (db == NULL)
         return;
     if (db->conn)
         PQfinish(db->conn);
+    bro_db_forget_stmts(db);
     free(db);
 }
 
@@ -63,11 +87,14 @@ static int bro_db_fail(bro_db *db, const PGresult *res, const char *what, bro_er
         return bro_err_set(err, BRO_E_DB, "postgres %s: %.80s", what,
                            primary ? primary : PQerrorMessage(db->conn));
     int code = BRO_E_DB;
-    if (strcmp(state, "23505") == 0)
+    if (strcmp(state, "23505") == 0) {
         code = BRO_E_CONFLICT;
-    else if (strcmp(state, "40001") == 0 || strcmp(state, "40P01") == 0 ||
-             strncmp(state, "08", 2) == 0 || strcmp(state, "57P01") == 0 ||
-             strcmp(state, "55P03") == 0)
+    } else if (strcmp(state, "0A000") == 0 && primary && strstr(primary, "cached plan")) {
+        db->reset_stmts = 1; /* the schema changed under a prepared statement; run again */
+        code = BRO_E_RETRY;
+    } else if (strcmp(state, "40001") == 0 || strcmp(state, "40P01") == 0 ||
+               strncmp(state, "08", 2) == 0 || strcmp(state, "57P01") == 0 ||
+               strcmp(state, "55P03") == 0)
         code = BRO_E_RETRY;
     else if (strcmp(state, "57014") == 0)
         code = BRO_E_TIMEOUT;
@@ -88,6 +115,7 @@ static int bro_db_ensure(bro_db *db, bro_err *err)
     if (PQstatus(db->conn) != CONNECTION_OK)
         return bro_err_set(err, BRO_E_RETRY, "postgres: cannot reconnect: %.80s",
                            PQerrorMessage(db->conn));
+    bro_db_forget_stmts(db); /* a new session has none of them */
     bro_log_info(NULL, "postgres connection re-established");
     return 0;
 }
@@ -96,9 +124,9 @@ int bro_db_begin(bro_db *db, const char *tenant, bro_err *err)
 {
     if (bro_db_ensure(db, err) < 0)
         return -1;
-    char sql[256];
     if (tenant == NULL || tenant[0] == '\0') {
-        snprintf(sql, sizeof(sql), "BEGIN; SET LOCAL search_path = platform");
+        db->role_sql[0] = '\0';
+        snprintf(db->path, sizeof(db->path), "platform");
     } else {
         if (!bro_ids_is_slug(tenant))
             return bro_err_set(err, BRO_E_INVALID, "bad tenant slug");
@@ -107,24 +135,24 @@ int bro_db_begin(bro_db *db, const char *tenant, bro_err *err)
         char *ident = PQescapeIdentifier(db->conn, role, strlen(role));
         if (ident == NULL)
             return bro_err_set(err, BRO_E_NOMEM, "postgres: cannot escape identifier");
-        snprintf(sql, sizeof(sql), "BEGIN; SET LOCAL ROLE %s; SET LOCAL search_path = %s", ident,
-                 ident);
+        snprintf(db->role_sql, sizeof(db->role_sql), "SET LOCAL ROLE %s", ident);
+        snprintf(db->path, sizeof(db->path), "%s", ident);
         PQfreemem(ident);
     }
-    PGresult *res = PQexec(db->conn, sql);
-    if (res == NULL || PQresultStatus(res) != PGRES_COMMAND_OK) {
-        int rc = bro_db_fail(db, res, "begin", err);
-        PQclear(res);
-        bro_db_rollback(db);
-        return rc;
-    }
-    PQclear(res);
+    /* Nothing is sent yet: BEGIN, the role and the search_path travel in one pipeline with
+     * the first statement, so a job pays one round trip for them, not two. */
+    db->begin_pending = 1;
     db->in_txn = 1;
     return 0;
 }
 
 int bro_db_commit(bro_db *db, bro_err *err)
 {
+    if (db->begin_pending) { /* nothing was run: nothing to commit */
+        db->begin_pending = 0;
+        db->in_txn = 0;
+        return 0;
+    }
     PGresult *res = PQexec(db->conn, "COMMIT");
     db->in_txn = 0;
     /* A COMMIT of an aborted transaction reports success with the tag ROLLBACK. */
@@ -142,28 +170,163 @@ int bro_db_commit(bro_db *db, bro_err *err)
 
 void bro_db_rollback(bro_db *db)
 {
-    if (PQstatus(db->conn) != CONNECTION_OK) {
-        db->in_txn = 0;
-        return;
-    }
-    if (PQtransactionStatus(db->conn) != PQTRANS_IDLE) {
-        PGresult *res = PQexec(db->conn, "ROLLBACK");
-        PQclear(res);
-    }
+    db->begin_pending = 0;
     db->in_txn = 0;
+    if (PQstatus(db->conn) != CONNECTION_OK)
+        return;
+    if (PQpipelineStatus(db->conn) != PQ_PIPELINE_OFF)
+        PQexitPipelineMode(db->conn);
+    if (PQtransactionStatus(db->conn) != PQTRANS_IDLE)
+        PQclear(PQexec(db->conn, "ROLLBACK"));
+    if (db->reset_stmts) {
+        PQclear(PQexec(db->conn, "DEALLOCATE ALL"));
+        bro_db_forget_stmts(db);
+        db->reset_stmts = 0;
+    }
+}
+
+/* FNV-1a: only a first filter before strcmp in the statement cache. */
+static uint64_t bro_db_hash(const char *s)
+{
+    uint64_t h = 14695981039346656037ull;
+    for (; *s; s++)
+        h = (h ^ (unsigned char)*s) * 1099511628211ull;
+    return h;
+}
+
+/* Finds sql in the statement cache. Returns its slot with *fresh = 0, or a newly taken slot
+ * with *fresh = 1 (the caller prepares it), or -1 when the cache is full. */
+static int bro_db_stmt_slot(bro_db *db, const char *sql, int *fresh)
+{
+    uint64_t h = bro_db_hash(sql);
+    int empty = -1;
+    for (int i = 0; i < BRO_DB_STMTS; i++) {
+        if (db->stmts[i].sql == NULL) {
+            if (empty < 0)
+                empty = i;
+        } else if (db->stmts[i].hash == h && strcmp(db->stmts[i].sql, sql) == 0) {
+            *fresh = 0;
+            return i;
+        }
+    }
+    if (empty < 0 || (db->stmts[empty].sql = strdup(sql)) == NULL)
+        return -1;
+    db->stmts[empty].hash = h;
+    *fresh = 1;
+    return empty;
+}
+
+/* Reads every result up to the pipeline's sync. The last query's result is returned in *last
+ * (owned by the caller); the first failure, if any, in *failed; ok[q] says whether query q
+ * succeeded. */
+static void bro_db_drain(bro_db *db, int nqueries, PGresult **last, PGresult **failed, int *ok)
+{
+    *last = *failed = NULL;
+    for (int q = 0; q < nqueries; q++)
+        ok[q] = 0;
+    for (int q = 0; q < nqueries; q++) {
+        PGresult *keep = NULL, *r;
+        while ((r = PQgetResult(db->conn)) != NULL) {
+            PQclear(keep);
+            keep = r;
+        }
+        ExecStatusType st = keep ? PQresultStatus(keep) : PGRES_FATAL_ERROR;
+        ok[q] = st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK;
+        if (!ok[q] && *failed == NULL && st != PGRES_PIPELINE_ABORTED) {
+            *failed = keep;
+        } else if (q == nqueries - 1 && ok[q]) {
+            *last = keep;
+        } else {
+            PQclear(keep);
+        }
+        if (keep == NULL && PQstatus(db->conn) != CONNECTION_OK)
+            break;
+    }
+    PGresult *r; /* the sync itself, and nothing after it */
+    while ((r = PQgetResult(db->conn)) != NULL) {
+        int sync = PQresultStatus(r) == PGRES_PIPELINE_SYNC;
+        PQclear(r);
+        if (sync)
+            break;
+    }
+}
+
+PGresult *bro_db_exec_format(bro_db *db, const char *sql, int nparams, const char *const *params,
+                             const int *lengths, const int *formats, int result_format,
+                             bro_err *err)
+{
+    int fresh = 0;
+    int slot = bro_db_stmt_slot(db, sql, &fresh);
+    if (!db->begin_pending && slot >= 0 && !fresh) { /* the common case: one message */
+        char name[16];
+        snprintf(name, sizeof(name), "bro%d", slot);
+        PGresult *res =
+            PQexecPrepared(db->conn, name, nparams, params, lengths, formats, result_format);
+        ExecStatusType st = res ? PQresultStatus(res) : PGRES_FATAL_ERROR;
+        if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
+            bro_db_fail(db, res, "query", err);
+            PQclear(res);
+            return NULL;
+        }
+        return res;
+    }
+    /* Otherwise one pipeline: the pending BEGIN, role and search_path, the PREPARE of a new
+     * statement, the statement itself, then a single sync and a single round trip. */
+    if (PQenterPipelineMode(db->conn) != 1)
+        return bro_err_set(err, BRO_E_RETRY, "postgres: cannot enter pipeline mode"), NULL;
+    int n = 0, sent = 1, prep = -1, ok[5];
+    if (db->begin_pending) {
+        const char *path[] = {db->path};
+        sent = sent && PQsendQueryParams(db->conn, "BEGIN", 0, NULL, NULL, NULL, NULL, 0);
+        n++;
+        if (db->role_sql[0]) {
+            sent = sent && PQsendQueryParams(db->conn, db->role_sql, 0, NULL, NULL, NULL, NULL, 0);
+            n++;
+        }
+        sent = sent && PQsendQueryParams(db->conn, "SELECT set_config('search_path', $1, true)", 1,
+                                         NULL, path, NULL, NULL, 0);
+        n++;
+        db->begin_pending = 0;
+    }
+    char name[16];
+    snprintf(name, sizeof(name), "bro%d", slot);
+    if (slot >= 0 && fresh) {
+        sent = sent && PQsendPrepare(db->conn, name, sql, nparams, NULL);
+        prep = n++;
+    }
+    if (slot >= 0)
+        sent = sent && PQsendQueryPrepared(db->conn, name, nparams, params, lengths, formats,
+                                           result_format);
+    else
+        sent = sent && PQsendQueryParams(db->conn, sql, nparams, NULL, params, lengths, formats,
+                                         result_format);
+    n++;
+    sent = sent && PQpipelineSync(db->conn);
+    PGresult *last = NULL, *failed = NULL;
+    if (sent)
+        bro_db_drain(db, n, &last, &failed, ok);
+    PQexitPipelineMode(db->conn);
+    if (last != NULL && failed == NULL)
+        return last;
+    if (prep >= 0 && !(sent && ok[prep])) { /* not prepared after all: free the slot */
+        free(db->stmts[slot].sql);
+        db->stmts[slot].sql = NULL;
+        if (!sent) /* unknown whether the server has it: start over */
+            db->reset_stmts = 1;
+    }
+    if (sent)
+        bro_db_fail(db, failed, "query", err);
+    else
+        bro_err_set(err, BRO_E_RETRY, "postgres: send failed: %.80s", PQerrorMessage(db->conn));
+    PQclear(failed);
+    PQclear(last);
+    return NULL;
 }
 
 PGresult *bro_db_exec_bin(bro_db *db, const char *sql, int nparams, const char *const *params,
                           const int *lengths, const int *formats, bro_err *err)
 {
-    PGresult *res = PQexecParams(db->conn, sql, nparams, NULL, params, lengths, formats, 0);
-    ExecStatusType st = res ? PQresultStatus(res) : PGRES_FATAL_ERROR;
-    if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
-        bro_db_fail(db, res, "query", err);
-        PQclear(res);
-        return NULL;
-    }
-    return res;
+    return bro_db_exec_format(db, sql, nparams, params, lengths, formats, 0, err);
 }
 
 PGresult *bro_db_exec(bro_db *db, const char *sql, int nparams, const char *const *params,

@@ -19,7 +19,9 @@ void bro_db_free(bro_db *db);
 
 /* Starts a transaction for tenant (a slug), or for the platform when tenant is NULL or "":
  * then no role is assumed and search_path is "platform". Reconnects once if the connection
- * was lost. Returns 0, or -1 with err set (BRO_E_RETRY when the database is unreachable). */
+ * was lost. Nothing is sent until the first statement: BEGIN, SET LOCAL ROLE and the
+ * search_path go out pipelined with it, so errors of the begin surface there. Returns 0, or
+ * -1 with err set (BRO_E_RETRY when the database is unreachable). */
 int bro_db_begin(bro_db *db, const char *tenant, bro_err *err) BRO_MUST_USE;
 
 /* Commits. On failure the transaction is gone; err->code is BRO_E_RETRY for serialization
@@ -29,7 +31,9 @@ int bro_db_commit(bro_db *db, bro_err *err) BRO_MUST_USE;
 /* Rolls back if a transaction is open; harmless otherwise. */
 void bro_db_rollback(bro_db *db);
 
-/* Runs one parameterised statement (text parameters; NULL entries are SQL NULL). Returns the
+/* Runs one parameterised statement (text parameters; NULL entries are SQL NULL), prepared on
+ * first use and kept per connection, keyed by its text: SQL text must therefore be constant,
+ * with every value a parameter. Returns the
  * result, owned by the caller (PQclear), or NULL with err set: BRO_E_CONFLICT for unique
  * violations, BRO_E_RETRY for serialization failures, deadlocks and lost connections,
  * BRO_E_DB otherwise; err->msg carries the SQLSTATE, never parameter values. */
@@ -39,6 +43,11 @@ PGresult *bro_db_exec(bro_db *db, const char *sql, int nparams, const char *cons
 /* Like bro_db_exec but for parameters given with lengths and formats (binary bytea etc.). */
 PGresult *bro_db_exec_bin(bro_db *db, const char *sql, int nparams, const char *const *params,
                           const int *lengths, const int *formats, bro_err *err);
+
+/* Like bro_db_exec_bin with the result format chosen: 0 text, 1 binary. */
+PGresult *bro_db_exec_format(bro_db *db, const char *sql, int nparams, const char *const *params,
+                             const int *lengths, const int *formats, int result_format,
+                             bro_err *err);
 
 /* The underlying connection, for PQescape* helpers. Owned by db. */
 PGconn *bro_db_conn(bro_db *db);

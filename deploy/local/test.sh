@@ -19,8 +19,15 @@ while IFS= read -r f; do
 done < <(git ls-files '*.c' '*.h' 2>/dev/null || find common services tests -name '*.[ch]')
 [ "$unformatted" -eq 0 ] || bro_die "run clang-format -i on the files above"
 
-bro_build "$BRO_ROOT/build"
-bro_build "$BRO_ROOT/build-asan" -DBRO_SANITIZE=ON
+# BRO_BUILDS narrows a development run to one build; arguments go to pytest (e.g. -k name).
+builds=${BRO_BUILDS:-build build-asan}
+for build in $builds; do
+  case $build in
+    build) bro_build "$BRO_ROOT/build" ;;
+    build-asan) bro_build "$BRO_ROOT/build-asan" -DBRO_SANITIZE=ON ;;
+    *) bro_die "unknown build $build" ;;
+  esac
+done
 
 bro_profile test "${BRO_PG_PORT:-54339}" "${BRO_REDIS_PORT:-63809}"
 bro_test_stop() {
@@ -39,12 +46,12 @@ results=$BRO_DATA/results
 mkdir -p "$results"
 
 status=0
-for build in build build-asan; do
+for build in $builds; do
   bro_say "unit tests ($build)"
   (cd "$build" && ctest --output-on-failure --output-junit "$results/unit-$build.xml") || status=1
   bro_say "integration tests ($build)"
   BRO_BUILD_DIR=$BRO_ROOT/$build /usr/bin/python3 -m pytest -q -p no:cacheprovider \
-    --junitxml="$results/integration-$build.xml" tests/integration || status=1
+    --junitxml="$results/integration-$build.xml" tests/integration "$@" || status=1
 done
 
 # One closing line over every suite.

@@ -238,11 +238,9 @@ static int bro_runtime_lookup(bro_worker *w, const bro_envelope *env, const char
     const char *p1[] = {env->id};
     const int fmt1[] = {0};
     PGresult *r =
-        PQexecParams(bro_db_conn(w->db), bro_runtime_sql_processed_get, 1, NULL, p1, NULL, fmt1, 1);
-    if (r == NULL || PQresultStatus(r) != PGRES_TUPLES_OK) {
-        PQclear(r);
-        return bro_err_set(err, BRO_E_RETRY, "processed_jobs lookup failed");
-    }
+        bro_db_exec_format(w->db, bro_runtime_sql_processed_get, 1, p1, NULL, fmt1, 1, err);
+    if (r == NULL)
+        return -1;
     if (PQntuples(r) == 1) {
         bro_runtime_take_stored(res, r, 0);
         PQclear(r);
@@ -252,11 +250,9 @@ static int bro_runtime_lookup(bro_worker *w, const bro_envelope *env, const char
     if (env->idem[0] == '\0')
         return 0;
     const char *p2[] = {env->actor.key_id, env->idem};
-    r = PQexecParams(bro_db_conn(w->db), bro_runtime_sql_idem_get, 2, NULL, p2, NULL, NULL, 1);
-    if (r == NULL || PQresultStatus(r) != PGRES_TUPLES_OK) {
-        PQclear(r);
-        return bro_err_set(err, BRO_E_RETRY, "idempotency lookup failed");
-    }
+    r = bro_db_exec_format(w->db, bro_runtime_sql_idem_get, 2, p2, NULL, NULL, 1, err);
+    if (r == NULL)
+        return -1;
     int found = PQntuples(r) == 1;
     if (found && (PQgetlength(r, 0, 0) != 64 || memcmp(PQgetvalue(r, 0, 0), fp, 64) != 0)) {
         bro_runtime_set_problem(res, 422, BRO_E_CONFLICT,
