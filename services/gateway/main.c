@@ -54,6 +54,20 @@ static void bro_gateway_free_thread(bro_gw *gw)
         event_base_free(gw->base);
 }
 
+/* A thread's event base. evhttp enables and disables a connection's read and write events
+ * several times per request; the changelist folds those into one epoll_ctl per descriptor
+ * per loop turn instead of one per change. */
+static struct event_base *bro_gateway_base(void)
+{
+    struct event_config *cfg = event_config_new();
+    if (cfg == NULL)
+        return NULL;
+    event_config_set_flag(cfg, EVENT_BASE_FLAG_EPOLL_USE_CHANGELIST);
+    struct event_base *base = event_base_new_with_config(cfg);
+    event_config_free(cfg);
+    return base;
+}
+
 int main(int argc, char **argv)
 {
     static bro_gateway g;
@@ -88,7 +102,7 @@ int main(int argc, char **argv)
         gw->instance = g.instance;
         gw->metrics = &g.metrics;
         gw->listen_fd = -1;
-        gw->base = event_base_new();
+        gw->base = bro_gateway_base();
         if (gw->base == NULL || bro_server_start(gw) < 0) {
             rc = 1;
             break;
