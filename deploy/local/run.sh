@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The run command: installs what is missing, builds, starts a private PostgreSQL and Redis,
 # migrates, provisions the demo tenant "ringerike" with a coordinator key, and runs the gateway
-# and two workers until Ctrl-C, then stops everything.
+# and BRO_WORKERS workers (default 4) until Ctrl-C, then stops everything.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
@@ -32,7 +32,9 @@ if ! "$BIN/brobygger-admin" tenant list | cut -f1 | grep -qx ringerike; then
     --kommunenummer 3305 >/dev/null
 fi
 
-for i in 1 2; do
+# A worker runs one job at a time and waits on each commit's fsync, so a few more workers than
+# cores keep the disk and the cores busy.
+for i in $(seq "${BRO_WORKERS:-4}"); do
   "$BIN/brobygger-worker" --queues records,matching,notify,reports 2>>"$BRO_DATA/worker$i.log" &
   pids+=($!)
 done

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Gateway benchmark (on demand, not part of the test command). Starts its own PostgreSQL, Redis,
-# two workers and a gateway with the run command's durability settings, and an nginx serving a
+# four workers and a gateway with the run command's durability settings, and an nginx serving a
 # static 200 as the reference on the same machine; then wrk at 64 connections, alternating
 # rounds, against:
 #   nginx  GET /                          the reference
@@ -14,7 +14,7 @@ set -euo pipefail
 DURATION=${DURATION:-10}
 ROUNDS=${ROUNDS:-3}
 CONNS=${CONNS:-64}
-WORKERS=${WORKERS:-2}
+WORKERS=${WORKERS:-4}
 GW_PORT=18181
 NGINX_PORT=18182
 
