@@ -32,6 +32,10 @@ typedef struct bro_gw bro_gw;
 typedef struct bro_gw_req bro_gw_req;
 typedef struct bro_metrics bro_metrics;
 
+#define BRO_BODY_NONE   0 /* no body */
+#define BRO_BODY_OBJECT 1 /* a JSON object or msgpack map */
+#define BRO_BODY_OR_CSV 2 /* as above, or a text/csv file passed on as {"csv": text} */
+
 /* A route handled in the gateway itself (health, identity, operations). */
 typedef void (*bro_gw_local_fn)(bro_gw_req *r);
 
@@ -42,7 +46,7 @@ typedef struct bro_route {
     bro_gw_local_fn local;       /* local handler when kind is NULL */
     unsigned roles;              /* BRO_ROLE_* allowed; 0 means no key needed */
     const char *queue;           /* queue the job goes to */
-    int body;                    /* 1: the request must carry a JSON or msgpack object */
+    int body;                    /* BRO_BODY_*: what the request must carry */
 } bro_route;
 
 /* What a key resolves to, cached per thread. */
@@ -114,6 +118,8 @@ int bro_routes_count(void);
 const bro_route *bro_routes_at(int i);
 /* Writes "GET, POST" for a method bit set into buf. */
 void bro_routes_allow_text(unsigned allow, char *buf, size_t n);
+/* "GET", "POST", ... for one method. */
+const char *bro_routes_method_name(enum evhttp_cmd_type method);
 unsigned bro_routes_role_bit(const char *role);
 
 /* ---- http.c ---- */

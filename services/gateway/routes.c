@@ -1,6 +1,7 @@
 /* The route table: the gateway's whole HTTP surface as data. Adding a route is adding a row;
- * the path parameter's name says what it must look like ({id} a UUID, {slug} a tenant slug,
- * {key_id} an API key id), and a malformed one is simply a path that does not exist. */
+ * the path parameter's name says what it must look like ({id} and {sub_id} a UUID, {slug} a
+ * tenant slug, {key_id} an API key id), and a malformed one is simply a path that does not exist.
+ */
 #include <string.h>
 
 #include "common/ids.h"
@@ -62,7 +63,7 @@ static int bro_routes_param(const char *name, size_t nlen, const char *seg, size
     memcpy(v, seg, slen);
     v[slen] = '\0';
     int ok = 0;
-    if (nlen == 2 && memcmp(name, "id", 2) == 0)
+    if ((nlen == 2 && memcmp(name, "id", 2) == 0) || (nlen == 6 && memcmp(name, "sub_id", 6) == 0))
         ok = bro_ids_is_uuid(v);
     else if (nlen == 4 && memcmp(name, "slug", 4) == 0)
         ok = bro_ids_is_slug(v);
@@ -114,23 +115,33 @@ const bro_route *bro_routes_match(enum evhttp_cmd_type method, const char *path,
     return NULL;
 }
 
+static const struct {
+    unsigned bit;
+    const char *name;
+} bro_routes_methods[] = {{EVHTTP_REQ_GET, "GET"},
+                          {EVHTTP_REQ_POST, "POST"},
+                          {EVHTTP_REQ_PUT, "PUT"},
+                          {EVHTTP_REQ_PATCH, "PATCH"},
+                          {EVHTTP_REQ_DELETE, "DELETE"}};
+#define BRO_ROUTES_NMETHODS (sizeof(bro_routes_methods) / sizeof(bro_routes_methods[0]))
+
+const char *bro_routes_method_name(enum evhttp_cmd_type method)
+{
+    for (size_t i = 0; i < BRO_ROUTES_NMETHODS; i++)
+        if (bro_routes_methods[i].bit == (unsigned)method)
+            return bro_routes_methods[i].name;
+    return "?";
+}
+
 void bro_routes_allow_text(unsigned allow, char *buf, size_t n)
 {
-    static const struct {
-        unsigned bit;
-        const char *name;
-    } methods[] = {{EVHTTP_REQ_GET, "GET"},
-                   {EVHTTP_REQ_POST, "POST"},
-                   {EVHTTP_REQ_PUT, "PUT"},
-                   {EVHTTP_REQ_PATCH, "PATCH"},
-                   {EVHTTP_REQ_DELETE, "DELETE"}};
     buf[0] = '\0';
-    for (size_t i = 0; i < sizeof(methods) / sizeof(methods[0]); i++) {
-        if (!(allow & methods[i].bit))
+    for (size_t i = 0; i < BRO_ROUTES_NMETHODS; i++) {
+        if (!(allow & bro_routes_methods[i].bit))
             continue;
         if (buf[0])
             strncat(buf, ", ", n - strlen(buf) - 1);
-        strncat(buf, methods[i].name, n - strlen(buf) - 1);
+        strncat(buf, bro_routes_methods[i].name, n - strlen(buf) - 1);
     }
 }
 

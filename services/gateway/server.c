@@ -17,6 +17,7 @@
 
 #include "common/jmp.h"
 #include "common/log.h"
+#include "common/utf8.h"
 #include "gateway.h"
 
 #define BRO_SERVER_QUERY_MAX   32   /* query parameters per request */
@@ -142,9 +143,23 @@ static int bro_server_pack_data(bro_gw_req *r, msgpack_packer *pk)
         }
         return 0;
     }
+    if (r->route->body == BRO_BODY_OR_CSV && bro_server_content_type(r->req, "text/csv")) {
+        /* A file as a kommune exports it: passed on whole as {"csv": text}; the worker parses
+         * it, so the gateway only checks that it is text. */
+        if (!bro_utf8_valid(data, len)) {
+            bro_http_problem(r, 400, "decode", "the CSV file must be UTF-8 text", "body");
+            return -1;
+        }
+        msgpack_pack_map(pk, 1);
+        msgpack_pack_str_with_body(pk, "csv", 3);
+        return msgpack_pack_str_with_body(pk, data, len);
+    }
     if (!bro_server_content_type(r->req, "application/json")) {
         bro_http_problem(r, 415, "unsupported-media-type",
-                         "send application/json or application/msgpack", "Content-Type");
+                         r->route->body == BRO_BODY_OR_CSV
+                             ? "send application/json, application/msgpack or text/csv"
+                             : "send application/json or application/msgpack",
+                         "Content-Type");
         return -1;
     }
     json_error_t jerr;
@@ -190,7 +205,21 @@ void bro_server_dispatch(bro_gw_req *r)
     msgpack_sbuffer_init(&sb);
     msgpack_packer pk;
     msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
-    msgpack_pack_map(&pk, 3);
+    const char *if_match = evhttp_find_header(evhttp_request_get_input_headers(r->req), "If-Match");
+    if (if_match && strlen(if_match) > 72) {
+        bro_http_problem(r, 400, "validation", "must be an entity tag", "If-Match");
+        return;
+    }
+    char route[128];
+    snprintf(route, sizeof(route), "%s %s", bro_routes_method_name(r->route->method),
+             r->route->pattern);
+    msgpack_pack_map(&pk, if_match ? 5 : 4);
+    msgpack_pack_str_with_body(&pk, "route", 5);
+    msgpack_pack_str_with_body(&pk, route, strlen(route));
+    if (if_match) {
+        msgpack_pack_str_with_body(&pk, "if_match", 8);
+        msgpack_pack_str_with_body(&pk, if_match, strlen(if_match));
+    }
     msgpack_pack_str_with_body(&pk, "path", 4);
     msgpack_pack_map(&pk, r->nparams);
     for (int i = 0; i < r->nparams; i++) {

@@ -8,14 +8,16 @@
 #include "records/candidates.h"
 
 static const bro_handler bro_handlers[] = {
-    {"auth.resolve", BRO_QUEUE_RECORDS, BRO_H_PLATFORM | BRO_H_READONLY, bro_platform_auth_resolve},
-    {"tenant.create", BRO_QUEUE_RECORDS, BRO_H_PLATFORM, bro_platform_tenant_create},
-    {"tenant.list", BRO_QUEUE_RECORDS, BRO_H_PLATFORM | BRO_H_READONLY, bro_platform_tenant_list},
-    {"key.issue", BRO_QUEUE_RECORDS, BRO_H_PLATFORM, bro_platform_key_issue},
-    {"key.revoke", BRO_QUEUE_RECORDS, BRO_H_PLATFORM, bro_platform_key_revoke},
-    {"candidate.create", BRO_QUEUE_RECORDS, 0, bro_candidates_create},
-    {"candidate.get", BRO_QUEUE_RECORDS, 0, bro_candidates_get},
-    {"candidate.list", BRO_QUEUE_RECORDS, 0, bro_candidates_list},
+    {"auth.resolve", BRO_QUEUE_RECORDS, BRO_H_PLATFORM | BRO_H_READONLY, bro_platform_auth_resolve,
+     NULL},
+    {"tenant.create", BRO_QUEUE_RECORDS, BRO_H_PLATFORM, bro_platform_tenant_create, NULL},
+    {"tenant.list", BRO_QUEUE_RECORDS, BRO_H_PLATFORM | BRO_H_READONLY, bro_platform_tenant_list,
+     NULL},
+    {"key.issue", BRO_QUEUE_RECORDS, BRO_H_PLATFORM, bro_platform_key_issue, NULL},
+    {"key.revoke", BRO_QUEUE_RECORDS, BRO_H_PLATFORM, bro_platform_key_revoke, NULL},
+    {"candidate.create", BRO_QUEUE_RECORDS, 0, bro_candidates_create, NULL},
+    {"candidate.get", BRO_QUEUE_RECORDS, 0, bro_candidates_get, NULL},
+    {"candidate.list", BRO_QUEUE_RECORDS, 0, bro_candidates_list, NULL},
 };
 
 const bro_handler *bro_handlers_find(const char *kind)

@@ -11,11 +11,20 @@ typedef int (*bro_handler_fn)(bro_job *job);
 #define BRO_H_READONLY 0x2 /* no side effects: not recorded as processed, dropped past deadline */
 
 typedef struct bro_handler {
-    const char *kind;  /* envelope kind, e.g. "candidate.create" */
-    const char *queue; /* the queue it is posted to */
-    unsigned flags;    /* BRO_H_* */
-    bro_handler_fn fn; /* the handler */
+    const char *kind;   /* envelope kind, e.g. "candidate.create" */
+    const char *queue;  /* the queue it is posted to */
+    unsigned flags;     /* BRO_H_* */
+    bro_handler_fn fn;  /* the handler */
+    bro_handler_fn run; /* asynchronous work after fn accepted the job with 202, or NULL */
 } bro_handler;
+
+/* An asynchronous job (an import) is accepted by fn in the job's transaction: it stores what
+ * the work needs in the tenant's jobs table and replies 202. Once that is committed and the
+ * reply sent, the runtime calls run outside any transaction; run does the work in steps with
+ * bro_job_step, each committing its rows with the job's progress, so a job redelivered after a
+ * crash (its accept is replayed from processed_jobs) runs again from the last step. run
+ * returns -1 only for a transient failure (the message is retried); a job that cannot succeed
+ * marks itself failed and returns 0. */
 
 /* Returns the handler for kind, or NULL. */
 const bro_handler *bro_handlers_find(const char *kind);

@@ -93,3 +93,40 @@ int bro_job_reply_page(bro_job *job, const void *vres, int limit, const char *ne
     job->status = 200;
     return 0;
 }
+
+int bro_job_if_match(bro_job *job, const char *version)
+{
+    if (job->if_match[0] == '\0' || strcmp(job->if_match, "*") == 0)
+        return 0;
+    /* A list of tags, strong or weak (W/"3"), as RFC 9110 allows. */
+    char want[32];
+    snprintf(want, sizeof(want), "\"%s\"", version);
+    const char *p = job->if_match;
+    while (*p) {
+        p += strspn(p, " ,");
+        if (strncmp(p, "W/", 2) == 0)
+            p += 2;
+        size_t n = strcspn(p, ",");
+        while (n > 0 && p[n - 1] == ' ')
+            n--;
+        if (n == strlen(want) && memcmp(p, want, n) == 0)
+            return 0;
+        p += strcspn(p, ",");
+    }
+    return bro_job_fail(job, BRO_E_PRECONDITION,
+                        "If-Match does not name the current version (%s); read it again", want);
+}
+
+int bro_job_step(bro_job *job, int (*fn)(bro_job *job, void *arg), void *arg)
+{
+    bro_err err = {0};
+    if (bro_db_begin(job->db, job->env->tenant, &err) < 0)
+        return bro_job_fail(job, err.code, "%s", err.msg);
+    if (fn(job, arg) < 0) {
+        bro_db_rollback(job->db);
+        return -1;
+    }
+    if (bro_db_commit(job->db, &err) < 0)
+        return bro_job_fail(job, err.code, "%s", err.msg);
+    return 0;
+}

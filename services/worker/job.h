@@ -23,6 +23,8 @@ typedef struct bro_job {
     const msgpack_object *path;  /* map of path params, or NULL */
     const msgpack_object *query; /* map of query params, or NULL */
     const msgpack_object *data;  /* request body, or NULL for nil/absent */
+    char route[128];             /* "GET /v1/candidates/{id}": what the audit log names */
+    char if_match[80];           /* the If-Match header, "" when none */
     int status;                  /* HTTP status of the reply; set by the handler */
     msgpack_sbuffer reply;       /* the reply body: exactly one msgpack value, or empty */
     msgpack_packer pk;           /* packs into reply */
@@ -55,6 +57,15 @@ int bro_job_reply_json(bro_job *job, int status, const char *json, size_t len) B
  * (each a JSON text); at most limit rows are used. */
 int bro_job_reply_page(bro_job *job, const void *res, int limit,
                        const char *next_cursor) BRO_MUST_USE;
+
+/* Checks If-Match against the resource's current version: 0 when the header is absent or
+ * names this version ("*" names any); otherwise fails the job with 412 and returns -1. */
+int bro_job_if_match(bro_job *job, const char *version) BRO_MUST_USE;
+
+/* Runs fn(job, arg) in a transaction of its own in the job's tenant and commits it; for the
+ * run phase of asynchronous jobs, which works outside the job's transaction. Returns fn's
+ * result; on -1 the step is rolled back and job->err says why. */
+int bro_job_step(bro_job *job, int (*fn)(bro_job *job, void *arg), void *arg) BRO_MUST_USE;
 
 /* Copies msgpack string o (must be a str) into a new NUL-terminated string; NULL if o is not a
  * string or on allocation failure. Caller frees. */

@@ -338,6 +338,10 @@ static void bro_runtime_job_init(bro_job *job, bro_worker *w, const bro_envelope
     job->data = bro_jmp_map_get(env->body, "data");
     if (job->data && job->data->type == MSGPACK_OBJECT_NIL)
         job->data = NULL;
+    if (bro_job_param(env->body, "route", job->route, sizeof(job->route)) < 0)
+        snprintf(job->route, sizeof(job->route), "%s", env->kind);
+    if (bro_job_param(env->body, "if_match", job->if_match, sizeof(job->if_match)) < 0)
+        job->if_match[0] = '\0';
     job->status = 200;
     msgpack_sbuffer_init(&job->reply);
     msgpack_sbuffer_init(&job->stored);
@@ -399,6 +403,19 @@ static bro_outcome bro_runtime_execute(bro_worker *w, const bro_handler *h, cons
 out:
     bro_runtime_job_free(&job);
     return out;
+}
+
+/* The run phase of an accepted asynchronous job, outside any transaction (see handlers.h). */
+static int bro_runtime_run_async(bro_worker *w, const bro_handler *h, const bro_envelope *env,
+                                 bro_err *err)
+{
+    bro_job job;
+    bro_runtime_job_init(&job, w, env);
+    int rc = h->run(&job);
+    if (rc < 0)
+        *err = job.err;
+    bro_runtime_job_free(&job);
+    return rc;
 }
 
 /* Puts the job back with its attempt raised, or dead-letters it when attempts are used up. */
@@ -483,6 +500,10 @@ static void bro_runtime_handle(bro_worker *w, bro_queue_msg *m)
     switch (bro_runtime_execute(w, h, &env, &res)) {
     case BRO_OUT_REPLY:
         bro_runtime_publish(w, &env, &res, &lc);
+        if (h->run && res.status == 202 && bro_runtime_run_async(w, h, &env, &res.err) < 0) {
+            bro_runtime_retry(w, m, &env, attempt, res.err.msg, &lc);
+            break;
+        }
         if (bro_queue_ack(w->queue, m, &err) < 0)
             bro_log_warn(&lc, "ack failed: %s", err.msg);
         w->jobs_done++;

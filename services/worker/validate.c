@@ -7,57 +7,13 @@
 
 #include "common/ids.h"
 #include "common/jmp.h"
+#include "common/utf8.h"
 
 #define BRO_VALIDATE_TAG_MAX_CHARS 60
 
 static const char *const bro_validate_weekdays[] = {"mon", "tue", "wed", "thu",
                                                     "fri", "sat", "sun", NULL};
 static const char *const bro_validate_dayparts[] = {"day", "afternoon", "evening", NULL};
-
-int bro_validate_utf8(const char *s, size_t n)
-{
-    const unsigned char *p = (const unsigned char *)s;
-    size_t i = 0;
-    while (i < n) {
-        unsigned c = p[i];
-        size_t extra;
-        unsigned min;
-        if (c == 0)
-            return 0;
-        if (c < 0x80) {
-            i++;
-            continue;
-        } else if ((c & 0xe0) == 0xc0) {
-            extra = 1, min = 0x80, c &= 0x1f;
-        } else if ((c & 0xf0) == 0xe0) {
-            extra = 2, min = 0x800, c &= 0x0f;
-        } else if ((c & 0xf8) == 0xf0) {
-            extra = 3, min = 0x10000, c &= 0x07;
-        } else {
-            return 0;
-        }
-        if (i + extra >= n)
-            return 0;
-        for (size_t k = 1; k <= extra; k++) {
-            if ((p[i + k] & 0xc0) != 0x80)
-                return 0;
-            c = (c << 6) | (p[i + k] & 0x3f);
-        }
-        if (c < min || c > 0x10ffff || (c >= 0xd800 && c <= 0xdfff))
-            return 0;
-        i += extra + 1;
-    }
-    return 1;
-}
-
-size_t bro_validate_utf8_len(const char *s, size_t n)
-{
-    size_t chars = 0;
-    for (size_t i = 0; i < n; i++)
-        if (((unsigned char)s[i] & 0xc0) != 0x80)
-            chars++;
-    return chars;
-}
 
 static int bro_validate_in(const msgpack_object *o, const char *const *values)
 {
@@ -76,11 +32,11 @@ static int bro_validate_str(bro_job *job, const char *name, const msgpack_object
         bro_job_field_error(job, name, "must be a string");
         return -1;
     }
-    if (!bro_validate_utf8(o->via.str.ptr, o->via.str.size)) {
+    if (!bro_utf8_valid(o->via.str.ptr, o->via.str.size)) {
         bro_job_field_error(job, name, "must be valid UTF-8 without NUL characters");
         return -1;
     }
-    long long len = (long long)bro_validate_utf8_len(o->via.str.ptr, o->via.str.size);
+    long long len = (long long)bro_utf8_len(o->via.str.ptr, o->via.str.size);
     if (len < min || len > max) {
         bro_job_field_error(job, name, "must be %lld to %lld characters", min, max);
         return -1;
@@ -287,7 +243,7 @@ int bro_validate(bro_job *job, const msgpack_object *data, const bro_vfield *fie
                  k->via.str.ptr);
         const bro_vfield *f = bro_validate_find(fields, n, k);
         if (f == NULL) {
-            bro_job_field_error(job, bro_validate_utf8(name, strlen(name)) ? name : "body",
+            bro_job_field_error(job, bro_utf8_valid(name, strlen(name)) ? name : "body",
                                 "is not a known field");
             continue;
         }

@@ -41,10 +41,4 @@ typedef struct bro_vfield {
 int bro_validate(bro_job *job, const msgpack_object *data, const bro_vfield *fields, int n,
                  int partial);
 
-/* Returns 1 when the n bytes at s are valid UTF-8 without NUL, else 0. */
-int bro_validate_utf8(const char *s, size_t n);
-
-/* Number of UTF-8 characters in s (n bytes, assumed valid). */
-size_t bro_validate_utf8_len(const char *s, size_t n);
-
 #endif

@@ -108,20 +108,6 @@ static void test_partial_does_not_require(void **state)
     assert_int_equal(job.nfields, 0);
 }
 
-static void test_utf8_rules(void **state)
-{
-    (void)state;
-    assert_true(bro_validate_utf8("plain", 5));
-    assert_true(bro_validate_utf8("\xc3\xa5", 2));         /* å */
-    assert_true(bro_validate_utf8("\xf0\x9f\x98\x80", 4)); /* emoji */
-    assert_false(bro_validate_utf8("\xc3", 1));            /* truncated */
-    assert_false(bro_validate_utf8("\xc0\xaf", 2));        /* overlong */
-    assert_false(bro_validate_utf8("\xed\xa0\x80", 3));    /* surrogate */
-    assert_false(bro_validate_utf8("a\0b", 3));            /* NUL */
-    assert_false(bro_validate_utf8("\xff", 1));
-    assert_int_equal(bro_validate_utf8_len("\xc3\xa5la", 4), 3);
-}
-
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -129,7 +115,6 @@ int main(void)
         cmocka_unit_test(test_each_error_names_its_field),
         cmocka_unit_test(test_all_errors_are_reported_at_once),
         cmocka_unit_test(test_partial_does_not_require),
-        cmocka_unit_test(test_utf8_rules),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,137 @@
+/* Shared pieces of the records handlers: parameters, replies and list queries. */
+#include "records/records.h"
+
+#include <libpq-fe.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/ids.h"
+#include "common/jmp.h"
+
+void bro_records_audit_params(const bro_job *job, const char **p)
+{
+    p[0] = job->env->actor.key_id;
+    p[1] = job->env->actor.role;
+    p[2] = job->env->req;
+    p[3] = job->env->id;
+    p[4] = job->route;
+}
+
+char *bro_records_text(const msgpack_object *data, const char *name, int *oom)
+{
+    const msgpack_object *o = data ? bro_jmp_map_get(data, name) : NULL;
+    char buf[32];
+    if (o == NULL || o->type == MSGPACK_OBJECT_NIL)
+        return NULL;
+    char *s = NULL;
+    switch (o->type) {
+    case MSGPACK_OBJECT_STR:
+        s = bro_job_strdup(o);
+        break;
+    case MSGPACK_OBJECT_POSITIVE_INTEGER:
+        snprintf(buf, sizeof(buf), "%llu", (unsigned long long)o->via.u64);
+        s = strdup(buf);
+        break;
+    case MSGPACK_OBJECT_NEGATIVE_INTEGER:
+        snprintf(buf, sizeof(buf), "%lld", (long long)o->via.i64);
+        s = strdup(buf);
+        break;
+    case MSGPACK_OBJECT_BOOLEAN:
+        s = strdup(o->via.boolean ? "true" : "false");
+        break;
+    default: {
+        bro_err err = {0};
+        s = bro_jmp_to_json_text(o, NULL, &err);
+        break;
+    }
+    }
+    if (s == NULL)
+        *oom = 1;
+    return s;
+}
+
+int bro_records_texts(bro_job *job, const bro_vfield *fields, int n, const char **p, char **owned)
+{
+    int oom = 0;
+    for (int i = 0; i < n; i++) {
+        owned[i] = bro_records_text(job->data, fields[i].name, &oom);
+        p[i] = owned[i];
+    }
+    if (!oom)
+        return 0;
+    bro_records_texts_free(owned, n);
+    return bro_job_fail(job, BRO_E_NOMEM, "out of memory");
+}
+
+void bro_records_texts_free(char **owned, int n)
+{
+    for (int i = 0; i < n; i++) {
+        free(owned[i]);
+        owned[i] = NULL;
+    }
+}
+
+int bro_records_one(bro_job *job, const char *sql, int n, const char *const *p, int status,
+                    const char *missing)
+{
+    bro_err err = {0};
+    PGresult *res = bro_db_exec(job->db, sql, n, p, &err);
+    if (res == NULL)
+        return bro_job_fail(job, err.code, "%s", err.msg);
+    if (PQntuples(res) != 1) {
+        PQclear(res);
+        return bro_job_fail(job, BRO_E_NOT_FOUND, "%s", missing);
+    }
+    int rc = bro_job_reply_json(job, status, PQgetvalue(res, 0, 0), PQgetlength(res, 0, 0));
+    PQclear(res);
+    return rc;
+}
+
+int bro_records_page(bro_job *job, const char *sql, int n, const char *const *p, int limit)
+{
+    bro_err err = {0};
+    PGresult *res = bro_db_exec(job->db, sql, n, p, &err);
+    if (res == NULL)
+        return bro_job_fail(job, err.code, "%s", err.msg);
+    const char *next = PQntuples(res) > limit ? PQgetvalue(res, limit - 1, 1) : NULL;
+    int rc = bro_job_reply_page(job, res, limit, next);
+    PQclear(res);
+    return rc;
+}
+
+void bro_records_query(bro_job *job, const bro_vfield *fields, int n, char *cursor, int *limit)
+{
+    if (job->query && job->query->via.map.size > 0)
+        bro_validate(job, job->query, fields, n, 1);
+    if (bro_job_param(job->query, "cursor", cursor, BRO_UUID_LEN + 1) < 0 ||
+        !bro_ids_is_uuid(cursor))
+        cursor[0] = '\0';
+    char lim[8];
+    *limit = BRO_RECORDS_LIMIT_DEFAULT;
+    if (bro_job_param(job->query, "limit", lim, sizeof(lim)) == 0) {
+        char *end;
+        long v = strtol(lim, &end, 10);
+        if (*end != '\0' || end == lim || v < 1 || v > BRO_RECORDS_LIMIT_MAX)
+            bro_job_field_error(job, "limit", "must be an integer from 1 to %d",
+                                BRO_RECORDS_LIMIT_MAX);
+        else
+            *limit = (int)v;
+    }
+}
+
+const char *bro_records_qparam(const bro_job *job, const char *name, char *buf, size_t n)
+{
+    if (bro_job_param(job->query, name, buf, n) < 0) {
+        buf[0] = '\0';
+        return NULL;
+    }
+    return buf;
+}
+
+int bro_records_path_id(bro_job *job, const char *name, char *id, const char *what)
+{
+    if (bro_job_param(job->path, name, id, BRO_UUID_LEN + 1) < 0 || !bro_ids_is_uuid(id))
+        return bro_job_fail(job, BRO_E_NOT_FOUND, "no such %s", what);
+    return 0;
+}
