@@ -10,6 +10,7 @@
 
 #define W BRO_ROLE_TENANT_ADMIN | BRO_ROLE_COORDINATOR
 #define P BRO_ROLE_PLATFORM_ADMIN
+#define A BRO_ROLE_TENANT_ADMIN
 
 static const bro_route bro_routes[] = {
     {EVHTTP_REQ_GET, "/healthz", NULL, bro_admin_healthz, 0, NULL, 0},
@@ -17,7 +18,20 @@ static const bro_route bro_routes[] = {
     {EVHTTP_REQ_GET, "/v1/me", NULL, bro_admin_me, BRO_ROLE_ANY, NULL, 0},
     {EVHTTP_REQ_POST, "/v1/candidates", "candidate.create", NULL, W, BRO_QUEUE_RECORDS, 1},
     {EVHTTP_REQ_GET, "/v1/candidates", "candidate.list", NULL, W, BRO_QUEUE_RECORDS, 0},
-    {EVHTTP_REQ_GET, "/v1/candidates/{id}", "candidate.get", NULL, W, BRO_QUEUE_RECORDS, 0},
+    {EVHTTP_REQ_GET, "/v1/candidates/{id}", "candidate.get", NULL, W | BRO_ROLE_PARTNER,
+     BRO_QUEUE_RECORDS, 0},
+    {EVHTTP_REQ_PATCH, "/v1/candidates/{id}", "candidate.update", NULL, W, BRO_QUEUE_RECORDS, 1},
+    {EVHTTP_REQ_DELETE, "/v1/candidates/{id}", "candidate.erase", NULL, A, BRO_QUEUE_RECORDS, 0},
+    {EVHTTP_REQ_POST, "/v1/candidates/{id}/status", "candidate.status", NULL, W, BRO_QUEUE_RECORDS,
+     1},
+    {EVHTTP_REQ_GET, "/v1/candidates/{id}/history", "candidate.history", NULL, W, BRO_QUEUE_RECORDS,
+     0},
+    {EVHTTP_REQ_GET, "/v1/candidates/{id}/access-log", "candidate.access_log", NULL, A,
+     BRO_QUEUE_RECORDS, 0},
+    {EVHTTP_REQ_POST, "/v1/candidates/{id}/restrict", "candidate.restrict", NULL, A,
+     BRO_QUEUE_RECORDS, 1},
+    {EVHTTP_REQ_POST, "/v1/candidates/{id}/unrestrict", "candidate.unrestrict", NULL, A,
+     BRO_QUEUE_RECORDS, 0},
     {EVHTTP_REQ_POST, "/v1/admin/tenants", "tenant.create", NULL, P, BRO_QUEUE_RECORDS, 1},
     {EVHTTP_REQ_GET, "/v1/admin/tenants", "tenant.list", NULL, P, BRO_QUEUE_RECORDS, 0},
     {EVHTTP_REQ_POST, "/v1/admin/tenants/{slug}/keys", "key.issue", NULL, P, BRO_QUEUE_RECORDS, 1},
@@ -31,6 +45,7 @@ static const bro_route bro_routes[] = {
 
 #undef W
 #undef P
+#undef A
 
 int bro_routes_count(void)
 {

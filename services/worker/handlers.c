@@ -18,6 +18,13 @@ static const bro_handler bro_handlers[] = {
     {"candidate.create", BRO_QUEUE_RECORDS, 0, bro_candidates_create, NULL},
     {"candidate.get", BRO_QUEUE_RECORDS, 0, bro_candidates_get, NULL},
     {"candidate.list", BRO_QUEUE_RECORDS, 0, bro_candidates_list, NULL},
+    {"candidate.update", BRO_QUEUE_RECORDS, 0, bro_candidates_update, NULL},
+    {"candidate.status", BRO_QUEUE_RECORDS, 0, bro_candidates_status, NULL},
+    {"candidate.history", BRO_QUEUE_RECORDS, 0, bro_candidates_history, NULL},
+    {"candidate.erase", BRO_QUEUE_RECORDS, 0, bro_candidates_erase, NULL},
+    {"candidate.restrict", BRO_QUEUE_RECORDS, 0, bro_candidates_restrict, NULL},
+    {"candidate.unrestrict", BRO_QUEUE_RECORDS, 0, bro_candidates_unrestrict, NULL},
+    {"candidate.access_log", BRO_QUEUE_RECORDS, 0, bro_candidates_access_log, NULL},
 };
 
 const bro_handler *bro_handlers_find(const char *kind)

@@ -1,6 +1,8 @@
-/* Candidates (deltakere): create, read, list. Every read or change of personal data writes an
- * audit row in the same statement; a creation also writes its outbox event there, so the
- * change, the audit and the event commit together or not at all. */
+/* Candidates (deltakere): create, read, list, search and change. Every read or change of personal
+ * data writes an audit row in the same statement; a creation also writes its first status and
+ * its outbox event there, so the change, the audit and the event commit together or not at all.
+ * A partner reads a candidate only through a match on its own openings, and then only what a
+ * live consent for its kind of organisation allows. */
 #include "records/candidates.h"
 
 #include <libpq-fe.h>
@@ -11,16 +13,16 @@
 
 #include "common/ids.h"
 #include "common/jmp.h"
+#include "records/records.h"
 #include "validate.h"
-
-#define BRO_CANDIDATES_LIMIT_DEFAULT 50
-#define BRO_CANDIDATES_LIMIT_MAX     200
 
 static const char *const bro_candidates_income[] = {"uforetrygd", "aap",   "sosialhjelp", "arbeid",
                                                     "ingen",      "annet", NULL};
-static const char *const bro_candidates_statuses[] = {"henvist",        "tilnaerming", "kartlagt",
-                                                      "arbeidstrening", "utproving",   "i_tiltak",
-                                                      "avsluttet",      "venter",      NULL};
+const char *const bro_candidates_statuses[] = {"henvist",        "tilnaerming", "kartlagt",
+                                               "arbeidstrening", "utproving",   "i_tiltak",
+                                               "avsluttet",      "venter",      NULL};
+const char *const bro_candidates_measures[] = {"vta",       "vta_o", "vto", "ordinaert_arbeid",
+                                               "aktivitet", NULL};
 
 /* The writable fields, in the order of the INSERT's parameters $7.. below. */
 static const bro_vfield bro_candidates_fields[] = {
@@ -49,24 +51,10 @@ static const bro_vfield bro_candidates_fields[] = {
 #define BRO_CANDIDATES_NFIELDS                                                                     \
     (int)(sizeof(bro_candidates_fields) / sizeof(bro_candidates_fields[0]))
 #define BRO_CANDIDATES_NWRITABLE 18
-#define BRO_CANDIDATES_NAUDIT    6 /* $1..$6 below */
+#define BRO_CANDIDATES_NPARAMS   (BRO_RECORDS_NAUDIT + 2) /* audit, id, event: fields follow */
 
-/* The resource as clients see it, built by PostgreSQL as one JSON text from row alias c. */
-#define BRO_CANDIDATES_JSON                                                                        \
-    "json_build_object('id', c.id, 'ref', c.ref, 'given_name', c.given_name, 'family_name', "      \
-    "c.family_name, 'birth_year', c.birth_year, 'phone', c.phone, 'email', c.email, "              \
-    "'postal_code', c.postal_code, 'income_basis', c.income_basis, 'referral_source', "            \
-    "c.referral_source, 'status', c.status, 'measure', c.measure, 'interests', c.interests, "      \
-    "'skills', c.skills, 'accommodations', c.accommodations, 'languages', c.languages, "           \
-    "'availability', c.availability, 'needs_transport', c.needs_transport, 'prefers_pair_work', "  \
-    "c.prefers_pair_work, 'max_travel_km', c.max_travel_km, 'primary_contact', "                   \
-    "c.primary_contact, 'trusted_person', c.trusted_person, 'version', c.version, 'etag', "        \
-    "'\"' || c.version || '\"', 'created_at', "                                                    \
-    "to_char(c.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), 'updated_at', "   \
-    "to_char(c.updated_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'))::text"
-
-/* $1 key id, $2 role, $3 request id, $4 job id, $5 new candidate id, $6 outbox event id, then
- * the writable fields as $7..$24 in table order. The counter row lock makes refs gapless. */
+/* $1..$5 audit, $6 new candidate id, $7 outbox event id, then the writable fields as $8..$25
+ * in table order. The counter row lock makes refs gapless. */
 static const char *bro_candidates_sql_create =
     "WITH ref AS ("
     " INSERT INTO ref_counters (year, last)"
@@ -77,89 +65,111 @@ static const char *bro_candidates_sql_create =
     " postal_code, income_basis, referral_source, interests, skills, accommodations, languages,"
     " availability, needs_transport, prefers_pair_work, max_travel_km, primary_contact,"
     " trusted_person, created_by)"
-    " SELECT $5::uuid, 'K-' || ref.year || '-' || lpad(ref.last::text, 4, '0'), $7, $8,"
-    " $9::int, $10, $11, $12, $13, $14,"
-    " ARRAY(SELECT jsonb_array_elements_text($15::jsonb)),"
+    " SELECT $6::uuid, 'K-' || ref.year || '-' || lpad(ref.last::text, 4, '0'), $8, $9,"
+    " $10::int, $11, $12, $13, $14, $15,"
     " ARRAY(SELECT jsonb_array_elements_text($16::jsonb)),"
     " ARRAY(SELECT jsonb_array_elements_text($17::jsonb)),"
     " ARRAY(SELECT jsonb_array_elements_text($18::jsonb)),"
-    " coalesce($19::jsonb, '{}'), coalesce($20::boolean, false), coalesce($21::boolean, false),"
-    " $22::int, $23, $24, $1 FROM ref RETURNING *),"
-    " aud AS (INSERT INTO audit_log (key_id, role, action, candidate_id, request_id, job_id)"
-    " SELECT $1, $2, 'candidate.create', id, $3, $4::uuid FROM ins),"
+    " ARRAY(SELECT jsonb_array_elements_text($19::jsonb)),"
+    " coalesce($20::jsonb, '{}'), coalesce($21::boolean, false), coalesce($22::boolean, false),"
+    " $23::int, $24, $25, $1 FROM ref RETURNING *),"
+    " hist AS (INSERT INTO status_history (candidate_id, to_status, key_id, role)"
+    " SELECT id, status, $1, $2 FROM ins),"
     " evt AS (INSERT INTO outbox (event_id, event, aggregate_id, payload)"
-    " SELECT $6::uuid, 'candidate.created', id, jsonb_build_object('id', id, 'ref', ref,"
-    " 'status', status) FROM ins)"
-    " SELECT " BRO_CANDIDATES_JSON " FROM ins c";
+    " SELECT $7::uuid, 'candidate.created', id, jsonb_build_object('id', id, 'ref', ref,"
+    " 'status', status) FROM ins)," BRO_RECORDS_AUDIT(
+        "candidate.create", "ins.id", "ins") " SELECT " BRO_CANDIDATES_JSON " FROM ins c";
 
-/* $1 key id, $2 role, $3 request id, $4 job id, $5 candidate id. */
+/* $1..$5 audit, $6 candidate id. */
 static const char *bro_candidates_sql_get =
-    "WITH c AS (SELECT * FROM candidates WHERE id = $5::uuid AND erased_at IS NULL),"
-    " aud AS (INSERT INTO audit_log (key_id, role, action, candidate_id, request_id, job_id)"
-    " SELECT $1, $2, 'candidate.get', id, $3, $4::uuid FROM c)"
-    " SELECT " BRO_CANDIDATES_JSON " FROM c";
+    "WITH c AS (SELECT * FROM candidates c WHERE id = $6::uuid AND" BRO_RECORDS_VISIBLE(
+        "c") ")," BRO_RECORDS_AUDIT("candidate.get", "c.id", "c") " SELECT " BRO_CANDIDATES_JSON
+                                                                  " FROM c";
 
-/* $1..$4 as above, $5 status, $6 q, $7 cursor (last id seen), $8 limit. Newest first; a cursor
- * is the last id of the previous page, so rows created meanwhile never shift later pages. One
- * row more than asked tells whether there is a next page; it is not audited. */
+/* A partner's read: $6 candidate id, $7 the partner's organisation. The candidate must have a
+ * live match on one of the organisation's openings. A live consent whose scope covers the
+ * organisation's kind shows the shared profile; otherwise only the anonymous one. */
+static const char *bro_candidates_sql_partner_get =
+    "WITH c AS (SELECT * FROM candidates c WHERE id = $6::uuid AND erased_at IS NULL"
+    " AND NOT restricted AND EXISTS (SELECT 1 FROM matches m JOIN openings o ON o.id ="
+    " m.opening_id WHERE m.candidate_id = c.id AND o.organization_id = $7::uuid"
+    " AND m.status <> 'withdrawn')),"
+    " scope AS (SELECT CASE kind WHEN 'nav_office' THEN 'share_nav' WHEN 'volunteer' THEN"
+    " 'share_volunteer' WHEN 'employer' THEN 'share_employer' WHEN 'labour_market_company' THEN"
+    " 'share_employer' WHEN 'municipal_unit' THEN 'share_employer' END AS s"
+    " FROM organizations WHERE id = $7::uuid),"
+    " live AS (SELECT scope.s FROM scope, c WHERE EXISTS (SELECT 1 FROM consents k"
+    " WHERE k.candidate_id = c.id AND k.withdrawn_at IS NULL AND (k.expires_at IS NULL OR"
+    " k.expires_at >= current_date) AND scope.s = ANY (k.scope)))," BRO_RECORDS_AUDIT(
+        "candidate.get", "c.id",
+        "c") " SELECT CASE WHEN EXISTS (SELECT 1 FROM live) THEN " BRO_CANDIDATES_JSON_SHARED
+             " ELSE " BRO_CANDIDATES_JSON_ANONYMOUS " END FROM c";
+
+/* $1..$5 audit, $6 status, $7 measure, $8 tag, $9 income basis, $10 q, $11 cursor (last id
+ * seen), $12 limit. Newest first; a cursor is the last id of the previous page, so rows created
+ * meanwhile never shift later pages. q matches any part of the name or ref (a trigram index
+ * serves it) or a whole tag. One row more than asked tells whether there is a next page; it is
+ * not audited. */
 static const char *bro_candidates_sql_list =
-    "WITH page AS (SELECT * FROM candidates c WHERE erased_at IS NULL"
-    " AND ($5::text IS NULL OR status = $5)"
-    " AND ($6::text IS NULL OR (given_name || ' ' || family_name) ILIKE"
-    "  '%' || replace(replace(replace($6, '\\', '\\\\'), '%', '\\%'), '_', '\\_') || '%'"
-    "  OR ref = upper($6) OR $6 = ANY (interests) OR $6 = ANY (skills))"
-    " AND ($7::uuid IS NULL OR id < $7::uuid)"
-    " ORDER BY id DESC LIMIT $8::int + 1),"
-    " shown AS (SELECT id FROM page ORDER BY id DESC LIMIT $8::int),"
-    " aud AS (INSERT INTO audit_log (key_id, role, action, candidate_id, request_id, job_id)"
-    " SELECT $1, $2, 'candidate.list', id, $3, $4::uuid FROM shown)"
-    " SELECT " BRO_CANDIDATES_JSON ", c.id::text FROM page c ORDER BY c.id DESC";
+    "WITH page AS (SELECT * FROM candidates c WHERE" BRO_RECORDS_VISIBLE(
+        "c") " AND ($6::text IS NULL OR status = $6) AND ($7::text IS NULL OR measure = $7)"
+             " AND ($8::text IS NULL OR tags @> ARRAY[$8::text]) AND ($9::text IS NULL OR"
+             " income_basis = $9) AND ($10::text IS NULL OR search_text LIKE '%' ||"
+             " replace(replace(replace(lower($10), '\\', '\\\\'), '%', '\\%'), '_', '\\_') || '%'"
+             " OR tags @> ARRAY[$10::text])"
+             " AND ($11::uuid IS NULL OR id < $11::uuid)"
+             " ORDER BY id DESC LIMIT $12::int + 1),"
+             " shown AS (SELECT id FROM page ORDER BY id DESC LIMIT $12::int)," BRO_RECORDS_AUDIT(
+                 "candidate.list", "shown.id",
+                 "shown") " SELECT " BRO_CANDIDATES_JSON
+                          ", c.id::text FROM page c ORDER BY c.id DESC";
 
-/* ---- parameters ---------------------------------------------------------------------------- */
+/* Locks a visible candidate for a change: $1 role (for visibility), $2 id. */
+static const char *bro_candidates_sql_lock =
+    "SELECT version::text, status, coalesce(measure, ''), restricted::text FROM candidates c"
+    " WHERE id = $2::uuid"
+    " AND c.erased_at IS NULL AND (NOT c.restricted OR $1 = 'tenant_admin') FOR UPDATE";
 
-/* Text form of a body member for a SQL parameter: strings as they are, numbers and booleans
- * printed, arrays and maps as JSON. NULL (SQL NULL) when absent or nil. Caller frees. */
-static char *bro_candidates_text(const msgpack_object *data, const char *name, int *oom)
-{
-    const msgpack_object *o = bro_jmp_map_get(data, name);
-    char buf[32];
-    if (o == NULL || o->type == MSGPACK_OBJECT_NIL)
-        return NULL;
-    char *s = NULL;
-    switch (o->type) {
-    case MSGPACK_OBJECT_STR:
-        s = bro_job_strdup(o);
-        break;
-    case MSGPACK_OBJECT_POSITIVE_INTEGER:
-        snprintf(buf, sizeof(buf), "%llu", (unsigned long long)o->via.u64);
-        s = strdup(buf);
-        break;
-    case MSGPACK_OBJECT_NEGATIVE_INTEGER:
-        snprintf(buf, sizeof(buf), "%lld", (long long)o->via.i64);
-        s = strdup(buf);
-        break;
-    case MSGPACK_OBJECT_BOOLEAN:
-        s = strdup(o->via.boolean ? "true" : "false");
-        break;
-    default: {
-        bro_err err = {0};
-        s = bro_jmp_to_json_text(o, NULL, &err);
-        break;
-    }
-    }
-    if (s == NULL)
-        *oom = 1;
-    return s;
-}
+/* $1..$5 audit, $6 id, $7 outbox event id, $8 the names of the fields present (text[]), then
+ * the writable fields as $9..$26 in table order. A field absent from $8 keeps its value. */
+static const char *bro_candidates_sql_update =
+    "WITH upd AS (UPDATE candidates SET"
+    " given_name = CASE WHEN 'given_name' = ANY ($8::text[]) THEN $9 ELSE given_name END,"
+    " family_name = CASE WHEN 'family_name' = ANY ($8::text[]) THEN $10 ELSE family_name END,"
+    " birth_year = CASE WHEN 'birth_year' = ANY ($8::text[]) THEN $11::int ELSE birth_year END,"
+    " phone = CASE WHEN 'phone' = ANY ($8::text[]) THEN $12 ELSE phone END,"
+    " email = CASE WHEN 'email' = ANY ($8::text[]) THEN $13 ELSE email END,"
+    " postal_code = CASE WHEN 'postal_code' = ANY ($8::text[]) THEN $14 ELSE postal_code END,"
+    " income_basis = CASE WHEN 'income_basis' = ANY ($8::text[]) THEN $15 ELSE income_basis END,"
+    " referral_source = CASE WHEN 'referral_source' = ANY ($8::text[]) THEN $16"
+    " ELSE referral_source END,"
+    " interests = CASE WHEN 'interests' = ANY ($8::text[]) THEN"
+    " ARRAY(SELECT jsonb_array_elements_text(coalesce($17::jsonb, '[]'))) ELSE interests END,"
+    " skills = CASE WHEN 'skills' = ANY ($8::text[]) THEN"
+    " ARRAY(SELECT jsonb_array_elements_text(coalesce($18::jsonb, '[]'))) ELSE skills END,"
+    " accommodations = CASE WHEN 'accommodations' = ANY ($8::text[]) THEN"
+    " ARRAY(SELECT jsonb_array_elements_text(coalesce($19::jsonb, '[]'))) ELSE accommodations END,"
+    " languages = CASE WHEN 'languages' = ANY ($8::text[]) THEN"
+    " ARRAY(SELECT jsonb_array_elements_text(coalesce($20::jsonb, '[]'))) ELSE languages END,"
+    " availability = CASE WHEN 'availability' = ANY ($8::text[]) THEN coalesce($21::jsonb, '{}')"
+    " ELSE availability END,"
+    " needs_transport = CASE WHEN 'needs_transport' = ANY ($8::text[]) THEN"
+    " coalesce($22::boolean, false) ELSE needs_transport END,"
+    " prefers_pair_work = CASE WHEN 'prefers_pair_work' = ANY ($8::text[]) THEN"
+    " coalesce($23::boolean, false) ELSE prefers_pair_work END,"
+    " max_travel_km = CASE WHEN 'max_travel_km' = ANY ($8::text[]) THEN $24::int"
+    " ELSE max_travel_km END,"
+    " primary_contact = CASE WHEN 'primary_contact' = ANY ($8::text[]) THEN $25"
+    " ELSE primary_contact END,"
+    " trusted_person = CASE WHEN 'trusted_person' = ANY ($8::text[]) THEN $26"
+    " ELSE trusted_person END,"
+    " version = version + 1, updated_at = now() WHERE id = $6::uuid RETURNING *),"
+    " evt AS (INSERT INTO outbox (event_id, event, aggregate_id, payload)"
+    " SELECT $7::uuid, 'candidate.updated', id, jsonb_build_object('id', id, 'ref', ref,"
+    " 'fields', $8::text[]) FROM upd)," BRO_RECORDS_AUDIT(
+        "candidate.update", "upd.id", "upd") " SELECT " BRO_CANDIDATES_JSON " FROM upd c";
 
-/* Fills $1..$4 (who, from which request, which job) shared by every statement here. */
-static void bro_candidates_audit_params(const bro_job *job, const char **p)
-{
-    p[0] = job->env->actor.key_id;
-    p[1] = job->env->actor.role;
-    p[2] = job->env->req;
-    p[3] = job->env->id;
-}
+/* ---- helpers ------------------------------------------------------------------------------- */
 
 static int bro_candidates_this_year(void)
 {
@@ -169,118 +179,172 @@ static int bro_candidates_this_year(void)
     return tm.tm_year + 1900;
 }
 
-/* Runs sql and replies with the one JSON row it returns (404 when none). */
-static int bro_candidates_one(bro_job *job, const char *sql, int n, const char *const *p,
-                              int status)
+/* The field table with this year as the upper bound of birth_year. */
+static void bro_candidates_table(bro_vfield *fields)
 {
+    memcpy(fields, bro_candidates_fields, sizeof(bro_candidates_fields));
+    fields[2].max = bro_candidates_this_year();
+}
+
+int bro_candidates_lock(bro_job *job, const char *id, bro_candidates_state *st)
+{
+    const char *p[] = {job->env->actor.role, id};
     bro_err err = {0};
-    PGresult *res = bro_db_exec(job->db, sql, n, p, &err);
+    PGresult *res = bro_db_exec(job->db, bro_candidates_sql_lock, 2, p, &err);
     if (res == NULL)
         return bro_job_fail(job, err.code, "%s", err.msg);
     if (PQntuples(res) != 1) {
         PQclear(res);
         return bro_job_fail(job, BRO_E_NOT_FOUND, "no such candidate");
     }
-    int rc = bro_job_reply_json(job, status, PQgetvalue(res, 0, 0), PQgetlength(res, 0, 0));
+    snprintf(st->version, sizeof(st->version), "%s", PQgetvalue(res, 0, 0));
+    snprintf(st->status, sizeof(st->status), "%s", PQgetvalue(res, 0, 1));
+    snprintf(st->measure, sizeof(st->measure), "%s", PQgetvalue(res, 0, 2));
+    st->restricted = PQgetvalue(res, 0, 3)[0] == 't';
     PQclear(res);
-    return rc;
+    return 0;
 }
 
 /* ---- handlers ------------------------------------------------------------------------------ */
 
-int bro_candidates_create(bro_job *job)
+int bro_candidates_insert(bro_job *job, const msgpack_object *data, char **json)
 {
     bro_vfield fields[BRO_CANDIDATES_NFIELDS];
-    memcpy(fields, bro_candidates_fields, sizeof(fields));
-    fields[2].max = bro_candidates_this_year();
-    bro_validate(job, job->data, fields, BRO_CANDIDATES_NFIELDS, 0);
-    if (bro_job_check_fields(job) < 0)
+    bro_candidates_table(fields);
+    bro_validate(job, data, fields, BRO_CANDIDATES_NFIELDS, 0);
+    if (job->nfields > 0)
         return -1;
-
     char id[BRO_UUID_LEN + 1], event[BRO_UUID_LEN + 1];
     bro_ids_uuid7(id);
     bro_ids_uuid7(event);
-    const char *p[BRO_CANDIDATES_NAUDIT + BRO_CANDIDATES_NWRITABLE] = {0};
+    const char *p[BRO_CANDIDATES_NPARAMS + BRO_CANDIDATES_NWRITABLE] = {0};
     char *owned[BRO_CANDIDATES_NWRITABLE] = {0};
-    bro_candidates_audit_params(job, p);
-    p[4] = id;
-    p[5] = event;
-    int oom = 0, rc;
-    for (int i = 0; i < BRO_CANDIDATES_NWRITABLE; i++) {
-        owned[i] = bro_candidates_text(job->data, fields[i].name, &oom);
-        p[BRO_CANDIDATES_NAUDIT + i] = owned[i];
-    }
-    if (oom)
+    bro_records_audit_params(job, p);
+    p[BRO_RECORDS_NAUDIT] = id;
+    p[BRO_RECORDS_NAUDIT + 1] = event;
+    const msgpack_object *saved = job->data;
+    job->data = data;
+    int rc =
+        bro_records_texts(job, fields, BRO_CANDIDATES_NWRITABLE, p + BRO_CANDIDATES_NPARAMS, owned);
+    job->data = saved;
+    if (rc < 0)
+        return -1;
+    bro_err err = {0};
+    PGresult *res = bro_db_exec(job->db, bro_candidates_sql_create,
+                                BRO_CANDIDATES_NPARAMS + BRO_CANDIDATES_NWRITABLE, p, &err);
+    bro_records_texts_free(owned, BRO_CANDIDATES_NWRITABLE);
+    if (res == NULL)
+        return bro_job_fail(job, err.code, "%s", err.msg);
+    rc = 0;
+    if (PQntuples(res) != 1)
+        rc = bro_job_fail(job, BRO_E_INTERNAL, "candidate insert returned no row");
+    else if (json && (*json = strdup(PQgetvalue(res, 0, 0))) == NULL)
         rc = bro_job_fail(job, BRO_E_NOMEM, "out of memory");
-    else
-        rc = bro_candidates_one(job, bro_candidates_sql_create,
-                                BRO_CANDIDATES_NAUDIT + BRO_CANDIDATES_NWRITABLE, p, 201);
-    for (int i = 0; i < BRO_CANDIDATES_NWRITABLE; i++)
-        free(owned[i]);
+    PQclear(res);
+    return rc;
+}
+
+int bro_candidates_create(bro_job *job)
+{
+    char *json = NULL;
+    if (bro_candidates_insert(job, job->data, &json) < 0)
+        return job->nfields > 0 ? bro_job_check_fields(job) : -1;
+    int rc = bro_job_reply_json(job, 201, json, strlen(json));
+    free(json);
     return rc;
 }
 
 int bro_candidates_get(bro_job *job)
 {
     char id[BRO_UUID_LEN + 1];
-    if (bro_job_param(job->path, "id", id, sizeof(id)) < 0 || !bro_ids_is_uuid(id))
-        return bro_job_fail(job, BRO_E_NOT_FOUND, "no such candidate");
-    const char *p[5];
-    bro_candidates_audit_params(job, p);
-    p[4] = id;
-    return bro_candidates_one(job, bro_candidates_sql_get, 5, p, 200);
-}
-
-/* Reads ?status=&q=&cursor=&limit=, recording field errors for bad values. */
-static void bro_candidates_list_query(bro_job *job, char *status, char *q, char *cursor, int *limit)
-{
-    static const bro_vfield query_fields[] = {
-        {"status", BRO_V_ENUM, 0, 1, 40, bro_candidates_statuses},
-        {"q", BRO_V_STRING, 0, 1, 200, NULL},
-        {"cursor", BRO_V_UUID, 0, 36, 36, NULL},
-        {"limit", BRO_V_STRING, 0, 1, 3, NULL},
-    };
-    if (job->query && job->query->via.map.size > 0)
-        bro_validate(job, job->query, query_fields, 4, 1);
-    if (bro_job_param(job->query, "status", status, 40) < 0)
-        status[0] = '\0';
-    if (bro_job_param(job->query, "q", q, 801) < 0)
-        q[0] = '\0';
-    if (bro_job_param(job->query, "cursor", cursor, BRO_UUID_LEN + 1) < 0)
-        cursor[0] = '\0';
-    char lim[8];
-    *limit = BRO_CANDIDATES_LIMIT_DEFAULT;
-    if (bro_job_param(job->query, "limit", lim, sizeof(lim)) == 0) {
-        char *end;
-        long v = strtol(lim, &end, 10);
-        if (*end != '\0' || end == lim || v < 1 || v > BRO_CANDIDATES_LIMIT_MAX)
-            bro_job_field_error(job, "limit", "must be an integer from 1 to %d",
-                                BRO_CANDIDATES_LIMIT_MAX);
-        else
-            *limit = (int)v;
+    if (bro_records_path_id(job, "id", id, "candidate") < 0)
+        return -1;
+    const char *p[BRO_RECORDS_NAUDIT + 2];
+    bro_records_audit_params(job, p);
+    p[BRO_RECORDS_NAUDIT] = id;
+    if (strcmp(job->env->actor.role, "partner") == 0) {
+        if (!bro_ids_is_uuid(job->env->actor.org))
+            return bro_job_fail(job, BRO_E_NOT_FOUND, "no such candidate");
+        p[BRO_RECORDS_NAUDIT + 1] = job->env->actor.org;
+        return bro_records_one(job, bro_candidates_sql_partner_get, BRO_RECORDS_NAUDIT + 2, p, 200,
+                               "no such candidate");
     }
+    return bro_records_one(job, bro_candidates_sql_get, BRO_RECORDS_NAUDIT + 1, p, 200,
+                           "no such candidate");
 }
 
 int bro_candidates_list(bro_job *job)
 {
-    char status[40], q[801], cursor[BRO_UUID_LEN + 1], limit_s[8];
+    static const bro_vfield query_fields[] = {
+        {"status", BRO_V_ENUM, 0, 1, 40, bro_candidates_statuses},
+        {"measure", BRO_V_ENUM, 0, 1, 40, bro_candidates_measures},
+        {"tag", BRO_V_STRING, 0, 1, 60, NULL},
+        {"income_basis", BRO_V_ENUM, 0, 1, 40, bro_candidates_income},
+        {"q", BRO_V_STRING, 0, 1, 200, NULL},
+        BRO_RECORDS_PAGE_FIELDS,
+    };
+    char status[41], measure[41], tag[241], income[41], q[801], cursor[BRO_UUID_LEN + 1];
+    char limit_s[8];
     int limit;
-    bro_candidates_list_query(job, status, q, cursor, &limit);
+    bro_records_query(job, query_fields, sizeof(query_fields) / sizeof(query_fields[0]), cursor,
+                      &limit);
     if (bro_job_check_fields(job) < 0)
         return -1;
     snprintf(limit_s, sizeof(limit_s), "%d", limit);
-    const char *p[8];
-    bro_candidates_audit_params(job, p);
-    p[4] = status[0] ? status : NULL;
-    p[5] = q[0] ? q : NULL;
-    p[6] = cursor[0] ? cursor : NULL;
-    p[7] = limit_s;
-    bro_err err = {0};
-    PGresult *res = bro_db_exec(job->db, bro_candidates_sql_list, 8, p, &err);
-    if (res == NULL)
-        return bro_job_fail(job, err.code, "%s", err.msg);
-    const char *next = PQntuples(res) > limit ? PQgetvalue(res, limit - 1, 1) : NULL;
-    int rc = bro_job_reply_page(job, res, limit, next);
-    PQclear(res);
+    const char *p[BRO_RECORDS_NAUDIT + 7];
+    bro_records_audit_params(job, p);
+    p[5] = bro_records_qparam(job, "status", status, sizeof(status));
+    p[6] = bro_records_qparam(job, "measure", measure, sizeof(measure));
+    p[7] = bro_records_qparam(job, "tag", tag, sizeof(tag));
+    p[8] = bro_records_qparam(job, "income_basis", income, sizeof(income));
+    p[9] = bro_records_qparam(job, "q", q, sizeof(q));
+    p[10] = cursor[0] ? cursor : NULL;
+    p[11] = limit_s;
+    return bro_records_page(job, bro_candidates_sql_list, BRO_RECORDS_NAUDIT + 7, p, limit);
+}
+
+/* "{given_name,phone}": the names of the writable fields present in data. */
+static void bro_candidates_present(const msgpack_object *data, const bro_vfield *fields, char *buf,
+                                   size_t n)
+{
+    snprintf(buf, n, "{");
+    for (int i = 0; i < BRO_CANDIDATES_NWRITABLE; i++) {
+        if (bro_jmp_map_get(data, fields[i].name) == NULL)
+            continue;
+        size_t used = strlen(buf);
+        snprintf(buf + used, n - used, "%s%s", used > 1 ? "," : "", fields[i].name);
+    }
+    size_t used = strlen(buf);
+    snprintf(buf + used, n - used, "}");
+}
+
+int bro_candidates_update(bro_job *job)
+{
+    char id[BRO_UUID_LEN + 1], event[BRO_UUID_LEN + 1], present[512];
+    if (bro_records_path_id(job, "id", id, "candidate") < 0)
+        return -1;
+    bro_vfield fields[BRO_CANDIDATES_NFIELDS];
+    bro_candidates_table(fields);
+    bro_validate(job, job->data, fields, BRO_CANDIDATES_NFIELDS, 1);
+    if (job->data && job->data->type == MSGPACK_OBJECT_MAP && job->data->via.map.size == 0)
+        bro_job_field_error(job, "body", "names no field to change");
+    if (bro_job_check_fields(job) < 0)
+        return -1;
+    bro_candidates_state st;
+    if (bro_candidates_lock(job, id, &st) < 0 || bro_job_if_match(job, st.version) < 0)
+        return -1;
+    bro_ids_uuid7(event);
+    bro_candidates_present(job->data, fields, present, sizeof(present));
+    const char *p[BRO_RECORDS_NAUDIT + 3 + BRO_CANDIDATES_NWRITABLE] = {0};
+    char *owned[BRO_CANDIDATES_NWRITABLE] = {0};
+    bro_records_audit_params(job, p);
+    p[5] = id;
+    p[6] = event;
+    p[7] = present;
+    if (bro_records_texts(job, fields, BRO_CANDIDATES_NWRITABLE, p + 8, owned) < 0)
+        return -1;
+    int rc = bro_records_one(job, bro_candidates_sql_update, 8 + BRO_CANDIDATES_NWRITABLE, p, 200,
+                             "no such candidate");
+    bro_records_texts_free(owned, BRO_CANDIDATES_NWRITABLE);
     return rc;
 }
