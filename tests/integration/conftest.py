@@ -119,6 +119,9 @@ class Api:
     def post(self, path, json=None, **kw):
         return self.s.post(self.base + path, json=json, timeout=20, **kw)
 
+    def patch(self, path, json=None, **kw):
+        return self.s.patch(self.base + path, json=json, timeout=20, **kw)
+
     def delete(self, path, **kw):
         return self.s.delete(self.base + path, timeout=20, **kw)
 

@@ -37,9 +37,9 @@ static const char *bro_privacy_sql_erase =
     " WHERE candidate_id = $6::uuid),"
     " h AS (UPDATE status_history SET reason = NULL WHERE candidate_id = $6::uuid),"
     " pj AS (UPDATE processed_jobs SET reply = '\\x80'::bytea"
-    " WHERE position(convert_to($6, 'UTF8') IN reply) > 0),"
+    " WHERE position(convert_to($6::uuid::text, 'UTF8') IN reply) > 0),"
     " ik AS (UPDATE idempotency_keys SET reply = '\\x80'::bytea"
-    " WHERE position(convert_to($6, 'UTF8') IN reply) > 0),"
+    " WHERE position(convert_to($6::uuid::text, 'UTF8') IN reply) > 0),"
     " evt AS (INSERT INTO outbox (event_id, event, aggregate_id, payload)"
     " SELECT $7::uuid, 'candidate.erased', id, jsonb_build_object('id', id) FROM "
     "c)," BRO_RECORDS_AUDIT(
