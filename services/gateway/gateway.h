@@ -122,6 +122,13 @@ void bro_routes_allow_text(unsigned allow, char *buf, size_t n);
 const char *bro_routes_method_name(enum evhttp_cmd_type method);
 unsigned bro_routes_role_bit(const char *role);
 
+/* ---- openapi.c and the document generated from schemas/openapi.yaml at build time ---- */
+extern const char bro_openapi_doc[];     /* the document as JSON text, NUL-terminated */
+extern const size_t bro_openapi_doc_len; /* its length in bytes, without the NUL */
+extern const char bro_openapi_etag[];    /* quoted entity tag derived from the text */
+/* GET /v1/openapi.json: answers the document with its ETag, or 304 for If-None-Match. */
+void bro_openapi_serve(bro_gw_req *r);
+
 /* ---- http.c ---- */
 void bro_http_problem(bro_gw_req *r, int status, const char *word, const char *detail,
                       const char *field);

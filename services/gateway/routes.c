@@ -26,6 +26,8 @@ static const bro_route bro_routes[] = {
      BRO_QUEUE_RECORDS, 0},
     {EVHTTP_REQ_GET, "/v1/admin/queues", NULL, bro_admin_queues, P, NULL, 0},
     {EVHTTP_REQ_GET, "/v1/admin/workers", NULL, bro_admin_workers, P, NULL, 0},
+    /* The service's own description, built from schemas/openapi.yaml. */
+    {EVHTTP_REQ_GET, "/v1/openapi.json", NULL, bro_openapi_serve, 0, NULL, 0},
 };
 #define BRO_ROUTES_N (int)(sizeof(bro_routes) / sizeof(bro_routes[0]))
 
