@@ -10,6 +10,7 @@
 #include <hiredis/async.h>
 #include <msgpack.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "common/apikey.h"
 #include "common/config.h"
@@ -121,6 +122,10 @@ void bro_routes_allow_text(unsigned allow, char *buf, size_t n);
 /* "GET", "POST", ... for one method. */
 const char *bro_routes_method_name(enum evhttp_cmd_type method);
 unsigned bro_routes_role_bit(const char *role);
+
+/* Prints the route table to out, one route per line: method, pattern, job kind or "local", and
+ * the roles as comma-separated names ("-" when no key is needed), separated by tabs. */
+void bro_routes_print(FILE *out);
 
 /* ---- openapi.c and the document generated from schemas/openapi.yaml at build time ---- */
 extern const char bro_openapi_doc[];     /* the document as JSON text, NUL-terminated */
