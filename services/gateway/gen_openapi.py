@@ -67,6 +67,11 @@ def resolve(doc, ref):
     return node
 
 
+def pointer(where, key):
+    """where extended by key, escaped as a JSON pointer ("/v1/me" becomes "~1v1~1me")."""
+    return f"{where}/{str(key).replace('~', '~0').replace('/', '~1')}"
+
+
 def check_refs(doc, node, where):
     if isinstance(node, dict):
         ref = node.get("$ref")
@@ -76,21 +81,23 @@ def check_refs(doc, node, where):
             except OpenApiError as e:
                 raise OpenApiError(f"{where}: {e}") from None
         for k, v in node.items():
-            check_refs(doc, v, f"{where}/{k}")
+            check_refs(doc, v, pointer(where, k))
     elif isinstance(node, list):
         for i, v in enumerate(node):
             check_refs(doc, v, f"{where}/{i}")
 
 
 def check_keys(node, where):
-    """No key holds a space: in a flow mapping, an unquoted comma inside a description ends the
-    value and turns the rest into a key, which YAML accepts without a word."""
+    """No key holds a space and no value is empty: in a flow mapping, an unquoted comma inside a
+    description ends the value and turns the rest into a key without a value, which YAML
+    accepts without a word. Only default, example and const may be null."""
     if isinstance(node, dict):
         for k, v in node.items():
-            if not isinstance(k, str) or " " in k:
+            if not isinstance(k, str) or " " in k or \
+                    (v is None and k not in ("default", "example", "const")):
                 raise OpenApiError(f"{where}: the key {k!r} looks like a broken value (quote "
                                    "text that holds a comma or a colon)")
-            check_keys(v, f"{where}/{k}")
+            check_keys(v, pointer(where, k))
     elif isinstance(node, list):
         for i, v in enumerate(node):
             check_keys(v, f"{where}/{i}")
