@@ -10,6 +10,7 @@
 #include <hiredis/async.h>
 #include <msgpack.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "common/apikey.h"
 #include "common/config.h"
@@ -121,6 +122,17 @@ void bro_routes_allow_text(unsigned allow, char *buf, size_t n);
 /* "GET", "POST", ... for one method. */
 const char *bro_routes_method_name(enum evhttp_cmd_type method);
 unsigned bro_routes_role_bit(const char *role);
+
+/* Prints the route table to out, one route per line: method, pattern, job kind or "local", and
+ * the roles as comma-separated names ("-" when no key is needed), separated by tabs. */
+void bro_routes_print(FILE *out);
+
+/* ---- openapi.c and the document generated from schemas/openapi.yaml at build time ---- */
+extern const char bro_openapi_doc[];     /* the document as JSON text, NUL-terminated */
+extern const size_t bro_openapi_doc_len; /* its length in bytes, without the NUL */
+extern const char bro_openapi_etag[];    /* quoted entity tag derived from the text */
+/* GET /v1/openapi.json: answers the document with its ETag, or 304 for If-None-Match. */
+void bro_openapi_serve(bro_gw_req *r);
 
 /* ---- http.c ---- */
 void bro_http_problem(bro_gw_req *r, int status, const char *word, const char *detail,

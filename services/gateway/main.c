@@ -72,10 +72,15 @@ int main(int argc, char **argv)
 {
     static bro_gateway g;
     bro_err err = {0};
+    if (argc == 2 && strcmp(argv[1], "--routes") == 0) {
+        bro_routes_print(stdout);
+        return fflush(stdout) == 0 ? 0 : 1;
+    }
     if (argc > 1) {
         fprintf(argc == 2 && strcmp(argv[1], "--help") == 0 ? stdout : stderr,
-                "usage: brobygger-gateway\nConfiguration comes from BROBYGGER_* environment "
-                "variables (see README).\n");
+                "usage: brobygger-gateway [--routes]\nConfiguration comes from BROBYGGER_* "
+                "environment variables (see README).\n--routes prints the route table (method, "
+                "pattern, job kind or \"local\", roles) and exits.\n");
         return argc == 2 && strcmp(argv[1], "--help") == 0 ? 0 : 2;
     }
     if (bro_config_load(&g.cfg, &err) < 0) {

@@ -40,6 +40,8 @@ static const bro_route bro_routes[] = {
      BRO_QUEUE_RECORDS, 0},
     {EVHTTP_REQ_GET, "/v1/admin/queues", NULL, bro_admin_queues, P, NULL, 0},
     {EVHTTP_REQ_GET, "/v1/admin/workers", NULL, bro_admin_workers, P, NULL, 0},
+    /* The service's own description, built from schemas/openapi.yaml. */
+    {EVHTTP_REQ_GET, "/v1/openapi.json", NULL, bro_openapi_serve, 0, NULL, 0},
 };
 #define BRO_ROUTES_N (int)(sizeof(bro_routes) / sizeof(bro_routes[0]))
 
@@ -160,12 +162,29 @@ void bro_routes_allow_text(unsigned allow, char *buf, size_t n)
     }
 }
 
+/* Role names by bit: BRO_ROLE_PLATFORM_ADMIN is bit 0, and so on. */
+static const char *const bro_routes_roles[] = {"platform_admin", "tenant_admin", "coordinator",
+                                               "partner", "reader"};
+#define BRO_ROUTES_NROLES (unsigned)(sizeof(bro_routes_roles) / sizeof(bro_routes_roles[0]))
+
 unsigned bro_routes_role_bit(const char *role)
 {
-    static const char *const names[] = {"platform_admin", "tenant_admin", "coordinator", "partner",
-                                        "reader"};
-    for (unsigned i = 0; i < 5; i++)
-        if (strcmp(role, names[i]) == 0)
+    for (unsigned i = 0; i < BRO_ROUTES_NROLES; i++)
+        if (strcmp(role, bro_routes_roles[i]) == 0)
             return 1u << i;
     return 0;
+}
+
+void bro_routes_print(FILE *out)
+{
+    for (int i = 0; i < BRO_ROUTES_N; i++) {
+        const bro_route *rt = &bro_routes[i];
+        fprintf(out, "%s\t%s\t%s\t", bro_routes_method_name(rt->method), rt->pattern,
+                rt->kind ? rt->kind : "local");
+        int n = 0;
+        for (unsigned b = 0; b < BRO_ROUTES_NROLES; b++)
+            if (rt->roles & (1u << b))
+                fprintf(out, "%s%s", n++ ? "," : "", bro_routes_roles[b]);
+        fputs(n ? "\n" : "-\n", out);
+    }
 }
