@@ -71,11 +71,7 @@ void bro_http_finish(bro_gw_req *r, int status, struct evbuffer *out)
     bro_admin_observe(r, status);
     bro_log_ctx lc = {r->key.tenant[0] ? r->key.tenant : NULL, r->req_id, NULL};
     bro_log_info(&lc, "%s %s -> %d in %lld us",
-                 r->route ? (r->route->method == EVHTTP_REQ_GET      ? "GET"
-                             : r->route->method == EVHTTP_REQ_POST   ? "POST"
-                             : r->route->method == EVHTTP_REQ_DELETE ? "DELETE"
-                                                                     : "OTHER")
-                          : "-",
+                 r->route ? bro_routes_method_name(r->route->method) : "-",
                  r->route ? r->route->pattern : "(no route)", status, (long long)took);
     evhttp_send_reply(r->req, status, bro_http_title(status), out);
     r->req = NULL;

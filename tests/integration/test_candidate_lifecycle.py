@@ -91,13 +91,19 @@ def test_the_pipeline_from_referral_to_measure_and_its_history(service, tenants)
     r = move(api, c["id"], "avsluttet", reason="fast ansatt")
     assert r.status_code == 200 and r.json()["status"] == "avsluttet"
     hist = api.get(f"/v1/candidates/{c['id']}/history").json()["items"]
-    assert [(h["from"], h["to"]) for h in hist] == [
+    assert [(h["from_status"], h["to_status"]) for h in hist] == [
         (None, "henvist"), ("henvist", "tilnaerming"), ("tilnaerming", "kartlagt"),
         ("kartlagt", "arbeidstrening"), ("arbeidstrening", "utproving"),
         ("utproving", "i_tiltak"), ("i_tiltak", "avsluttet")]
     assert hist[5]["measure"] == "vta_o" and hist[6]["reason"] == "fast ansatt"
     key_id = tenants["a"]["coordinator"][4:12]
     assert all(h["key_id"] == key_id and h["at"].endswith("Z") for h in hist)
+    # pages walk forward through the history
+    page = api.get(f"/v1/candidates/{c['id']}/history", params={"limit": 4}).json()
+    rest = api.get(f"/v1/candidates/{c['id']}/history",
+                   params={"cursor": page["next_cursor"]}).json()
+    assert [h["id"] for h in page["items"] + rest["items"]] == [h["id"] for h in hist]
+    assert rest["next_cursor"] is None
 
 
 def test_an_illegal_move_is_409_naming_the_allowed_targets(service, tenants):

@@ -55,18 +55,25 @@ static const char *bro_pipeline_sql_before_venter =
     "SELECT coalesce(from_status, 'henvist') FROM status_history WHERE candidate_id = $1::uuid"
     " AND to_status = 'venter' ORDER BY id DESC LIMIT 1";
 
-/* $1..$5 audit, $6 id. Oldest first: the history reads as the case went. */
+/* $1..$5 audit, $6 id, $7 cursor (last history id seen), $8 limit. Oldest first: the history
+ * reads as the case went. */
 static const char *bro_pipeline_sql_history =
     "WITH c AS (SELECT id FROM candidates c WHERE id = $6::uuid AND" BRO_RECORDS_VISIBLE(
         "c") ")," BRO_RECORDS_AUDIT("candidate.history", "c.id",
-                                    "c") " SELECT json_build_object('id', h.id, 'from', "
-                                         "h.from_status, 'to', h.to_status, 'measure',"
-                                         " h.measure, 'reason', h.reason, 'key_id', h.key_id, "
-                                         "'role', h.role, 'at',"
-                                         " to_char(h.at AT TIME ZONE 'UTC', "
-                                         "'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'))::text"
-                                         " FROM c JOIN status_history h ON h.candidate_id = c.id "
-                                         "ORDER BY h.id";
+                                    "c") " SELECT json_build_object('id', h.id, 'from_status', "
+                                         "h.from_status, 'to_status',"
+                                         " h.to_status, 'measure', h.measure, 'reason', h.reason, "
+                                         "'key_id', h.key_id, 'role', h.role,"
+                                         " 'at', to_char(h.at AT TIME ZONE 'UTC', "
+                                         "'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'))::text, h.id::text"
+                                         " FROM c JOIN status_history h ON h.candidate_id = c.id"
+                                         " WHERE ($7::bigint IS NULL OR h.id > $7) ORDER BY h.id "
+                                         "LIMIT $8::int + 1";
+
+/* $1 role, $2 id: whether the caller may see the candidate. */
+static const char *bro_pipeline_sql_visible =
+    "SELECT 1 FROM candidates c WHERE id = $2::uuid AND erased_at IS NULL"
+    " AND (NOT restricted OR $1 = 'tenant_admin')";
 
 /* Fills targets with where `from` may go; returns how many. */
 static int bro_pipeline_targets(bro_job *job, const char *id, const char *from,
@@ -159,23 +166,34 @@ out:
 
 int bro_candidates_history(bro_job *job)
 {
-    char id[BRO_UUID_LEN + 1];
+    static const bro_vfield query_fields[] = {
+        {"cursor", BRO_V_STRING, 0, 1, 19, NULL},
+        {"limit", BRO_V_STRING, 0, 1, 3, NULL},
+    };
+    char id[BRO_UUID_LEN + 1], uuid_cursor[BRO_UUID_LEN + 1], cursor[24], limit_s[8];
+    int limit;
     if (bro_records_path_id(job, "id", id, "candidate") < 0)
         return -1;
-    if (job->query && job->query->via.map.size > 0) {
-        bro_job_field_error(job, "query", "this route takes no query parameters");
-        return bro_job_check_fields(job);
-    }
-    const char *p[BRO_RECORDS_NAUDIT + 1];
-    bro_records_audit_params(job, p);
-    p[5] = id;
+    bro_records_query(job, query_fields, 2, uuid_cursor, &limit);
+    const char *cur = bro_records_qparam(job, "cursor", cursor, sizeof(cursor));
+    if (cur && strspn(cur, "0123456789") != strlen(cur))
+        bro_job_field_error(job, "cursor", "must be a cursor from an earlier page");
+    if (bro_job_check_fields(job) < 0)
+        return -1;
+    const char *v[] = {job->env->actor.role, id};
     bro_err err = {0};
-    PGresult *res = bro_db_exec(job->db, bro_pipeline_sql_history, BRO_RECORDS_NAUDIT + 1, p, &err);
+    PGresult *res = bro_db_exec(job->db, bro_pipeline_sql_visible, 2, v, &err);
     if (res == NULL)
         return bro_job_fail(job, err.code, "%s", err.msg);
-    /* Every candidate has at least its creation in the history: none means no candidate. */
-    int rc = PQntuples(res) > 0 ? bro_job_reply_page(job, res, PQntuples(res), NULL)
-                                : bro_job_fail(job, BRO_E_NOT_FOUND, "no such candidate");
+    int found = PQntuples(res) == 1;
     PQclear(res);
-    return rc;
+    if (!found)
+        return bro_job_fail(job, BRO_E_NOT_FOUND, "no such candidate");
+    snprintf(limit_s, sizeof(limit_s), "%d", limit);
+    const char *p[BRO_RECORDS_NAUDIT + 3];
+    bro_records_audit_params(job, p);
+    p[5] = id;
+    p[6] = cur;
+    p[7] = limit_s;
+    return bro_records_page(job, bro_pipeline_sql_history, BRO_RECORDS_NAUDIT + 3, p, limit);
 }
