@@ -15,6 +15,7 @@
 #include <unistd.h>
 #include <arpa/inet.h>
 
+#include "common/csv.h"
 #include "common/jmp.h"
 #include "common/log.h"
 #include "common/utf8.h"
@@ -105,6 +106,24 @@ static int bro_server_content_type(struct evhttp_request *req, const char *type)
     return ct && strncasecmp(ct, type, n) == 0 && (ct[n] == '\0' || ct[n] == ';' || ct[n] == ' ');
 }
 
+/* Says where a CSV file stops being UTF-8 text: the CSV reader checks row by row, so its
+ * message names the row a coordinator finds in the spreadsheet. */
+static void bro_server_csv_not_text(const char *data, size_t len, char *detail, size_t n)
+{
+    bro_csv_row row; /* about 4 KiB of stack */
+    bro_err err = {0};
+    bro_csv *c = bro_csv_new(data, len, 0, &err);
+    int rc = 1;
+    while (c && (rc = bro_csv_next(c, &row, &err)) == 1)
+        ;
+    bro_csv_free(c);
+    if (rc < 0 && err.code == BRO_E_DECODE &&
+        (strstr(err.msg, "UTF") != NULL || strstr(err.msg, "NUL") != NULL))
+        snprintf(detail, n, "%s", err.msg);
+    else
+        snprintf(detail, n, "the text is not UTF-8; in Excel, save the file as \"CSV UTF-8\"");
+}
+
 /* Packs the request body as "data": a JSON object or a msgpack map, nothing else. */
 static int bro_server_pack_data(bro_gw_req *r, msgpack_packer *pk)
 {
@@ -121,11 +140,12 @@ static int bro_server_pack_data(bro_gw_req *r, msgpack_packer *pk)
         bro_http_problem(r, 413, "too-large", "the body is larger than the limit", "body");
         return -1;
     }
-    if (len == 0) {
+    const char *data = len ? (const char *)evbuffer_pullup(in, -1) : "";
+    if (len == 0 &&
+        !(r->route->body == BRO_BODY_OR_CSV && bro_server_content_type(r->req, "text/csv"))) {
         bro_http_problem(r, 400, "validation", "a JSON object is required", "body");
         return -1;
     }
-    const char *data = (const char *)evbuffer_pullup(in, -1);
     bro_err err = {0};
     if (bro_server_content_type(r->req, "application/msgpack")) {
         msgpack_unpacked u;
@@ -144,10 +164,12 @@ static int bro_server_pack_data(bro_gw_req *r, msgpack_packer *pk)
         return 0;
     }
     if (r->route->body == BRO_BODY_OR_CSV && bro_server_content_type(r->req, "text/csv")) {
-        /* A file as a kommune exports it: passed on whole as {"csv": text}; the worker parses
-         * it, so the gateway only checks that it is text. */
+        /* A file as a kommune exports it: passed on whole as {"csv": text}, even when empty;
+         * the worker parses it, so the gateway only checks that it is text. */
         if (!bro_utf8_valid(data, len)) {
-            bro_http_problem(r, 400, "decode", "the CSV file must be UTF-8 text", "body");
+            char detail[160];
+            bro_server_csv_not_text(data, len, detail, sizeof(detail));
+            bro_http_problem(r, 400, "decode", detail, "body");
             return -1;
         }
         msgpack_pack_map(pk, 1);
