@@ -32,6 +32,11 @@ static const bro_route bro_routes[] = {
      BRO_QUEUE_RECORDS, 1},
     {EVHTTP_REQ_POST, "/v1/candidates/{id}/unrestrict", "candidate.unrestrict", NULL, A,
      BRO_QUEUE_RECORDS, 0},
+    /* Imports of candidates and organisations, and the state of asynchronous jobs. */
+    {EVHTTP_REQ_POST, "/v1/imports", "import.create", NULL, W, BRO_QUEUE_RECORDS, BRO_BODY_OR_CSV},
+    {EVHTTP_REQ_GET, "/v1/imports", "import.list", NULL, W, BRO_QUEUE_RECORDS, BRO_BODY_NONE},
+    {EVHTTP_REQ_GET, "/v1/imports/{id}", "import.get", NULL, W, BRO_QUEUE_RECORDS, BRO_BODY_NONE},
+    {EVHTTP_REQ_GET, "/v1/jobs/{id}", "job.get", NULL, W, BRO_QUEUE_RECORDS, BRO_BODY_NONE},
     {EVHTTP_REQ_POST, "/v1/admin/tenants", "tenant.create", NULL, P, BRO_QUEUE_RECORDS, 1},
     {EVHTTP_REQ_GET, "/v1/admin/tenants", "tenant.list", NULL, P, BRO_QUEUE_RECORDS, 0},
     {EVHTTP_REQ_POST, "/v1/admin/tenants/{slug}/keys", "key.issue", NULL, P, BRO_QUEUE_RECORDS, 1},

@@ -6,6 +6,7 @@
 #include "common/queue.h"
 #include "platform/platform.h"
 #include "records/candidates.h"
+#include "records/imports.h"
 
 static const bro_handler bro_handlers[] = {
     {"auth.resolve", BRO_QUEUE_RECORDS, BRO_H_PLATFORM | BRO_H_READONLY, bro_platform_auth_resolve,
@@ -25,6 +26,11 @@ static const bro_handler bro_handlers[] = {
     {"candidate.restrict", BRO_QUEUE_RECORDS, 0, bro_candidates_restrict, NULL},
     {"candidate.unrestrict", BRO_QUEUE_RECORDS, 0, bro_candidates_unrestrict, NULL},
     {"candidate.access_log", BRO_QUEUE_RECORDS, 0, bro_candidates_access_log, NULL},
+    /* Imports (asynchronous: accepted with 202, run in steps) and the state of any job. */
+    {"import.create", BRO_QUEUE_RECORDS, 0, bro_imports_create, bro_imports_run},
+    {"import.get", BRO_QUEUE_RECORDS, BRO_H_READONLY, bro_imports_get, NULL},
+    {"import.list", BRO_QUEUE_RECORDS, BRO_H_READONLY, bro_imports_list, NULL},
+    {"job.get", BRO_QUEUE_RECORDS, BRO_H_READONLY, bro_jobs_get, NULL},
 };
 
 const bro_handler *bro_handlers_find(const char *kind)
