@@ -1,0 +1,334 @@
+"""CSV imports end to end: 202 with a job, rows imported by a worker in steps, row errors with
+their row and field, the file checked before anything is stored, jobs of another tenant hidden,
+and an import that survives its worker being killed with every row imported exactly once."""
+import re
+import signal
+import uuid
+
+import redis
+
+from conftest import Service, count_candidates, suffix, wait_until
+
+TERMINAL = ("done", "failed")
+
+
+def post_csv(api, text, type_=None, headers=None, encoding="utf-8"):
+    """POSTs text as a text/csv body (bytes go as they are)."""
+    body = text if isinstance(text, bytes) else text.encode(encoding)
+    params = {"type": type_} if type_ else None
+    return api.s.post(api.base + "/v1/imports", data=body, params=params, timeout=20,
+                      headers={"Content-Type": "text/csv; charset=utf-8", **(headers or {})})
+
+
+def finished(api, job_id, timeout=60):
+    """Polls the import until it is done or failed; returns its last state."""
+    def poll():
+        r = api.get(f"/v1/imports/{job_id}")
+        assert r.status_code == 200, r.text
+        return r.json() if r.json()["status"] in TERMINAL else None
+    return wait_until(poll, timeout=timeout, interval=0.1, what=f"import {job_id} to finish")
+
+
+def accepted(r):
+    assert r.status_code == 202, r.text
+    job = r.json()
+    uuid.UUID(job["id"])
+    assert job["status"] == "queued" and job["kind"] == "import"
+    assert job["succeeded"] == 0 and job["failed"] == 0 and job["errors"] == []
+    return job
+
+
+def candidates_named(db, slug, family):
+    with db.cursor() as cur:
+        cur.execute(f'SELECT given_name, family_name, birth_year, postal_code, ref, interests, '
+                    f'needs_transport, income_basis, availability FROM "t_{slug}".candidates '
+                    f'WHERE family_name = %s ORDER BY given_name', (family,))
+        return cur.fetchall()
+
+
+def count_jobs(db, slug):
+    with db.cursor() as cur:
+        cur.execute(f'SELECT count(*) FROM "t_{slug}".jobs')
+        return cur.fetchone()[0]
+
+
+# ---- good and bad rows ------------------------------------------------------------------------
+
+def test_good_rows_are_imported_and_bad_rows_reported(service, tenants, db):
+    slug = tenants["a"]["slug"]
+    api = service.api(tenants["a"]["coordinator"])
+    fam = "Import" + suffix()
+    text = ("given_name;family_name;birth_year;postal_code;interests;needs_transport\n"
+            f"Anne;{fam};1980;3510;hage, dyr;ja\n"               # row 2: good
+            f"Bente;{fam};1800;35100;;nei\n"                     # row 3: fails validation
+            f"Cato;{fam};nitten;3510;;kanskje\n"                 # row 4: cells that do not read
+            f";{fam};;;;\n"                                      # row 5: no given_name
+            ";;;;;\n"                                            # row 6: blank, skipped
+            f"Dina;{fam};;0150;snekring|fiske;x\n")              # row 7: good
+    job = accepted(post_csv(api, text))
+    assert job["total"] == 5 and job["progress"] == 0
+    done = finished(api, job["id"])
+    assert done["status"] == "done" and done["progress"] == 1
+    assert (done["succeeded"], done["failed"], done["total"]) == (2, 3, 5)
+    assert done["started_at"] and done["finished_at"] and done["created_at"]
+    errors = {(e["row"], e["field"]) for e in done["errors"]}
+    assert errors == {(3, "birth_year"), (3, "postal_code"), (4, "birth_year"),
+                      (4, "needs_transport"), (5, "given_name")}
+    for e in done["errors"]:
+        assert e["message"]
+        if e["field"] == "postal_code":
+            assert e["column"] == "postal_code"
+
+    rows = candidates_named(db, slug, fam)
+    assert [r[0] for r in rows] == ["Anne", "Dina"]
+    anne, dina = rows
+    assert anne[2] == 1980 and anne[3] == "3510" and anne[5] == ["hage", "dyr"] and anne[6]
+    assert dina[3] == "0150" and dina[5] == ["snekring", "fiske"] and dina[6] is True
+    for r in rows:
+        assert re.match(r"^K-\d{4}-\d{4,}$", r[4])
+    # Each imported row is audited under the import's job, and the file is not kept.
+    with db.cursor() as cur:
+        cur.execute(f'SELECT count(*) FROM "t_{slug}".audit_log WHERE job_id = %s '
+                    "AND action = 'candidate.create'", (job["id"],))
+        assert cur.fetchone()[0] == 2
+        cur.execute(f'SELECT input IS NULL, cursor FROM "t_{slug}".jobs WHERE id = %s',
+                    (job["id"],))
+        assert cur.fetchone() == (True, 6)
+    # The generic job route tells the same.
+    r = api.get(f"/v1/jobs/{job['id']}")
+    assert r.status_code == 200 and r.json() == done
+
+
+def test_json_body_with_type(service, tenants, db):
+    api = service.api(tenants["a"]["tenant_admin"])
+    fam = "Json" + suffix()
+    r = api.post("/v1/imports", {"type": "candidates",
+                                 "csv": f"fornavn,etternavn\nJon,{fam}\nJens,{fam}\n"})
+    job = accepted(r)
+    assert job["type"] == "candidates"
+    assert finished(api, job["id"])["succeeded"] == 2
+    assert len(candidates_named(db, tenants["a"]["slug"], fam)) == 2
+
+
+# ---- what spreadsheets write ------------------------------------------------------------------
+
+def test_separators_are_detected(service, tenants, db):
+    api = service.api(tenants["a"]["coordinator"])
+    for sep in (";", ",", "\t"):
+        fam = "Sep" + suffix()
+        text = sep.join(["fornavn", "etternavn", "fødselsår"]) + "\r\n" + \
+            sep.join(["Siri", fam, "1990"]) + "\r\n" + sep.join(["Sverre", fam, "1991"]) + "\r\n"
+        done = finished(api, accepted(post_csv(api, text))["id"])
+        assert (done["succeeded"], done["failed"]) == (2, 0), (repr(sep), done)
+        rows = candidates_named(db, tenants["a"]["slug"], fam)
+        assert [(r[0], r[2]) for r in rows] == [("Siri", 1990), ("Sverre", 1991)]
+
+
+def test_bom_and_quoted_fields_with_line_breaks(service, tenants, db):
+    slug = tenants["a"]["slug"]
+    api = service.api(tenants["a"]["coordinator"])
+    fam = "Sitat" + suffix()
+    text = ("\ufeffFornavn;Etternavn;Henvist av;Tilrettelegging\r\n"
+            f"\"Kari \"\"Kua\"\" Ås\";{fam};\"psykisk helse;\r\nRingerike\";\"stille rom, pauser\"\r\n"
+            f"Per;{fam};\"selv\";\r\n")
+    done = finished(api, accepted(post_csv(api, text))["id"])
+    assert (done["succeeded"], done["failed"]) == (2, 0), done
+    with db.cursor() as cur:
+        cur.execute(f'SELECT given_name, referral_source, accommodations FROM "t_{slug}".candidates '
+                    "WHERE family_name = %s ORDER BY given_name", (fam,))
+        rows = cur.fetchall()
+    assert rows == [('Kari "Kua" Ås', "psykisk helse;\r\nRingerike", ["stille rom", "pauser"]),
+                    ("Per", "selv", [])]
+
+
+def test_norwegian_headers_and_values(service, tenants, db):
+    slug = tenants["a"]["slug"]
+    api = service.api(tenants["a"]["coordinator"])
+    fam = "Norsk" + suffix()
+    header = ("Fornavn;ETTERNAVN; Fødselsår ;Telefon;E-post;Postnummer;Inntektsgrunnlag;"
+              "Henvist av;Interesser;Ferdigheter;Tilrettelegging;Språk;Transportbehov;Pararbeid;"
+              "Maks reiseavstand (km);Primærkontakt;Tillitsperson;Tilgjengelighet")
+    row = (f"Åse;{fam};1975;+47 900 00 000;ase@example.no;150;Uføretrygd;NAV;dyr|gårdsarbeid;"
+           "kjøring;skjermet;norsk, arabisk;JA;x;25;Lise i kommunen;søster;man:dag, ons:kveld")
+    done = finished(api, accepted(post_csv(api, header + "\n" + row + "\n"))["id"])
+    assert (done["succeeded"], done["failed"]) == (1, 0), done
+    with db.cursor() as cur:
+        cur.execute(f'SELECT given_name, birth_year, phone, email, postal_code, income_basis, '
+                    "referral_source, interests, skills, accommodations, languages, "
+                    "needs_transport, prefers_pair_work, max_travel_km, primary_contact, "
+                    f'trusted_person, availability FROM "t_{slug}".candidates '
+                    "WHERE family_name = %s", (fam,))
+        got = cur.fetchone()
+    assert got == ("Åse", 1975, "+47 900 00 000", "ase@example.no", "0150", "uforetrygd", "NAV",
+                   ["dyr", "gårdsarbeid"], ["kjøring"], ["skjermet"], ["norsk", "arabisk"],
+                   True, True, 25, "Lise i kommunen", "søster",
+                   {"mon": ["day"], "wed": ["evening"]})
+
+
+# ---- the file is checked before anything is stored --------------------------------------------
+
+def test_bad_files_are_422_and_store_nothing(service, tenants, db):
+    slug = tenants["a"]["slug"]
+    api = service.api(tenants["a"]["coordinator"])
+    cases = [
+        ("fornavn;etternavn;favorittfarge\nKari;Nordmann;blå\n", "favorittfarge"),
+        ("fornavn;postnummer\nKari;3510\n", "etternavn"),
+        ("", "empty"),
+        ("\ufeff", "empty"),
+        ("fornavn;etternavn\n", "no rows"),
+        ("fornavn;etternavn\nKari;\"Nordmann\n", "row 2"),
+        ("fornavn;fornavn;etternavn\nA;B;C\n", "both name given_name"),
+    ]
+    jobs = count_jobs(db, slug)
+    for text, part in cases:
+        r = post_csv(api, text)
+        assert r.status_code == 422, (text, r.text)
+        problem = r.json()
+        assert r.headers["Content-Type"].startswith("application/problem+json")
+        messages = " ".join(e["message"] for e in problem["errors"])
+        assert all(e["field"] == "csv" for e in problem["errors"]), problem
+        assert part in messages, (part, problem)
+    assert count_jobs(db, slug) == jobs
+
+
+def test_too_many_rows_is_refused(service, tenants, db):
+    api = service.api(tenants["a"]["coordinator"])
+    text = "fornavn;etternavn\n" + "A;B\n" * 10001
+    r = post_csv(api, text)
+    assert r.status_code in (413, 422), r.text
+    assert "10000" in r.text
+
+
+def test_bad_type_and_fields_are_422(service, tenants):
+    api = service.api(tenants["a"]["coordinator"])
+    text = "fornavn;etternavn\nA;B\n"
+    r = post_csv(api, text, type_="openings")
+    assert r.status_code == 422 and r.json()["errors"][0]["field"] == "type"
+    r = api.post("/v1/imports", {"type": "candidates", "csv": text, "extra": 1})
+    assert r.status_code == 422 and r.json()["errors"][0]["field"] == "extra"
+    r = api.post("/v1/imports", {"type": "organizations", "csv": text},
+                 params={"type": "candidates"})
+    assert r.status_code == 422 and r.json()["errors"][0]["field"] == "type"
+    r = api.post("/v1/imports", {"csv": 5})
+    assert r.status_code == 422 and r.json()["errors"][0]["field"] == "csv"
+
+
+def test_windows_1252_file_is_refused_with_a_clear_message(service, tenants, db):
+    slug = tenants["a"]["slug"]
+    api = service.api(tenants["a"]["coordinator"])
+    jobs = count_jobs(db, slug)
+    text = "fornavn;etternavn\nKari;Nordmann\nBjørn;Dæhli\n".encode("cp1252")
+    r = post_csv(api, text)
+    assert r.status_code in (400, 422), r.text
+    detail = r.json()["detail"]
+    assert "row 3" in detail and "CSV UTF-8" in detail, detail
+    assert count_jobs(db, slug) == jobs
+
+
+def test_reader_cannot_import(service, tenants):
+    r = post_csv(service.api(tenants["a"]["reader"]), "fornavn;etternavn\nA;B\n")
+    assert r.status_code == 403
+
+
+# ---- jobs: idempotency, tenants, lists --------------------------------------------------------
+
+def test_idempotency_key_gives_the_same_job(service, tenants, db):
+    api = service.api(tenants["a"]["coordinator"])
+    fam = "Idem" + suffix()
+    text = f"fornavn;etternavn\nIda;{fam}\n"
+    key = {"Idempotency-Key": "import-" + fam}
+    first = accepted(post_csv(api, text, headers=key))
+    again = post_csv(api, text, headers=key)
+    assert again.status_code == 202 and again.json()["id"] == first["id"]
+    finished(api, first["id"])
+    third = post_csv(api, text, headers=key)
+    assert third.status_code == 202 and third.json()["id"] == first["id"]
+    assert len(candidates_named(db, tenants["a"]["slug"], fam)) == 1
+    # The same key with another file is refused.
+    assert post_csv(api, text + f"Ola;{fam}\n", headers=key).status_code == 422
+
+
+def test_other_tenant_gets_404_on_the_job(service, tenants):
+    a = service.api(tenants["a"]["coordinator"])
+    b = service.api(tenants["b"]["coordinator"])
+    job = accepted(post_csv(a, f"fornavn;etternavn\nA;{suffix()}\n"))
+    assert b.get(f"/v1/imports/{job['id']}").status_code == 404
+    assert b.get(f"/v1/jobs/{job['id']}").status_code == 404
+    ids = [j["id"] for j in b.get("/v1/imports", params={"limit": 200}).json()["items"]]
+    assert job["id"] not in ids
+    assert a.get(f"/v1/jobs/{uuid.uuid4()}").status_code == 404
+    finished(a, job["id"])
+
+
+def test_list_is_newest_first_in_pages_without_errors(service, tenants):
+    api = service.api(tenants["a"]["coordinator"])
+    made = [accepted(post_csv(api, f"fornavn;etternavn\nA;{suffix()}\n"))["id"]
+            for _ in range(3)]
+    page = api.get("/v1/imports", params={"limit": 2}).json()
+    assert [j["id"] for j in page["items"]] == made[::-1][:2]
+    assert all("errors" not in j for j in page["items"])
+    rest = api.get("/v1/imports", params={"limit": 2, "cursor": page["next_cursor"]}).json()
+    assert rest["items"][0]["id"] == made[0]
+    assert api.get("/v1/imports", params={"limit": 0}).status_code == 422
+    for job_id in made:
+        finished(api, job_id)
+
+
+# ---- a worker killed during a large import ----------------------------------------------------
+
+def test_import_survives_a_killed_worker_with_every_row_once(migrated, tenants, db, rds):
+    # A Redis database of its own, so only this test's workers take the job.
+    kw = rds.connection_pool.connection_kwargs
+    url = f"redis://{kw['host']}:{kw['port']}/13"
+    own = redis.Redis.from_url(url)
+    own.flushdb()
+    svc = Service(redis_url=url, workers=1)
+    slug = tenants["a"]["slug"]
+    lock = db.cursor()
+    try:
+        svc.wait_ready()
+        api = svc.api(tenants["a"]["coordinator"])
+        fam = "Krasj" + suffix()
+        n = 3000
+        text = "fornavn;etternavn;fødselsår\n" + "".join(
+            f"Rad{i:05d};{fam};{1950 + i % 50}\n" for i in range(n))
+        job = accepted(post_csv(api, text))
+
+        def cursor():
+            with db.cursor() as cur:
+                cur.execute(f'SELECT cursor FROM "t_{slug}".jobs WHERE id = %s', (job["id"],))
+                return cur.fetchone()[0]
+        wait_until(lambda: cursor() >= 200, timeout=60, what="the first step")
+        # Hold the row every candidate insert updates: the worker stops inside its next step,
+        # with the job locked and the step's transaction open.
+        lock.execute("BEGIN")
+        lock.execute(f'SELECT * FROM "t_{slug}".ref_counters FOR UPDATE')
+
+        def worker_blocked():
+            with db.cursor() as cur:
+                cur.execute("SELECT count(*) FROM pg_stat_activity WHERE usename = "
+                            "'brobygger_worker' AND wait_event_type = 'Lock'")
+                return cur.fetchone()[0] >= 1
+        wait_until(worker_blocked, what="the worker to wait inside a step")
+        at_kill = cursor()
+        assert 0 < at_kill < n
+        svc.workers[0].stop(signal.SIGKILL)
+        lock.execute("ROLLBACK")
+        svc.start_worker()
+        done = finished(api, job["id"], timeout=180)
+        assert done["status"] == "done", done
+        assert (done["succeeded"], done["failed"], done["total"]) == (n, 0, n)
+        assert count_candidates(db, slug, "family_name = %s", (fam,)) == n
+        with db.cursor() as cur:
+            cur.execute(f'SELECT count(DISTINCT given_name), count(DISTINCT ref) FROM "t_{slug}".'
+                        "candidates WHERE family_name = %s", (fam,))
+            assert cur.fetchone() == (n, n)
+        wait_until(lambda: own.xpending("bro:q:records", "workers")["pending"] == 0,
+                   what="the import's message acknowledged")
+    finally:
+        lock.close()
+        for p in svc.procs:
+            if p.alive():
+                p.stop()
+        for p in svc.procs[:1] + svc.procs[2:]:
+            p.assert_clean()
