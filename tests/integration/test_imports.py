@@ -8,6 +8,7 @@ import uuid
 import redis
 
 from conftest import Service, count_candidates, suffix, wait_until
+from test_openapi import assert_documented, doc  # noqa: F401 (doc is a fixture)
 
 TERMINAL = ("done", "failed")
 
@@ -272,6 +273,24 @@ def test_list_is_newest_first_in_pages_without_errors(service, tenants):
     assert api.get("/v1/imports", params={"limit": 0}).status_code == 422
     for job_id in made:
         finished(api, job_id)
+
+
+def test_answers_fit_the_openapi_document(service, tenants, doc):  # noqa: F811
+    api = service.api(tenants["a"]["coordinator"])
+    body = {"type": "candidates", "csv": f"fornavn;etternavn;fødselsår\nA;{suffix()};1800\n"}
+    r = api.post("/v1/imports", body)
+    assert_documented(doc, "POST", "/v1/imports", r, body)
+    job = r.json()
+    finished(api, job["id"])
+    r = api.get(f"/v1/imports/{job['id']}")
+    assert r.json()["errors"], r.text
+    assert_documented(doc, "GET", "/v1/imports/{id}", r)
+    assert_documented(doc, "GET", "/v1/jobs/{id}", api.get(f"/v1/jobs/{job['id']}"))
+    assert_documented(doc, "GET", "/v1/jobs/{id}", api.get(f"/v1/jobs/{uuid.uuid4()}"))
+    assert_documented(doc, "GET", "/v1/imports", api.get("/v1/imports", params={"limit": 2}))
+    assert_documented(doc, "POST", "/v1/imports", post_csv(api, "fornavn;x\n"))
+    assert_documented(doc, "POST", "/v1/imports",
+                      post_csv(api, "fornavn;etternavn\nBjørn;B\n".encode("cp1252")))
 
 
 # ---- a worker killed during a large import ----------------------------------------------------
