@@ -363,3 +363,17 @@ def test_search_and_filters_by_measure_and_tag(service, tenants):
     assert c["id"] not in ids(measure="vta", limit=200)
     r = api.get("/v1/candidates", params={"measure": "sykehjem"})
     assert r.status_code == 422 and r.json()["errors"][0]["field"] == "measure"
+
+
+def test_idempotency_key_on_a_status_change(service, tenants):
+    api = service.api(tenants["a"]["coordinator"])
+    c = new_candidate(api)
+    key = {"Idempotency-Key": "status-" + suffix(12)}
+    first = api.post(f"/v1/candidates/{c['id']}/status", {"to": "tilnaerming"}, headers=key)
+    again = api.post(f"/v1/candidates/{c['id']}/status", {"to": "tilnaerming"}, headers=key)
+    assert first.status_code == again.status_code == 200
+    assert first.json() == again.json()
+    other = api.post(f"/v1/candidates/{c['id']}/status", {"to": "venter"}, headers=key)
+    assert other.status_code == 422
+    hist = api.get(f"/v1/candidates/{c['id']}/history").json()["items"]
+    assert [h["to_status"] for h in hist] == ["henvist", "tilnaerming"]
