@@ -420,6 +420,19 @@ int bro_queue_ack(bro_queue *q, const bro_queue_msg *m, bro_err *err)
     return bro_queue_transaction(q, 2, argvs, argcs, lens, "ack", err);
 }
 
+int bro_queue_touch(bro_queue *q, const bro_queue_msg *m, bro_err *err)
+{
+    char stream[BRO_QUEUE_NAME_MAX + 8];
+    bro_queue_stream_key(m->queue, stream, sizeof(stream));
+    const char *argv[] = {"XCLAIM", stream,       BRO_QUEUE_GROUP, q->consumer,
+                          "0",      m->stream_id, "JUSTID"};
+    redisReply *r = bro_queue_cmd(q, 7, argv, NULL, err);
+    if (r == NULL)
+        return -1;
+    freeReplyObject(r);
+    return 0;
+}
+
 int bro_queue_retry(bro_queue *q, const bro_queue_msg *m, const char *data, size_t len,
                     int64_t delay_ms, bro_err *err)
 {

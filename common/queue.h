@@ -83,6 +83,11 @@ int bro_queue_retry(bro_queue *q, const bro_queue_msg *m, const char *data, size
 int bro_queue_dead(bro_queue *q, const bro_queue_msg *m, const char *reason,
                    bro_err *err) BRO_MUST_USE;
 
+/* Tells the group this consumer is still working on m (XCLAIM ... JUSTID to itself), so a long
+ * job is not reclaimed by another worker after the visibility timeout. The delivery count is
+ * not raised. Returns 0, or -1 with err set. */
+int bro_queue_touch(bro_queue *q, const bro_queue_msg *m, bro_err *err) BRO_MUST_USE;
+
 /* Publishes a reply on a channel (the envelope's reply_to). */
 int bro_queue_publish(bro_queue *q, const char *channel, const char *data, size_t len,
                       bro_err *err) BRO_MUST_USE;

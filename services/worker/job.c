@@ -120,6 +120,8 @@ int bro_job_if_match(bro_job *job, const char *version)
 int bro_job_step(bro_job *job, int (*fn)(bro_job *job, void *arg), void *arg)
 {
     bro_err err = {0};
+    if (job->keepalive)
+        job->keepalive(job->keepalive_ctx);
     if (bro_db_begin(job->db, job->env->tenant, &err) < 0)
         return bro_job_fail(job, err.code, "%s", err.msg);
     if (fn(job, arg) < 0) {

@@ -33,6 +33,8 @@ typedef struct bro_job {
     bro_err err;                 /* set when the handler fails */
     bro_field_error fields[BRO_JOB_FIELD_ERRORS_MAX]; /* validation errors */
     int nfields;                                      /* entries used above */
+    void (*keepalive)(void *ctx); /* called before each bro_job_step; NULL outside a run */
+    void *keepalive_ctx;          /* the runtime's, for keepalive */
 } bro_job;
 
 /* Records a field error (dropped silently past BRO_JOB_FIELD_ERRORS_MAX). */

@@ -405,12 +405,33 @@ out:
     return out;
 }
 
+static void bro_runtime_heartbeat(bro_worker *w);
+
+typedef struct bro_runtime_keep {
+    bro_worker *w;          /* the worker running the job */
+    const bro_queue_msg *m; /* the message it holds */
+} bro_runtime_keep;
+
+/* Between the steps of a long run: keep the message ours (no reclaim by an idle worker after
+ * the visibility timeout) and the worker's heartbeat fresh. */
+static void bro_runtime_keepalive(void *ctx)
+{
+    bro_runtime_keep *k = ctx;
+    bro_err err = {0};
+    if (bro_queue_touch(k->w->queue, k->m, &err) < 0)
+        bro_log_warn(NULL, "could not keep %s: %s", k->m->stream_id, err.msg);
+    bro_runtime_heartbeat(k->w);
+}
+
 /* The run phase of an accepted asynchronous job, outside any transaction (see handlers.h). */
 static int bro_runtime_run_async(bro_worker *w, const bro_handler *h, const bro_envelope *env,
-                                 bro_err *err)
+                                 const bro_queue_msg *m, bro_err *err)
 {
     bro_job job;
+    bro_runtime_keep keep = {w, m};
     bro_runtime_job_init(&job, w, env);
+    job.keepalive = bro_runtime_keepalive;
+    job.keepalive_ctx = &keep;
     int rc = h->run(&job);
     if (rc < 0)
         *err = job.err;
@@ -500,7 +521,7 @@ static void bro_runtime_handle(bro_worker *w, bro_queue_msg *m)
     switch (bro_runtime_execute(w, h, &env, &res)) {
     case BRO_OUT_REPLY:
         bro_runtime_publish(w, &env, &res, &lc);
-        if (h->run && res.status == 202 && bro_runtime_run_async(w, h, &env, &res.err) < 0) {
+        if (h->run && res.status == 202 && bro_runtime_run_async(w, h, &env, m, &res.err) < 0) {
             bro_runtime_retry(w, m, &env, attempt, res.err.msg, &lc);
             break;
         }

@@ -104,6 +104,29 @@ static void test_stale_job_is_reclaimed(void **state)
     bro_queue_msg_clear(&m2);
 }
 
+static void test_touched_job_is_not_reclaimed(void **state)
+{
+    test_ctx *t = *state;
+    bro_err err = {0};
+    assert_int_equal(bro_queue_enqueue(t->a, t->queue, "long", 4, &err), 0);
+    bro_queue_msg m, m2;
+    assert_true(test_read_one(t->a, &m));
+    /* a keeps working for four visibility timeouts, touching as it goes: b never gets it. */
+    for (int i = 0; i < 12; i++) {
+        assert_int_equal(bro_queue_touch(t->a, &m, &err), 0);
+        int n = 0;
+        assert_int_equal(bro_queue_read(t->b, 50, &m2, 1, &n, &err), 0);
+        assert_int_equal(n, 0);
+    }
+    /* Once a stops touching it, it is reclaimed, and the touches did not count as deliveries. */
+    assert_true(test_read_one(t->b, &m2));
+    assert_string_equal(m.stream_id, m2.stream_id);
+    assert_int_equal(m2.deliveries, 2);
+    assert_int_equal(bro_queue_ack(t->b, &m2, &err), 0);
+    bro_queue_msg_clear(&m);
+    bro_queue_msg_clear(&m2);
+}
+
 static void test_retry_comes_back_after_delay(void **state)
 {
     test_ctx *t = *state;
@@ -164,6 +187,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_enqueue_read_ack, test_setup, test_teardown),
         cmocka_unit_test_setup_teardown(test_stale_job_is_reclaimed, test_setup, test_teardown),
+        cmocka_unit_test_setup_teardown(test_touched_job_is_not_reclaimed, test_setup,
+                                        test_teardown),
         cmocka_unit_test_setup_teardown(test_retry_comes_back_after_delay, test_setup,
                                         test_teardown),
         cmocka_unit_test_setup_teardown(test_dead_letter_leaves_the_queue, test_setup,
