@@ -1,0 +1,175 @@
+"""Sweeps driven by the gateway's own route table (`brobygger-gateway --routes`), so a route
+added later is covered without anyone remembering to: every role a route does not allow gets
+403, and every route that names a resource answers 404 to another tenant and changes nothing
+in the tenant that owns it."""
+import os
+import subprocess
+import uuid
+
+import pytest
+
+from conftest import BUILD, issue_key, suffix
+
+TENANT_ROLES = ("tenant_admin", "coordinator", "partner", "reader")
+
+# A body the route would accept, so a 404 cannot be a validation error in disguise.
+BODIES = {
+    ("PATCH", "/v1/candidates/{id}"): {"phone": "12345678"},
+    ("POST", "/v1/candidates/{id}/status"): {"to": "tilnaerming"},
+    ("POST", "/v1/candidates/{id}/restrict"): {"reason": "arkiv"},
+    ("POST", "/v1/candidates/{id}/assessments"): {"resources": "god på dyr"},
+    ("PATCH", "/v1/candidates/{id}/assessments/{sub_id}"): {"resources": "god med folk"},
+    ("POST", "/v1/candidates/{id}/consents"): {"scope": ["share_nav"], "given_at": "2026-01-05",
+                                               "method": "skriftlig"},
+    ("POST", "/v1/candidates/{id}/plans"): {"goals": ["arbeid tre dager i uka"]},
+    ("PATCH", "/v1/candidates/{id}/plans/{sub_id}"): {"goals": ["arbeid fire dager i uka"]},
+    ("POST", "/v1/candidates/{id}/journal"): {"kind": "samtale", "text": "Samtale om ønsker",
+                                              "occurred_at": "2026-01-05T10:00:00Z"},
+    ("PATCH", "/v1/organizations/{id}"): {"notes": "ny kontaktperson"},
+    ("PATCH", "/v1/openings/{id}"): {"title": "Kafévert"},
+    ("PATCH", "/v1/matches/{id}"): {"status": "presented"},
+}
+
+
+def routes():
+    out = subprocess.run([os.path.join(BUILD, "brobygger-gateway"), "--routes"],
+                         capture_output=True, text=True, check=True).stdout
+    rows = []
+    for line in out.splitlines():
+        method, pattern, kind, roles = line.split("\t")
+        rows.append((method, pattern, kind, set() if roles == "-" else set(roles.split(","))))
+    return rows
+
+
+@pytest.fixture(scope="module")
+def keys(tenants):
+    slug = tenants["a"]["slug"]
+    return {**{r: tenants["a"][r] for r in ("tenant_admin", "coordinator", "reader")},
+            "partner": issue_key(slug, "partner", org=str(uuid.uuid4())),
+            "platform_admin": tenants["platform"]}
+
+
+def fill(pattern, values):
+    path = pattern
+    for name, value in values.items():
+        path = path.replace("{" + name + "}", value)
+    return path
+
+
+def call(api, method, path, body):
+    if method == "GET":
+        return api.get(path)
+    if method == "DELETE":
+        return api.delete(path)
+    if method == "PATCH":
+        return api.patch(path, body if body is not None else {})
+    return api.post(path, body) if body is not None else api.s.post(api.base + path, timeout=20)
+
+
+def test_every_route_refuses_the_roles_it_does_not_allow(service, keys):
+    checked = 0
+    for method, pattern, kind, roles in routes():
+        if not roles:
+            continue
+        path = fill(pattern, {"id": str(uuid.uuid4()), "sub_id": str(uuid.uuid4()),
+                              "slug": "nowhere", "key_id": "AAAAAAAA"})
+        for role, key in keys.items():
+            if role in roles:
+                continue
+            r = call(service.api(key), method, path, BODIES.get((method, pattern), {}))
+            assert r.status_code == 403, f"{role} on {method} {pattern}: {r.status_code} {r.text}"
+            checked += 1
+    assert checked > 40
+
+
+@pytest.fixture(scope="module")
+def owned(service, tenants):
+    """One of every resource in tenant a, made through the database so the sweep does not
+    depend on the routes it tests."""
+    import psycopg2
+    coord = service.api(tenants["a"]["coordinator"])
+    r = coord.post("/v1/candidates", {"given_name": "Eier", "family_name": "Av-" + suffix()})
+    assert r.status_code == 201
+    cand = r.json()["id"]
+    ids = {name: str(uuid.uuid4()) for name in
+           ("assessment", "consent", "plan", "journal", "organization", "opening", "match", "job")}
+    s = f'"t_{tenants["a"]["slug"]}"'
+    conn = psycopg2.connect(os.environ["BROBYGGER_PG_ADMIN"])
+    conn.autocommit = True
+    with conn.cursor() as cur:
+        cur.execute(f"INSERT INTO {s}.assessments (id, candidate_id, resources, created_by) "
+                    f"VALUES (%s, %s, 'x', 'test')", (ids["assessment"], cand))
+        cur.execute(f"INSERT INTO {s}.consents (id, candidate_id, scope, given_at, method, "
+                    f"recorded_by) VALUES (%s, %s, ARRAY['share_nav'], current_date, "
+                    f"'skriftlig', 'test')", (ids["consent"], cand))
+        cur.execute(f"INSERT INTO {s}.plans (id, candidate_id, created_by) VALUES (%s, %s, "
+                    f"'test')", (ids["plan"], cand))
+        cur.execute(f"INSERT INTO {s}.journal (id, candidate_id, kind, text, occurred_at, "
+                    f"author_key_id, author_role) VALUES (%s, %s, 'notat', 'x', now(), 'test', "
+                    f"'coordinator')", (ids["journal"], cand))
+        cur.execute(f"INSERT INTO {s}.organizations (id, name, kind, created_by) VALUES "
+                    f"(%s, 'Eierbedrift', 'employer', 'test')", (ids["organization"],))
+        cur.execute(f"INSERT INTO {s}.openings (id, organization_id, kind, title, created_by) "
+                    f"VALUES (%s, %s, 'work_trial', 'Eierplass', 'test')",
+                    (ids["opening"], ids["organization"]))
+        cur.execute(f"INSERT INTO {s}.matches (id, candidate_id, opening_id) VALUES (%s, %s, %s)",
+                    (ids["match"], cand, ids["opening"]))
+        cur.execute(f"INSERT INTO {s}.jobs (id, kind, created_by) VALUES (%s, 'import', 'test')",
+                    (ids["job"],))
+    conn.close()
+    key = issue_key(tenants["a"]["slug"], "reader")
+    return {"candidate": cand, **ids, "key_id": key[4:12], "schema": s}
+
+
+def params_for(pattern, owned):
+    """The path parameters naming tenant a's resource of the kind the route serves."""
+    if "{slug}" in pattern:
+        return None
+    if pattern.startswith("/v1/candidates/{id}"):
+        subs = {"assessments": "assessment", "consents": "consent", "plans": "plan",
+                "journal": "journal"}
+        values = {"id": owned["candidate"]}
+        if "{sub_id}" in pattern:
+            values["sub_id"] = owned[subs[pattern.split("/")[4]]]
+        return values
+    resource = {"organizations": "organization", "openings": "opening", "matches": "match",
+                "imports": "job", "jobs": "job"}
+    if "{key_id}" in pattern:
+        return {"key_id": owned["key_id"]}
+    name = pattern.split("/")[2]
+    assert name in resource, f"add {pattern} to test_every_route.params_for"
+    return {"id": owned[resource[name]]}
+
+
+def counts(db, schema):
+    with db.cursor() as cur:
+        cur.execute(f"SELECT (SELECT count(*) FROM {schema}.audit_log), "
+                    f"(SELECT count(*) FROM {schema}.outbox), "
+                    f"(SELECT coalesce(sum(version), 0) FROM {schema}.candidates), "
+                    f"(SELECT count(*) FROM {schema}.consents WHERE withdrawn_at IS NULL)")
+        return cur.fetchone()
+
+
+def test_every_route_naming_a_resource_is_404_to_another_tenant(service, tenants, owned, db):
+    before = counts(db, owned["schema"])
+    checked = 0
+    for method, pattern, kind, roles in routes():
+        if "{" not in pattern or not roles & {"tenant_admin", "coordinator"}:
+            continue
+        values = params_for(pattern, owned)
+        if values is None:
+            continue
+        body = BODIES.get((method, pattern))
+        assert method in ("GET", "DELETE") or body is not None or pattern.endswith("unrestrict"), \
+            f"add a valid body for {method} {pattern} to test_every_route.BODIES"
+        role = "coordinator" if "coordinator" in roles else "tenant_admin"
+        r = call(service.api(tenants["b"][role]), method, fill(pattern, values), body)
+        assert r.status_code == 404, f"{method} {pattern}: {r.status_code} {r.text}"
+        checked += 1
+    assert checked >= 10
+    assert counts(db, owned["schema"]) == before
+    # the key of tenant a that tenant b tried to revoke still works
+    with db.cursor() as cur:
+        cur.execute("SELECT revoked_at IS NULL FROM platform.api_keys WHERE id = %s",
+                    (owned["key_id"],))
+        assert cur.fetchone()[0]
