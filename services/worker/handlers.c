@@ -7,6 +7,9 @@
 #include "platform/platform.h"
 #include "records/candidates.h"
 #include "records/imports.h"
+#include "records/matches.h"
+#include "records/openings.h"
+#include "records/organizations.h"
 
 static const bro_handler bro_handlers[] = {
     {"auth.resolve", BRO_QUEUE_RECORDS, BRO_H_PLATFORM | BRO_H_READONLY, bro_platform_auth_resolve,
@@ -27,6 +30,16 @@ static const bro_handler bro_handlers[] = {
     {"candidate.unrestrict", BRO_QUEUE_RECORDS, 0, bro_candidates_unrestrict, NULL},
     {"candidate.access_log", BRO_QUEUE_RECORDS, 0, bro_candidates_access_log, NULL},
     /* Imports (asynchronous: accepted with 202, run in steps) and the state of any job. */
+    {"organization.create", BRO_QUEUE_RECORDS, 0, bro_organizations_create, NULL},
+    {"organization.list", BRO_QUEUE_RECORDS, BRO_H_READONLY, bro_organizations_list, NULL},
+    {"organization.get", BRO_QUEUE_RECORDS, BRO_H_READONLY, bro_organizations_get, NULL},
+    {"organization.update", BRO_QUEUE_RECORDS, 0, bro_organizations_update, NULL},
+    {"opening.create", BRO_QUEUE_RECORDS, 0, bro_openings_create, NULL},
+    {"opening.list", BRO_QUEUE_RECORDS, BRO_H_READONLY, bro_openings_list, NULL},
+    {"opening.get", BRO_QUEUE_RECORDS, BRO_H_READONLY, bro_openings_get, NULL},
+    {"opening.update", BRO_QUEUE_RECORDS, 0, bro_openings_update, NULL},
+    {"match.list", BRO_QUEUE_RECORDS, BRO_H_READONLY, bro_matches_list, NULL},
+    {"candidate.matches", BRO_QUEUE_RECORDS, 0, bro_matches_of_candidate, NULL},
     {"import.create", BRO_QUEUE_RECORDS, 0, bro_imports_create, bro_imports_run},
     {"import.get", BRO_QUEUE_RECORDS, BRO_H_READONLY, bro_imports_get, NULL},
     {"import.list", BRO_QUEUE_RECORDS, BRO_H_READONLY, bro_imports_list, NULL},

@@ -209,6 +209,21 @@ static void bro_validate_one(bro_job *job, const bro_vfield *f, const msgpack_ob
     case BRO_V_AVAILABILITY:
         bro_validate_availability(job, f, o);
         break;
+    case BRO_V_OBJECTS:
+        if (o->type != MSGPACK_OBJECT_ARRAY) {
+            bro_job_field_error(job, f->name, "must be an array of objects");
+            break;
+        }
+        if ((long long)o->via.array.size > f->max) {
+            bro_job_field_error(job, f->name, "must have at most %lld items", f->max);
+            break;
+        }
+        for (uint32_t i = 0; i < o->via.array.size; i++)
+            if (o->via.array.ptr[i].type != MSGPACK_OBJECT_MAP) {
+                bro_job_field_error(job, f->name, "item %u must be an object", i);
+                break;
+            }
+        break;
     default:
         bro_validate_stringish(job, f, o);
         break;
@@ -257,5 +272,28 @@ int bro_validate(bro_job *job, const msgpack_object *data, const bro_vfield *fie
         for (int i = 0; i < n; i++)
             if ((fields[i].flags & BRO_V_REQUIRED) && bro_jmp_map_get(data, fields[i].name) == NULL)
                 bro_job_field_error(job, fields[i].name, "is required");
+    return job->nfields - before;
+}
+
+int bro_validate_items(bro_job *job, const char *name, const msgpack_object *o,
+                       const bro_vfield *fields, int n)
+{
+    int before = job->nfields;
+    if (o == NULL || o->type != MSGPACK_OBJECT_ARRAY)
+        return 0;
+    for (uint32_t i = 0; i < o->via.array.size; i++) {
+        int first = job->nfields;
+        bro_validate(job, &o->via.array.ptr[i], fields, n, 0);
+        /* Each error of the item gets the item's place in front of its member's name. */
+        for (int k = first; k < job->nfields; k++) {
+            char full[64];
+            bro_field_error *fe = &job->fields[k];
+            if (strcmp(fe->field, "body") == 0)
+                snprintf(full, sizeof(full), "%s.%u", name, i);
+            else
+                snprintf(full, sizeof(full), "%s.%u.%.40s", name, i, fe->field);
+            snprintf(fe->field, sizeof(fe->field), "%s", full);
+        }
+    }
     return job->nfields - before;
 }

@@ -21,6 +21,7 @@ typedef enum bro_vtype {
     BRO_V_PHONE,        /* digits, spaces and one leading +, 3..32 characters */
     BRO_V_SLUG,         /* tenant slug */
     BRO_V_DATE,         /* YYYY-MM-DD */
+    BRO_V_OBJECTS,      /* array of up to max objects; their members by bro_validate_items */
 } bro_vtype;
 
 #define BRO_V_REQUIRED 0x1 /* must be present (on create) */
@@ -40,5 +41,11 @@ typedef struct bro_vfield {
  * returns the number recorded. */
 int bro_validate(bro_job *job, const msgpack_object *data, const bro_vfield *fields, int n,
                  int partial);
+
+/* Checks each object of the array o (already known to be an array of maps, as BRO_V_OBJECTS
+ * ensures) against the table of n fields, naming errors "<name>.<index>.<member>" (index from
+ * 0). Returns the number of errors recorded. */
+int bro_validate_items(bro_job *job, const char *name, const msgpack_object *o,
+                       const bro_vfield *fields, int n);
 
 #endif

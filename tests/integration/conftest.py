@@ -11,6 +11,7 @@ import string
 import subprocess
 import tempfile
 import time
+import uuid
 
 import psycopg2
 import pytest
@@ -42,6 +43,13 @@ def wait_until(predicate, timeout=15.0, interval=0.05, what="condition"):
         if time.monotonic() > deadline:
             pytest.fail(f"timed out waiting for {what}")
         time.sleep(interval)
+
+
+def uuid7():
+    """A time-ordered UUID (version 7) like the ones the service makes, for rows tests insert."""
+    value = (int(time.time() * 1000) << 80) | (0x7 << 76) | (random.getrandbits(12) << 64) \
+        | (0b10 << 62) | random.getrandbits(62)
+    return str(uuid.UUID(int=value))
 
 
 def free_port():

@@ -8,7 +8,7 @@ import uuid
 
 import pytest
 
-from conftest import BUILD, issue_key, suffix
+from conftest import BUILD, issue_key, suffix, uuid7
 
 TENANT_ROLES = ("tenant_admin", "coordinator", "partner", "reader")
 
@@ -91,7 +91,7 @@ def owned(service, tenants):
     r = coord.post("/v1/candidates", {"given_name": "Eier", "family_name": "Av-" + suffix()})
     assert r.status_code == 201
     cand = r.json()["id"]
-    ids = {name: str(uuid.uuid4()) for name in
+    ids = {name: uuid7() for name in
            ("assessment", "consent", "plan", "journal", "organization", "opening", "match", "job")}
     s = f'"t_{tenants["a"]["slug"]}"'
     conn = psycopg2.connect(os.environ["BROBYGGER_PG_ADMIN"])

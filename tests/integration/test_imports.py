@@ -14,6 +14,17 @@ from test_openapi import assert_documented, doc  # noqa: F401 (doc is a fixture)
 TERMINAL = ("done", "failed")
 
 
+
+def valid_org_number(seed):
+    """A nine-digit organisasjonsnummer with a correct mod-11 check digit."""
+    while True:
+        body = str(80000000 + seed % 19999999)
+        total = sum(int(d) * w for d, w in zip(body, (3, 2, 7, 6, 5, 4, 3, 2)))
+        check = (11 - total % 11) % 11
+        if check != 10:
+            return body + str(check)
+        seed += 1
+
 def post_csv(api, text, type_=None, headers=None, encoding="utf-8"):
     """POSTs text as a text/csv body (bytes go as they are)."""
     body = text if isinstance(text, bytes) else text.encode(encoding)
@@ -142,7 +153,7 @@ def test_organizations_import(service, tenants, db):
     slug = tenants["a"]["slug"]
     api = service.api(tenants["a"]["tenant_admin"])
     tag = suffix()
-    number = str(900000000 + int.from_bytes(tag.encode(), "big") % 99999999)
+    number = valid_org_number(int.from_bytes(tag.encode(), "big"))
     text = ("Navn;Type;Organisasjonsnummer;Postnummer;Adresse;Notater\n"
             f"Menova {tag};Arbeidsmarkedsbedrift;{number[:3]} {number[3:6]} {number[6:]};3511;"
             "Storgata 1;VTA\n"
@@ -150,8 +161,6 @@ def test_organizations_import(service, tenants, db):
             f"Kiwi {tag};butikk;;3510;;\n"                           # unknown kind
             f"NAV Ringerike {tag};NAV-kontor;;3510;;\n")
     r = post_csv(api, text, type_="organizations")
-    if r.status_code == 422 and "not available" in r.text:
-        pytest.skip("the organisation insert is not in this build yet")
     done = finished(api, accepted(r)["id"])
     assert done["type"] == "organizations"
     assert (done["succeeded"], done["failed"]) == (2, 2), done

@@ -17,17 +17,9 @@
 #include "common/log.h"
 #include "records/candidates.h"
 #include "records/imports_rows.h"
+#include "records/organizations.h"
 #include "records/records.h"
 #include "validate.h"
-
-/* Organisations come from another branch of the work; until their insert is in the tree the
- * organisation import answers that it is not available. */
-#if __has_include("records/organizations.h")
-#include "records/organizations.h"
-#define BRO_IMPORTS_HAVE_ORGANIZATIONS 1
-#else
-#define BRO_IMPORTS_HAVE_ORGANIZATIONS 0
-#endif
 
 /* ---- SQL ----------------------------------------------------------------------------------- */
 
@@ -117,10 +109,6 @@ static int bro_imports_input(bro_job *job, int *type, const char **csv, size_t *
     }
     const msgpack_object *t = body_type ? body_type : query_type;
     *type = t ? bro_imports_type(t->via.str.ptr, t->via.str.size) : BRO_IMPORTS_CANDIDATES;
-    if (*type == BRO_IMPORTS_ORGANIZATIONS && !BRO_IMPORTS_HAVE_ORGANIZATIONS) {
-        bro_job_field_error(job, "type", "importing organizations is not available yet");
-        return bro_job_check_fields(job);
-    }
     const msgpack_object *o = bro_jmp_map_get(job->data, "csv");
     *csv = o->via.str.ptr;
     *len = o->via.str.size;
@@ -276,10 +264,8 @@ static int bro_imports_exec(bro_job *job, const char *sql)
 
 static int bro_imports_insert(bro_job *job, int type, const msgpack_object *data)
 {
-#if BRO_IMPORTS_HAVE_ORGANIZATIONS
     if (type == BRO_IMPORTS_ORGANIZATIONS)
         return bro_organizations_insert(job, data, NULL);
-#endif
     if (type != BRO_IMPORTS_CANDIDATES)
         return bro_job_fail(job, BRO_E_INTERNAL, "no insert for this type");
     return bro_candidates_insert(job, data, NULL);

@@ -1,0 +1,111 @@
+/* Matches as the matching runs leave them: a candidate proposed for an opening, with score and
+ * explanation. Items carry ids, never the candidate's personal data; a partner lists only the
+ * matches on its own organisation's openings. */
+#include "records/matches.h"
+
+#include <libpq-fe.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "common/ids.h"
+#include "records/records.h"
+#include "validate.h"
+
+static const char *const bro_matches_statuses[] = {
+    "proposed", "presented", "interested", "meeting",   "nav_involved",
+    "trial",    "placed",    "declined",   "withdrawn", NULL};
+
+#define BRO_MATCHES_JSON                                                                           \
+    "json_build_object('id', m.id, 'candidate_id', m.candidate_id, 'opening_id', m.opening_id, "   \
+    "'status', m.status, 'score', m.score, 'explanation', m.explanation, 'version', m.version, "   \
+    "'etag', '\"' || m.version || '\"', 'created_at', to_char(m.created_at AT TIME ZONE 'UTC', "   \
+    "'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), 'updated_at', to_char(m.updated_at AT TIME ZONE 'UTC', "   \
+    "'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'))::text"
+
+/* $1 partner's organisation or NULL, $2 opening, $3 candidate, $4 status, $5 cursor, $6 limit.
+ * Matches of candidates the caller may not see (erased; restricted unless tenant admin) are
+ * left out; a partner's role never sees restricted ones. */
+static const char *bro_matches_sql_list =
+    "SELECT " BRO_MATCHES_JSON ", m.id::text FROM matches m JOIN openings o ON o.id ="
+    " m.opening_id JOIN candidates c ON c.id = m.candidate_id"
+    " WHERE ($1::uuid IS NULL OR o.organization_id = $1::uuid) AND c.erased_at IS NULL"
+    " AND (NOT c.restricted OR ($1::uuid IS NULL AND $7 = 'tenant_admin'))"
+    " AND ($2::uuid IS NULL OR m.opening_id = $2::uuid)"
+    " AND ($3::uuid IS NULL OR m.candidate_id = $3::uuid) AND ($4::text IS NULL OR m.status = $4)"
+    " AND ($5::uuid IS NULL OR m.id < $5::uuid) ORDER BY m.id DESC LIMIT $6::int + 1";
+
+/* $1..$5 audit, $6 candidate, $7 status, $8 cursor, $9 limit: one candidate's matches. */
+static const char *bro_matches_sql_candidate =
+    "WITH c AS (SELECT id FROM candidates c WHERE id = $6::uuid AND" BRO_RECORDS_VISIBLE(
+        "c") ")," BRO_RECORDS_AUDIT("candidate.matches", "c.id",
+                                    "c") " SELECT " BRO_MATCHES_JSON
+                                         ", m.id::text FROM c JOIN matches m ON m.candidate_id = "
+                                         "c.id"
+                                         " WHERE ($7::text IS NULL OR m.status = $7) AND ($8::uuid "
+                                         "IS NULL OR m.id < $8::uuid)"
+                                         " ORDER BY m.id DESC LIMIT $9::int + 1";
+
+static const char *bro_matches_sql_visible =
+    "SELECT 1 FROM candidates c WHERE id = $2::uuid AND erased_at IS NULL"
+    " AND (NOT restricted OR $1 = 'tenant_admin')";
+
+int bro_matches_list(bro_job *job)
+{
+    static const bro_vfield query_fields[] = {
+        {"opening_id", BRO_V_UUID, 0, 36, 36, NULL},
+        {"candidate_id", BRO_V_UUID, 0, 36, 36, NULL},
+        {"status", BRO_V_ENUM, 0, 1, 40, bro_matches_statuses},
+        BRO_RECORDS_PAGE_FIELDS,
+    };
+    char opening[BRO_UUID_LEN + 1], candidate[BRO_UUID_LEN + 1], status[41];
+    char cursor[BRO_UUID_LEN + 1], limit_s[8];
+    int limit;
+    bro_records_query(job, query_fields, 5, cursor, &limit);
+    if (bro_job_check_fields(job) < 0)
+        return -1;
+    const char *own = NULL;
+    if (strcmp(job->env->actor.role, "partner") == 0)
+        own = bro_ids_is_uuid(job->env->actor.org) ? job->env->actor.org
+                                                   : "00000000-0000-0000-0000-000000000000";
+    snprintf(limit_s, sizeof(limit_s), "%d", limit);
+    const char *p[] = {own,
+                       bro_records_qparam(job, "opening_id", opening, sizeof(opening)),
+                       bro_records_qparam(job, "candidate_id", candidate, sizeof(candidate)),
+                       bro_records_qparam(job, "status", status, sizeof(status)),
+                       cursor[0] ? cursor : NULL,
+                       limit_s,
+                       job->env->actor.role};
+    return bro_records_page(job, bro_matches_sql_list, 7, p, limit);
+}
+
+int bro_matches_of_candidate(bro_job *job)
+{
+    static const bro_vfield query_fields[] = {
+        {"status", BRO_V_ENUM, 0, 1, 40, bro_matches_statuses},
+        BRO_RECORDS_PAGE_FIELDS,
+    };
+    char id[BRO_UUID_LEN + 1], status[41], cursor[BRO_UUID_LEN + 1], limit_s[8];
+    int limit;
+    if (bro_records_path_id(job, "id", id, "candidate") < 0)
+        return -1;
+    bro_records_query(job, query_fields, 3, cursor, &limit);
+    if (bro_job_check_fields(job) < 0)
+        return -1;
+    const char *v[] = {job->env->actor.role, id};
+    bro_err err = {0};
+    PGresult *res = bro_db_exec(job->db, bro_matches_sql_visible, 2, v, &err);
+    if (res == NULL)
+        return bro_job_fail(job, err.code, "%s", err.msg);
+    int found = PQntuples(res) == 1;
+    PQclear(res);
+    if (!found)
+        return bro_job_fail(job, BRO_E_NOT_FOUND, "no such candidate");
+    snprintf(limit_s, sizeof(limit_s), "%d", limit);
+    const char *p[BRO_RECORDS_NAUDIT + 4];
+    bro_records_audit_params(job, p);
+    p[5] = id;
+    p[6] = bro_records_qparam(job, "status", status, sizeof(status));
+    p[7] = cursor[0] ? cursor : NULL;
+    p[8] = limit_s;
+    return bro_records_page(job, bro_matches_sql_candidate, BRO_RECORDS_NAUDIT + 4, p, limit);
+}
