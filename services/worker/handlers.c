@@ -6,7 +6,11 @@
 #include "common/queue.h"
 #include "platform/platform.h"
 #include "records/candidates.h"
+#include "records/assessments.h"
+#include "records/consents.h"
 #include "records/imports.h"
+#include "records/journal.h"
+#include "records/plans.h"
 #include "records/matches.h"
 #include "records/openings.h"
 #include "records/organizations.h"
@@ -30,6 +34,21 @@ static const bro_handler bro_handlers[] = {
     {"candidate.unrestrict", BRO_QUEUE_RECORDS, 0, bro_candidates_unrestrict, NULL},
     {"candidate.access_log", BRO_QUEUE_RECORDS, 0, bro_candidates_access_log, NULL},
     /* Imports (asynchronous: accepted with 202, run in steps) and the state of any job. */
+    {"assessment.create", BRO_QUEUE_RECORDS, 0, bro_assessments_create, NULL},
+    {"assessment.list", BRO_QUEUE_RECORDS, 0, bro_assessments_list, NULL},
+    {"assessment.get", BRO_QUEUE_RECORDS, 0, bro_assessments_get, NULL},
+    {"assessment.update", BRO_QUEUE_RECORDS, 0, bro_assessments_update, NULL},
+    {"consent.create", BRO_QUEUE_RECORDS, 0, bro_consents_create, NULL},
+    {"consent.list", BRO_QUEUE_RECORDS, 0, bro_consents_list, NULL},
+    {"consent.get", BRO_QUEUE_RECORDS, 0, bro_consents_get, NULL},
+    {"consent.withdraw", BRO_QUEUE_RECORDS, 0, bro_consents_withdraw, NULL},
+    {"plan.create", BRO_QUEUE_RECORDS, 0, bro_plans_create, NULL},
+    {"plan.list", BRO_QUEUE_RECORDS, 0, bro_plans_list, NULL},
+    {"plan.get", BRO_QUEUE_RECORDS, 0, bro_plans_get, NULL},
+    {"plan.update", BRO_QUEUE_RECORDS, 0, bro_plans_update, NULL},
+    {"journal.create", BRO_QUEUE_RECORDS, 0, bro_journal_create, NULL},
+    {"journal.list", BRO_QUEUE_RECORDS, 0, bro_journal_list, NULL},
+    {"journal.get", BRO_QUEUE_RECORDS, 0, bro_journal_get, NULL},
     {"organization.create", BRO_QUEUE_RECORDS, 0, bro_organizations_create, NULL},
     {"organization.list", BRO_QUEUE_RECORDS, BRO_H_READONLY, bro_organizations_list, NULL},
     {"organization.get", BRO_QUEUE_RECORDS, BRO_H_READONLY, bro_organizations_get, NULL},

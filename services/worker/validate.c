@@ -9,7 +9,8 @@
 #include "common/jmp.h"
 #include "common/utf8.h"
 
-#define BRO_VALIDATE_TAG_MAX_CHARS 60
+#define BRO_VALIDATE_TAG_MAX_CHARS  60
+#define BRO_VALIDATE_TEXT_MAX_CHARS 1000
 
 static const char *const bro_validate_weekdays[] = {"mon", "tue", "wed", "thu",
                                                     "fri", "sat", "sun", NULL};
@@ -67,7 +68,9 @@ static void bro_validate_tags(bro_job *job, const bro_vfield *f, const msgpack_o
     for (uint32_t i = 0; i < o->via.array.size; i++) {
         char name[64];
         snprintf(name, sizeof(name), "%s[%u]", f->name, i);
-        if (bro_validate_str(job, name, &o->via.array.ptr[i], 1, BRO_VALIDATE_TAG_MAX_CHARS) < 0)
+        long long chars =
+            f->type == BRO_V_TEXTS ? BRO_VALIDATE_TEXT_MAX_CHARS : BRO_VALIDATE_TAG_MAX_CHARS;
+        if (bro_validate_str(job, name, &o->via.array.ptr[i], 1, chars) < 0)
             return;
     }
 }
@@ -115,6 +118,40 @@ static int bro_validate_date(const msgpack_object *o)
         return 0;
     int leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
     return !(m == 2 && d == 29 && !leap);
+}
+
+/* RFC 3339 date-time: YYYY-MM-DDTHH:MM:SS, optional fraction, then Z or +HH:MM / -HH:MM. */
+static int bro_validate_timestamp(const msgpack_object *o)
+{
+    const char *s = o->via.str.ptr;
+    size_t n = o->via.str.size;
+    if (n < 20 || n > 35)
+        return 0;
+    msgpack_object date = *o;
+    date.via.str.size = 10;
+    if (!bro_validate_date(&date) || (s[10] != 'T' && s[10] != 't'))
+        return 0;
+    static const char shape[] = "dd:dd:dd";
+    for (int i = 0; i < 8; i++)
+        if (shape[i] == 'd' ? (s[11 + i] < '0' || s[11 + i] > '9') : s[11 + i] != ':')
+            return 0;
+    int hh = (s[11] - '0') * 10 + s[12] - '0', mm = (s[14] - '0') * 10 + s[15] - '0';
+    int ss = (s[17] - '0') * 10 + s[18] - '0';
+    if (hh > 23 || mm > 59 || ss > 60)
+        return 0;
+    size_t i = 19;
+    if (s[i] == '.') {
+        size_t start = ++i;
+        while (i < n && s[i] >= '0' && s[i] <= '9')
+            i++;
+        if (i == start || i - start > 9)
+            return 0;
+    }
+    if (i + 1 == n && (s[i] == 'Z' || s[i] == 'z'))
+        return 1;
+    return i + 6 == n && (s[i] == '+' || s[i] == '-') && s[i + 1] >= '0' && s[i + 1] <= '2' &&
+           s[i + 2] >= '0' && s[i + 2] <= '9' && s[i + 3] == ':' && s[i + 4] >= '0' &&
+           s[i + 4] <= '5' && s[i + 5] >= '0' && s[i + 5] <= '9';
 }
 
 /* Checks a string-shaped type; returns after recording at most one error. */
@@ -175,6 +212,11 @@ static void bro_validate_stringish(bro_job *job, const bro_vfield *f, const msgp
         if (!bro_validate_date(o))
             bro_job_field_error(job, f->name, "must be a date YYYY-MM-DD");
         break;
+    case BRO_V_TIMESTAMP:
+        if (!bro_validate_timestamp(o))
+            bro_job_field_error(job, f->name,
+                                "must be an RFC 3339 time, e.g. 2026-03-01T09:30:00Z");
+        break;
     default:
         break;
     }
@@ -204,6 +246,7 @@ static void bro_validate_one(bro_job *job, const bro_vfield *f, const msgpack_ob
             bro_job_field_error(job, f->name, "must be true or false");
         break;
     case BRO_V_TAGS:
+    case BRO_V_TEXTS:
         bro_validate_tags(job, f, o);
         break;
     case BRO_V_AVAILABILITY:

@@ -135,3 +135,48 @@ int bro_records_path_id(bro_job *job, const char *name, char *id, const char *wh
         return bro_job_fail(job, BRO_E_NOT_FOUND, "no such %s", what);
     return 0;
 }
+
+static const char *bro_records_sql_visible =
+    "SELECT 1 FROM candidates c WHERE id = $2::uuid AND" BRO_RECORDS_VISIBLE_ROLE1("c");
+
+int bro_records_candidate_visible(bro_job *job, const char *id)
+{
+    const char *p[] = {job->env->actor.role, id};
+    bro_err err = {0};
+    PGresult *res = bro_db_exec(job->db, bro_records_sql_visible, 2, p, &err);
+    if (res == NULL)
+        return bro_job_fail(job, err.code, "%s", err.msg);
+    int found = PQntuples(res) == 1;
+    PQclear(res);
+    return found ? 0 : bro_job_fail(job, BRO_E_NOT_FOUND, "no such candidate");
+}
+
+void bro_records_present(const msgpack_object *data, const bro_vfield *fields, int n, char *buf,
+                         size_t size)
+{
+    snprintf(buf, size, "{");
+    for (int i = 0; i < n; i++) {
+        if (bro_jmp_map_get(data, fields[i].name) == NULL)
+            continue;
+        size_t used = strlen(buf);
+        snprintf(buf + used, size - used, "%s%s", used > 1 ? "," : "", fields[i].name);
+    }
+    size_t used = strlen(buf);
+    snprintf(buf + used, size - used, "}");
+}
+
+int bro_records_lock_version(bro_job *job, const char *sql, const char *const *p, int n,
+                             const char *what)
+{
+    bro_err err = {0};
+    PGresult *res = bro_db_exec(job->db, sql, n, p, &err);
+    if (res == NULL)
+        return bro_job_fail(job, err.code, "%s", err.msg);
+    char version[16] = "";
+    if (PQntuples(res) == 1)
+        snprintf(version, sizeof(version), "%s", PQgetvalue(res, 0, 0));
+    PQclear(res);
+    if (version[0] == '\0')
+        return bro_job_fail(job, BRO_E_NOT_FOUND, "no such %s", what);
+    return bro_job_if_match(job, version);
+}

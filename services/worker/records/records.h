@@ -24,6 +24,10 @@
 #define BRO_RECORDS_VISIBLE(c)                                                                     \
     " (" c ".erased_at IS NULL AND (NOT " c ".restricted OR $2 = 'tenant_admin')) "
 
+/* The same rule with the role as $1, for statements without the audit parameters. */
+#define BRO_RECORDS_VISIBLE_ROLE1(c)                                                               \
+    " (" c ".erased_at IS NULL AND (NOT " c ".restricted OR $1 = 'tenant_admin')) "
+
 /* Fills p[0..4] with the values BRO_RECORDS_AUDIT expects. The strings are the job's. */
 void bro_records_audit_params(const bro_job *job, const char **p);
 
@@ -64,5 +68,20 @@ const char *bro_records_qparam(const bro_job *job, const char *name, char *buf, 
 
 /* Reads path parameter name (a UUID) into id; fails the job with 404 naming `what` if absent. */
 int bro_records_path_id(bro_job *job, const char *name, char *id, const char *what) BRO_MUST_USE;
+
+/* Fails the job with 404 unless candidate id exists and the caller may see it
+ * (BRO_RECORDS_VISIBLE). Returns 0 when it may. */
+int bro_records_candidate_visible(bro_job *job, const char *id) BRO_MUST_USE;
+
+/* Writes "{a,b}" into buf: the names of the first n fields present in data, as a text[]
+ * parameter for statements that change only the fields a PATCH names. */
+void bro_records_present(const msgpack_object *data, const bro_vfield *fields, int n, char *buf,
+                         size_t size);
+
+/* The version of a row as locked FOR UPDATE by sql (one parameter, its id; the version as the
+ * first column), checked against If-Match. Fails with 404 naming `what` when no row comes back,
+ * with 412 when If-Match names another version. */
+int bro_records_lock_version(bro_job *job, const char *sql, const char *const *p, int n,
+                             const char *what) BRO_MUST_USE;
 
 #endif

@@ -1,0 +1,222 @@
+/* Consents (samtykke): what the candidate has agreed may be shared, with whom, how it was given
+ * and until when. Withdrawing keeps the row with who withdrew it and when, so the history of
+ * what was allowed at any time stays readable; partners' views follow the live ones. */
+#include "records/consents.h"
+
+#include <libpq-fe.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "common/ids.h"
+#include "common/jmp.h"
+#include "records/records.h"
+#include "validate.h"
+
+static const char *const bro_consents_scopes[] = {"share_nav", "share_employer", "share_volunteer",
+                                                  "contact_relatives", NULL};
+static const char *const bro_consents_methods[] = {"skriftlig", "muntlig", NULL};
+
+/* The writable fields, in the order of the statement's parameters $8.. below. */
+static const bro_vfield bro_consents_fields[] = {
+    {"scope", BRO_V_TAGS, BRO_V_REQUIRED, 1, 4, NULL},
+    {"given_at", BRO_V_DATE, BRO_V_REQUIRED, 10, 10, NULL},
+    {"method", BRO_V_ENUM, BRO_V_REQUIRED, 1, 20, bro_consents_methods},
+    {"expires_at", BRO_V_DATE, BRO_V_NULLABLE, 10, 10, NULL},
+    {"note", BRO_V_STRING, BRO_V_NULLABLE, 1, 1000, NULL},
+};
+#define BRO_CONSENTS_NFIELDS (int)(sizeof(bro_consents_fields) / sizeof(bro_consents_fields[0]))
+
+#define BRO_CONSENTS_JSON                                                                          \
+    "json_build_object('id', k.id, 'candidate_id', k.candidate_id, 'scope', k.scope, "             \
+    "'given_at', k.given_at, 'method', k.method, 'expires_at', k.expires_at, 'note', k.note, "     \
+    "'active', k.withdrawn_at IS NULL AND (k.expires_at IS NULL OR k.expires_at >= "               \
+    "current_date), 'recorded_by', k.recorded_by, 'created_at', to_char(k.created_at AT TIME "     \
+    "ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), 'withdrawn_at', to_char(k.withdrawn_at AT "    \
+    "TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), 'withdrawn_by', k.withdrawn_by, "         \
+    "'withdrawal_reason', k.withdrawal_reason)::text"
+
+/* $1..$5 audit, $6 candidate, $7 id, $8..$12 the fields, $13 outbox event id. */
+static const char *bro_consents_sql_create =
+    "WITH c AS (SELECT id FROM candidates c WHERE id = $6::uuid AND" BRO_RECORDS_VISIBLE(
+        "c") "),"
+             " k AS (INSERT INTO consents (id, candidate_id, scope, given_at, method, expires_at, "
+             "note,"
+             " recorded_by) SELECT $7::uuid, c.id, ARRAY(SELECT "
+             "jsonb_array_elements_text($8::jsonb)),"
+             " $9::date, $10, $11::date, $12, $1 FROM c RETURNING *),"
+             " evt AS (INSERT INTO outbox (event_id, event, aggregate_id, payload)"
+             " SELECT $13::uuid, 'consent.given', candidate_id, jsonb_build_object('id', id,"
+             " 'candidate_id', candidate_id, 'scope', scope) FROM k)," BRO_RECORDS_AUDIT(
+                 "consent.create", "k.candidate_id", "k") " SELECT " BRO_CONSENTS_JSON " FROM k";
+
+/* $1..$5 audit, $6 candidate, $7 id. */
+static const char *bro_consents_sql_get =
+    "WITH c AS (SELECT id FROM candidates c WHERE id = $6::uuid AND" BRO_RECORDS_VISIBLE(
+        "c") "),"
+             " k AS (SELECT k.* FROM consents k JOIN c ON c.id = k.candidate_id WHERE k.id = "
+             "$7::uuid)," BRO_RECORDS_AUDIT("consent.get", "k.candidate_id",
+                                            "k") " SELECT " BRO_CONSENTS_JSON " FROM k";
+
+/* $1..$5 audit, $6 candidate, $7 active (boolean or NULL), $8 cursor, $9 limit. */
+static const char *bro_consents_sql_list =
+    "WITH c AS (SELECT id FROM candidates c WHERE id = $6::uuid AND" BRO_RECORDS_VISIBLE(
+        "c") ")," BRO_RECORDS_AUDIT("consent.list", "c.id",
+                                    "c") " SELECT " BRO_CONSENTS_JSON
+                                         ", k.id::text FROM c JOIN consents k ON k.candidate_id = "
+                                         "c.id"
+                                         " WHERE ($7::boolean IS NULL OR (k.withdrawn_at IS NULL "
+                                         "AND (k.expires_at IS NULL OR"
+                                         " k.expires_at >= current_date)) = $7::boolean) AND "
+                                         "($8::uuid IS NULL OR k.id < $8::uuid)"
+                                         " ORDER BY k.id DESC LIMIT $9::int + 1";
+
+/* $1 candidate, $2 id: whether the consent is already withdrawn, locked. */
+static const char *bro_consents_sql_lock =
+    "SELECT (withdrawn_at IS NOT NULL)::text FROM consents WHERE candidate_id = $1::uuid"
+    " AND id = $2::uuid FOR UPDATE";
+
+/* $1..$5 audit, $6 candidate, $7 id, $8 reason, $9 outbox event id. */
+static const char *bro_consents_sql_withdraw =
+    "WITH k AS (UPDATE consents SET withdrawn_at = now(), withdrawn_by = $1,"
+    " withdrawal_reason = $8 WHERE id = $7::uuid AND candidate_id = $6::uuid RETURNING *),"
+    " evt AS (INSERT INTO outbox (event_id, event, aggregate_id, payload)"
+    " SELECT $9::uuid, 'consent.withdrawn', candidate_id, jsonb_build_object('id', id,"
+    " 'candidate_id', candidate_id, 'scope', scope) FROM k)," BRO_RECORDS_AUDIT(
+        "consent.withdraw", "k.candidate_id", "k") " SELECT " BRO_CONSENTS_JSON " FROM k";
+
+/* Today's date in Norway, give or take the zone: a consent may be dated up to a day ahead of
+ * UTC, never later. */
+static void bro_consents_latest_date(char out[16])
+{
+    time_t t = time(NULL) + 24 * 3600;
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    strftime(out, 16, "%Y-%m-%d", &tm);
+}
+
+/* The scope's values, no repeats; the dates in order. */
+static int bro_consents_check(bro_job *job)
+{
+    const msgpack_object *scope = bro_jmp_map_get(job->data, "scope");
+    for (uint32_t i = 0; scope && i < scope->via.array.size; i++) {
+        const msgpack_object *v = &scope->via.array.ptr[i];
+        int known = 0;
+        for (int s = 0; bro_consents_scopes[s]; s++)
+            known |= strlen(bro_consents_scopes[s]) == v->via.str.size &&
+                     memcmp(bro_consents_scopes[s], v->via.str.ptr, v->via.str.size) == 0;
+        for (uint32_t k = 0; k < i; k++)
+            if (scope->via.array.ptr[k].via.str.size == v->via.str.size &&
+                memcmp(scope->via.array.ptr[k].via.str.ptr, v->via.str.ptr, v->via.str.size) == 0)
+                bro_job_field_error(job, "scope", "names a scope twice");
+        if (!known)
+            bro_job_field_error(job, "scope",
+                                "must be share_nav, share_employer, "
+                                "share_volunteer or contact_relatives");
+    }
+    if (scope && scope->via.array.size == 0)
+        bro_job_field_error(job, "scope", "must name at least one scope");
+    char given[16] = "", expires[16], latest[16];
+    bro_consents_latest_date(latest);
+    if (bro_job_param(job->data, "given_at", given, sizeof(given)) == 0 &&
+        strcmp(given, latest) > 0)
+        bro_job_field_error(job, "given_at", "must not be in the future");
+    if (bro_job_param(job->data, "expires_at", expires, sizeof(expires)) == 0 &&
+        strcmp(expires, given) <= 0)
+        bro_job_field_error(job, "expires_at", "must be after given_at");
+    return bro_job_check_fields(job);
+}
+
+int bro_consents_create(bro_job *job)
+{
+    char cand[BRO_UUID_LEN + 1], id[BRO_UUID_LEN + 1], event[BRO_UUID_LEN + 1];
+    if (bro_records_path_id(job, "id", cand, "candidate") < 0)
+        return -1;
+    bro_validate(job, job->data, bro_consents_fields, BRO_CONSENTS_NFIELDS, 0);
+    if (bro_job_check_fields(job) < 0 || bro_consents_check(job) < 0)
+        return -1;
+    bro_ids_uuid7(id);
+    bro_ids_uuid7(event);
+    const char *p[8 + BRO_CONSENTS_NFIELDS];
+    char *owned[BRO_CONSENTS_NFIELDS] = {0};
+    bro_records_audit_params(job, p);
+    p[5] = cand;
+    p[6] = id;
+    if (bro_records_texts(job, bro_consents_fields, BRO_CONSENTS_NFIELDS, p + 7, owned) < 0)
+        return -1;
+    p[7 + BRO_CONSENTS_NFIELDS] = event;
+    int rc = bro_records_one(job, bro_consents_sql_create, 8 + BRO_CONSENTS_NFIELDS, p, 201,
+                             "no such candidate");
+    bro_records_texts_free(owned, BRO_CONSENTS_NFIELDS);
+    return rc;
+}
+
+int bro_consents_get(bro_job *job)
+{
+    char cand[BRO_UUID_LEN + 1], id[BRO_UUID_LEN + 1];
+    if (bro_records_path_id(job, "id", cand, "candidate") < 0 ||
+        bro_records_path_id(job, "sub_id", id, "consent") < 0)
+        return -1;
+    const char *p[7];
+    bro_records_audit_params(job, p);
+    p[5] = cand;
+    p[6] = id;
+    return bro_records_one(job, bro_consents_sql_get, 7, p, 200, "no such consent");
+}
+
+int bro_consents_list(bro_job *job)
+{
+    static const char *const booleans[] = {"true", "false", NULL};
+    static const bro_vfield query_fields[] = {
+        {"active", BRO_V_ENUM, 0, 1, 5, booleans},
+        BRO_RECORDS_PAGE_FIELDS,
+    };
+    char cand[BRO_UUID_LEN + 1], active[8], cursor[BRO_UUID_LEN + 1], limit_s[8];
+    int limit;
+    if (bro_records_path_id(job, "id", cand, "candidate") < 0)
+        return -1;
+    bro_records_query(job, query_fields, 3, cursor, &limit);
+    if (bro_job_check_fields(job) < 0 || bro_records_candidate_visible(job, cand) < 0)
+        return -1;
+    snprintf(limit_s, sizeof(limit_s), "%d", limit);
+    const char *p[9];
+    bro_records_audit_params(job, p);
+    p[5] = cand;
+    p[6] = bro_records_qparam(job, "active", active, sizeof(active));
+    p[7] = cursor[0] ? cursor : NULL;
+    p[8] = limit_s;
+    return bro_records_page(job, bro_consents_sql_list, 9, p, limit);
+}
+
+int bro_consents_withdraw(bro_job *job)
+{
+    static const bro_vfield query_fields[] = {{"reason", BRO_V_STRING, 0, 1, 500, NULL}};
+    char cand[BRO_UUID_LEN + 1], id[BRO_UUID_LEN + 1], event[BRO_UUID_LEN + 1], reason[2001];
+    if (bro_records_path_id(job, "id", cand, "candidate") < 0 ||
+        bro_records_path_id(job, "sub_id", id, "consent") < 0)
+        return -1;
+    if (job->query && job->query->via.map.size > 0)
+        bro_validate(job, job->query, query_fields, 1, 1);
+    if (bro_job_check_fields(job) < 0 || bro_records_candidate_visible(job, cand) < 0)
+        return -1;
+    const char *l[] = {cand, id};
+    bro_err err = {0};
+    PGresult *res = bro_db_exec(job->db, bro_consents_sql_lock, 2, l, &err);
+    if (res == NULL)
+        return bro_job_fail(job, err.code, "%s", err.msg);
+    int rows = PQntuples(res), withdrawn = rows == 1 && PQgetvalue(res, 0, 0)[0] == 't';
+    PQclear(res);
+    if (rows != 1)
+        return bro_job_fail(job, BRO_E_NOT_FOUND, "no such consent");
+    if (withdrawn)
+        return bro_job_fail(job, BRO_E_CONFLICT, "the consent is already withdrawn");
+    bro_ids_uuid7(event);
+    const char *p[9];
+    bro_records_audit_params(job, p);
+    p[5] = cand;
+    p[6] = id;
+    p[7] = bro_records_qparam(job, "reason", reason, sizeof(reason));
+    p[8] = event;
+    return bro_records_one(job, bro_consents_sql_withdraw, 9, p, 200, "no such consent");
+}

@@ -1,0 +1,147 @@
+/* The case journal (journalføring): append-only. An entry is never changed or deleted; a
+ * correction is a new entry that names the one it corrects, and each entry shows which entry
+ * corrected it. The author comes from the key. The table's trigger refuses any other change
+ * than erasure, so no code path can rewrite history. */
+#include "records/journal.h"
+
+#include <libpq-fe.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "common/ids.h"
+#include "common/jmp.h"
+#include "records/records.h"
+#include "validate.h"
+
+static const char *const bro_journal_kinds[] = {"samtale",    "mote",       "telefon",
+                                                "oppfolging", "evaluering", "hospitering",
+                                                "notat",      "annet",      NULL};
+
+/* The fields, in the order of the statement's parameters $8.. below. */
+static const bro_vfield bro_journal_fields[] = {
+    {"kind", BRO_V_ENUM, BRO_V_REQUIRED, 1, 20, bro_journal_kinds},
+    {"text", BRO_V_STRING, BRO_V_REQUIRED, 1, 20000, NULL},
+    {"occurred_at", BRO_V_TIMESTAMP, BRO_V_REQUIRED, 20, 35, NULL},
+    {"corrects", BRO_V_UUID, BRO_V_NULLABLE, 36, 36, NULL},
+};
+#define BRO_JOURNAL_NFIELDS (int)(sizeof(bro_journal_fields) / sizeof(bro_journal_fields[0]))
+
+#define BRO_JOURNAL_JSON                                                                           \
+    "json_build_object('id', j.id, 'candidate_id', j.candidate_id, 'kind', j.kind, 'text', "       \
+    "j.text, 'occurred_at', to_char(j.occurred_at AT TIME ZONE 'UTC', "                            \
+    "'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), 'corrects', j.corrects, 'corrected_by', (SELECT x.id "     \
+    "FROM journal x WHERE x.corrects = j.id ORDER BY x.id DESC LIMIT 1), 'author_key_id', "        \
+    "j.author_key_id, 'author_role', j.author_role, 'erased', j.erased_at IS NOT NULL, "           \
+    "'created_at', to_char(j.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'))"    \
+    "::text"
+
+/* $1..$5 audit, $6 candidate, $7 id, $8..$11 the fields. */
+static const char *bro_journal_sql_create =
+    "WITH c AS (SELECT id FROM candidates c WHERE id = $6::uuid AND" BRO_RECORDS_VISIBLE(
+        "c") "),"
+             " j AS (INSERT INTO journal (id, candidate_id, kind, text, occurred_at, corrects,"
+             " author_key_id, author_role) SELECT $7::uuid, c.id, $8, $9, $10::timestamptz, "
+             "$11::uuid,"
+             " $1, $2 FROM c RETURNING *)," BRO_RECORDS_AUDIT(
+                 "journal.create", "j.candidate_id", "j") " SELECT " BRO_JOURNAL_JSON " FROM j";
+
+/* $1..$5 audit, $6 candidate, $7 id. */
+static const char *bro_journal_sql_get =
+    "WITH c AS (SELECT id FROM candidates c WHERE id = $6::uuid AND" BRO_RECORDS_VISIBLE(
+        "c") "),"
+             " j AS (SELECT j.* FROM journal j JOIN c ON c.id = j.candidate_id WHERE j.id = "
+             "$7::uuid)," BRO_RECORDS_AUDIT("journal.get", "j.candidate_id",
+                                            "j") " SELECT " BRO_JOURNAL_JSON " FROM j";
+
+/* $1..$5 audit, $6 candidate, $7 kind, $8 cursor, $9 limit. Newest first. */
+static const char *bro_journal_sql_list =
+    "WITH c AS (SELECT id FROM candidates c WHERE id = $6::uuid AND" BRO_RECORDS_VISIBLE(
+        "c") ")," BRO_RECORDS_AUDIT("journal.list", "c.id",
+                                    "c") " SELECT " BRO_JOURNAL_JSON
+                                         ", j.id::text FROM c JOIN journal j ON j.candidate_id = "
+                                         "c.id"
+                                         " WHERE ($7::text IS NULL OR j.kind = $7) AND ($8::uuid "
+                                         "IS NULL OR j.id < $8::uuid)"
+                                         " ORDER BY j.id DESC LIMIT $9::int + 1";
+
+/* $1 occurred_at, $2 corrects: whether the time is too far ahead, and whose entry $2 is. */
+static const char *bro_journal_sql_check =
+    "SELECT ($1::timestamptz > now() + interval '1 day')::text,"
+    " (SELECT candidate_id::text FROM journal WHERE id = $2::uuid)";
+
+/* The time may be at most a day ahead; a correction must name an entry of the same candidate. */
+static int bro_journal_check(bro_job *job, const char *cand, const char *occurred,
+                             const char *corrects)
+{
+    const char *p[] = {occurred, corrects};
+    bro_err err = {0};
+    PGresult *res = bro_db_exec(job->db, bro_journal_sql_check, 2, p, &err);
+    if (res == NULL)
+        return bro_job_fail(job, err.code, "%s", err.msg);
+    if (PQgetvalue(res, 0, 0)[0] == 't')
+        bro_job_field_error(job, "occurred_at", "must not be more than a day ahead");
+    if (corrects && (PQgetisnull(res, 0, 1) || strcmp(PQgetvalue(res, 0, 1), cand) != 0))
+        bro_job_field_error(job, "corrects", "must name an earlier entry of this candidate");
+    PQclear(res);
+    return bro_job_check_fields(job);
+}
+
+int bro_journal_create(bro_job *job)
+{
+    char cand[BRO_UUID_LEN + 1], id[BRO_UUID_LEN + 1];
+    if (bro_records_path_id(job, "id", cand, "candidate") < 0)
+        return -1;
+    bro_validate(job, job->data, bro_journal_fields, BRO_JOURNAL_NFIELDS, 0);
+    if (bro_job_check_fields(job) < 0 || bro_records_candidate_visible(job, cand) < 0)
+        return -1;
+    bro_ids_uuid7(id);
+    const char *p[7 + BRO_JOURNAL_NFIELDS];
+    char *owned[BRO_JOURNAL_NFIELDS] = {0};
+    bro_records_audit_params(job, p);
+    p[5] = cand;
+    p[6] = id;
+    if (bro_records_texts(job, bro_journal_fields, BRO_JOURNAL_NFIELDS, p + 7, owned) < 0)
+        return -1;
+    int rc = bro_journal_check(job, cand, p[9], p[10]);
+    if (rc == 0)
+        rc = bro_records_one(job, bro_journal_sql_create, 7 + BRO_JOURNAL_NFIELDS, p, 201,
+                             "no such candidate");
+    bro_records_texts_free(owned, BRO_JOURNAL_NFIELDS);
+    return rc;
+}
+
+int bro_journal_get(bro_job *job)
+{
+    char cand[BRO_UUID_LEN + 1], id[BRO_UUID_LEN + 1];
+    if (bro_records_path_id(job, "id", cand, "candidate") < 0 ||
+        bro_records_path_id(job, "sub_id", id, "journal entry") < 0)
+        return -1;
+    const char *p[7];
+    bro_records_audit_params(job, p);
+    p[5] = cand;
+    p[6] = id;
+    return bro_records_one(job, bro_journal_sql_get, 7, p, 200, "no such journal entry");
+}
+
+int bro_journal_list(bro_job *job)
+{
+    static const bro_vfield query_fields[] = {
+        {"kind", BRO_V_ENUM, 0, 1, 20, bro_journal_kinds},
+        BRO_RECORDS_PAGE_FIELDS,
+    };
+    char cand[BRO_UUID_LEN + 1], kind[21], cursor[BRO_UUID_LEN + 1], limit_s[8];
+    int limit;
+    if (bro_records_path_id(job, "id", cand, "candidate") < 0)
+        return -1;
+    bro_records_query(job, query_fields, 3, cursor, &limit);
+    if (bro_job_check_fields(job) < 0 || bro_records_candidate_visible(job, cand) < 0)
+        return -1;
+    snprintf(limit_s, sizeof(limit_s), "%d", limit);
+    const char *p[9];
+    bro_records_audit_params(job, p);
+    p[5] = cand;
+    p[6] = bro_records_qparam(job, "kind", kind, sizeof(kind));
+    p[7] = cursor[0] ? cursor : NULL;
+    p[8] = limit_s;
+    return bro_records_page(job, bro_journal_sql_list, 9, p, limit);
+}
