@@ -116,34 +116,12 @@ int bro_assessments_create(bro_job *job)
 
 int bro_assessments_get(bro_job *job)
 {
-    char cand[BRO_UUID_LEN + 1], id[BRO_UUID_LEN + 1];
-    if (bro_records_path_id(job, "id", cand, "candidate") < 0 ||
-        bro_records_path_id(job, "sub_id", id, "assessment") < 0)
-        return -1;
-    const char *p[7];
-    bro_records_audit_params(job, p);
-    p[5] = cand;
-    p[6] = id;
-    return bro_records_one(job, bro_assessments_sql_get, 7, p, 200, "no such assessment");
+    return bro_records_sub_get(job, bro_assessments_sql_get, "assessment");
 }
 
 int bro_assessments_list(bro_job *job)
 {
-    static const bro_vfield query_fields[] = {BRO_RECORDS_PAGE_FIELDS};
-    char cand[BRO_UUID_LEN + 1], cursor[BRO_UUID_LEN + 1], limit_s[8];
-    int limit;
-    if (bro_records_path_id(job, "id", cand, "candidate") < 0)
-        return -1;
-    bro_records_query(job, query_fields, 2, cursor, &limit);
-    if (bro_job_check_fields(job) < 0 || bro_records_candidate_visible(job, cand) < 0)
-        return -1;
-    snprintf(limit_s, sizeof(limit_s), "%d", limit);
-    const char *p[8];
-    bro_records_audit_params(job, p);
-    p[5] = cand;
-    p[6] = cursor[0] ? cursor : NULL;
-    p[7] = limit_s;
-    return bro_records_page(job, bro_assessments_sql_list, 8, p, limit);
+    return bro_records_sub_list(job, bro_assessments_sql_list, NULL);
 }
 
 int bro_assessments_update(bro_job *job)

@@ -59,18 +59,18 @@ static const char *bro_consents_sql_get =
              "$7::uuid)," BRO_RECORDS_AUDIT("consent.get", "k.candidate_id",
                                             "k") " SELECT " BRO_CONSENTS_JSON " FROM k";
 
-/* $1..$5 audit, $6 candidate, $7 active (boolean or NULL), $8 cursor, $9 limit. */
+/* $1..$5 audit, $6 candidate, $7 cursor, $8 limit, $9 active (boolean or NULL). */
 static const char *bro_consents_sql_list =
     "WITH c AS (SELECT id FROM candidates c WHERE id = $6::uuid AND" BRO_RECORDS_VISIBLE(
         "c") ")," BRO_RECORDS_AUDIT("consent.list", "c.id",
                                     "c") " SELECT " BRO_CONSENTS_JSON
                                          ", k.id::text FROM c JOIN consents k ON k.candidate_id = "
                                          "c.id"
-                                         " WHERE ($7::boolean IS NULL OR (k.withdrawn_at IS NULL "
+                                         " WHERE ($9::boolean IS NULL OR (k.withdrawn_at IS NULL "
                                          "AND (k.expires_at IS NULL OR"
-                                         " k.expires_at >= current_date)) = $7::boolean) AND "
-                                         "($8::uuid IS NULL OR k.id < $8::uuid)"
-                                         " ORDER BY k.id DESC LIMIT $9::int + 1";
+                                         " k.expires_at >= current_date)) = $9::boolean) AND "
+                                         "($7::uuid IS NULL OR k.id < $7::uuid)"
+                                         " ORDER BY k.id DESC LIMIT $8::int + 1";
 
 /* $1 candidate, $2 id: whether the consent is already withdrawn, locked. */
 static const char *bro_consents_sql_lock =
@@ -154,39 +154,14 @@ int bro_consents_create(bro_job *job)
 
 int bro_consents_get(bro_job *job)
 {
-    char cand[BRO_UUID_LEN + 1], id[BRO_UUID_LEN + 1];
-    if (bro_records_path_id(job, "id", cand, "candidate") < 0 ||
-        bro_records_path_id(job, "sub_id", id, "consent") < 0)
-        return -1;
-    const char *p[7];
-    bro_records_audit_params(job, p);
-    p[5] = cand;
-    p[6] = id;
-    return bro_records_one(job, bro_consents_sql_get, 7, p, 200, "no such consent");
+    return bro_records_sub_get(job, bro_consents_sql_get, "consent");
 }
 
 int bro_consents_list(bro_job *job)
 {
     static const char *const booleans[] = {"true", "false", NULL};
-    static const bro_vfield query_fields[] = {
-        {"active", BRO_V_ENUM, 0, 1, 5, booleans},
-        BRO_RECORDS_PAGE_FIELDS,
-    };
-    char cand[BRO_UUID_LEN + 1], active[8], cursor[BRO_UUID_LEN + 1], limit_s[8];
-    int limit;
-    if (bro_records_path_id(job, "id", cand, "candidate") < 0)
-        return -1;
-    bro_records_query(job, query_fields, 3, cursor, &limit);
-    if (bro_job_check_fields(job) < 0 || bro_records_candidate_visible(job, cand) < 0)
-        return -1;
-    snprintf(limit_s, sizeof(limit_s), "%d", limit);
-    const char *p[9];
-    bro_records_audit_params(job, p);
-    p[5] = cand;
-    p[6] = bro_records_qparam(job, "active", active, sizeof(active));
-    p[7] = cursor[0] ? cursor : NULL;
-    p[8] = limit_s;
-    return bro_records_page(job, bro_consents_sql_list, 9, p, limit);
+    static const bro_vfield active = {"active", BRO_V_ENUM, 0, 1, 5, booleans};
+    return bro_records_sub_list(job, bro_consents_sql_list, &active);
 }
 
 int bro_consents_withdraw(bro_job *job)

@@ -53,16 +53,16 @@ static const char *bro_journal_sql_get =
              "$7::uuid)," BRO_RECORDS_AUDIT("journal.get", "j.candidate_id",
                                             "j") " SELECT " BRO_JOURNAL_JSON " FROM j";
 
-/* $1..$5 audit, $6 candidate, $7 kind, $8 cursor, $9 limit. Newest first. */
+/* $1..$5 audit, $6 candidate, $7 cursor, $8 limit, $9 kind. Newest first. */
 static const char *bro_journal_sql_list =
     "WITH c AS (SELECT id FROM candidates c WHERE id = $6::uuid AND" BRO_RECORDS_VISIBLE(
         "c") ")," BRO_RECORDS_AUDIT("journal.list", "c.id",
                                     "c") " SELECT " BRO_JOURNAL_JSON
                                          ", j.id::text FROM c JOIN journal j ON j.candidate_id = "
                                          "c.id"
-                                         " WHERE ($7::text IS NULL OR j.kind = $7) AND ($8::uuid "
-                                         "IS NULL OR j.id < $8::uuid)"
-                                         " ORDER BY j.id DESC LIMIT $9::int + 1";
+                                         " WHERE ($9::text IS NULL OR j.kind = $9) AND ($7::uuid "
+                                         "IS NULL OR j.id < $7::uuid)"
+                                         " ORDER BY j.id DESC LIMIT $8::int + 1";
 
 /* $1 occurred_at, $2 corrects: whether the time is too far ahead, and whose entry $2 is. */
 static const char *bro_journal_sql_check =
@@ -112,36 +112,11 @@ int bro_journal_create(bro_job *job)
 
 int bro_journal_get(bro_job *job)
 {
-    char cand[BRO_UUID_LEN + 1], id[BRO_UUID_LEN + 1];
-    if (bro_records_path_id(job, "id", cand, "candidate") < 0 ||
-        bro_records_path_id(job, "sub_id", id, "journal entry") < 0)
-        return -1;
-    const char *p[7];
-    bro_records_audit_params(job, p);
-    p[5] = cand;
-    p[6] = id;
-    return bro_records_one(job, bro_journal_sql_get, 7, p, 200, "no such journal entry");
+    return bro_records_sub_get(job, bro_journal_sql_get, "journal entry");
 }
 
 int bro_journal_list(bro_job *job)
 {
-    static const bro_vfield query_fields[] = {
-        {"kind", BRO_V_ENUM, 0, 1, 20, bro_journal_kinds},
-        BRO_RECORDS_PAGE_FIELDS,
-    };
-    char cand[BRO_UUID_LEN + 1], kind[21], cursor[BRO_UUID_LEN + 1], limit_s[8];
-    int limit;
-    if (bro_records_path_id(job, "id", cand, "candidate") < 0)
-        return -1;
-    bro_records_query(job, query_fields, 3, cursor, &limit);
-    if (bro_job_check_fields(job) < 0 || bro_records_candidate_visible(job, cand) < 0)
-        return -1;
-    snprintf(limit_s, sizeof(limit_s), "%d", limit);
-    const char *p[9];
-    bro_records_audit_params(job, p);
-    p[5] = cand;
-    p[6] = bro_records_qparam(job, "kind", kind, sizeof(kind));
-    p[7] = cursor[0] ? cursor : NULL;
-    p[8] = limit_s;
-    return bro_records_page(job, bro_journal_sql_list, 9, p, limit);
+    static const bro_vfield kind = {"kind", BRO_V_ENUM, 0, 1, 20, bro_journal_kinds};
+    return bro_records_sub_list(job, bro_journal_sql_list, &kind);
 }

@@ -3,7 +3,6 @@
  * matches on its own organisation's openings. */
 #include "records/matches.h"
 
-#include <libpq-fe.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -34,20 +33,16 @@ static const char *bro_matches_sql_list =
     " AND ($3::uuid IS NULL OR m.candidate_id = $3::uuid) AND ($4::text IS NULL OR m.status = $4)"
     " AND ($5::uuid IS NULL OR m.id < $5::uuid) ORDER BY m.id DESC LIMIT $6::int + 1";
 
-/* $1..$5 audit, $6 candidate, $7 status, $8 cursor, $9 limit: one candidate's matches. */
+/* $1..$5 audit, $6 candidate, $7 cursor, $8 limit, $9 status: one candidate's matches. */
 static const char *bro_matches_sql_candidate =
     "WITH c AS (SELECT id FROM candidates c WHERE id = $6::uuid AND" BRO_RECORDS_VISIBLE(
         "c") ")," BRO_RECORDS_AUDIT("candidate.matches", "c.id",
                                     "c") " SELECT " BRO_MATCHES_JSON
                                          ", m.id::text FROM c JOIN matches m ON m.candidate_id = "
                                          "c.id"
-                                         " WHERE ($7::text IS NULL OR m.status = $7) AND ($8::uuid "
-                                         "IS NULL OR m.id < $8::uuid)"
-                                         " ORDER BY m.id DESC LIMIT $9::int + 1";
-
-static const char *bro_matches_sql_visible =
-    "SELECT 1 FROM candidates c WHERE id = $2::uuid AND erased_at IS NULL"
-    " AND (NOT restricted OR $1 = 'tenant_admin')";
+                                         " WHERE ($9::text IS NULL OR m.status = $9) AND ($7::uuid "
+                                         "IS NULL OR m.id < $7::uuid)"
+                                         " ORDER BY m.id DESC LIMIT $8::int + 1";
 
 int bro_matches_list(bro_job *job)
 {
@@ -80,32 +75,6 @@ int bro_matches_list(bro_job *job)
 
 int bro_matches_of_candidate(bro_job *job)
 {
-    static const bro_vfield query_fields[] = {
-        {"status", BRO_V_ENUM, 0, 1, 40, bro_matches_statuses},
-        BRO_RECORDS_PAGE_FIELDS,
-    };
-    char id[BRO_UUID_LEN + 1], status[41], cursor[BRO_UUID_LEN + 1], limit_s[8];
-    int limit;
-    if (bro_records_path_id(job, "id", id, "candidate") < 0)
-        return -1;
-    bro_records_query(job, query_fields, 3, cursor, &limit);
-    if (bro_job_check_fields(job) < 0)
-        return -1;
-    const char *v[] = {job->env->actor.role, id};
-    bro_err err = {0};
-    PGresult *res = bro_db_exec(job->db, bro_matches_sql_visible, 2, v, &err);
-    if (res == NULL)
-        return bro_job_fail(job, err.code, "%s", err.msg);
-    int found = PQntuples(res) == 1;
-    PQclear(res);
-    if (!found)
-        return bro_job_fail(job, BRO_E_NOT_FOUND, "no such candidate");
-    snprintf(limit_s, sizeof(limit_s), "%d", limit);
-    const char *p[BRO_RECORDS_NAUDIT + 4];
-    bro_records_audit_params(job, p);
-    p[5] = id;
-    p[6] = bro_records_qparam(job, "status", status, sizeof(status));
-    p[7] = cursor[0] ? cursor : NULL;
-    p[8] = limit_s;
-    return bro_records_page(job, bro_matches_sql_candidate, BRO_RECORDS_NAUDIT + 4, p, limit);
+    static const bro_vfield status = {"status", BRO_V_ENUM, 0, 1, 40, bro_matches_statuses};
+    return bro_records_sub_list(job, bro_matches_sql_candidate, &status);
 }

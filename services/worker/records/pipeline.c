@@ -70,11 +70,6 @@ static const char *bro_pipeline_sql_history =
                                          " WHERE ($7::bigint IS NULL OR h.id > $7) ORDER BY h.id "
                                          "LIMIT $8::int + 1";
 
-/* $1 role, $2 id: whether the caller may see the candidate. */
-static const char *bro_pipeline_sql_visible =
-    "SELECT 1 FROM candidates c WHERE id = $2::uuid AND erased_at IS NULL"
-    " AND (NOT restricted OR $1 = 'tenant_admin')";
-
 /* Fills targets with where `from` may go; returns how many. */
 static int bro_pipeline_targets(bro_job *job, const char *id, const char *from,
                                 const char **targets, char *before, size_t n)
@@ -166,34 +161,18 @@ out:
 
 int bro_candidates_history(bro_job *job)
 {
-    static const bro_vfield query_fields[] = {
-        {"cursor", BRO_V_STRING, 0, 1, 19, NULL},
-        {"limit", BRO_V_STRING, 0, 1, 3, NULL},
-    };
-    char id[BRO_UUID_LEN + 1], uuid_cursor[BRO_UUID_LEN + 1], cursor[24], limit_s[8];
+    char id[BRO_UUID_LEN + 1], cursor[24], limit_s[8];
     int limit;
     if (bro_records_path_id(job, "id", id, "candidate") < 0)
         return -1;
-    bro_records_query(job, query_fields, 2, uuid_cursor, &limit);
-    const char *cur = bro_records_qparam(job, "cursor", cursor, sizeof(cursor));
-    if (cur && strspn(cur, "0123456789") != strlen(cur))
-        bro_job_field_error(job, "cursor", "must be a cursor from an earlier page");
-    if (bro_job_check_fields(job) < 0)
+    bro_records_query_seq(job, cursor, &limit);
+    if (bro_job_check_fields(job) < 0 || bro_records_candidate_visible(job, id) < 0)
         return -1;
-    const char *v[] = {job->env->actor.role, id};
-    bro_err err = {0};
-    PGresult *res = bro_db_exec(job->db, bro_pipeline_sql_visible, 2, v, &err);
-    if (res == NULL)
-        return bro_job_fail(job, err.code, "%s", err.msg);
-    int found = PQntuples(res) == 1;
-    PQclear(res);
-    if (!found)
-        return bro_job_fail(job, BRO_E_NOT_FOUND, "no such candidate");
     snprintf(limit_s, sizeof(limit_s), "%d", limit);
     const char *p[BRO_RECORDS_NAUDIT + 3];
     bro_records_audit_params(job, p);
     p[5] = id;
-    p[6] = cur;
+    p[6] = cursor[0] ? cursor : NULL;
     p[7] = limit_s;
     return bro_records_page(job, bro_pipeline_sql_history, BRO_RECORDS_NAUDIT + 3, p, limit);
 }

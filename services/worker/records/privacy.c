@@ -153,18 +153,11 @@ int bro_candidates_unrestrict(bro_job *job)
 
 int bro_candidates_access_log(bro_job *job)
 {
-    static const bro_vfield query_fields[] = {
-        {"cursor", BRO_V_STRING, 0, 1, 19, NULL},
-        {"limit", BRO_V_STRING, 0, 1, 3, NULL},
-    };
-    char id[BRO_UUID_LEN + 1], uuid_cursor[BRO_UUID_LEN + 1], cursor[24], limit_s[8];
+    char id[BRO_UUID_LEN + 1], cursor[24], limit_s[8];
     int limit;
     if (bro_privacy_admin_only(job) < 0 || bro_records_path_id(job, "id", id, "candidate") < 0)
         return -1;
-    bro_records_query(job, query_fields, 2, uuid_cursor, &limit);
-    const char *cur = bro_records_qparam(job, "cursor", cursor, sizeof(cursor));
-    if (cur && strspn(cur, "0123456789") != strlen(cur))
-        bro_job_field_error(job, "cursor", "must be a cursor from an earlier page");
+    bro_records_query_seq(job, cursor, &limit);
     if (bro_job_check_fields(job) < 0)
         return -1;
     const char *q[] = {id};
@@ -180,7 +173,7 @@ int bro_candidates_access_log(bro_job *job)
     const char *p[BRO_RECORDS_NAUDIT + 3];
     bro_records_audit_params(job, p);
     p[5] = id;
-    p[6] = cur;
+    p[6] = cursor[0] ? cursor : NULL;
     p[7] = limit_s;
     return bro_records_page(job, bro_privacy_sql_access_log, BRO_RECORDS_NAUDIT + 3, p, limit);
 }

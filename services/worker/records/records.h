@@ -69,6 +69,19 @@ const char *bro_records_qparam(const bro_job *job, const char *name, char *buf, 
 /* Reads path parameter name (a UUID) into id; fails the job with 404 naming `what` if absent. */
 int bro_records_path_id(bro_job *job, const char *name, char *id, const char *what) BRO_MUST_USE;
 
+/* Like bro_records_query for lists paged by a sequence number (history, audit log): cursor is
+ * the decimal id of the last row seen ("" when absent). */
+void bro_records_query_seq(bro_job *job, char cursor[24], int *limit);
+
+/* GET of one sub-resource of a candidate (path {id} and {sub_id}): sql takes the audit
+ * parameters, $6 candidate and $7 id, and returns the JSON row; 404 names `what`. */
+int bro_records_sub_get(bro_job *job, const char *sql, const char *what) BRO_MUST_USE;
+
+/* The list of a candidate's sub-resources: sql takes the audit parameters, $6 candidate,
+ * $7 cursor, $8 limit and, when filter is not NULL, $9 the value of that query parameter (an
+ * enum; NULL when absent), and returns the page rows. 404 when the candidate is not visible. */
+int bro_records_sub_list(bro_job *job, const char *sql, const bro_vfield *filter) BRO_MUST_USE;
+
 /* Fails the job with 404 unless candidate id exists and the caller may see it
  * (BRO_RECORDS_VISIBLE). Returns 0 when it may. */
 int bro_records_candidate_visible(bro_job *job, const char *id) BRO_MUST_USE;
