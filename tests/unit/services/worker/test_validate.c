@@ -23,6 +23,14 @@ static const bro_vfield test_fields[] = {
     {"postal", BRO_V_POSTAL, 0, 4, 4, NULL},
     {"day", BRO_V_DATE, 0, 10, 10, NULL},
     {"status", BRO_V_ENUM, BRO_V_READONLY, 0, 0, test_colours},
+    {"items", BRO_V_OBJECTS, 0, 0, 2, NULL},
+    {"texts", BRO_V_TEXTS, 0, 0, 2, NULL},
+    {"at", BRO_V_TIMESTAMP, 0, 20, 35, NULL},
+};
+
+static const bro_vfield test_item_fields[] = {
+    {"text", BRO_V_STRING, BRO_V_REQUIRED, 1, 10, NULL},
+    {"due", BRO_V_DATE, BRO_V_NULLABLE, 10, 10, NULL},
 };
 #define TEST_NFIELDS (int)(sizeof(test_fields) / sizeof(test_fields[0]))
 
@@ -40,7 +48,8 @@ static bro_job test_run(const char *json, int partial)
     assert_int_equal(msgpack_unpack_next(&u, buf.data, buf.size, NULL), MSGPACK_UNPACK_SUCCESS);
     bro_job job;
     memset(&job, 0, sizeof(job));
-    bro_validate(&job, &u.data, test_fields, TEST_NFIELDS, partial);
+    if (bro_validate(&job, &u.data, test_fields, TEST_NFIELDS, partial) == 0)
+        bro_validate_items(&job, "items", bro_jmp_map_get(&u.data, "items"), test_item_fields, 2);
     msgpack_unpacked_destroy(&u);
     msgpack_sbuffer_destroy(&buf);
     return job;
@@ -94,6 +103,32 @@ static void test_each_error_names_its_field(void **state)
     test_expect_one("[1]", "body");
 }
 
+static void test_objects_texts_and_times(void **state)
+{
+    (void)state;
+    assert_int_equal(
+        test_run("{\"name\": \"a\", \"items\": [{\"text\": \"a\", \"due\": \"2026-01-02\"}],"
+                 " \"texts\": [\"ett langt mål\"], \"at\": \"2026-03-01T09:30:00Z\"}",
+                 0)
+            .nfields,
+        0);
+    assert_int_equal(
+        test_run("{\"name\": \"a\", \"at\": \"2026-03-01T09:30:00.123+01:00\"}", 0).nfields, 0);
+    test_expect_one("{\"name\": \"a\", \"items\": [{\"text\": \"a\"}, {\"due\": \"2026-01-02\"}]}",
+                    "items.1.text");
+    test_expect_one("{\"name\": \"a\", \"items\": [{\"text\": \"a\", \"due\": \"snart\"}]}",
+                    "items.0.due");
+    test_expect_one("{\"name\": \"a\", \"items\": [{\"text\": \"a\", \"x\": 1}]}", "items.0.x");
+    test_expect_one("{\"name\": \"a\", \"items\": [\"a\"]}", "items");
+    test_expect_one("{\"name\": \"a\", \"items\": [{}, {}, {}]}", "items");
+    test_expect_one("{\"name\": \"a\", \"texts\": [\"\"]}", "texts[0]");
+    test_expect_one("{\"name\": \"a\", \"texts\": \"mål\"}", "texts");
+    test_expect_one("{\"name\": \"a\", \"at\": \"2026-03-01\"}", "at");
+    test_expect_one("{\"name\": \"a\", \"at\": \"2026-03-01T25:00:00Z\"}", "at");
+    test_expect_one("{\"name\": \"a\", \"at\": \"2026-02-30T10:00:00Z\"}", "at");
+    test_expect_one("{\"name\": \"a\", \"at\": \"2026-03-01T10:00:00\"}", "at");
+}
+
 static void test_all_errors_are_reported_at_once(void **state)
 {
     (void)state;
@@ -114,6 +149,7 @@ int main(void)
         cmocka_unit_test(test_valid_body_passes),
         cmocka_unit_test(test_each_error_names_its_field),
         cmocka_unit_test(test_all_errors_are_reported_at_once),
+        cmocka_unit_test(test_objects_texts_and_times),
         cmocka_unit_test(test_partial_does_not_require),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
