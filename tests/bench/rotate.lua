@@ -1,0 +1,45 @@
+-- wrk script for bench_records.sh: each request takes the next line of the file named by the
+-- environment variable BENCH_PATHS, so a round reads many records instead of one hot row.
+-- A line is "PATH" (sent with the -H headers given to wrk) or "PATH KEY" (sent with
+-- "Authorization: Bearer KEY" instead, for reads spread over many tenants). Requests are
+-- formatted once in init; each thread starts at its own offset so threads do not move in step.
+
+local requests = {}
+local next_index = 0
+local thread_count = 0
+
+function setup(thread)
+    thread:set("thread_number", thread_count)
+    thread_count = thread_count + 1
+end
+
+function init(args)
+    local file = os.getenv("BENCH_PATHS")
+    if file == nil or file == "" then
+        error("BENCH_PATHS is not set")
+    end
+    for line in io.lines(file) do
+        local path, key = line:match("^(%S+)%s*(%S*)$")
+        if path ~= nil then
+            local headers = nil
+            if key ~= "" then
+                headers = {}
+                for name, value in pairs(wrk.headers) do
+                    headers[name] = value
+                end
+                headers["Authorization"] = "Bearer " .. key
+            end
+            requests[#requests + 1] = wrk.format("GET", path, headers)
+        end
+    end
+    if #requests == 0 then
+        error("no paths in " .. file)
+    end
+    local n = thread_number or 0
+    next_index = math.floor(n * #requests / 2) % #requests
+end
+
+function request()
+    next_index = next_index % #requests + 1
+    return requests[next_index]
+end
