@@ -38,7 +38,12 @@ bro_db *bro_db_connect(const char *conninfo, bro_err *err)
         return NULL;
     }
     snprintf(db->conninfo, sizeof(db->conninfo), "%s", conninfo);
-    db->conn = PQconnectdb(conninfo);
+    /* Statements stay prepared (parse once per connection), but each execution is planned for
+     * its values: the lists' optional filters ("$6 IS NULL OR status = $6") only use their
+     * indexes in a plan made for the values at hand, never in a generic one. */
+    const char *const keys[] = {"dbname", "options", NULL};
+    const char *const values[] = {conninfo, "-c plan_cache_mode=force_custom_plan", NULL};
+    db->conn = PQconnectdbParams(keys, values, 1);
     if (db->conn == NULL) {
         free(db);
         bro_err_set(err, BRO_E_NOMEM, "postgres: cannot allocate connection");

@@ -7,6 +7,7 @@
 #include <event2/keyvalq_struct.h>
 #include <jansson.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -315,6 +316,9 @@ static int bro_server_listen(const char *addr, bro_err *err)
         return bro_err_set(err, BRO_E_CONFIG, "socket: %s", strerror(errno));
     setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
     setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one));
+    /* Accepted sockets inherit it: a response larger than one segment must not wait for the
+     * client's delayed ACK (about 40 ms) before its tail is sent. */
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
     if (bind(fd, (struct sockaddr *)&sin, sizeof(sin)) < 0 || listen(fd, 1024) < 0) {
         bro_err_set(err, BRO_E_CONFIG, "listen on %s: %s", addr, strerror(errno));
         close(fd);

@@ -377,3 +377,21 @@ def test_idempotency_key_on_a_status_change(service, tenants):
     assert other.status_code == 422
     hist = api.get(f"/v1/candidates/{c['id']}/history").json()["items"]
     assert [h["to_status"] for h in hist] == ["henvist", "tilnaerming"]
+
+
+def test_refs_past_9999_keep_every_digit(service, migrated, db):
+    """Regression: the ten-thousandth candidate of a year was numbered K-YYYY-1000 (lpad cut the
+    number to four characters), which clashed with the thousandth."""
+    import random
+    from conftest import admin
+    slug = "it_refs_" + suffix()
+    while admin("tenant", "create", "--slug", slug, "--name", "Refs", "--kommunenummer",
+                f"{random.randint(1000, 9999)}", check=False).returncode != 0:
+        pass  # the kommunenummer was taken by another test's tenant: draw again
+    api = service.api(issue_key(slug, "coordinator"))
+    first = new_candidate(api)
+    year = first["ref"].split("-")[1]
+    with db.cursor() as cur:
+        cur.execute(f'UPDATE "t_{slug}".ref_counters SET last = 9999 WHERE year = %s', (int(year),))
+    refs = [new_candidate(api)["ref"] for _ in range(2)]
+    assert refs == [f"K-{year}-10000", f"K-{year}-10001"]
