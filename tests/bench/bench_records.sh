@@ -37,8 +37,8 @@ REUSE=${REUSE:-}                 # 1: keep the seeded databases and use them aga
 KEEP=${KEEP:-}                   # 1: keep wrk output, results and logs in .local/bench-records-out/
 SERIAL=${SERIAL:-}               # 1: every target also at 1 connection (the bare service time)
 ONLY=${ONLY:-}                   # e.g. "list single": measure only these targets (references stay)
-PG_ONE=54361 PG_MANY=54362 REDIS_PORT=63831
-GW_ONE=18191 GW_MANY=18193 NGINX_PORT=18195
+PG_ONE=${PG_ONE:-54361} PG_MANY=${PG_MANY:-54362} REDIS_PORT=${REDIS_PORT:-63831}
+GW_ONE=${GW_ONE:-18191} GW_MANY=${GW_MANY:-18193} NGINX_PORT=${NGINX_PORT:-18195} # and +1 of each GW
 
 bro_install wrk nginx-light
 bro_build "$BRO_ROOT/build"
@@ -61,11 +61,20 @@ use_stack() {
   fi
 }
 
+# own_redis_stop: stops the Redis on REDIS_PORT only if it is this benchmark's (its data
+# directory is ours); a Redis of anyone else on that port is left alone.
+own_redis_stop() {
+  local dir
+  dir=$(redis-cli -p "$REDIS_PORT" config get dir 2>/dev/null | sed -n 2p) || true
+  [ -n "$dir" ] && [ "$dir" = "$(cd "$ROOT_DATA/one/redis" 2>/dev/null && pwd -P)" ] && bro_redis_stop
+  return 0
+}
+
 bench_stop() {
   [ ${#pids[@]} -gt 0 ] && { kill -TERM "${pids[@]}" 2>/dev/null || true; }
   for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
   [ -f "$work/nginx.pid" ] && { kill "$(cat "$work/nginx.pid")" 2>/dev/null || true; }
-  bro_redis_stop
+  own_redis_stop
   use_stack one; bro_pg_stop
   use_stack many; bro_pg_stop
   [ -z "$REUSE" ] && rm -rf "$ROOT_DATA"
@@ -143,10 +152,21 @@ reset_stack() {
 
 # ---- databases ---------------------------------------------------------------------------------
 
-params="$CANDIDATES $JOURNAL $ORGS $OPENINGS $TENANTS $EXTRA_CANDIDATES $(cat "$BRO_ROOT"/schemas/*/*.sql "$HERE/seed_records.sql" | sha256sum | cut -c1-16)"
-bro_redis_stop
+# REUSE takes the databases only if they were seeded with the same sizes, schema and seed, and
+# for the same ports (a cluster keeps the port it was created with).
+params="$CANDIDATES $JOURNAL $ORGS $OPENINGS $TENANTS $EXTRA_CANDIDATES $PG_ONE $PG_MANY"
+params="$params $(cat "$BRO_ROOT"/schemas/*/*.sql "$HERE/seed_records.sql" | sha256sum | cut -c1-16)"
+# What an earlier run of this script left running is stopped; anything else on our ports stops
+# this run instead (set PG_ONE, PG_MANY, REDIS_PORT, GW_ONE, GW_MANY, NGINX_PORT to move it).
+own_redis_stop
 use_stack one; bro_pg_stop
 use_stack many; bro_pg_stop
+for port in "$PG_ONE" "$PG_MANY" "$REDIS_PORT" "$GW_ONE" $((GW_ONE + 1)) "$GW_MANY" \
+  $((GW_MANY + 1)) "$NGINX_PORT"; do
+  if (: <"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
+    bro_die "port $port is in use (another benchmark run?); choose other ports with the variables"
+  fi
+done
 if [ -n "$REUSE" ] && [ "$(cat "$ROOT_DATA/params" 2>/dev/null)" = "$params" ]; then
   bro_say "reusing the seeded databases in ${ROOT_DATA#"$BRO_ROOT"/}"
   reused=1
@@ -156,7 +176,8 @@ else
   rm -rf "$ROOT_DATA"
   mkdir -p "$ROOT_DATA"
   BASE=$(date -u +%FT%TZ)
-  bro_say "seeding: bench tenant ($CANDIDATES candidates, $JOURNAL journal entries, $ORGS organisations, $OPENINGS openings) in two databases"
+  bro_say "seeding: bench tenant ($CANDIDATES candidates, $JOURNAL journal entries," \
+    "$ORGS organisations, $OPENINGS openings) in two databases"
   seed_stack one 1
   seed_stack many "$TENANTS"
   echo "$params" >"$ROOT_DATA/params"
