@@ -57,7 +57,7 @@ static const bro_handler bro_handlers[] = {
     {"opening.list", BRO_QUEUE_RECORDS, BRO_H_READONLY, bro_openings_list, NULL},
     {"opening.get", BRO_QUEUE_RECORDS, BRO_H_READONLY, bro_openings_get, NULL},
     {"opening.update", BRO_QUEUE_RECORDS, 0, bro_openings_update, NULL},
-    {"match.list", BRO_QUEUE_RECORDS, BRO_H_READONLY, bro_matches_list, NULL},
+    {"match.list", BRO_QUEUE_RECORDS, 0, bro_matches_list, NULL},
     {"candidate.matches", BRO_QUEUE_RECORDS, 0, bro_matches_of_candidate, NULL},
     {"import.create", BRO_QUEUE_RECORDS, 0, bro_imports_create, bro_imports_run},
     {"import.get", BRO_QUEUE_RECORDS, BRO_H_READONLY, bro_imports_get, NULL},

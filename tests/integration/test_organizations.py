@@ -166,7 +166,7 @@ def partner_world(service, tenants):
             "candidate": cand, "key": issue_key(tenants["a"]["slug"], "partner", org=mine["id"])}
 
 
-def test_a_partner_sees_only_its_own(service, partner_world):
+def test_a_partner_sees_only_its_own(service, partner_world, tenants, db):
     w = partner_world
     partner = service.api(w["key"])
     assert partner.get(f"/v1/organizations/{w['mine']['id']}").status_code == 200
@@ -181,6 +181,11 @@ def test_a_partner_sees_only_its_own(service, partner_world):
     matches = partner.get("/v1/matches").json()["items"]
     assert [m["id"] for m in matches] == [w["my_match"]]
     assert "given_name" not in matches[0] and matches[0]["score"] == pytest.approx(0.8)
+    # a match ties the person to a workplace: the partner's look is in the candidate's log
+    with db.cursor() as cur:
+        cur.execute(f'SELECT role FROM "t_{tenants["a"]["slug"]}".audit_log '
+                    "WHERE candidate_id = %s AND action = 'match.list'", (w["candidate"]["id"],))
+        assert ("partner",) in cur.fetchall()
     assert partner.post("/v1/openings", {"organization_id": w["mine"]["id"], "kind": "vta",
                                          "title": "x"}).status_code == 403
     assert partner.get(f"/v1/candidates/{w['candidate']['id']}/matches").status_code == 403

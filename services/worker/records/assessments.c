@@ -40,15 +40,16 @@ static const bro_vfield bro_assessments_fields[] = {
 
 /* $1..$5 audit, $6 candidate, $7 id, $8..$15 the writable fields. */
 static const char *bro_assessments_sql_create =
-    "WITH c AS (SELECT id FROM candidates c WHERE id = $6::uuid AND" BRO_RECORDS_VISIBLE(
-        "c") "),"
-             " a AS (INSERT INTO assessments (id, candidate_id, resources, challenges,"
-             " special_considerations, education, work_experience, communication, wishes, "
-             "conducted_at,"
-             " created_by) SELECT $7::uuid, c.id, $8, $9, $10, $11, $12, $13, $14, $15::date, $1 "
-             "FROM c"
-             " RETURNING *)," BRO_RECORDS_AUDIT("assessment.create", "a.candidate_id",
-                                                "a") " SELECT " BRO_ASSESSMENTS_JSON " FROM a";
+    "WITH c AS (SELECT id FROM candidates c WHERE id = $6::uuid AND" BRO_RECORDS_VISIBLE("c")
+        BRO_RECORDS_HOLD
+    "),"
+    " a AS (INSERT INTO assessments (id, candidate_id, resources, challenges,"
+    " special_considerations, education, work_experience, communication, wishes, "
+    "conducted_at,"
+    " created_by) SELECT $7::uuid, c.id, $8, $9, $10, $11, $12, $13, $14, $15::date, $1 "
+    "FROM c"
+    " RETURNING *)," BRO_RECORDS_AUDIT("assessment.create", "a.candidate_id",
+                                       "a") " SELECT " BRO_ASSESSMENTS_JSON " FROM a";
 
 /* $1..$5 audit, $6 candidate, $7 id. */
 static const char *bro_assessments_sql_get =
@@ -133,7 +134,7 @@ int bro_assessments_update(bro_job *job)
     bro_validate(job, job->data, bro_assessments_fields, BRO_ASSESSMENTS_NFIELDS, 1);
     if (job->data && job->data->type == MSGPACK_OBJECT_MAP && job->data->via.map.size == 0)
         bro_job_field_error(job, "body", "names no field to change");
-    if (bro_job_check_fields(job) < 0 || bro_records_candidate_visible(job, cand) < 0)
+    if (bro_job_check_fields(job) < 0 || bro_records_candidate_hold(job, cand) < 0)
         return -1;
     const char *l[] = {cand, id};
     if (bro_records_lock_version(job, bro_assessments_sql_lock, l, 2, "assessment") < 0)

@@ -39,17 +39,18 @@ static const bro_vfield bro_consents_fields[] = {
 
 /* $1..$5 audit, $6 candidate, $7 id, $8..$12 the fields, $13 outbox event id. */
 static const char *bro_consents_sql_create =
-    "WITH c AS (SELECT id FROM candidates c WHERE id = $6::uuid AND" BRO_RECORDS_VISIBLE(
-        "c") "),"
-             " k AS (INSERT INTO consents (id, candidate_id, scope, given_at, method, expires_at, "
-             "note,"
-             " recorded_by) SELECT $7::uuid, c.id, ARRAY(SELECT "
-             "jsonb_array_elements_text($8::jsonb)),"
-             " $9::date, $10, $11::date, $12, $1 FROM c RETURNING *),"
-             " evt AS (INSERT INTO outbox (event_id, event, aggregate_id, payload)"
-             " SELECT $13::uuid, 'consent.given', candidate_id, jsonb_build_object('id', id,"
-             " 'candidate_id', candidate_id, 'scope', scope) FROM k)," BRO_RECORDS_AUDIT(
-                 "consent.create", "k.candidate_id", "k") " SELECT " BRO_CONSENTS_JSON " FROM k";
+    "WITH c AS (SELECT id FROM candidates c WHERE id = $6::uuid AND" BRO_RECORDS_VISIBLE("c")
+        BRO_RECORDS_HOLD
+    "),"
+    " k AS (INSERT INTO consents (id, candidate_id, scope, given_at, method, expires_at, "
+    "note,"
+    " recorded_by) SELECT $7::uuid, c.id, ARRAY(SELECT "
+    "jsonb_array_elements_text($8::jsonb)),"
+    " $9::date, $10, $11::date, $12, $1 FROM c RETURNING *),"
+    " evt AS (INSERT INTO outbox (event_id, event, aggregate_id, payload)"
+    " SELECT $13::uuid, 'consent.given', candidate_id, jsonb_build_object('id', id,"
+    " 'candidate_id', candidate_id, 'scope', scope) FROM k)," BRO_RECORDS_AUDIT(
+        "consent.create", "k.candidate_id", "k") " SELECT " BRO_CONSENTS_JSON " FROM k";
 
 /* $1..$5 audit, $6 candidate, $7 id. */
 static const char *bro_consents_sql_get =
@@ -173,7 +174,7 @@ int bro_consents_withdraw(bro_job *job)
         return -1;
     if (job->query && job->query->via.map.size > 0)
         bro_validate(job, job->query, query_fields, 1, 1);
-    if (bro_job_check_fields(job) < 0 || bro_records_candidate_visible(job, cand) < 0)
+    if (bro_job_check_fields(job) < 0 || bro_records_candidate_hold(job, cand) < 0)
         return -1;
     const char *l[] = {cand, id};
     bro_err err = {0};

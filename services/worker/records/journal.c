@@ -37,13 +37,14 @@ static const bro_vfield bro_journal_fields[] = {
 
 /* $1..$5 audit, $6 candidate, $7 id, $8..$11 the fields. */
 static const char *bro_journal_sql_create =
-    "WITH c AS (SELECT id FROM candidates c WHERE id = $6::uuid AND" BRO_RECORDS_VISIBLE(
-        "c") "),"
-             " j AS (INSERT INTO journal (id, candidate_id, kind, text, occurred_at, corrects,"
-             " author_key_id, author_role) SELECT $7::uuid, c.id, $8, $9, $10::timestamptz, "
-             "$11::uuid,"
-             " $1, $2 FROM c RETURNING *)," BRO_RECORDS_AUDIT(
-                 "journal.create", "j.candidate_id", "j") " SELECT " BRO_JOURNAL_JSON " FROM j";
+    "WITH c AS (SELECT id FROM candidates c WHERE id = $6::uuid AND" BRO_RECORDS_VISIBLE("c")
+        BRO_RECORDS_HOLD
+    "),"
+    " j AS (INSERT INTO journal (id, candidate_id, kind, text, occurred_at, corrects,"
+    " author_key_id, author_role) SELECT $7::uuid, c.id, $8, $9, $10::timestamptz, "
+    "$11::uuid,"
+    " $1, $2 FROM c RETURNING *)," BRO_RECORDS_AUDIT("journal.create", "j.candidate_id",
+                                                     "j") " SELECT " BRO_JOURNAL_JSON " FROM j";
 
 /* $1..$5 audit, $6 candidate, $7 id. */
 static const char *bro_journal_sql_get =
@@ -92,7 +93,7 @@ int bro_journal_create(bro_job *job)
     if (bro_records_path_id(job, "id", cand, "candidate") < 0)
         return -1;
     bro_validate(job, job->data, bro_journal_fields, BRO_JOURNAL_NFIELDS, 0);
-    if (bro_job_check_fields(job) < 0 || bro_records_candidate_visible(job, cand) < 0)
+    if (bro_job_check_fields(job) < 0 || bro_records_candidate_hold(job, cand) < 0)
         return -1;
     bro_ids_uuid7(id);
     const char *p[7 + BRO_JOURNAL_NFIELDS];

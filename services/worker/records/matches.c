@@ -21,17 +21,22 @@ static const char *const bro_matches_statuses[] = {
     "'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), 'updated_at', to_char(m.updated_at AT TIME ZONE 'UTC', "   \
     "'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'))::text"
 
-/* $1 partner's organisation or NULL, $2 opening, $3 candidate, $4 status, $5 cursor, $6 limit.
- * Matches of candidates the caller may not see (erased; restricted unless tenant admin) are
- * left out; a partner's role never sees restricted ones. */
+/* $1..$5 audit, $6 partner's organisation or NULL, $7 opening, $8 candidate, $9 status,
+ * $10 cursor, $11 limit. Matches of candidates the caller may not see (erased; restricted
+ * unless tenant admin) are left out. A match ties a person to a workplace, so each candidate
+ * shown gets an audit row, as for any read of their case. */
 static const char *bro_matches_sql_list =
-    "SELECT " BRO_MATCHES_JSON ", m.id::text FROM matches m JOIN openings o ON o.id ="
-    " m.opening_id JOIN candidates c ON c.id = m.candidate_id"
-    " WHERE ($1::uuid IS NULL OR o.organization_id = $1::uuid) AND c.erased_at IS NULL"
-    " AND (NOT c.restricted OR ($1::uuid IS NULL AND $7 = 'tenant_admin'))"
-    " AND ($2::uuid IS NULL OR m.opening_id = $2::uuid)"
-    " AND ($3::uuid IS NULL OR m.candidate_id = $3::uuid) AND ($4::text IS NULL OR m.status = $4)"
-    " AND ($5::uuid IS NULL OR m.id < $5::uuid) ORDER BY m.id DESC LIMIT $6::int + 1";
+    "WITH page AS (SELECT m.* FROM matches m JOIN openings o ON o.id = m.opening_id"
+    " JOIN candidates c ON c.id = m.candidate_id"
+    " WHERE ($6::uuid IS NULL OR o.organization_id = $6::uuid) AND c.erased_at IS NULL"
+    " AND (NOT c.restricted OR ($6::uuid IS NULL AND $2 = 'tenant_admin'))"
+    " AND ($7::uuid IS NULL OR m.opening_id = $7::uuid)"
+    " AND ($8::uuid IS NULL OR m.candidate_id = $8::uuid) AND ($9::text IS NULL OR m.status = $9)"
+    " AND ($10::uuid IS NULL OR m.id < $10::uuid) ORDER BY m.id DESC LIMIT $11::int + 1),"
+    " shown AS (SELECT DISTINCT candidate_id FROM (SELECT candidate_id FROM page"
+    " ORDER BY id DESC LIMIT $11::int) s)," BRO_RECORDS_AUDIT(
+        "match.list", "shown.candidate_id", "shown") " SELECT " BRO_MATCHES_JSON
+                                                     ", m.id::text FROM page m ORDER BY m.id DESC";
 
 /* $1..$5 audit, $6 candidate, $7 cursor, $8 limit, $9 status: one candidate's matches. */
 static const char *bro_matches_sql_candidate =
@@ -63,14 +68,15 @@ int bro_matches_list(bro_job *job)
         own = bro_ids_is_uuid(job->env->actor.org) ? job->env->actor.org
                                                    : "00000000-0000-0000-0000-000000000000";
     snprintf(limit_s, sizeof(limit_s), "%d", limit);
-    const char *p[] = {own,
-                       bro_records_qparam(job, "opening_id", opening, sizeof(opening)),
-                       bro_records_qparam(job, "candidate_id", candidate, sizeof(candidate)),
-                       bro_records_qparam(job, "status", status, sizeof(status)),
-                       cursor[0] ? cursor : NULL,
-                       limit_s,
-                       job->env->actor.role};
-    return bro_records_page(job, bro_matches_sql_list, 7, p, limit);
+    const char *p[BRO_RECORDS_NAUDIT + 6];
+    bro_records_audit_params(job, p);
+    p[5] = own;
+    p[6] = bro_records_qparam(job, "opening_id", opening, sizeof(opening));
+    p[7] = bro_records_qparam(job, "candidate_id", candidate, sizeof(candidate));
+    p[8] = bro_records_qparam(job, "status", status, sizeof(status));
+    p[9] = cursor[0] ? cursor : NULL;
+    p[10] = limit_s;
+    return bro_records_page(job, bro_matches_sql_list, BRO_RECORDS_NAUDIT + 6, p, limit);
 }
 
 int bro_matches_of_candidate(bro_job *job)

@@ -42,13 +42,14 @@ static const bro_vfield bro_plans_fields[] = {
 
 /* $1..$5 audit, $6 candidate, $7 id, $8..$12 the writable fields. */
 static const char *bro_plans_sql_create =
-    "WITH c AS (SELECT id FROM candidates c WHERE id = $6::uuid AND" BRO_RECORDS_VISIBLE(
-        "c") "),"
-             " p AS (INSERT INTO plans (id, candidate_id, goals, steps, participants, valid_from,"
-             " valid_to, created_by) SELECT $7::uuid, c.id, coalesce($8::jsonb, '[]'),"
-             " coalesce($9::jsonb, '[]'), $10, $11::date, $12::date, $1 FROM c RETURNING "
-             "*)," BRO_RECORDS_AUDIT("plan.create", "p.candidate_id", "p") " SELECT " BRO_PLANS_JSON
-                                                                           " FROM p";
+    "WITH c AS (SELECT id FROM candidates c WHERE id = $6::uuid AND" BRO_RECORDS_VISIBLE("c")
+        BRO_RECORDS_HOLD
+    "),"
+    " p AS (INSERT INTO plans (id, candidate_id, goals, steps, participants, valid_from,"
+    " valid_to, created_by) SELECT $7::uuid, c.id, coalesce($8::jsonb, '[]'),"
+    " coalesce($9::jsonb, '[]'), $10, $11::date, $12::date, $1 FROM c RETURNING "
+    "*)," BRO_RECORDS_AUDIT("plan.create", "p.candidate_id", "p") " SELECT " BRO_PLANS_JSON
+                                                                  " FROM p";
 
 /* $1..$5 audit, $6 candidate, $7 id. */
 static const char *bro_plans_sql_get =
@@ -144,7 +145,7 @@ int bro_plans_update(bro_job *job)
     bro_validate(job, job->data, bro_plans_fields, BRO_PLANS_NFIELDS, 1);
     if (job->data && job->data->type == MSGPACK_OBJECT_MAP && job->data->via.map.size == 0)
         bro_job_field_error(job, "body", "names no field to change");
-    if (bro_job_check_fields(job) < 0 || bro_records_candidate_visible(job, cand) < 0)
+    if (bro_job_check_fields(job) < 0 || bro_records_candidate_hold(job, cand) < 0)
         return -1;
     const char *l[] = {cand, id};
     bro_err err = {0};

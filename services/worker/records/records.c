@@ -139,16 +139,29 @@ int bro_records_path_id(bro_job *job, const char *name, char *id, const char *wh
 static const char *bro_records_sql_visible =
     "SELECT 1 FROM candidates c WHERE id = $2::uuid AND" BRO_RECORDS_VISIBLE_ROLE1("c");
 
-int bro_records_candidate_visible(bro_job *job, const char *id)
+static const char *bro_records_sql_hold =
+    "SELECT 1 FROM candidates c WHERE id = $2::uuid AND" BRO_RECORDS_VISIBLE_ROLE1("c") "FOR SHARE";
+
+static int bro_records_candidate_check(bro_job *job, const char *id, const char *sql)
 {
     const char *p[] = {job->env->actor.role, id};
     bro_err err = {0};
-    PGresult *res = bro_db_exec(job->db, bro_records_sql_visible, 2, p, &err);
+    PGresult *res = bro_db_exec(job->db, sql, 2, p, &err);
     if (res == NULL)
         return bro_job_fail(job, err.code, "%s", err.msg);
     int found = PQntuples(res) == 1;
     PQclear(res);
     return found ? 0 : bro_job_fail(job, BRO_E_NOT_FOUND, "no such candidate");
+}
+
+int bro_records_candidate_visible(bro_job *job, const char *id)
+{
+    return bro_records_candidate_check(job, id, bro_records_sql_visible);
+}
+
+int bro_records_candidate_hold(bro_job *job, const char *id)
+{
+    return bro_records_candidate_check(job, id, bro_records_sql_hold);
 }
 
 void bro_records_present(const msgpack_object *data, const bro_vfield *fields, int n, char *buf,

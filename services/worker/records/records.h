@@ -19,6 +19,10 @@
     " aud AS (INSERT INTO audit_log (key_id, role, action, route, candidate_id, request_id,"       \
     " job_id) SELECT $1, $2, '" action "', $5, " cand ", $3, $4::uuid FROM " from ")"
 
+/* Appended to the candidate CTE of a statement that adds to the candidate's records: the same
+ * share lock as bro_records_candidate_hold. */
+#define BRO_RECORDS_HOLD " FOR SHARE"
+
 /* The rule for whether the caller ($2 role) may see candidate row c at all: not erased, and a
  * restricted (sperret) record only for the tenant admin. */
 #define BRO_RECORDS_VISIBLE(c)                                                                     \
@@ -85,6 +89,11 @@ int bro_records_sub_list(bro_job *job, const char *sql, const bro_vfield *filter
 /* Fails the job with 404 unless candidate id exists and the caller may see it
  * (BRO_RECORDS_VISIBLE). Returns 0 when it may. */
 int bro_records_candidate_visible(bro_job *job, const char *id) BRO_MUST_USE;
+
+/* The same for a change to the candidate's records: also takes a share lock on the candidate
+ * row until the transaction ends, so an erasure or restriction cannot commit between this
+ * check and the change (it waits, or this sees it done and answers 404). */
+int bro_records_candidate_hold(bro_job *job, const char *id) BRO_MUST_USE;
 
 /* Writes "{a,b}" into buf: the names of the first n fields present in data, as a text[]
  * parameter for statements that change only the fields a PATCH names. */
