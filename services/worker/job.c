@@ -70,6 +70,22 @@ int bro_job_reply_json(bro_job *job, int status, const char *json, size_t len)
     return 0;
 }
 
+int bro_job_query_one(bro_job *job, const char *sql, int n, const char *const *p, int status,
+                      const char *missing)
+{
+    bro_err err = {0};
+    PGresult *res = bro_db_exec(job->db, sql, n, p, &err);
+    if (res == NULL)
+        return bro_job_fail(job, err.code, "%s", err.msg);
+    if (PQntuples(res) != 1) {
+        PQclear(res);
+        return bro_job_fail(job, BRO_E_NOT_FOUND, "%s", missing);
+    }
+    int rc = bro_job_reply_json(job, status, PQgetvalue(res, 0, 0), PQgetlength(res, 0, 0));
+    PQclear(res);
+    return rc;
+}
+
 int bro_job_reply_page(bro_job *job, const void *vres, int limit, const char *next_cursor)
 {
     const PGresult *res = vres;

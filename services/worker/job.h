@@ -55,6 +55,11 @@ int bro_job_param(const msgpack_object *map, const char *name, char *buf, size_t
  * with the given status. Returns 0, or -1 with job->err set. */
 int bro_job_reply_json(bro_job *job, int status, const char *json, size_t len) BRO_MUST_USE;
 
+/* Runs sql and replies with the JSON text in column 0 of its one row and the given status;
+ * when no row comes back the job fails with 404 and `missing` as detail. */
+int bro_job_query_one(bro_job *job, const char *sql, int n, const char *const *p, int status,
+                      const char *missing) BRO_MUST_USE;
+
 /* Packs a page {"items": [<json rows>], "next_cursor": cursor|nil} from column 0 of res
  * (each a JSON text); at most limit rows are used. */
 int bro_job_reply_page(bro_job *job, const void *res, int limit,

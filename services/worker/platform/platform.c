@@ -48,21 +48,13 @@ static int bro_platform_is_platform_admin(const bro_job *job)
     return strcmp(job->env->actor.role, "platform_admin") == 0;
 }
 
-/* Runs sql and replies with its single JSON row, or fails with not_found. */
+/* Runs sql and replies with its single JSON row, or fails with not_found naming `what`. */
 static int bro_platform_one(bro_job *job, const char *sql, int n, const char *const *p, int status,
                             const char *what)
 {
-    bro_err err = {0};
-    PGresult *res = bro_db_exec(job->db, sql, n, p, &err);
-    if (res == NULL)
-        return bro_job_fail(job, err.code, "%s", err.msg);
-    if (PQntuples(res) != 1) {
-        PQclear(res);
-        return bro_job_fail(job, BRO_E_NOT_FOUND, "no such %s", what);
-    }
-    int rc = bro_job_reply_json(job, status, PQgetvalue(res, 0, 0), PQgetlength(res, 0, 0));
-    PQclear(res);
-    return rc;
+    char missing[64];
+    snprintf(missing, sizeof(missing), "no such %s", what);
+    return bro_job_query_one(job, sql, n, p, status, missing);
 }
 
 int bro_platform_auth_resolve(bro_job *job)

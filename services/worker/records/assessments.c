@@ -109,8 +109,8 @@ int bro_assessments_create(bro_job *job)
     p[6] = id;
     if (bro_records_texts(job, bro_assessments_fields, BRO_ASSESSMENTS_NWRITABLE, p + 7, owned) < 0)
         return -1;
-    int rc = bro_records_one(job, bro_assessments_sql_create, 7 + BRO_ASSESSMENTS_NWRITABLE, p, 201,
-                             "no such candidate");
+    int rc = bro_job_query_one(job, bro_assessments_sql_create, 7 + BRO_ASSESSMENTS_NWRITABLE, p,
+                               201, "no such candidate");
     bro_records_texts_free(owned, BRO_ASSESSMENTS_NWRITABLE);
     return rc;
 }
@@ -149,8 +149,8 @@ int bro_assessments_update(bro_job *job)
     if (bro_records_texts(job, bro_assessments_fields, BRO_ASSESSMENTS_NWRITABLE, p + 7, owned) < 0)
         return -1;
     p[7 + BRO_ASSESSMENTS_NWRITABLE] = present;
-    int rc = bro_records_one(job, bro_assessments_sql_update, 8 + BRO_ASSESSMENTS_NWRITABLE, p, 200,
-                             "no such assessment");
+    int rc = bro_job_query_one(job, bro_assessments_sql_update, 8 + BRO_ASSESSMENTS_NWRITABLE, p,
+                               200, "no such assessment");
     bro_records_texts_free(owned, BRO_ASSESSMENTS_NWRITABLE);
     return rc;
 }

@@ -267,11 +267,11 @@ int bro_candidates_get(bro_job *job)
         if (!bro_ids_is_uuid(job->env->actor.org))
             return bro_job_fail(job, BRO_E_NOT_FOUND, "no such candidate");
         p[BRO_RECORDS_NAUDIT + 1] = job->env->actor.org;
-        return bro_records_one(job, bro_candidates_sql_partner_get, BRO_RECORDS_NAUDIT + 2, p, 200,
-                               "no such candidate");
+        return bro_job_query_one(job, bro_candidates_sql_partner_get, BRO_RECORDS_NAUDIT + 2, p,
+                                 200, "no such candidate");
     }
-    return bro_records_one(job, bro_candidates_sql_get, BRO_RECORDS_NAUDIT + 1, p, 200,
-                           "no such candidate");
+    return bro_job_query_one(job, bro_candidates_sql_get, BRO_RECORDS_NAUDIT + 1, p, 200,
+                             "no such candidate");
 }
 
 int bro_candidates_list(bro_job *job)
@@ -304,21 +304,6 @@ int bro_candidates_list(bro_job *job)
     return bro_records_page(job, bro_candidates_sql_list, BRO_RECORDS_NAUDIT + 7, p, limit);
 }
 
-/* "{given_name,phone}": the names of the writable fields present in data. */
-static void bro_candidates_present(const msgpack_object *data, const bro_vfield *fields, char *buf,
-                                   size_t n)
-{
-    snprintf(buf, n, "{");
-    for (int i = 0; i < BRO_CANDIDATES_NWRITABLE; i++) {
-        if (bro_jmp_map_get(data, fields[i].name) == NULL)
-            continue;
-        size_t used = strlen(buf);
-        snprintf(buf + used, n - used, "%s%s", used > 1 ? "," : "", fields[i].name);
-    }
-    size_t used = strlen(buf);
-    snprintf(buf + used, n - used, "}");
-}
-
 int bro_candidates_update(bro_job *job)
 {
     char id[BRO_UUID_LEN + 1], event[BRO_UUID_LEN + 1], present[512];
@@ -335,7 +320,7 @@ int bro_candidates_update(bro_job *job)
     if (bro_candidates_lock(job, id, &st) < 0 || bro_job_if_match(job, st.version) < 0)
         return -1;
     bro_ids_uuid7(event);
-    bro_candidates_present(job->data, fields, present, sizeof(present));
+    bro_records_present(job->data, fields, BRO_CANDIDATES_NWRITABLE, present, sizeof(present));
     const char *p[BRO_RECORDS_NAUDIT + 3 + BRO_CANDIDATES_NWRITABLE] = {0};
     char *owned[BRO_CANDIDATES_NWRITABLE] = {0};
     bro_records_audit_params(job, p);
@@ -344,8 +329,8 @@ int bro_candidates_update(bro_job *job)
     p[7] = present;
     if (bro_records_texts(job, fields, BRO_CANDIDATES_NWRITABLE, p + 8, owned) < 0)
         return -1;
-    int rc = bro_records_one(job, bro_candidates_sql_update, 8 + BRO_CANDIDATES_NWRITABLE, p, 200,
-                             "no such candidate");
+    int rc = bro_job_query_one(job, bro_candidates_sql_update, 8 + BRO_CANDIDATES_NWRITABLE, p, 200,
+                               "no such candidate");
     bro_records_texts_free(owned, BRO_CANDIDATES_NWRITABLE);
     return rc;
 }

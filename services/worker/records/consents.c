@@ -147,8 +147,8 @@ int bro_consents_create(bro_job *job)
     if (bro_records_texts(job, bro_consents_fields, BRO_CONSENTS_NFIELDS, p + 7, owned) < 0)
         return -1;
     p[7 + BRO_CONSENTS_NFIELDS] = event;
-    int rc = bro_records_one(job, bro_consents_sql_create, 8 + BRO_CONSENTS_NFIELDS, p, 201,
-                             "no such candidate");
+    int rc = bro_job_query_one(job, bro_consents_sql_create, 8 + BRO_CONSENTS_NFIELDS, p, 201,
+                               "no such candidate");
     bro_records_texts_free(owned, BRO_CONSENTS_NFIELDS);
     return rc;
 }
@@ -194,5 +194,5 @@ int bro_consents_withdraw(bro_job *job)
     p[6] = id;
     p[7] = bro_records_qparam(job, "reason", reason, sizeof(reason));
     p[8] = event;
-    return bro_records_one(job, bro_consents_sql_withdraw, 9, p, 200, "no such consent");
+    return bro_job_query_one(job, bro_consents_sql_withdraw, 9, p, 200, "no such consent");
 }

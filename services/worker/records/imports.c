@@ -196,7 +196,7 @@ int bro_imports_create(bro_job *job)
     text[len] = '\0';
     const char *p[] = {job->env->id, bro_imports_type_name(type), text, total_s,
                        job->env->actor.key_id};
-    int rc = bro_records_one(job, bro_imports_sql_create, 5, p, 202, "the job was not stored");
+    int rc = bro_job_query_one(job, bro_imports_sql_create, 5, p, 202, "the job was not stored");
     free(text);
     return rc;
 }
@@ -450,7 +450,7 @@ int bro_imports_get(bro_job *job)
     if (bro_records_path_id(job, "id", id, "import") < 0)
         return -1;
     const char *p[] = {id};
-    return bro_records_one(job, bro_imports_sql_get_import, 1, p, 200, "no such import");
+    return bro_job_query_one(job, bro_imports_sql_get_import, 1, p, 200, "no such import");
 }
 
 int bro_jobs_get(bro_job *job)
@@ -459,7 +459,7 @@ int bro_jobs_get(bro_job *job)
     if (bro_records_path_id(job, "id", id, "job") < 0)
         return -1;
     const char *p[] = {id};
-    return bro_records_one(job, bro_imports_sql_get_job, 1, p, 200, "no such job");
+    return bro_job_query_one(job, bro_imports_sql_get_job, 1, p, 200, "no such job");
 }
 
 int bro_imports_list(bro_job *job)

@@ -105,8 +105,8 @@ int bro_journal_create(bro_job *job)
         return -1;
     int rc = bro_journal_check(job, cand, p[9], p[10]);
     if (rc == 0)
-        rc = bro_records_one(job, bro_journal_sql_create, 7 + BRO_JOURNAL_NFIELDS, p, 201,
-                             "no such candidate");
+        rc = bro_job_query_one(job, bro_journal_sql_create, 7 + BRO_JOURNAL_NFIELDS, p, 201,
+                               "no such candidate");
     bro_records_texts_free(owned, BRO_JOURNAL_NFIELDS);
     return rc;
 }

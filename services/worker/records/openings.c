@@ -178,8 +178,8 @@ int bro_openings_create(bro_job *job)
     char *owned[BRO_OPENINGS_NWRITABLE] = {0};
     if (bro_records_texts(job, bro_openings_fields, BRO_OPENINGS_NWRITABLE, p + 3, owned) < 0)
         return -1;
-    int rc = bro_records_one(job, bro_openings_sql_create, 3 + BRO_OPENINGS_NWRITABLE, p, 201,
-                             "the opening was not stored");
+    int rc = bro_job_query_one(job, bro_openings_sql_create, 3 + BRO_OPENINGS_NWRITABLE, p, 201,
+                               "the opening was not stored");
     bro_records_texts_free(owned, BRO_OPENINGS_NWRITABLE);
     return rc;
 }
@@ -193,7 +193,7 @@ int bro_openings_get(bro_job *job)
     if (org && !bro_ids_is_uuid(org))
         return bro_job_fail(job, BRO_E_NOT_FOUND, "no such opening");
     const char *p[] = {id, org};
-    return bro_records_one(job, bro_openings_sql_get, 2, p, 200, "no such opening");
+    return bro_job_query_one(job, bro_openings_sql_get, 2, p, 200, "no such opening");
 }
 
 int bro_openings_list(bro_job *job)
@@ -253,7 +253,7 @@ static int bro_openings_partner_may(bro_job *job)
 
 int bro_openings_update(bro_job *job)
 {
-    char id[BRO_UUID_LEN + 1], event[BRO_UUID_LEN + 1], present[512] = "{";
+    char id[BRO_UUID_LEN + 1], event[BRO_UUID_LEN + 1], present[512];
     if (bro_records_path_id(job, "id", id, "opening") < 0)
         return -1;
     const char *own = bro_openings_is_partner(job) ? job->env->actor.org : NULL;
@@ -281,20 +281,15 @@ int bro_openings_update(bro_job *job)
     if (bro_openings_partner_may(job) < 0 || bro_job_if_match(job, version) < 0 ||
         bro_openings_check(job, min_now, max_now) < 0)
         return -1;
-    for (int i = 0; i < BRO_OPENINGS_NWRITABLE; i++)
-        if (bro_jmp_map_get(job->data, bro_openings_fields[i].name)) {
-            size_t used = strlen(present);
-            snprintf(present + used, sizeof(present) - used, "%s%s", used > 1 ? "," : "",
-                     bro_openings_fields[i].name);
-        }
-    strncat(present, "}", sizeof(present) - strlen(present) - 1);
+    bro_records_present(job->data, bro_openings_fields, BRO_OPENINGS_NWRITABLE, present,
+                        sizeof(present));
     bro_ids_uuid7(event);
     const char *p[3 + BRO_OPENINGS_NWRITABLE] = {id, event, present};
     char *owned[BRO_OPENINGS_NWRITABLE] = {0};
     if (bro_records_texts(job, bro_openings_fields, BRO_OPENINGS_NWRITABLE, p + 3, owned) < 0)
         return -1;
-    int rc = bro_records_one(job, bro_openings_sql_update, 3 + BRO_OPENINGS_NWRITABLE, p, 200,
-                             "no such opening");
+    int rc = bro_job_query_one(job, bro_openings_sql_update, 3 + BRO_OPENINGS_NWRITABLE, p, 200,
+                               "no such opening");
     bro_records_texts_free(owned, BRO_OPENINGS_NWRITABLE);
     return rc;
 }

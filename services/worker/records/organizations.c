@@ -222,7 +222,7 @@ int bro_organizations_get(bro_job *job)
     const char *p[] = {id, partner ? job->env->actor.org : NULL};
     if (partner && !bro_ids_is_uuid(job->env->actor.org))
         return bro_job_fail(job, BRO_E_NOT_FOUND, "no such organisation");
-    return bro_records_one(job, bro_organizations_sql_get, 2, p, 200, "no such organisation");
+    return bro_job_query_one(job, bro_organizations_sql_get, 2, p, 200, "no such organisation");
 }
 
 int bro_organizations_list(bro_job *job)
@@ -246,7 +246,7 @@ int bro_organizations_list(bro_job *job)
 
 int bro_organizations_update(bro_job *job)
 {
-    char id[BRO_UUID_LEN + 1], event[BRO_UUID_LEN + 1], number[10], present[256] = "{";
+    char id[BRO_UUID_LEN + 1], event[BRO_UUID_LEN + 1], number[10], present[256];
     if (bro_records_path_id(job, "id", id, "organisation") < 0)
         return -1;
     bro_organizations_validate(job, job->data, 1, number);
@@ -267,20 +267,15 @@ int bro_organizations_update(bro_job *job)
         return bro_job_fail(job, BRO_E_NOT_FOUND, "no such organisation");
     if (bro_job_if_match(job, version) < 0 || bro_organizations_unique(job, number, id) < 0)
         return -1;
-    for (int i = 0; i < BRO_ORGANIZATIONS_NWRITABLE; i++)
-        if (bro_jmp_map_get(job->data, bro_organizations_fields[i].name)) {
-            size_t used = strlen(present);
-            snprintf(present + used, sizeof(present) - used, "%s%s", used > 1 ? "," : "",
-                     bro_organizations_fields[i].name);
-        }
-    strncat(present, "}", sizeof(present) - strlen(present) - 1);
+    bro_records_present(job->data, bro_organizations_fields, BRO_ORGANIZATIONS_NWRITABLE, present,
+                        sizeof(present));
     bro_ids_uuid7(event);
     const char *p[3 + BRO_ORGANIZATIONS_NWRITABLE] = {id, event, present};
     char *owned[BRO_ORGANIZATIONS_NWRITABLE] = {0};
     if (bro_organizations_params(job, job->data, number, p + 3, owned) < 0)
         return -1;
-    int rc = bro_records_one(job, bro_organizations_sql_update, 3 + BRO_ORGANIZATIONS_NWRITABLE, p,
-                             200, "no such organisation");
+    int rc = bro_job_query_one(job, bro_organizations_sql_update, 3 + BRO_ORGANIZATIONS_NWRITABLE,
+                               p, 200, "no such organisation");
     bro_records_texts_free(owned, BRO_ORGANIZATIONS_NWRITABLE);
     return rc;
 }

@@ -152,8 +152,8 @@ int bro_candidates_status(bro_job *job)
     p[8] = to;
     p[9] = has_measure ? measure : NULL;
     p[10] = reason;
-    rc = bro_records_one(job, bro_pipeline_sql_move, BRO_RECORDS_NAUDIT + 6, p, 200,
-                         "no such candidate");
+    rc = bro_job_query_one(job, bro_pipeline_sql_move, BRO_RECORDS_NAUDIT + 6, p, 200,
+                           "no such candidate");
 out:
     free(reason);
     return rc;

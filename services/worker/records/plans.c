@@ -120,8 +120,8 @@ int bro_plans_create(bro_job *job)
     p[6] = id;
     if (bro_records_texts(job, bro_plans_fields, BRO_PLANS_NWRITABLE, p + 7, owned) < 0)
         return -1;
-    int rc = bro_records_one(job, bro_plans_sql_create, 7 + BRO_PLANS_NWRITABLE, p, 201,
-                             "no such candidate");
+    int rc = bro_job_query_one(job, bro_plans_sql_create, 7 + BRO_PLANS_NWRITABLE, p, 201,
+                               "no such candidate");
     bro_records_texts_free(owned, BRO_PLANS_NWRITABLE);
     return rc;
 }
@@ -172,8 +172,8 @@ int bro_plans_update(bro_job *job)
     if (bro_records_texts(job, bro_plans_fields, BRO_PLANS_NWRITABLE, p + 7, owned) < 0)
         return -1;
     p[7 + BRO_PLANS_NWRITABLE] = present;
-    int rc =
-        bro_records_one(job, bro_plans_sql_update, 8 + BRO_PLANS_NWRITABLE, p, 200, "no such plan");
+    int rc = bro_job_query_one(job, bro_plans_sql_update, 8 + BRO_PLANS_NWRITABLE, p, 200,
+                               "no such plan");
     bro_records_texts_free(owned, BRO_PLANS_NWRITABLE);
     return rc;
 }

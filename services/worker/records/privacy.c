@@ -100,8 +100,8 @@ int bro_candidates_erase(bro_job *job)
     bro_records_audit_params(job, p);
     p[5] = id;
     p[6] = event;
-    return bro_records_one(job, bro_privacy_sql_erase, BRO_RECORDS_NAUDIT + 2, p, 200,
-                           "no such candidate");
+    return bro_job_query_one(job, bro_privacy_sql_erase, BRO_RECORDS_NAUDIT + 2, p, 200,
+                             "no such candidate");
 }
 
 static int bro_privacy_set(bro_job *job, int restrict_it)
@@ -134,8 +134,8 @@ static int bro_privacy_set(bro_job *job, int restrict_it)
                           restrict_it ? "already" : "not");
         goto out;
     }
-    rc = bro_records_one(job, bro_privacy_sql_restrict, BRO_RECORDS_NAUDIT + 4, p, 200,
-                         "no such candidate");
+    rc = bro_job_query_one(job, bro_privacy_sql_restrict, BRO_RECORDS_NAUDIT + 4, p, 200,
+                           "no such candidate");
 out:
     free(reason);
     return rc;

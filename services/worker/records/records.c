@@ -72,22 +72,6 @@ void bro_records_texts_free(char **owned, int n)
     }
 }
 
-int bro_records_one(bro_job *job, const char *sql, int n, const char *const *p, int status,
-                    const char *missing)
-{
-    bro_err err = {0};
-    PGresult *res = bro_db_exec(job->db, sql, n, p, &err);
-    if (res == NULL)
-        return bro_job_fail(job, err.code, "%s", err.msg);
-    if (PQntuples(res) != 1) {
-        PQclear(res);
-        return bro_job_fail(job, BRO_E_NOT_FOUND, "%s", missing);
-    }
-    int rc = bro_job_reply_json(job, status, PQgetvalue(res, 0, 0), PQgetlength(res, 0, 0));
-    PQclear(res);
-    return rc;
-}
-
 int bro_records_page(bro_job *job, const char *sql, int n, const char *const *p, int limit)
 {
     bro_err err = {0};
@@ -219,7 +203,7 @@ int bro_records_sub_get(bro_job *job, const char *sql, const char *what)
     p[6] = id;
     char missing[64];
     snprintf(missing, sizeof(missing), "no such %s", what);
-    return bro_records_one(job, sql, BRO_RECORDS_NAUDIT + 2, p, 200, missing);
+    return bro_job_query_one(job, sql, BRO_RECORDS_NAUDIT + 2, p, 200, missing);
 }
 
 int bro_records_sub_list(bro_job *job, const char *sql, const bro_vfield *filter)

@@ -46,11 +46,6 @@ int bro_records_texts(bro_job *job, const bro_vfield *fields, int n, const char 
                       char **owned) BRO_MUST_USE;
 void bro_records_texts_free(char **owned, int n);
 
-/* Runs sql and replies with the JSON text in column 0 of its one row and the given status;
- * when no row comes back the job fails with 404 and `missing` as detail. */
-int bro_records_one(bro_job *job, const char *sql, int n, const char *const *p, int status,
-                    const char *missing) BRO_MUST_USE;
-
 /* Runs sql, which returns up to limit + 1 rows of (JSON text, cursor text), and replies with
  * the page {"items", "next_cursor"}. */
 int bro_records_page(bro_job *job, const char *sql, int n, const char *const *p,
