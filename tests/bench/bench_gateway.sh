@@ -10,6 +10,8 @@
 # Prints a Markdown table of the median req/s, p50 and p99 over the rounds. Loopback only.
 set -euo pipefail
 . "$(dirname "$0")/../../deploy/local/lib.sh"
+# shellcheck source=nginx_reference.sh
+. "$(dirname "$0")/nginx_reference.sh"
 
 DURATION=${DURATION:-10}
 ROUNDS=${ROUNDS:-3}
@@ -56,21 +58,7 @@ id=$(curl -sf -H "Authorization: Bearer $key" -H 'Content-Type: application/json
   -d '{"given_name":"Bench","family_name":"Mark","birth_year":1980}' \
   "http://127.0.0.1:$GW_PORT/v1/candidates" | /usr/bin/python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])')
 
-cat >"$work/nginx.conf" <<CONF
-worker_processes 2;
-pid $work/nginx.pid;
-error_log $work/nginx-error.log;
-events { worker_connections 1024; }
-http {
-  access_log off;
-  server {
-    listen 127.0.0.1:$NGINX_PORT;
-    location / { return 200 "ok"; }
-  }
-}
-CONF
-nginx -c "$work/nginx.conf"
-bro_wait_http "http://127.0.0.1:$NGINX_PORT/" 10 || bro_die "nginx not ready"
+bench_nginx_start "$work" "$NGINX_PORT"
 
 # run NAME URL [header] [connections]: one wrk round; appends "name rps p50 p99 non2xx".
 run() {

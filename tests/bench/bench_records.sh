@@ -17,6 +17,8 @@
 set -euo pipefail
 # shellcheck source-path=SCRIPTDIR source=../../deploy/local/lib.sh
 . "$(dirname "$0")/../../deploy/local/lib.sh"
+# shellcheck source=nginx_reference.sh
+. "$(dirname "$0")/nginx_reference.sh"
 HERE=$(cd "$(dirname "$0")" && pwd)
 
 DURATION=${DURATION:-10}         # seconds per wrk round
@@ -205,21 +207,7 @@ for stack in one many; do
     bro_die "gateway ($stack) not ready: $(tail -n 3 "$work/gateway-$stack.log")"
 done
 
-cat >"$work/nginx.conf" <<CONF
-worker_processes 2;
-pid $work/nginx.pid;
-error_log $work/nginx-error.log;
-events { worker_connections 1024; }
-http {
-  access_log off;
-  server {
-    listen 127.0.0.1:$NGINX_PORT;
-    location / { return 200 "ok"; }
-  }
-}
-CONF
-nginx -c "$work/nginx.conf"
-bro_wait_http "http://127.0.0.1:$NGINX_PORT/" 10 || bro_die "nginx not ready"
+bench_nginx_start "$work" "$NGINX_PORT"
 
 # ---- what is read ------------------------------------------------------------------------------
 # Per stack: its coordinator key, 1,000 visible candidates of the bench tenant (single reads

@@ -52,6 +52,17 @@ def uuid7():
     return str(uuid.UUID(int=value))
 
 
+def valid_org_number(seed):
+    """A nine-digit organisasjonsnummer with a correct mod-11 check digit."""
+    while True:
+        body = str(80000000 + seed % 19999999)
+        total = sum(int(d) * w for d, w in zip(body, (3, 2, 7, 6, 5, 4, 3, 2)))
+        check = (11 - total % 11) % 11
+        if check != 10:
+            return body + str(check)
+        seed += 1
+
+
 def free_port():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

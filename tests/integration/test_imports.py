@@ -8,22 +8,12 @@ import uuid
 import pytest
 import redis
 
-from conftest import Service, count_candidates, suffix, wait_until
+from conftest import Service, count_candidates, suffix, wait_until, valid_org_number
 from test_openapi import assert_documented, doc  # noqa: F401 (doc is a fixture)
 
 TERMINAL = ("done", "failed")
 
 
-
-def valid_org_number(seed):
-    """A nine-digit organisasjonsnummer with a correct mod-11 check digit."""
-    while True:
-        body = str(80000000 + seed % 19999999)
-        total = sum(int(d) * w for d, w in zip(body, (3, 2, 7, 6, 5, 4, 3, 2)))
-        check = (11 - total % 11) % 11
-        if check != 10:
-            return body + str(check)
-        seed += 1
 
 def post_csv(api, text, type_=None, headers=None, encoding="utf-8"):
     """POSTs text as a text/csv body (bytes go as they are)."""
