@@ -60,6 +60,10 @@ static const bro_config_entry bro_config_table[] = {
               "how long a gateway trusts a resolved key (bounds revocation delay)"),
     BRO_CFG_I("BROBYGGER_MAX_BODY", max_body, "1048576", 1024, 67108864,
               "request body limit in bytes (then 413)"),
+    BRO_CFG_I("BROBYGGER_RETENTION_HOURS", retention_hours, "168", 1, 87600,
+              "hours stored replies (exactly-once records, Idempotency-Key answers) are kept"),
+    BRO_CFG_I("BROBYGGER_JANITOR_MS", janitor_ms, "600000", 500, 86400000,
+              "how often a records worker deletes stored replies past their retention"),
 };
 #define BRO_CONFIG_N (sizeof(bro_config_table) / sizeof(bro_config_table[0]))
 

@@ -23,6 +23,8 @@ typedef struct bro_config {
     int heartbeat_ttl_ms;   /* BROBYGGER_HEARTBEAT_TTL_MS: worker heartbeat lifetime */
     int auth_cache_ms;      /* BROBYGGER_AUTH_CACHE_MS: gateway trusts a resolved key this long */
     int max_body;           /* BROBYGGER_MAX_BODY: request body limit in bytes */
+    int retention_hours;    /* BROBYGGER_RETENTION_HOURS: stored replies kept this long */
+    int janitor_ms;         /* BROBYGGER_JANITOR_MS: how often a worker purges old replies */
 } bro_config;
 
 /* Fills cfg from the environment, falling back to documented defaults. On a bad value

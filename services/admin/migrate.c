@@ -238,7 +238,8 @@ static int bro_migrate_worker_role(PGconn *pg, const bro_config *cfg)
              "GRANT SELECT ON platform.tenants, platform.api_keys TO %s;"
              "GRANT INSERT ON platform.api_keys TO %s;"
              "GRANT UPDATE (revoked_at) ON platform.api_keys TO %s;"
-             "GRANT SELECT, INSERT ON platform.processed_jobs, platform.idempotency_keys TO %s;"
+             "GRANT SELECT, INSERT, DELETE ON platform.processed_jobs, platform.idempotency_keys"
+             " TO %s;"
              "GRANT EXECUTE ON FUNCTION platform.provision_tenant(text, text, text),"
              " platform.migrate_tenant(text) TO %s;",
              exists ? "ALTER" : "CREATE", ident, ident, ident, ident, ident, ident, ident);

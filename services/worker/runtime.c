@@ -16,6 +16,7 @@
 #include "common/jmp.h"
 #include "common/log.h"
 #include "handlers.h"
+#include "janitor.h"
 
 #define BRO_RUNTIME_BATCH        8    /* messages taken per read */
 #define BRO_RUNTIME_BLOCK_MS     1000 /* longest blocking read, so stop is noticed quickly */
@@ -579,6 +580,7 @@ int bro_runtime_run(bro_worker *w)
     int failures = 0;
     while (!*w->stop) {
         bro_runtime_heartbeat(w);
+        bro_janitor_tick(w);
         int n = 0;
         bro_err err = {0};
         if (bro_queue_read(w->queue, BRO_RUNTIME_BLOCK_MS, msgs, BRO_RUNTIME_BATCH, &n, &err) < 0) {

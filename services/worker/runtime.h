@@ -20,6 +20,7 @@ typedef struct bro_worker {
     bro_db *db;                                     /* NULL until connected */
     int64_t started_ms;                             /* unix ms */
     int64_t last_heartbeat_ms;                      /* unix ms of the last heartbeat written */
+    int64_t last_janitor_ms;                        /* unix ms of the last retention sweep */
     long long jobs_done;                            /* jobs finished with a reply */
     long long jobs_failed;                          /* jobs retried or dead-lettered */
     volatile sig_atomic_t *stop;                    /* set by the signal handler */

@@ -1,0 +1,103 @@
+/* The retention sweep. A stored reply exists so that a redelivered job or a repeated
+ * Idempotency-Key gets the first answer again; past that window it is only a copy of personal
+ * data, so it is deleted. Several workers may sweep at once: the deletes are idempotent. */
+#include "janitor.h"
+
+#include <libpq-fe.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/ids.h"
+#include "common/log.h"
+#include "common/queue.h"
+
+static const char *bro_janitor_sql_tenants = "SELECT slug FROM tenants ORDER BY slug";
+
+/* $1 hours. Unqualified: the platform's tables or the tenant's, by the transaction's path. */
+static const char *bro_janitor_sql_processed =
+    "DELETE FROM processed_jobs WHERE created_at < now() - make_interval(hours => $1::int)";
+static const char *bro_janitor_sql_idempotency =
+    "DELETE FROM idempotency_keys WHERE created_at < now() - make_interval(hours => $1::int)";
+
+/* Sweeps one schema (tenant NULL: the platform's). Returns the rows deleted, or -1. */
+static long bro_janitor_sweep(bro_worker *w, const char *tenant, const char *hours, bro_err *err)
+{
+    const char *p[] = {hours};
+    long deleted = 0;
+    if (bro_db_begin(w->db, tenant, err) < 0)
+        return -1;
+    const char *sql[] = {bro_janitor_sql_processed, bro_janitor_sql_idempotency};
+    for (int i = 0; i < 2; i++) {
+        PGresult *res = bro_db_exec(w->db, sql[i], 1, p, err);
+        if (res == NULL) {
+            bro_db_rollback(w->db);
+            return -1;
+        }
+        deleted += atol(PQcmdTuples(res));
+        PQclear(res);
+    }
+    return bro_db_commit(w->db, err) < 0 ? -1 : deleted;
+}
+
+/* The tenants' slugs, newline-separated, in a new string the caller frees; NULL on failure. */
+static char *bro_janitor_tenants(bro_worker *w, bro_err *err)
+{
+    if (bro_db_begin(w->db, NULL, err) < 0)
+        return NULL;
+    PGresult *res = bro_db_exec(w->db, bro_janitor_sql_tenants, 0, NULL, err);
+    if (res == NULL) {
+        bro_db_rollback(w->db);
+        return NULL;
+    }
+    size_t size = 1;
+    for (int i = 0; i < PQntuples(res); i++)
+        size += (size_t)PQgetlength(res, i, 0) + 1;
+    char *list = malloc(size);
+    if (list) {
+        list[0] = '\0';
+        for (int i = 0; i < PQntuples(res); i++) {
+            strcat(list, PQgetvalue(res, i, 0));
+            strcat(list, "\n");
+        }
+    }
+    PQclear(res);
+    if (bro_db_commit(w->db, err) < 0 || list == NULL) {
+        free(list);
+        return NULL;
+    }
+    return list;
+}
+
+void bro_janitor_tick(bro_worker *w)
+{
+    int64_t now = bro_ids_now_ms();
+    if (w->db == NULL || now - w->last_janitor_ms < w->cfg.janitor_ms)
+        return;
+    int records = 0;
+    for (int i = 0; i < w->nqueues; i++)
+        records |= strcmp(w->queues[i], BRO_QUEUE_RECORDS) == 0;
+    if (!records)
+        return;
+    w->last_janitor_ms = now;
+    char hours[16];
+    snprintf(hours, sizeof(hours), "%d", w->cfg.retention_hours);
+    bro_err err = {0};
+    long total = bro_janitor_sweep(w, NULL, hours, &err);
+    char *tenants = total < 0 ? NULL : bro_janitor_tenants(w, &err);
+    for (char *save = NULL, *slug = tenants ? strtok_r(tenants, "\n", &save) : NULL; slug;
+         slug = strtok_r(NULL, "\n", &save)) {
+        long n = bro_janitor_sweep(w, slug, hours, &err);
+        if (n < 0) {
+            bro_log_ctx lc = {slug, NULL, NULL};
+            bro_log_warn(&lc, "retention sweep failed: %s", err.msg);
+            continue;
+        }
+        total += n;
+    }
+    if (tenants == NULL)
+        bro_log_warn(NULL, "retention sweep failed: %s", err.msg);
+    else if (total > 0)
+        bro_log_info(NULL, "retention sweep deleted %ld stored replies", total);
+    free(tenants);
+}
