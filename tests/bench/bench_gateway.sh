@@ -10,8 +10,8 @@
 # Prints a Markdown table of the median req/s, p50 and p99 over the rounds. Loopback only.
 set -euo pipefail
 . "$(dirname "$0")/../../deploy/local/lib.sh"
-# shellcheck source=nginx_reference.sh
-. "$(dirname "$0")/nginx_reference.sh"
+# shellcheck source=bench_lib.sh
+. "$(dirname "$0")/bench_lib.sh"
 
 DURATION=${DURATION:-10}
 ROUNDS=${ROUNDS:-3}
@@ -70,17 +70,7 @@ run() {
     out=$(wrk -t$t -c"$c" -d"${DURATION}s" --latency "$2")
   fi
   echo "$out" >>"$work/wrk.txt"
-  echo "$out" | /usr/bin/python3 -c '
-import re, sys
-t = sys.stdin.read()
-def ms(v):
-    n, u = re.match(r"([0-9.]+)(us|ms|s)", v).groups()
-    return float(n) * {"us": 0.001, "ms": 1, "s": 1000}[u]
-rps = float(re.search(r"Requests/sec: +([0-9.]+)", t).group(1))
-p50 = ms(re.search(r"50% +([^ ]+)", t).group(1))
-p99 = ms(re.search(r"99% +([^ ]+)", t).group(1))
-errors = re.search(r"Non-2xx or 3xx responses: (\d+)", t)
-print(sys.argv[1], rps, p50, p99, errors.group(1) if errors else 0)' "$1" >>"$work/results"
+  printf '%s %s\n' "$1" "$(echo "$out" | bench_wrk_figures)" >>"$work/results"
 }
 for r in $(seq "$ROUNDS"); do
   bro_say "round $r of $ROUNDS"

@@ -17,8 +17,8 @@
 set -euo pipefail
 # shellcheck source-path=SCRIPTDIR source=../../deploy/local/lib.sh
 . "$(dirname "$0")/../../deploy/local/lib.sh"
-# shellcheck source=nginx_reference.sh
-. "$(dirname "$0")/nginx_reference.sh"
+# shellcheck source=bench_lib.sh
+. "$(dirname "$0")/bench_lib.sh"
 HERE=$(cd "$(dirname "$0")" && pwd)
 
 DURATION=${DURATION:-10}         # seconds per wrk round
@@ -293,19 +293,7 @@ run() {
   out=$(BENCH_PATHS=${4:-} wrk -t$t -c"$c" -d"${DURATION}s" --latency "${script[@]}" \
     -H "Authorization: Bearer $key" "$3")
   printf '== %s %s\n%s\n' "$1" "$2" "$out" >>"$work/wrk.txt"
-  echo "$out" | /usr/bin/python3 -c '
-import re, sys
-t = sys.stdin.read()
-def ms(v):
-    n, u = re.match(r"([0-9.]+)(us|ms|s)", v).groups()
-    return float(n) * {"us": 0.001, "ms": 1, "s": 1000}[u]
-rps = float(re.search(r"Requests/sec: +([0-9.]+)", t).group(1))
-p50 = ms(re.search(r" 50% +([^ \n]+)", t).group(1))
-p99 = ms(re.search(r" 99% +([^ \n]+)", t).group(1))
-non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", t)
-sock = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", t)
-errors = (int(non2xx.group(1)) if non2xx else 0) + (sum(map(int, sock.groups())) if sock else 0)
-print(sys.argv[1], sys.argv[2], rps, p50, p99, errors)' "$1" "$2" >>"$work/results"
+  printf '%s %s %s\n' "$1" "$2" "$(echo "$out" | bench_wrk_figures)" >>"$work/results"
 }
 
 # measure STACK TARGET [connections]: one round of a target on a stack; at 1 connection the
