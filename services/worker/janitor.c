@@ -12,7 +12,9 @@
 #include "common/log.h"
 #include "common/queue.h"
 
-static const char *bro_janitor_sql_tenants = "SELECT slug FROM tenants ORDER BY slug";
+/* $1 the last slug swept ("" for the first), $2 how many. */
+static const char *bro_janitor_sql_tenants =
+    "SELECT slug FROM tenants WHERE slug > $1 ORDER BY slug LIMIT $2::int";
 
 /* $1 hours. Unqualified: the platform's tables or the tenant's, by the transaction's path. */
 static const char *bro_janitor_sql_processed =
@@ -40,12 +42,16 @@ static long bro_janitor_sweep(bro_worker *w, const char *tenant, const char *hou
     return bro_db_commit(w->db, err) < 0 ? -1 : deleted;
 }
 
-/* The tenants' slugs, newline-separated, in a new string the caller frees; NULL on failure. */
+/* The next batch of tenants' slugs after w->janitor_after, newline-separated, in a new string
+ * the caller frees; NULL on failure. */
 static char *bro_janitor_tenants(bro_worker *w, bro_err *err)
 {
+    char limit[8];
+    snprintf(limit, sizeof(limit), "%d", BRO_JANITOR_BATCH);
+    const char *p[] = {w->janitor_after, limit};
     if (bro_db_begin(w->db, NULL, err) < 0)
         return NULL;
-    PGresult *res = bro_db_exec(w->db, bro_janitor_sql_tenants, 0, NULL, err);
+    PGresult *res = bro_db_exec(w->db, bro_janitor_sql_tenants, 2, p, err);
     if (res == NULL) {
         bro_db_rollback(w->db);
         return NULL;
@@ -83,10 +89,13 @@ void bro_janitor_tick(bro_worker *w)
     char hours[16];
     snprintf(hours, sizeof(hours), "%d", w->cfg.retention_hours);
     bro_err err = {0};
-    long total = bro_janitor_sweep(w, NULL, hours, &err);
+    long total = w->janitor_after[0] ? 0 : bro_janitor_sweep(w, NULL, hours, &err);
     char *tenants = total < 0 ? NULL : bro_janitor_tenants(w, &err);
+    int swept = 0;
     for (char *save = NULL, *slug = tenants ? strtok_r(tenants, "\n", &save) : NULL; slug;
          slug = strtok_r(NULL, "\n", &save)) {
+        snprintf(w->janitor_after, sizeof(w->janitor_after), "%s", slug);
+        swept++;
         long n = bro_janitor_sweep(w, slug, hours, &err);
         if (n < 0) {
             bro_log_ctx lc = {slug, NULL, NULL};
@@ -99,5 +108,7 @@ void bro_janitor_tick(bro_worker *w)
         bro_log_warn(NULL, "retention sweep failed: %s", err.msg);
     else if (total > 0)
         bro_log_info(NULL, "retention sweep deleted %ld stored replies", total);
+    if (tenants == NULL || swept < BRO_JANITOR_BATCH)
+        w->janitor_after[0] = '\0'; /* the cycle is done: the next one starts at the platform */
     free(tenants);
 }

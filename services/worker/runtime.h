@@ -21,6 +21,7 @@ typedef struct bro_worker {
     int64_t started_ms;                             /* unix ms */
     int64_t last_heartbeat_ms;                      /* unix ms of the last heartbeat written */
     int64_t last_janitor_ms;                        /* unix ms of the last retention sweep */
+    char janitor_after[40];                         /* last tenant swept; "" starts a cycle */
     long long jobs_done;                            /* jobs finished with a reply */
     long long jobs_failed;                          /* jobs retried or dead-lettered */
     volatile sig_atomic_t *stop;                    /* set by the signal handler */
