@@ -64,6 +64,14 @@ static const bro_config_entry bro_config_table[] = {
               "hours stored replies (exactly-once records, Idempotency-Key answers) are kept"),
     BRO_CFG_I("BROBYGGER_JANITOR_MS", janitor_ms, "600000", 500, 86400000,
               "how often a records worker deletes stored replies past their retention"),
+    BRO_CFG_I("BROBYGGER_HEADER_TIMEOUT_MS", header_timeout_ms, "10000", 100, 3600000,
+              "from a request's first byte to the end of its head (then 408 and close)"),
+    BRO_CFG_I("BROBYGGER_BODY_TIMEOUT_MS", body_timeout_ms, "30000", 100, 3600000,
+              "from the end of the head to the end of the body, and the longest stalled write"),
+    BRO_CFG_I("BROBYGGER_IDLE_TIMEOUT_MS", idle_timeout_ms, "60000", 100, 3600000,
+              "how long a connection may wait with no request in progress (then closed)"),
+    BRO_CFG_I("BROBYGGER_MAX_CONNECTIONS", max_connections, "10000", 1, 1000000,
+              "open connections per gateway process before new ones are answered 503"),
 };
 #define BRO_CONFIG_N (sizeof(bro_config_table) / sizeof(bro_config_table[0]))
 

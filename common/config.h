@@ -25,6 +25,10 @@ typedef struct bro_config {
     int max_body;           /* BROBYGGER_MAX_BODY: request body limit in bytes */
     int retention_hours;    /* BROBYGGER_RETENTION_HOURS: stored replies kept this long */
     int janitor_ms;         /* BROBYGGER_JANITOR_MS: how often a worker purges old replies */
+    int header_timeout_ms;  /* BROBYGGER_HEADER_TIMEOUT_MS: a request's head must arrive by then */
+    int body_timeout_ms;    /* BROBYGGER_BODY_TIMEOUT_MS: its body, after the head */
+    int idle_timeout_ms;    /* BROBYGGER_IDLE_TIMEOUT_MS: a keep-alive connection may idle */
+    int max_connections;    /* BROBYGGER_MAX_CONNECTIONS: open connections per gateway */
 } bro_config;
 
 /* Fills cfg from the environment, falling back to documented defaults. On a bad value

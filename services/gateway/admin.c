@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "common/log.h"
 #include "common/queue.h"
@@ -194,11 +195,42 @@ void bro_admin_workers(bro_gw_req *r)
 
 /* ---- the admin listener: /metrics ---------------------------------------------------------- */
 
-static void bro_admin_metrics(struct evhttp_request *req, bro_metrics *m)
+/* The connection layer's counters, in Prometheus text. */
+static void bro_admin_metrics_conn(struct evbuffer *out, const bro_conn_stats *st)
+{
+    static const char *const phases[] = {"header", "body", "idle"};
+    evbuffer_add_printf(
+        out,
+        "# HELP brobygger_http_connections Open HTTP connections (API and admin listeners).\n"
+        "# TYPE brobygger_http_connections gauge\n"
+        "brobygger_http_connections %lld\n"
+        "# HELP brobygger_http_connections_refused_total Connections answered 503 over "
+        "BROBYGGER_MAX_CONNECTIONS.\n"
+        "# TYPE brobygger_http_connections_refused_total counter\n"
+        "brobygger_http_connections_refused_total %llu\n"
+        "# HELP brobygger_http_accept_paused_total Times accepting paused for lack of "
+        "descriptors.\n"
+        "# TYPE brobygger_http_accept_paused_total counter\n"
+        "brobygger_http_accept_paused_total %llu\n"
+        "# HELP brobygger_http_protocol_errors_total Requests refused by the HTTP parser.\n"
+        "# TYPE brobygger_http_protocol_errors_total counter\n"
+        "brobygger_http_protocol_errors_total %llu\n"
+        "# HELP brobygger_http_timeouts_total Connections ended by a deadline, by phase.\n"
+        "# TYPE brobygger_http_timeouts_total counter\n",
+        (long long)__atomic_load_n(&st->open, __ATOMIC_RELAXED),
+        __atomic_load_n(&st->refused, __ATOMIC_RELAXED),
+        __atomic_load_n(&st->accept_paused, __ATOMIC_RELAXED),
+        __atomic_load_n(&st->refused_protocol, __ATOMIC_RELAXED));
+    for (int i = 0; i < 3; i++)
+        evbuffer_add_printf(out, "brobygger_http_timeouts_total{phase=\"%s\"} %llu\n", phases[i],
+                            __atomic_load_n(&st->timeouts[i], __ATOMIC_RELAXED));
+}
+
+static void bro_admin_metrics(bro_conn_req *req, bro_metrics *m)
 {
     struct evbuffer *out = evbuffer_new();
     if (out == NULL) {
-        evhttp_send_error(req, 500, NULL);
+        bro_conn_send(req, 500, NULL);
         return;
     }
     evbuffer_add_printf(out, "# TYPE brobygger_http_requests_total counter\n");
@@ -249,52 +281,67 @@ static void bro_admin_metrics(struct evhttp_request *req, bro_metrics *m)
                         __atomic_load_n(&m->auth_misses, __ATOMIC_RELAXED),
                         __atomic_load_n(&m->redis_errors, __ATOMIC_RELAXED),
                         __atomic_load_n(&m->timeouts, __ATOMIC_RELAXED));
-    evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type",
-                      "text/plain; version=0.0.4");
-    evhttp_send_reply(req, 200, "OK", out);
+    bro_admin_metrics_conn(out, &m->conn);
+    evhttp_add_header(bro_conn_out_headers(req), "Content-Type", "text/plain; version=0.0.4");
+    bro_conn_send(req, 200, out);
     evbuffer_free(out);
 }
 
-static void bro_admin_on_request(struct evhttp_request *req, void *arg)
+/* Answers an admin request with a JSON or problem document and a request id. */
+static void bro_admin_answer(bro_conn_req *req, int status, const char *type, const char *text,
+                             size_t len)
 {
-    const char *path = evhttp_uri_get_path(evhttp_request_get_evhttp_uri(req));
-    if (path && strcmp(path, "/metrics") == 0) {
+    char id[BRO_UUID_LEN + 1];
+    bro_ids_uuid7(id);
+    evhttp_add_header(bro_conn_out_headers(req), "X-Request-Id", id);
+    evhttp_add_header(bro_conn_out_headers(req), "Content-Type", type);
+    struct evbuffer *out = evbuffer_new();
+    if (out && text)
+        evbuffer_add(out, text, len);
+    bro_conn_send(req, status, out);
+    if (out)
+        evbuffer_free(out);
+}
+
+static void bro_admin_problem(bro_conn_req *req, int status, const char *word, const char *detail)
+{
+    size_t len = 0;
+    char *text = bro_conn_problem_json(status, word, detail, NULL, &len);
+    bro_admin_answer(req, status, "application/problem+json", text, len);
+    free(text);
+}
+
+static void bro_admin_on_request(bro_conn_req *req, void *arg)
+{
+    static const char ok[] = "{\"status\":\"ok\"}";
+    const char *path = evhttp_uri_get_path(req->uri);
+    int get = req->method == EVHTTP_REQ_GET || req->method == EVHTTP_REQ_HEAD;
+    int known = strcmp(path, "/metrics") == 0 || strcmp(path, "/healthz") == 0;
+    if (known && !get) {
+        evhttp_add_header(bro_conn_out_headers(req), "Allow", "GET, HEAD");
+        bro_admin_problem(req, 405, "method-not-allowed", "this path does not take that method");
+    } else if (strcmp(path, "/metrics") == 0) {
         bro_admin_metrics(req, arg);
-    } else if (path && strcmp(path, "/healthz") == 0) {
-        struct evbuffer *out = evbuffer_new();
-        evbuffer_add_printf(out, "{\"status\":\"ok\"}");
-        evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type",
-                          "application/json");
-        evhttp_send_reply(req, 200, "OK", out);
-        evbuffer_free(out);
+    } else if (strcmp(path, "/healthz") == 0) {
+        bro_admin_answer(req, 200, "application/json", ok, sizeof(ok) - 1);
     } else {
-        struct evbuffer *out = evbuffer_new();
-        evbuffer_add_printf(out, "{\"type\":\"https://brobygger.no/problems/not-found\","
-                                 "\"title\":\"Not Found\",\"status\":404,"
-                                 "\"detail\":\"no such resource\"}");
-        evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type",
-                          "application/problem+json");
-        evhttp_send_reply(req, 404, "Not Found", out);
-        evbuffer_free(out);
+        bro_admin_problem(req, 404, "not-found", "no such resource");
     }
 }
 
-struct evhttp *bro_admin_start(struct event_base *base, const bro_config *cfg, bro_metrics *m)
+bro_conn_server *bro_admin_start(struct event_base *base, const bro_config *cfg, bro_metrics *m)
 {
-    char host[128];
-    int port;
     bro_err err = {0};
-    if (bro_config_hostport(cfg->admin_listen, host, sizeof(host), &port, &err) < 0) {
+    int fd = bro_conn_listen(cfg->admin_listen, 0, &err);
+    if (fd < 0) {
         bro_log_error(NULL, "BROBYGGER_ADMIN_LISTEN: %s", err.msg);
         return NULL;
     }
-    struct evhttp *http = evhttp_new(base);
-    if (http == NULL || evhttp_bind_socket(http, host, (ev_uint16_t)port) < 0) {
-        bro_log_error(NULL, "cannot listen on %s", cfg->admin_listen);
-        if (http)
-            evhttp_free(http);
-        return NULL;
+    bro_conn_server *s =
+        bro_conn_server_new(base, fd, &m->admin, &m->conn, bro_admin_on_request, m);
+    if (s == NULL) {
+        bro_log_error(NULL, "cannot serve %s", cfg->admin_listen);
+        close(fd);
     }
-    evhttp_set_gencb(http, bro_admin_on_request, m);
-    return http;
+    return s;
 }

@@ -72,10 +72,10 @@ static void bro_auth_decide(bro_gw_req *r, const bro_gw_key *k)
 
 void bro_auth_check(bro_gw_req *r)
 {
-    const char *h = evhttp_find_header(evhttp_request_get_input_headers(r->req), "Authorization");
+    const char *h = evhttp_find_header(bro_conn_in_headers(r->req), "Authorization");
     if (h == NULL || strncasecmp(h, "Bearer ", 7) != 0 ||
         bro_apikey_parse(h + 7, r->key_id, r->secret) < 0) {
-        evhttp_add_header(evhttp_request_get_output_headers(r->req), "WWW-Authenticate", "Bearer");
+        evhttp_add_header(bro_conn_out_headers(r->req), "WWW-Authenticate", "Bearer");
         bro_http_problem(r, 401, "unauthorized", "a valid API key is required", NULL);
         return;
     }

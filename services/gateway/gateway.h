@@ -15,6 +15,7 @@
 #include "common/apikey.h"
 #include "common/config.h"
 #include "common/ids.h"
+#include "conn.h"
 
 #define BRO_GW_PENDING_BUCKETS 1024 /* pending-request hash buckets per thread */
 #define BRO_GW_AUTH_BUCKETS    256  /* key cache hash buckets per thread */
@@ -67,7 +68,7 @@ typedef struct bro_gw_key {
  * refers to it (redis_refs). */
 struct bro_gw_req {
     bro_gw *gw;                                 /* owning thread */
-    struct evhttp_request *req;                 /* NULL once answered */
+    bro_conn_req *req;                          /* NULL once answered */
     const bro_route *route;                     /* matched route */
     int route_index;                            /* for metrics */
     const char *param_names[BRO_GW_PARAMS_MAX]; /* borrowed from the route pattern */
@@ -94,8 +95,7 @@ struct bro_gw {
     const char *instance;    /* gateway instance id */
     bro_metrics *metrics;    /* shared atomic counters */
     struct event_base *base; /* this thread's loop */
-    struct evhttp *http;     /* API server */
-    int listen_fd;           /* SO_REUSEPORT socket */
+    bro_conn_server *http;   /* API server on this loop's SO_REUSEPORT socket */
     char redis_host[128];    /* from BROBYGGER_REDIS */
     int redis_port;
     int redis_db;
@@ -172,10 +172,13 @@ struct bro_metrics {
     unsigned long long latency_sum_us;
     unsigned long long auth_hits, auth_misses, redis_errors, timeouts;
     long long in_flight;
+    bro_conn_stats conn;   /* connections of both listeners */
+    bro_conn_limits api;   /* the API listener's limits */
+    bro_conn_limits admin; /* the admin listener's */
 };
 void bro_admin_observe(bro_gw_req *r, int status);
-/* Starts the admin listener on base; the caller frees the result with evhttp_free. */
-struct evhttp *bro_admin_start(struct event_base *base, const bro_config *cfg, bro_metrics *m);
+/* Starts the admin listener on base; the caller frees the result with bro_conn_server_free. */
+bro_conn_server *bro_admin_start(struct event_base *base, const bro_config *cfg, bro_metrics *m);
 void bro_admin_readyz(bro_gw_req *r);
 void bro_admin_queues(bro_gw_req *r);
 void bro_admin_workers(bro_gw_req *r);

@@ -11,50 +11,6 @@
 #include "common/log.h"
 #include "gateway.h"
 
-#define BRO_HTTP_PROBLEM_BASE "https://brobygger.no/problems/"
-
-static const char *bro_http_title(int status)
-{
-    switch (status) {
-    case 200:
-        return "OK";
-    case 201:
-        return "Created";
-    case 202:
-        return "Accepted";
-    case 204:
-        return "No Content";
-    case 400:
-        return "Bad Request";
-    case 401:
-        return "Unauthorized";
-    case 403:
-        return "Forbidden";
-    case 404:
-        return "Not Found";
-    case 405:
-        return "Method Not Allowed";
-    case 409:
-        return "Conflict";
-    case 412:
-        return "Precondition Failed";
-    case 413:
-        return "Payload Too Large";
-    case 415:
-        return "Unsupported Media Type";
-    case 422:
-        return "Unprocessable Content";
-    case 429:
-        return "Too Many Requests";
-    case 503:
-        return "Service Unavailable";
-    case 504:
-        return "Gateway Timeout";
-    default:
-        return status >= 500 ? "Internal Server Error" : "Error";
-    }
-}
-
 static int64_t bro_http_mono_us(void)
 {
     struct timespec ts;
@@ -73,7 +29,7 @@ void bro_http_finish(bro_gw_req *r, int status, struct evbuffer *out)
     bro_log_info(&lc, "%s %s -> %d in %lld us",
                  r->route ? bro_routes_method_name(r->route->method) : "-",
                  r->route ? r->route->pattern : "(no route)", status, (long long)took);
-    evhttp_send_reply(r->req, status, bro_http_title(status), out);
+    bro_conn_send(r->req, status, out);
     r->req = NULL;
 }
 
@@ -82,21 +38,13 @@ void bro_http_problem(bro_gw_req *r, int status, const char *word, const char *d
 {
     if (r->req == NULL)
         return;
-    char type[96];
-    snprintf(type, sizeof(type), BRO_HTTP_PROBLEM_BASE "%s", word);
-    json_t *p = json_pack("{s:s, s:s, s:i, s:s}", "type", type, "title", bro_http_title(status),
-                          "status", status, "detail", detail);
-    if (p && field)
-        json_object_set_new(p, "errors",
-                            json_pack("[{s:s, s:s}]", "field", field, "message", detail));
-    char *text = p ? json_dumps(p, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
-    json_decref(p);
+    size_t len = 0;
+    char *text = bro_conn_problem_json(status, word, detail, field, &len);
     struct evbuffer *out = evbuffer_new();
     if (out && text)
-        evbuffer_add(out, text, strlen(text));
+        evbuffer_add(out, text, len);
     free(text);
-    evhttp_add_header(evhttp_request_get_output_headers(r->req), "Content-Type",
-                      "application/problem+json");
+    evhttp_add_header(bro_conn_out_headers(r->req), "Content-Type", "application/problem+json");
     bro_http_finish(r, status, out);
     if (out)
         evbuffer_free(out);
@@ -109,21 +57,20 @@ void bro_http_json(bro_gw_req *r, int status, const char *json, size_t len)
     struct evbuffer *out = evbuffer_new();
     if (out)
         evbuffer_add(out, json, len);
-    evhttp_add_header(evhttp_request_get_output_headers(r->req), "Content-Type",
-                      "application/json");
+    evhttp_add_header(bro_conn_out_headers(r->req), "Content-Type", "application/json");
     bro_http_finish(r, status, out);
     if (out)
         evbuffer_free(out);
 }
 
-static int bro_http_wants_msgpack(struct evhttp_request *req)
+static int bro_http_wants_msgpack(bro_conn_req *req)
 {
-    const char *accept = evhttp_find_header(evhttp_request_get_input_headers(req), "Accept");
+    const char *accept = evhttp_find_header(bro_conn_in_headers(req), "Accept");
     return accept && strstr(accept, "application/msgpack") != NULL;
 }
 
 /* The ETag of a resource travels as its "etag" member. */
-static void bro_http_etag(struct evhttp_request *req, const msgpack_object *body)
+static void bro_http_etag(bro_conn_req *req, const msgpack_object *body)
 {
     const msgpack_object *etag = bro_jmp_map_get(body, "etag");
     if (etag == NULL || etag->type != MSGPACK_OBJECT_STR || etag->via.str.size > 64)
@@ -131,14 +78,14 @@ static void bro_http_etag(struct evhttp_request *req, const msgpack_object *body
     char buf[72];
     memcpy(buf, etag->via.str.ptr, etag->via.str.size);
     buf[etag->via.str.size] = '\0';
-    evhttp_add_header(evhttp_request_get_output_headers(req), "ETag", buf);
+    evhttp_add_header(bro_conn_out_headers(req), "ETag", buf);
 }
 
 void bro_http_reply_body(bro_gw_req *r, int status, int is_error, const msgpack_object *body)
 {
     if (r->req == NULL)
         return;
-    struct evkeyvalq *h = evhttp_request_get_output_headers(r->req);
+    struct evkeyvalq *h = bro_conn_out_headers(r->req);
     if (status == 204 || body == NULL || body->type == MSGPACK_OBJECT_NIL) {
         bro_http_finish(r, status, NULL);
         return;

@@ -48,15 +48,13 @@ static void bro_gateway_free_thread(bro_gw *gw)
 {
     bro_rpc_stop(gw);
     bro_auth_free_all(gw);
-    if (gw->http)
-        evhttp_free(gw->http);
+    bro_conn_server_free(gw->http);
     if (gw->base)
         event_base_free(gw->base);
 }
 
-/* A thread's event base. evhttp enables and disables a connection's read and write events
- * several times per request; the changelist folds those into one epoll_ctl per descriptor
- * per loop turn instead of one per change. */
+/* A thread's event base. A connection's read and write events go on and off as requests come
+ * and go; the changelist folds those into one epoll_ctl per descriptor per loop turn. */
 static struct event_base *bro_gateway_base(void)
 {
     struct event_config *cfg = event_config_new();
@@ -97,7 +95,20 @@ int main(int argc, char **argv)
     g.tids = calloc((size_t)g.nthreads, sizeof(*g.tids));
     if (g.base == NULL || g.threads == NULL || g.tids == NULL)
         return 1;
-    struct evhttp *admin = bro_admin_start(g.base, &g.cfg, &g.metrics);
+    long nofile = bro_conn_raise_nofile();
+    bro_log_info(NULL, "descriptor limit %ld", nofile);
+    bro_conn_limits limits = {
+        .header_ms = g.cfg.header_timeout_ms,
+        .body_ms = g.cfg.body_timeout_ms,
+        .idle_ms = g.cfg.idle_timeout_ms,
+        .max_connections = g.cfg.max_connections,
+        .max_body = (size_t)g.cfg.max_body,
+    };
+    g.metrics.api = limits;
+    /* The admin listener takes no bodies worth the name. */
+    g.metrics.admin = limits;
+    g.metrics.admin.max_body = 0;
+    bro_conn_server *admin = bro_admin_start(g.base, &g.cfg, &g.metrics);
     int rc = admin ? 0 : 1;
     int started = 0;
     for (int i = 0; rc == 0 && i < g.nthreads; i++) {
@@ -106,7 +117,6 @@ int main(int argc, char **argv)
         gw->cfg = &g.cfg;
         gw->instance = g.instance;
         gw->metrics = &g.metrics;
-        gw->listen_fd = -1;
         gw->base = bro_gateway_base();
         if (gw->base == NULL || bro_server_start(gw) < 0) {
             rc = 1;
@@ -135,8 +145,7 @@ int main(int argc, char **argv)
         bro_gateway_free_thread(&g.threads[i]);
     event_free(sigint);
     event_free(sigterm);
-    if (admin)
-        evhttp_free(admin);
+    bro_conn_server_free(admin);
     event_base_free(g.base);
     free(g.threads);
     free(g.tids);

@@ -17,9 +17,9 @@ static int bro_openapi_not_modified(const char *if_none_match)
 
 void bro_openapi_serve(bro_gw_req *r)
 {
-    struct evhttp_request *req = r->req;
-    evhttp_add_header(evhttp_request_get_output_headers(req), "ETag", bro_openapi_etag);
-    const char *inm = evhttp_find_header(evhttp_request_get_input_headers(req), "If-None-Match");
+    bro_conn_req *req = r->req;
+    evhttp_add_header(bro_conn_out_headers(req), "ETag", bro_openapi_etag);
+    const char *inm = evhttp_find_header(bro_conn_in_headers(req), "If-None-Match");
     if (inm && bro_openapi_not_modified(inm)) {
         bro_http_finish(r, 304, NULL);
         return;

@@ -176,10 +176,12 @@ const bro_route *bro_routes_match(enum evhttp_cmd_type method, const char *path,
                                   unsigned *allow, int *index)
 {
     *allow = 0;
+    /* HEAD is GET without the body, which the connection layer leaves out. */
+    enum evhttp_cmd_type as = method == EVHTTP_REQ_HEAD ? EVHTTP_REQ_GET : method;
     for (int i = 0; i < BRO_ROUTES_N; i++) {
         if (!bro_routes_try(bro_routes[i].pattern, path, r))
             continue;
-        if (bro_routes[i].method == method) {
+        if (bro_routes[i].method == as) {
             *index = i;
             return &bro_routes[i];
         }
@@ -192,11 +194,9 @@ const bro_route *bro_routes_match(enum evhttp_cmd_type method, const char *path,
 static const struct {
     unsigned bit;
     const char *name;
-} bro_routes_methods[] = {{EVHTTP_REQ_GET, "GET"},
-                          {EVHTTP_REQ_POST, "POST"},
-                          {EVHTTP_REQ_PUT, "PUT"},
-                          {EVHTTP_REQ_PATCH, "PATCH"},
-                          {EVHTTP_REQ_DELETE, "DELETE"}};
+} bro_routes_methods[] = {{EVHTTP_REQ_GET, "GET"},     {EVHTTP_REQ_HEAD, "HEAD"},
+                          {EVHTTP_REQ_POST, "POST"},   {EVHTTP_REQ_PUT, "PUT"},
+                          {EVHTTP_REQ_PATCH, "PATCH"}, {EVHTTP_REQ_DELETE, "DELETE"}};
 #define BRO_ROUTES_NMETHODS (sizeof(bro_routes_methods) / sizeof(bro_routes_methods[0]))
 
 const char *bro_routes_method_name(enum evhttp_cmd_type method)
@@ -210,6 +210,8 @@ const char *bro_routes_method_name(enum evhttp_cmd_type method)
 void bro_routes_allow_text(unsigned allow, char *buf, size_t n)
 {
     buf[0] = '\0';
+    if (allow & EVHTTP_REQ_GET)
+        allow |= EVHTTP_REQ_HEAD;
     for (size_t i = 0; i < BRO_ROUTES_NMETHODS; i++) {
         if (!(allow & bro_routes_methods[i].bit))
             continue;

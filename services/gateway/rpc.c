@@ -271,8 +271,7 @@ void bro_rpc_post(bro_gw_req *r, const char *kind, const char *queue, const char
     snprintf(e.reply_to, sizeof(e.reply_to), "%s", gw->channel);
     e.deadline = r->deadline_ms;
     e.attempt = 1;
-    const char *idem =
-        evhttp_find_header(evhttp_request_get_input_headers(r->req), "Idempotency-Key");
+    const char *idem = evhttp_find_header(bro_conn_in_headers(r->req), "Idempotency-Key");
     if (idem && !r->waiting_auth)
         snprintf(e.idem, sizeof(e.idem), "%s", idem);
     snprintf(e.req, sizeof(e.req), "%s", r->req_id);

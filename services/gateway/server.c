@@ -1,6 +1,6 @@
-/* One event loop per thread: its own SO_REUSEPORT listener and evhttp, and the path of a
- * request through the gateway: request id, route, key, shape of the body, then either a local
- * answer or a job for the workers. */
+/* One event loop per thread: its own SO_REUSEPORT listener and connections (conn.c), and the
+ * path of a request through the gateway: request id, route, key, shape of the body, then either
+ * a local answer or a job for the workers. */
 #include <errno.h>
 #include <sys/queue.h>
 #include <event2/buffer.h>
@@ -33,9 +33,9 @@ static int64_t bro_server_mono_us(void)
 }
 
 /* The client's X-Request-Id when it is 1-64 of [A-Za-z0-9._-], otherwise a new UUIDv7. */
-static void bro_server_request_id(struct evhttp_request *req, char *out, size_t n)
+static void bro_server_request_id(bro_conn_req *req, char *out, size_t n)
 {
-    const char *h = evhttp_find_header(evhttp_request_get_input_headers(req), "X-Request-Id");
+    const char *h = evhttp_find_header(bro_conn_in_headers(req), "X-Request-Id");
     size_t len = h ? strlen(h) : 0;
     if (len >= 1 && len <= 64 &&
         strspn(h, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-") == len) {
@@ -51,7 +51,7 @@ static void bro_server_request_id(struct evhttp_request *req, char *out, size_t 
 
 static int bro_server_pack_query(bro_gw_req *r, msgpack_packer *pk)
 {
-    const char *q = evhttp_uri_get_query(evhttp_request_get_evhttp_uri(r->req));
+    const char *q = evhttp_uri_get_query(r->req->uri);
     struct evkeyvalq params;
     TAILQ_INIT(&params);
     if (q && evhttp_parse_query_str(q, &params) < 0) {
@@ -100,9 +100,9 @@ static int bro_server_pack_query(bro_gw_req *r, msgpack_packer *pk)
     return rc;
 }
 
-static int bro_server_content_type(struct evhttp_request *req, const char *type)
+static int bro_server_content_type(bro_conn_req *req, const char *type)
 {
-    const char *ct = evhttp_find_header(evhttp_request_get_input_headers(req), "Content-Type");
+    const char *ct = evhttp_find_header(bro_conn_in_headers(req), "Content-Type");
     size_t n = strlen(type);
     return ct && strncasecmp(ct, type, n) == 0 && (ct[n] == '\0' || ct[n] == ';' || ct[n] == ' ');
 }
@@ -128,7 +128,7 @@ static void bro_server_csv_not_text(const char *data, size_t len, char *detail, 
 /* Packs the request body as "data": a JSON object or a msgpack map, nothing else. */
 static int bro_server_pack_data(bro_gw_req *r, msgpack_packer *pk)
 {
-    struct evbuffer *in = evhttp_request_get_input_buffer(r->req);
+    struct evbuffer *in = r->req->body;
     size_t len = evbuffer_get_length(in);
     if (!r->route->body) {
         if (len > 0) {
@@ -205,6 +205,19 @@ static int bro_server_pack_data(bro_gw_req *r, msgpack_packer *pk)
     return rc;
 }
 
+/* A request body must come as it is: no content coding is undone here, so a body that says it
+ * is compressed is refused rather than stored as if it were plain. Returns why, or NULL. */
+static const char *bro_server_content_coding(bro_conn_req *req)
+{
+    struct evkeyval *h;
+    TAILQ_FOREACH(h, &req->in, next)
+    {
+        if (strcasecmp(h->key, "Content-Encoding") == 0 && strcasecmp(h->value, "identity") != 0)
+            return "request bodies are accepted without a content coding (identity only)";
+    }
+    return NULL;
+}
+
 /* Called once the caller is known and allowed: answers locally or posts the job. */
 void bro_server_dispatch(bro_gw_req *r)
 {
@@ -212,8 +225,7 @@ void bro_server_dispatch(bro_gw_req *r)
         r->route->local(r);
         return;
     }
-    const char *idem =
-        evhttp_find_header(evhttp_request_get_input_headers(r->req), "Idempotency-Key");
+    const char *idem = evhttp_find_header(bro_conn_in_headers(r->req), "Idempotency-Key");
     if (idem) {
         size_t n = strlen(idem), ok = n >= 1 && n <= 255;
         for (size_t i = 0; ok && i < n; i++)
@@ -228,7 +240,7 @@ void bro_server_dispatch(bro_gw_req *r)
     msgpack_sbuffer_init(&sb);
     msgpack_packer pk;
     msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
-    const char *if_match = evhttp_find_header(evhttp_request_get_input_headers(r->req), "If-Match");
+    const char *if_match = evhttp_find_header(bro_conn_in_headers(r->req), "If-Match");
     if (if_match && strlen(if_match) > 72) {
         bro_http_problem(r, 400, "validation", "must be an entity tag", "If-Match");
         return;
@@ -261,12 +273,12 @@ void bro_server_dispatch(bro_gw_req *r)
     msgpack_sbuffer_destroy(&sb);
 }
 
-static void bro_server_on_request(struct evhttp_request *req, void *arg)
+static void bro_server_on_request(bro_conn_req *req, void *arg)
 {
     bro_gw *gw = arg;
     bro_gw_req *r = calloc(1, sizeof(*r));
     if (r == NULL) {
-        evhttp_send_error(req, 503, "Service Unavailable");
+        bro_conn_send(req, 503, NULL);
         return;
     }
     r->gw = gw;
@@ -275,16 +287,17 @@ static void bro_server_on_request(struct evhttp_request *req, void *arg)
     r->deadline_ms = bro_ids_now_ms() + gw->cfg->request_timeout_ms;
     r->route_index = -1;
     bro_server_request_id(req, r->req_id, sizeof(r->req_id));
-    evhttp_add_header(evhttp_request_get_output_headers(req), "X-Request-Id", r->req_id);
-    const char *path = evhttp_uri_get_path(evhttp_request_get_evhttp_uri(req));
+    evhttp_add_header(bro_conn_out_headers(req), "X-Request-Id", r->req_id);
+    const char *path = evhttp_uri_get_path(req->uri);
     unsigned allow = 0;
-    r->route =
-        path ? bro_routes_match(evhttp_request_get_command(req), path, r, &allow, &r->route_index)
-             : NULL;
-    if (r->route == NULL && allow) {
+    r->route = path ? bro_routes_match(req->method, path, r, &allow, &r->route_index) : NULL;
+    const char *coding = bro_server_content_coding(req);
+    if (coding) {
+        bro_http_problem(r, 415, "unsupported-media-type", coding, "Content-Encoding");
+    } else if (r->route == NULL && allow) {
         char methods[64];
         bro_routes_allow_text(allow, methods, sizeof(methods));
-        evhttp_add_header(evhttp_request_get_output_headers(req), "Allow", methods);
+        evhttp_add_header(bro_conn_out_headers(req), "Allow", methods);
         bro_http_problem(r, 405, "method-not-allowed", "this path does not take that method", NULL);
     } else if (r->route == NULL) {
         bro_http_problem(r, 404, "not-found", "no such resource", NULL);
@@ -296,37 +309,6 @@ static void bro_server_on_request(struct evhttp_request *req, void *arg)
     bro_rpc_release(r);
 }
 
-/* A listening socket of our own with SO_REUSEPORT, so each thread accepts independently. */
-static int bro_server_listen(const char *addr, bro_err *err)
-{
-    char host[128];
-    int port;
-    if (bro_config_hostport(addr, host, sizeof(host), &port, err) < 0)
-        return -1;
-    struct sockaddr_in sin;
-    memset(&sin, 0, sizeof(sin));
-    sin.sin_family = AF_INET;
-    sin.sin_port = htons((uint16_t)port);
-    if (inet_pton(AF_INET, strcmp(host, "localhost") == 0 ? "127.0.0.1" : host, &sin.sin_addr) != 1)
-        return bro_err_set(err, BRO_E_CONFIG, "BROBYGGER_LISTEN: \"%s\" is not an IPv4 address",
-                           host);
-    int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-    int one = 1;
-    if (fd < 0)
-        return bro_err_set(err, BRO_E_CONFIG, "socket: %s", strerror(errno));
-    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-    setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one));
-    /* Accepted sockets inherit it: a response larger than one segment must not wait for the
-     * client's delayed ACK (about 40 ms) before its tail is sent. */
-    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-    if (bind(fd, (struct sockaddr *)&sin, sizeof(sin)) < 0 || listen(fd, 1024) < 0) {
-        bro_err_set(err, BRO_E_CONFIG, "listen on %s: %s", addr, strerror(errno));
-        close(fd);
-        return -1;
-    }
-    return fd;
-}
-
 int bro_server_start(bro_gw *gw)
 {
     bro_err err = {0};
@@ -335,24 +317,16 @@ int bro_server_start(bro_gw *gw)
         bro_log_error(NULL, "%s", err.msg);
         return -1;
     }
-    gw->http = evhttp_new(gw->base);
-    if (gw->http == NULL)
-        return -1;
-    /* Bodies up to a few times the limit are read so the client gets a problem+json 413;
-     * beyond that libevent refuses them itself before reading. */
-    evhttp_set_max_body_size(gw->http, (ev_ssize_t)gw->cfg->max_body * 4);
-    evhttp_set_max_headers_size(gw->http, 16384);
-    evhttp_set_allowed_methods(gw->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_PUT |
-                                             EVHTTP_REQ_PATCH | EVHTTP_REQ_DELETE |
-                                             EVHTTP_REQ_HEAD | EVHTTP_REQ_OPTIONS);
-    evhttp_set_timeout(gw->http, 60);
-    evhttp_set_gencb(gw->http, bro_server_on_request, gw);
-    gw->listen_fd = bro_server_listen(gw->cfg->listen, &err);
-    if (gw->listen_fd < 0) {
-        bro_log_error(NULL, "%s", err.msg);
+    int fd = bro_conn_listen(gw->cfg->listen, 1, &err);
+    if (fd < 0) {
+        bro_log_error(NULL, "BROBYGGER_LISTEN: %s", err.msg);
         return -1;
     }
-    if (evhttp_accept_socket(gw->http, gw->listen_fd) < 0)
+    gw->http = bro_conn_server_new(gw->base, fd, &gw->metrics->api, &gw->metrics->conn,
+                                   bro_server_on_request, gw);
+    if (gw->http == NULL) {
+        close(fd);
         return -1;
+    }
     return bro_rpc_start(gw);
 }

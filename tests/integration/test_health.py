@@ -53,7 +53,7 @@ def test_unknown_route_is_problem_404(service):
 def test_wrong_method_is_405_with_allow(service):
     r = requests.put(service.base + "/v1/candidates")
     assert r.status_code == 405
-    assert set(m.strip() for m in r.headers["Allow"].split(",")) == {"GET", "POST"}
+    assert set(m.strip() for m in r.headers["Allow"].split(",")) == {"GET", "HEAD", "POST"}
     assert r.headers["Content-Type"] == "application/problem+json"
 
 
