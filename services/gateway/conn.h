@@ -25,6 +25,8 @@ typedef struct bro_conn_stats {
     unsigned long long accept_paused;    /* accepting paused: out of descriptors */
     unsigned long long timeouts[3];      /* closed by a deadline: header, body, idle */
     unsigned long long refused_protocol; /* requests refused by the parser */
+    long long paused_logged_ms;          /* when "accept paused" was last logged */
+    unsigned long long paused_unlogged;  /* pauses since then */
 } bro_conn_stats;
 
 enum { BRO_CONN_T_HEADER, BRO_CONN_T_BODY, BRO_CONN_T_IDLE };

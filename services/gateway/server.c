@@ -291,16 +291,16 @@ static void bro_server_on_request(bro_conn_req *req, void *arg)
     const char *path = evhttp_uri_get_path(req->uri);
     unsigned allow = 0;
     r->route = path ? bro_routes_match(req->method, path, r, &allow, &r->route_index) : NULL;
-    const char *coding = bro_server_content_coding(req);
-    if (coding) {
-        bro_http_problem(r, 415, "unsupported-media-type", coding, "Content-Encoding");
-    } else if (r->route == NULL && allow) {
+    const char *coding = r->route ? bro_server_content_coding(req) : NULL;
+    if (r->route == NULL && allow) {
         char methods[64];
         bro_routes_allow_text(allow, methods, sizeof(methods));
         evhttp_add_header(bro_conn_out_headers(req), "Allow", methods);
         bro_http_problem(r, 405, "method-not-allowed", "this path does not take that method", NULL);
     } else if (r->route == NULL) {
         bro_http_problem(r, 404, "not-found", "no such resource", NULL);
+    } else if (coding) {
+        bro_http_problem(r, 415, "unsupported-media-type", coding, "Content-Encoding");
     } else if (r->route->roles == 0) {
         bro_server_dispatch(r);
     } else {
