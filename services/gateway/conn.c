@@ -72,8 +72,6 @@ struct bro_conn_server {
     void *arg;
     const struct timeval *t_header, *t_body, *t_idle; /* common timeouts */
     bro_conn *conns;                                  /* every open connection */
-    int64_t paused_logged_ms;                         /* when "accept paused" was last logged */
-    unsigned long long paused_unlogged;               /* pauses since then */
     time_t date_at;                                   /* the second date was made for */
     char date[40];                                    /* IMF-fixdate of date_at */
 };
@@ -527,14 +525,18 @@ static void bro_conn_on_accept_error(struct evconnlistener *l, void *arg)
     evconnlistener_disable(l);
     struct timeval tv = {0, BRO_CONN_ACCEPT_PAUSE_MS * 1000};
     evtimer_add(&s->resume, &tv);
-    __atomic_add_fetch(&s->stats->accept_paused, 1, __ATOMIC_RELAXED);
-    s->paused_unlogged++;
-    int64_t now = bro_ids_now_ms();
-    if (now - s->paused_logged_ms >= BRO_CONN_LOG_EVERY_MS) {
+    bro_conn_stats *st = s->stats;
+    __atomic_add_fetch(&st->accept_paused, 1, __ATOMIC_RELAXED);
+    __atomic_add_fetch(&st->paused_unlogged, 1, __ATOMIC_RELAXED);
+    /* One line per interval for the whole process, whichever loop wins it. */
+    long long now = bro_ids_now_ms();
+    long long last = __atomic_load_n(&st->paused_logged_ms, __ATOMIC_RELAXED);
+    if (now - last >= BRO_CONN_LOG_EVERY_MS &&
+        __atomic_compare_exchange_n(&st->paused_logged_ms, &last, now, 0, __ATOMIC_RELAXED,
+                                    __ATOMIC_RELAXED)) {
+        unsigned long long n = __atomic_exchange_n(&st->paused_unlogged, 0, __ATOMIC_RELAXED);
         bro_log_warn(NULL, "accept paused: %s (%llu pauses of %d ms since the last line)",
-                     strerror(e), s->paused_unlogged, BRO_CONN_ACCEPT_PAUSE_MS);
-        s->paused_logged_ms = now;
-        s->paused_unlogged = 0;
+                     strerror(e), n, BRO_CONN_ACCEPT_PAUSE_MS);
     }
 }
 
