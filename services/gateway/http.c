@@ -29,6 +29,11 @@ void bro_http_finish(bro_gw_req *r, int status, struct evbuffer *out)
     bro_log_info(&lc, "%s %s -> %d in %lld us",
                  r->route ? bro_routes_method_name(r->route->method) : "-",
                  r->route ? r->route->pattern : "(no route)", status, (long long)took);
+    /* Answers carry personal data: no cache keeps them, and no browser guesses their type. */
+    struct evkeyvalq *h = bro_conn_out_headers(r->req);
+    if (evhttp_find_header(h, "Cache-Control") == NULL)
+        evhttp_add_header(h, "Cache-Control", "no-store");
+    evhttp_add_header(h, "X-Content-Type-Options", "nosniff");
     bro_conn_send(r->req, status, out);
     r->req = NULL;
 }

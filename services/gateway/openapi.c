@@ -19,6 +19,8 @@ void bro_openapi_serve(bro_gw_req *r)
 {
     bro_conn_req *req = r->req;
     evhttp_add_header(bro_conn_out_headers(req), "ETag", bro_openapi_etag);
+    /* The document holds no personal data: caches may keep it and revalidate. */
+    evhttp_add_header(bro_conn_out_headers(req), "Cache-Control", "no-cache");
     const char *inm = evhttp_find_header(bro_conn_in_headers(req), "If-None-Match");
     if (inm && bro_openapi_not_modified(inm)) {
         bro_http_finish(r, 304, NULL);

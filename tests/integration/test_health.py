@@ -63,3 +63,16 @@ def test_metrics_on_admin_listener(service):
     assert r.status_code == 200
     assert 'brobygger_http_requests_total{route="/healthz"' in r.text
     assert "brobygger_http_request_duration_seconds_count" in r.text
+
+
+def test_answers_are_not_cached_or_sniffed(service, tenants):
+    """Answers may carry personal data: no shared cache keeps them and no browser guesses their
+    type. The OpenAPI document holds none, so caches may keep it and revalidate."""
+    key = {"Authorization": "Bearer " + tenants["a"]["coordinator"]}
+    for r in (requests.get(service.base + "/v1/me", headers=key),
+              requests.get(service.base + "/v1/nothing-here")):
+        assert r.headers["Cache-Control"] == "no-store"
+        assert r.headers["X-Content-Type-Options"] == "nosniff"
+    r = requests.get(service.base + "/v1/openapi.json")
+    assert r.headers["Cache-Control"] == "no-cache"
+    assert r.headers["X-Content-Type-Options"] == "nosniff"
