@@ -25,6 +25,11 @@ typedef struct bro_config {
     int max_body;           /* BROBYGGER_MAX_BODY: request body limit in bytes */
     int retention_hours;    /* BROBYGGER_RETENTION_HOURS: stored replies kept this long */
     int janitor_ms;         /* BROBYGGER_JANITOR_MS: how often a worker purges old replies */
+    int aof_rewrite_ms;     /* BROBYGGER_AOF_REWRITE_MS: Redis AOF rewrite period; 0 = never */
+    int aof_erasure_delay_ms; /* BROBYGGER_AOF_ERASURE_DELAY_MS: rewrite this soon after erasure */
+    char dead_letter_key[72]; /* BROBYGGER_DEAD_LETTER_KEY: 64 hex, "" = bodies not kept */
+    char dead_letter_key_file[256]; /* BROBYGGER_DEAD_LETTER_KEY_FILE: file holding that key */
+    int dead_letter_hours;          /* BROBYGGER_DEAD_LETTER_HOURS: dead letters kept this long */
 } bro_config;
 
 /* Fills cfg from the environment, falling back to documented defaults. On a bad value
