@@ -120,6 +120,15 @@ static int bro_queue_reply_ok(redisReply *r, const char *what, bro_err *err)
     return 0;
 }
 
+/* For a reply of an unexpected type: frees r and fails with Redis's error text, or with "odd
+ * reply" when Redis answered something else than an error. */
+static int bro_queue_reply_odd(redisReply *r, const char *what, bro_err *err)
+{
+    if (bro_queue_reply_ok(r, what, err) < 0)
+        return -1;
+    return bro_err_set(err, BRO_E_REDIS, "redis %s: odd reply", what);
+}
+
 static int bro_queue_create_group(bro_queue *q, const char *stream, bro_err *err)
 {
     const char *argv[] = {"XGROUP", "CREATE", stream, BRO_QUEUE_GROUP, "0", "MKSTREAM"};
@@ -507,8 +516,11 @@ int bro_queue_dead(bro_queue *q, const bro_queue_msg *m, const bro_queue_dead_in
     snprintf(size, sizeof(size), "%zu", m->data ? m->len : (size_t)0);
     unsigned char *sealed = NULL;
     size_t sealed_len = 0;
-    if (bro_queue_dead_seal(q, m, info, &sealed, &sealed_len, err) < 0)
-        return -1;
+    if (bro_queue_dead_seal(q, m, info, &sealed, &sealed_len, err) < 0) {
+        /* Better a dead letter without its body than a message pending for ever. */
+        bro_log_warn(NULL, "dead letter of %s kept without its body: %s", m->stream_id, err->msg);
+        bro_err_clear(err);
+    }
     bro_queue_dead_args a = {{"XADD", dead, "*"}, {4, strlen(dead), 1}, 3};
     bro_queue_dead_field(&a, "queue", m->queue, strlen(m->queue));
     if (info) {
@@ -635,9 +647,7 @@ static int bro_queue_eval_int(bro_queue *q, int argc, const char **argv, long lo
     if (r == NULL)
         return -1;
     if (r->type != REDIS_REPLY_INTEGER)
-        return bro_queue_reply_ok(r, what, err) < 0
-                   ? -1
-                   : bro_err_set(err, BRO_E_REDIS, "redis %s: odd reply", what);
+        return bro_queue_reply_odd(r, what, err);
     *out = r->integer;
     freeReplyObject(r);
     return 0;
@@ -752,9 +762,7 @@ int bro_queue_rewrite(bro_queue *q, int period_ms, int delay_ms, bro_queue_rewri
         return -1;
     if (r->type != REDIS_REPLY_ARRAY || r->elements != 2 ||
         r->element[0]->type != REDIS_REPLY_INTEGER || r->element[1]->type != REDIS_REPLY_STRING)
-        return bro_queue_reply_ok(r, "rewrite claim", err) < 0
-                   ? -1
-                   : bro_err_set(err, BRO_E_REDIS, "redis rewrite claim: odd reply");
+        return bro_queue_reply_odd(r, "rewrite claim", err);
     long long turn = r->element[0]->integer;
     snprintf(requested, sizeof(requested), "%s", r->element[1]->str);
     freeReplyObject(r);
@@ -787,9 +795,7 @@ int bro_queue_rewrite_state(bro_queue *q, int *running, int *failed, int *preamb
     if (r == NULL)
         return -1;
     if (r->type != REDIS_REPLY_STRING)
-        return bro_queue_reply_ok(r, "INFO", err) < 0
-                   ? -1
-                   : bro_err_set(err, BRO_E_REDIS, "redis INFO: odd reply");
+        return bro_queue_reply_odd(r, "INFO", err);
     *running = bro_queue_info_int(r->str, "aof_rewrite_in_progress:") == 1 ||
                bro_queue_info_int(r->str, "aof_rewrite_scheduled:") == 1;
     *failed = strstr(r->str, "aof_last_bgrewrite_status:err") != NULL;
