@@ -72,6 +72,18 @@ static const bro_config_entry bro_config_table[] = {
               "how long a connection may wait with no request in progress (then closed)"),
     BRO_CFG_I("BROBYGGER_MAX_CONNECTIONS", max_connections, "10000", 1, 1000000,
               "open connections per gateway process before new ones are answered 503"),
+    BRO_CFG_I("BROBYGGER_AOF_REWRITE_MS", aof_rewrite_ms, "3600000", 0, 604800000,
+              "how often one worker has Redis rewrite its append-only file, so deleted jobs "
+              "leave the disk (0: never)"),
+    BRO_CFG_I("BROBYGGER_AOF_ERASURE_DELAY_MS", aof_erasure_delay_ms, "5000", 0, 3600000,
+              "how soon after a candidate's erasure the append-only file is rewritten"),
+    BRO_CFG_S("BROBYGGER_DEAD_LETTER_KEY", dead_letter_key, "",
+              "64 hex characters: AES-256-GCM key that seals dead letters' bodies (workers only; "
+              "unset: bodies are not kept)"),
+    BRO_CFG_S("BROBYGGER_DEAD_LETTER_KEY_FILE", dead_letter_key_file, "",
+              "a file holding that key instead (owner-readable only)"),
+    BRO_CFG_I("BROBYGGER_DEAD_LETTER_HOURS", dead_letter_hours, "168", 1, 87600,
+              "hours a dead letter is kept before the janitor deletes it"),
 };
 #define BRO_CONFIG_N (sizeof(bro_config_table) / sizeof(bro_config_table[0]))
 

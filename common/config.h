@@ -29,6 +29,11 @@ typedef struct bro_config {
     int body_timeout_ms;    /* BROBYGGER_BODY_TIMEOUT_MS: its body, after the head */
     int idle_timeout_ms;    /* BROBYGGER_IDLE_TIMEOUT_MS: a keep-alive connection may idle */
     int max_connections;    /* BROBYGGER_MAX_CONNECTIONS: open connections per gateway */
+    int aof_rewrite_ms;     /* BROBYGGER_AOF_REWRITE_MS: Redis AOF rewrite period; 0 = never */
+    int aof_erasure_delay_ms; /* BROBYGGER_AOF_ERASURE_DELAY_MS: rewrite this soon after erasure */
+    char dead_letter_key[72]; /* BROBYGGER_DEAD_LETTER_KEY: 64 hex, "" = bodies not kept */
+    char dead_letter_key_file[256]; /* BROBYGGER_DEAD_LETTER_KEY_FILE: file holding that key */
+    int dead_letter_hours;          /* BROBYGGER_DEAD_LETTER_HOURS: dead letters kept this long */
 } bro_config;
 
 /* Fills cfg from the environment, falling back to documented defaults. On a bad value

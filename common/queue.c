@@ -12,6 +12,7 @@
 #include "common/config.h"
 #include "common/ids.h"
 #include "common/log.h"
+#include "common/seal.h"
 
 #define BRO_QUEUE_PROMOTE_EVERY_MS 200 /* how often due delayed jobs are moved back */
 #define BRO_QUEUE_PROMOTE_BATCH    100 /* delayed jobs moved per queue per pass */
@@ -29,6 +30,8 @@ struct bro_queue {
     bro_queue_opts opts;                                 /* timings */
     int64_t last_promote_ms;                             /* last delayed->stream pass */
     int64_t last_reclaim_ms;                             /* last XAUTOCLAIM pass */
+    bro_seal_key seal;                                   /* dead-letter key, if has_seal */
+    int has_seal;                                        /* 1: dead letters keep sealed bodies */
 };
 
 /* Moves due members of a delayed set onto the stream, atomically per member. */
@@ -117,6 +120,15 @@ static int bro_queue_reply_ok(redisReply *r, const char *what, bro_err *err)
     return 0;
 }
 
+/* For a reply of an unexpected type: frees r and fails with Redis's error text, or with "odd
+ * reply" when Redis answered something else than an error. */
+static int bro_queue_reply_odd(redisReply *r, const char *what, bro_err *err)
+{
+    if (bro_queue_reply_ok(r, what, err) < 0)
+        return -1;
+    return bro_err_set(err, BRO_E_REDIS, "redis %s: odd reply", what);
+}
+
 static int bro_queue_create_group(bro_queue *q, const char *stream, bro_err *err)
 {
     const char *argv[] = {"XGROUP", "CREATE", stream, BRO_QUEUE_GROUP, "0", "MKSTREAM"};
@@ -143,6 +155,11 @@ bro_queue *bro_queue_open(const char *redis_url, const char *consumer, const cha
         return NULL;
     }
     q->opts = *opts;
+    if (opts->seal_key) {
+        q->seal = *opts->seal_key;
+        q->has_seal = 1;
+    }
+    q->opts.seal_key = NULL; /* the copy above is the one used */
     if (q->opts.command_ms <= 0)
         q->opts.command_ms = 2000;
     if (bro_config_redis_url(redis_url, q->host, sizeof(q->host), &q->port, &q->db, err) < 0)
@@ -171,6 +188,7 @@ void bro_queue_free(bro_queue *q)
     if (q == NULL)
         return;
     bro_queue_disconnect(q);
+    bro_seal_key_wipe(&q->seal);
     free(q);
 }
 
@@ -450,24 +468,84 @@ int bro_queue_retry(bro_queue *q, const bro_queue_msg *m, const char *data, size
     return bro_queue_transaction(q, 3, argvs, argcs, lens, "retry", err);
 }
 
-int bro_queue_dead(bro_queue *q, const bro_queue_msg *m, const char *reason, bro_err *err)
+const char *bro_queue_dead_aad(const char *queue, const char *tenant, const char *job, char *buf,
+                               size_t n)
 {
-    char stream[BRO_QUEUE_NAME_MAX + 8], dead[BRO_QUEUE_NAME_MAX + 16], at[24];
+    snprintf(buf, n, "%s|%s|%s", queue, tenant, job);
+    return buf;
+}
+
+/* The fields of a dead letter, built up as argv for XADD. */
+typedef struct bro_queue_dead_args {
+    const char *argv[32]; /* XADD key * field value ... */
+    size_t lens[32];      /* lengths, so the sealed body may hold any byte */
+    int argc;             /* entries used */
+} bro_queue_dead_args;
+
+static void bro_queue_dead_field(bro_queue_dead_args *a, const char *name, const char *value,
+                                 size_t len)
+{
+    a->argv[a->argc] = name;
+    a->lens[a->argc++] = strlen(name);
+    a->argv[a->argc] = value;
+    a->lens[a->argc++] = len;
+}
+
+/* Seals m's envelope for a dead letter of a decodable job. *sealed is NULL when no key is set. */
+static int bro_queue_dead_seal(bro_queue *q, const bro_queue_msg *m,
+                               const bro_queue_dead_info *info, unsigned char **sealed, size_t *len,
+                               bro_err *err)
+{
+    *sealed = NULL;
+    *len = 0;
+    if (!q->has_seal || info == NULL || m->data == NULL)
+        return 0;
+    char aad[BRO_QUEUE_NAME_MAX + 160];
+    bro_queue_dead_aad(m->queue, info->tenant, info->job, aad, sizeof(aad));
+    return bro_seal(&q->seal, aad, strlen(aad), m->data, m->len, sealed, len, err);
+}
+
+int bro_queue_dead(bro_queue *q, const bro_queue_msg *m, const bro_queue_dead_info *info,
+                   int attempts, const char *reason, bro_err *err)
+{
+    char stream[BRO_QUEUE_NAME_MAX + 8], dead[BRO_QUEUE_NAME_MAX + 16], at[24], tries[16], size[24];
     bro_queue_stream_key(m->queue, stream, sizeof(stream));
     snprintf(dead, sizeof(dead), "bro:dead:%s", m->queue);
     snprintf(at, sizeof(at), "%lld", (long long)bro_ids_now_ms());
-    const char *add[] = {"XADD",  dead,   "*",         BRO_QUEUE_FIELD, m->data ? m->data : "",
-                         "error", reason, "stream_id", m->stream_id,    "at",
-                         at};
-    size_t addlen[11];
-    for (int i = 0; i < 11; i++) /* the envelope (4) is binary: its length is known */
-        addlen[i] = i == 4 ? (m->data ? m->len : 0) : strlen(add[i]);
+    snprintf(tries, sizeof(tries), "%d", attempts);
+    snprintf(size, sizeof(size), "%zu", m->data ? m->len : (size_t)0);
+    unsigned char *sealed = NULL;
+    size_t sealed_len = 0;
+    if (bro_queue_dead_seal(q, m, info, &sealed, &sealed_len, err) < 0) {
+        /* Better a dead letter without its body than a message pending for ever. */
+        bro_log_warn(NULL, "dead letter of %s kept without its body: %s", m->stream_id, err->msg);
+        bro_err_clear(err);
+    }
+    bro_queue_dead_args a = {{"XADD", dead, "*"}, {4, strlen(dead), 1}, 3};
+    bro_queue_dead_field(&a, "queue", m->queue, strlen(m->queue));
+    if (info) {
+        bro_queue_dead_field(&a, "kind", info->kind, strlen(info->kind));
+        bro_queue_dead_field(&a, "tenant", info->tenant, strlen(info->tenant));
+        bro_queue_dead_field(&a, "job", info->job, strlen(info->job));
+        bro_queue_dead_field(&a, "req", info->req, strlen(info->req));
+    }
+    bro_queue_dead_field(&a, "error", reason, strlen(reason));
+    bro_queue_dead_field(&a, "attempts", tries, strlen(tries));
+    bro_queue_dead_field(&a, "size", size, strlen(size));
+    bro_queue_dead_field(&a, "at", at, strlen(at));
+    bro_queue_dead_field(&a, "stream_id", m->stream_id, strlen(m->stream_id));
+    if (sealed) {
+        bro_queue_dead_field(&a, "sealed", (const char *)sealed, sealed_len);
+        bro_queue_dead_field(&a, "key", q->seal.id, strlen(q->seal.id));
+    }
     const char *ack[] = {"XACK", stream, BRO_QUEUE_GROUP, m->stream_id};
     const char *del[] = {"XDEL", stream, m->stream_id};
-    const char **argvs[] = {add, ack, del};
-    int argcs[] = {11, 4, 3};
-    const size_t *lens[] = {addlen, NULL, NULL};
-    return bro_queue_transaction(q, 3, argvs, argcs, lens, "dead-letter", err);
+    const char **argvs[] = {a.argv, ack, del};
+    int argcs[] = {a.argc, 4, 3};
+    const size_t *lens[] = {a.lens, NULL, NULL};
+    int rc = bro_queue_transaction(q, 3, argvs, argcs, lens, "dead-letter", err);
+    free(sealed);
+    return rc;
 }
 
 int bro_queue_publish(bro_queue *q, const char *channel, const char *data, size_t len, bro_err *err)
@@ -495,6 +573,244 @@ int bro_queue_heartbeat(bro_queue *q, const char *info, int ttl_ms, bro_err *err
     int argcs[] = {5, 4, 4};
     const size_t *lens[] = {NULL, NULL, NULL};
     return bro_queue_transaction(q, 3, argvs, argcs, lens, "heartbeat", err);
+}
+
+/* ---- leaving, tidying, the append-only file ------------------------------------------------ */
+
+/* KEYS: the streams served, then the heartbeat key and bro:workers. ARGV: group, consumer, idle
+ * (ms). Hands back what is pending (XCLAIM to itself with IDLE: eligible for XAUTOCLAIM at once,
+ * JUSTID: no delivery counted), deletes the consumer where nothing is pending, drops the
+ * heartbeat. Returns the number handed back. */
+static const char *bro_queue_leave_lua =
+    "local n, kept = #KEYS - 2, 0\n"
+    "for i = 1, n do\n"
+    "  local p = redis.call('XPENDING', KEYS[i], ARGV[1], '-', '+', 1000, ARGV[2])\n"
+    "  for _, e in ipairs(p) do\n"
+    "    redis.call('XCLAIM', KEYS[i], ARGV[1], ARGV[2], 0, e[1], 'IDLE', ARGV[3], 'JUSTID')\n"
+    "    kept = kept + 1\n"
+    "  end\n"
+    "  if #p == 0 then redis.call('XGROUP', 'DELCONSUMER', KEYS[i], ARGV[1], ARGV[2]) end\n"
+    "end\n"
+    "redis.call('DEL', KEYS[n + 1])\n"
+    "redis.call('ZREM', KEYS[n + 2], ARGV[2])\n"
+    "return kept\n";
+
+/* KEYS: the streams served. ARGV: group, heartbeat key prefix. Deletes consumers that have
+ * nothing pending and no heartbeat; the check and the delete are one atomic step, so an entry
+ * taken meanwhile cannot be dropped. Returns the number deleted. */
+static const char *bro_queue_tidy_lua =
+    "local removed = 0\n"
+    "for _, s in ipairs(KEYS) do\n"
+    "  local ok, consumers = pcall(redis.call, 'XINFO', 'CONSUMERS', s, ARGV[1])\n"
+    "  if ok then for _, c in ipairs(consumers) do\n"
+    "    local name, pending\n"
+    "    for i = 1, #c, 2 do\n"
+    "      if c[i] == 'name' then name = c[i + 1] elseif c[i] == 'pending' then pending = c[i + 1] "
+    "end\n"
+    "    end\n"
+    "    if name and pending == 0 and redis.call('EXISTS', ARGV[2] .. name) == 0 then\n"
+    "      redis.call('XGROUP', 'DELCONSUMER', s, ARGV[1], name)\n"
+    "      removed = removed + 1\n"
+    "    end\n"
+    "  end end\n"
+    "end\n"
+    "return removed\n";
+
+/* KEYS[1] bro:aof:requested. Records Redis's time unless an earlier request waits. */
+static const char *bro_queue_request_lua =
+    "local t = redis.call('TIME')\n"
+    "redis.call('SET', KEYS[1], t[1] * 1000 + math.floor(t[2] / 1000), 'NX')\n"
+    "return 1\n";
+
+/* KEYS[1] bro:aof:requested, KEYS[2] bro:aof:rewrite. ARGV: delay (ms), period (ms), owner.
+ * Returns {what, request time}: 2 a due request taken, 1 the period's turn, 0 nothing. */
+static const char *bro_queue_claim_lua =
+    "local t = redis.call('TIME')\n"
+    "local now = t[1] * 1000 + math.floor(t[2] / 1000)\n"
+    "local req = redis.call('GET', KEYS[1])\n"
+    "local period = tonumber(ARGV[2])\n"
+    "if req and tonumber(req) + tonumber(ARGV[1]) <= now then\n"
+    "  redis.call('DEL', KEYS[1])\n"
+    "  if period > 0 then redis.call('SET', KEYS[2], ARGV[3], 'PX', period) end\n"
+    "  return {2, req}\n"
+    "end\n"
+    "if period > 0 and redis.call('SET', KEYS[2], ARGV[3], 'NX', 'PX', period) then\n"
+    "  return {1, '0'}\n"
+    "end\n"
+    "return {0, '0'}\n";
+
+/* Runs a script; *out gets its integer reply. */
+static int bro_queue_eval_int(bro_queue *q, int argc, const char **argv, long long *out,
+                              const char *what, bro_err *err)
+{
+    redisReply *r = bro_queue_cmd(q, argc, argv, NULL, err);
+    if (r == NULL)
+        return -1;
+    if (r->type != REDIS_REPLY_INTEGER)
+        return bro_queue_reply_odd(r, what, err);
+    *out = r->integer;
+    freeReplyObject(r);
+    return 0;
+}
+
+int bro_queue_leave(bro_queue *q, int *handed_back, bro_err *err)
+{
+    char heartbeat[160], nkeys[16], idle[24];
+    const char *argv[3 + BRO_QUEUE_MAX + 2 + 3];
+    int argc = 0;
+    *handed_back = 0;
+    snprintf(heartbeat, sizeof(heartbeat), "bro:worker:%s", q->consumer);
+    snprintf(nkeys, sizeof(nkeys), "%d", q->nqueues + 2);
+    snprintf(idle, sizeof(idle), "%d", q->opts.visibility_ms);
+    argv[argc++] = "EVAL";
+    argv[argc++] = bro_queue_leave_lua;
+    argv[argc++] = nkeys;
+    for (int i = 0; i < q->nqueues; i++)
+        argv[argc++] = q->streams[i];
+    argv[argc++] = heartbeat;
+    argv[argc++] = "bro:workers";
+    argv[argc++] = BRO_QUEUE_GROUP;
+    argv[argc++] = q->consumer;
+    argv[argc++] = idle;
+    long long n = 0;
+    if (bro_queue_eval_int(q, argc, argv, &n, "leave", err) < 0)
+        return -1;
+    *handed_back = (int)n;
+    return 0;
+}
+
+int bro_queue_tidy(bro_queue *q, int *removed, bro_err *err)
+{
+    char nkeys[16];
+    const char *argv[3 + BRO_QUEUE_MAX + 2];
+    int argc = 0;
+    *removed = 0;
+    snprintf(nkeys, sizeof(nkeys), "%d", q->nqueues);
+    argv[argc++] = "EVAL";
+    argv[argc++] = bro_queue_tidy_lua;
+    argv[argc++] = nkeys;
+    for (int i = 0; i < q->nqueues; i++)
+        argv[argc++] = q->streams[i];
+    argv[argc++] = BRO_QUEUE_GROUP;
+    argv[argc++] = "bro:worker:";
+    long long n = 0;
+    if (bro_queue_eval_int(q, argc, argv, &n, "tidy", err) < 0)
+        return -1;
+    *removed = (int)n;
+    return 0;
+}
+
+int bro_queue_expire_dead(bro_queue *q, int64_t max_age_ms, bro_err *err)
+{
+    char dead[BRO_QUEUE_NAME_MAX + 16], minid[32];
+    snprintf(minid, sizeof(minid), "%lld", (long long)(bro_ids_now_ms() - max_age_ms));
+    for (int i = 0; i < q->nqueues; i++) {
+        snprintf(dead, sizeof(dead), "bro:dead:%s", q->queues[i]);
+        const char *argv[] = {"XTRIM", dead, "MINID", minid};
+        redisReply *r = bro_queue_cmd(q, 4, argv, NULL, err);
+        if (r == NULL || bro_queue_reply_ok(r, "XTRIM", err) < 0)
+            return -1;
+    }
+    return 0;
+}
+
+int bro_queue_request_rewrite(bro_queue *q, bro_err *err)
+{
+    const char *argv[] = {"EVAL", bro_queue_request_lua, "1", "bro:aof:requested"};
+    long long n = 0;
+    return bro_queue_eval_int(q, 4, argv, &n, "rewrite request", err);
+}
+
+/* Sends BGREWRITEAOF. Returns 0 when Redis started or scheduled it, BRO_AGAIN when one is
+ * already running, -1 on any other failure. */
+static int bro_queue_bgrewrite(bro_queue *q, bro_err *err)
+{
+    const char *argv[] = {"BGREWRITEAOF"};
+    redisReply *r = bro_queue_cmd(q, 1, argv, NULL, err);
+    if (r == NULL)
+        return -1;
+    if (r->type == REDIS_REPLY_ERROR && strstr(r->str, "already in progress")) {
+        freeReplyObject(r);
+        return BRO_AGAIN;
+    }
+    return bro_queue_reply_ok(r, "BGREWRITEAOF", err);
+}
+
+/* Puts a taken request back (unless a newer one was made meanwhile, which a later rewrite
+ * serves as well). */
+static void bro_queue_unclaim(bro_queue *q, const char *requested)
+{
+    const char *argv[] = {"SET", "bro:aof:requested", requested, "NX"};
+    bro_err ignore;
+    redisReply *r = bro_queue_cmd(q, 4, argv, NULL, &ignore);
+    if (r)
+        freeReplyObject(r);
+}
+
+int bro_queue_rewrite(bro_queue *q, int period_ms, int delay_ms, bro_queue_rewrite_kind *what,
+                      bro_err *err)
+{
+    char delay[16], period[16], requested[32] = "";
+    *what = BRO_QUEUE_REWRITE_NONE;
+    snprintf(delay, sizeof(delay), "%d", delay_ms);
+    snprintf(period, sizeof(period), "%d", period_ms);
+    const char *argv[] = {
+        "EVAL", bro_queue_claim_lua, "2", "bro:aof:requested", "bro:aof:rewrite", delay,
+        period, q->consumer};
+    redisReply *r = bro_queue_cmd(q, 8, argv, NULL, err);
+    if (r == NULL)
+        return -1;
+    if (r->type != REDIS_REPLY_ARRAY || r->elements != 2 ||
+        r->element[0]->type != REDIS_REPLY_INTEGER || r->element[1]->type != REDIS_REPLY_STRING)
+        return bro_queue_reply_odd(r, "rewrite claim", err);
+    long long turn = r->element[0]->integer;
+    snprintf(requested, sizeof(requested), "%s", r->element[1]->str);
+    freeReplyObject(r);
+    if (turn == 0)
+        return 0;
+    int rc = bro_queue_bgrewrite(q, err);
+    if (rc < 0 || (rc == BRO_AGAIN && turn == 2)) {
+        if (turn == 2) /* the request stays until a rewrite that surely began after it */
+            bro_queue_unclaim(q, requested);
+        if (rc == BRO_AGAIN)
+            *what = BRO_QUEUE_REWRITE_BUSY;
+        return rc < 0 ? -1 : 0;
+    }
+    if (rc == 0)
+        *what = turn == 2 ? BRO_QUEUE_REWRITE_REQUESTED : BRO_QUEUE_REWRITE_PERIODIC;
+    return 0;
+}
+
+/* The integer after "name:" in an INFO reply, or -1. */
+static int bro_queue_info_int(const char *info, const char *name)
+{
+    const char *p = strstr(info, name);
+    return p ? atoi(p + strlen(name)) : -1;
+}
+
+int bro_queue_rewrite_state(bro_queue *q, int *running, int *failed, int *preamble, bro_err *err)
+{
+    const char *argv[] = {"INFO", "persistence"};
+    redisReply *r = bro_queue_cmd(q, 2, argv, NULL, err);
+    if (r == NULL)
+        return -1;
+    if (r->type != REDIS_REPLY_STRING)
+        return bro_queue_reply_odd(r, "INFO", err);
+    *running = bro_queue_info_int(r->str, "aof_rewrite_in_progress:") == 1 ||
+               bro_queue_info_int(r->str, "aof_rewrite_scheduled:") == 1;
+    *failed = strstr(r->str, "aof_last_bgrewrite_status:err") != NULL;
+    freeReplyObject(r);
+    /* CONFIG may be refused to this client (a managed Redis); then the answer is unknown. */
+    const char *cfg[] = {"CONFIG", "GET", "aof-use-rdb-preamble"};
+    bro_err ignore;
+    r = bro_queue_cmd(q, 3, cfg, NULL, &ignore);
+    *preamble = -1;
+    if (r && r->type == REDIS_REPLY_ARRAY && r->elements == 2 &&
+        r->element[1]->type == REDIS_REPLY_STRING)
+        *preamble = strcmp(r->element[1]->str, "yes") == 0;
+    if (r)
+        freeReplyObject(r);
+    return 0;
 }
 
 int64_t bro_queue_backoff_ms(int attempt, int base_ms)

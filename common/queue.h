@@ -7,10 +7,19 @@
  * Redis keys (all prefixed "bro:"):
  *   bro:q:<queue>        stream; field "e" holds one msgpack envelope
  *   bro:delayed:<queue>  sorted set; member = envelope, score = due time (unix ms)
- *   bro:dead:<queue>     stream; fields "e", "error", "stream_id", "at"
+ *   bro:dead:<queue>     stream; what an operator needs and never the body in clear: fields
+ *                        "queue", "error", "attempts", "size" (bytes), "at", "stream_id", and for
+ *                        a decodable job "kind", "tenant", "job", "req"; with a dead-letter key
+ *                        also "sealed" (the envelope, bro_seal) and "key" (the key's id)
  *   bro:workers          sorted set; member = worker id, score = last heartbeat (unix ms)
  *   bro:worker:<id>      string (JSON: queues, started, jobs_done) with a TTL
  *   bro:reply:<name>     pub/sub channel a gateway thread listens on; message = msgpack reply
+ *   bro:aof:requested    string: Redis time (unix ms) of the oldest rewrite request not yet served
+ *   bro:aof:rewrite      string with a TTL of one rewrite period: whose turn the period was
+ *
+ * Acknowledged jobs are deleted from their stream (XACK + XDEL), but Redis's append-only file
+ * keeps each XADD until the file is rewritten; the worker janitor has Redis rewrite it on a
+ * schedule and soon after an erasure (bro_queue_rewrite).
  */
 #ifndef BRO_QUEUE_H
 #define BRO_QUEUE_H
@@ -19,6 +28,7 @@
 #include <stdint.h>
 
 #include "common/error.h"
+#include "common/seal.h"
 
 #define BRO_QUEUE_GROUP     "workers"
 #define BRO_QUEUE_FIELD     "e"
@@ -38,7 +48,17 @@ typedef struct bro_queue_opts {
     int visibility_ms; /* idle time after which a pending job is reclaimed */
     int max_attempts;  /* deliveries before a job is dead-lettered */
     int command_ms;    /* timeout of each Redis command (a blocking read adds its block time) */
+    const bro_seal_key *seal_key; /* seals dead letters' envelopes (copied); NULL: not kept */
 } bro_queue_opts;
+
+/* What a dead letter records of the job besides its size and error; NULL members mean the
+ * message could not be decoded, and then nothing of its content is kept. */
+typedef struct bro_queue_dead_info {
+    const char *kind;   /* envelope kind */
+    const char *tenant; /* tenant slug, "" for platform jobs */
+    const char *job;    /* job id */
+    const char *req;    /* request id */
+} bro_queue_dead_info;
 
 typedef struct bro_queue_msg {
     char queue[BRO_QUEUE_NAME_MAX]; /* queue name, e.g. "records" */
@@ -79,9 +99,17 @@ int bro_queue_ack(bro_queue *q, const bro_queue_msg *m, bro_err *err) BRO_MUST_U
 int bro_queue_retry(bro_queue *q, const bro_queue_msg *m, const char *data, size_t len,
                     int64_t delay_ms, bro_err *err) BRO_MUST_USE;
 
-/* Moves m to bro:dead:<queue> with reason and acknowledges it, atomically. */
-int bro_queue_dead(bro_queue *q, const bro_queue_msg *m, const char *reason,
-                   bro_err *err) BRO_MUST_USE;
+/* Moves m to bro:dead:<queue> and acknowledges it, atomically. The dead letter keeps reason,
+ * attempts (deliveries so far), the message's size and, when info is given, the job's kind,
+ * tenant, job id and request id; the envelope itself only sealed under the dead-letter key
+ * (aad "<queue>|<tenant>|<job>", so a sealed body cannot pass for another job's), and not at all
+ * without a key or without info (an undecodable message). Returns 0 or -1 with err set. */
+int bro_queue_dead(bro_queue *q, const bro_queue_msg *m, const bro_queue_dead_info *info,
+                   int attempts, const char *reason, bro_err *err) BRO_MUST_USE;
+
+/* Writes into buf the additional data a dead letter's body is sealed with. */
+const char *bro_queue_dead_aad(const char *queue, const char *tenant, const char *job, char *buf,
+                               size_t n);
 
 /* Tells the group this consumer is still working on m (XCLAIM ... JUSTID to itself), so a long
  * job is not reclaimed by another worker after the visibility timeout. The delivery count is
@@ -95,6 +123,52 @@ int bro_queue_publish(bro_queue *q, const char *channel, const char *data, size_
 /* Writes this worker's heartbeat: bro:worker:<consumer> = info (JSON) with ttl_ms, and its
  * score in bro:workers. */
 int bro_queue_heartbeat(bro_queue *q, const char *info, int ttl_ms, bro_err *err) BRO_MUST_USE;
+
+/* For a worker that stops: hands back what is still pending for this consumer (marks it idle
+ * past the visibility timeout, delivery count untouched, so another worker's next XAUTOCLAIM
+ * takes it at once), deletes the consumer from the group of each queue where nothing is pending
+ * any more, and removes the heartbeat (bro:worker:<id> and its bro:workers member), in one
+ * script. *handed_back counts the entries handed back; their consumer stays until the janitor
+ * sees them taken over. Returns 0 or -1 with err set. */
+int bro_queue_leave(bro_queue *q, int *handed_back, bro_err *err) BRO_MUST_USE;
+
+/* Janitor: deletes from each served queue's group the consumers of workers that are gone, that
+ * is with no heartbeat key and nothing pending. A dead worker's entries are first taken over by
+ * XAUTOCLAIM after the visibility timeout; deleting its consumer before that would drop them
+ * from the group's pending list for good. *removed counts deletions. */
+int bro_queue_tidy(bro_queue *q, int *removed, bro_err *err) BRO_MUST_USE;
+
+/* Janitor: deletes dead letters older than max_age_ms from each served queue's dead-letter
+ * stream. */
+int bro_queue_expire_dead(bro_queue *q, int64_t max_age_ms, bro_err *err) BRO_MUST_USE;
+
+/* Asks for an append-only-file rewrite soon (after an erasure): records the request's time
+ * (Redis's clock) in bro:aof:requested, unless an earlier request is still waiting. Call it only
+ * after the job that asks is acknowledged and deleted, or the rewrite would keep its message. */
+int bro_queue_request_rewrite(bro_queue *q, bro_err *err) BRO_MUST_USE;
+
+/* What bro_queue_rewrite did. */
+typedef enum bro_queue_rewrite_kind {
+    BRO_QUEUE_REWRITE_NONE = 0,  /* nothing was due, or another worker had the turn */
+    BRO_QUEUE_REWRITE_PERIODIC,  /* this worker had the period's turn */
+    BRO_QUEUE_REWRITE_REQUESTED, /* a request older than the delay was served */
+    BRO_QUEUE_REWRITE_BUSY,      /* a request was due but a rewrite was running: kept for later */
+} bro_queue_rewrite_kind;
+
+/* Janitor: decides, for all workers at once, whether this one has Redis rewrite its AOF now,
+ * and if so sends BGREWRITEAOF. Due are a request older than delay_ms (taken, and it restarts
+ * the period) or else the period's turn (SET bro:aof:rewrite NX PX period_ms; period 0: never).
+ * A rewrite already running serves the period; a request is put back, since that rewrite may
+ * have forked before the request. *what says what happened. Returns 0, or -1 with err set. */
+int bro_queue_rewrite(bro_queue *q, int period_ms, int delay_ms, bro_queue_rewrite_kind *what,
+                      bro_err *err) BRO_MUST_USE;
+
+/* Reads Redis's persistence state: *running 1 while a rewrite runs or is scheduled; *failed 1
+ * when the last rewrite failed; *preamble 1 when the AOF starts with an RDB image, which keeps
+ * deleted stream entries that share a node with live ones (aof-use-rdb-preamble should be no),
+ * -1 when Redis does not say. Returns 0 or -1 with err set. */
+int bro_queue_rewrite_state(bro_queue *q, int *running, int *failed, int *preamble,
+                            bro_err *err) BRO_MUST_USE;
 
 /* Exponential backoff with full jitter for attempt (1-based): a value in [0, base*2^(attempt-1)]
  * capped at 60 s, at least base/2. */

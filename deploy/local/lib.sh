@@ -8,7 +8,7 @@ BRO_PG_BIN=/usr/lib/postgresql/15/bin
 BRO_PACKAGES="build-essential cmake pkg-config libevent-dev libhiredis-dev libpq-dev
   libmsgpack-dev libcurl4-openssl-dev libjansson-dev libssl-dev libcmocka-dev libxlsxwriter-dev
   postgresql-15 redis-server clang-format python3 python3-yaml python3-pytest python3-requests
-  python3-msgpack python3-redis python3-psycopg2 python3-jsonschema curl"
+  python3-msgpack python3-redis python3-psycopg2 python3-jsonschema python3-cryptography curl"
 
 bro_say() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
 bro_die() { printf 'error: %s\n' "$*" >&2; exit 1; }
@@ -69,6 +69,9 @@ bro_pg_running() {
 # bro_pg_start [fast]: "fast" turns off fsync (tests only: the data is thrown away).
 bro_pg_start() {
   mkdir -p "$BRO_DATA"
+  # Others may pass through the profile's folder (PostgreSQL's user must) but not list it; the
+  # data directories inside are their owners' alone (0700).
+  chmod 711 "$BRO_ROOT/.local" "$BRO_DATA"
   bro_pg_reach "$BRO_DATA"
   if [ ! -f "$BRO_DATA/pg/PG_VERSION" ]; then
     bro_say "initialising PostgreSQL in ${BRO_DATA#"$BRO_ROOT"/}/pg"
@@ -105,11 +108,16 @@ bro_pg_stop() {
   return 0
 }
 
-# bro_redis_start [fsync policy]: always (default) or everysec.
+# bro_redis_start [fsync policy]: always (default) or everysec. Its directory is 0700 and its
+# files 0600 (Redis runs with umask 077): the append-only file holds job bodies until rewritten.
+# aof-use-rdb-preamble no: an RDB image in the AOF would keep deleted stream entries that share
+# a node with live ones; the command form holds live entries only.
 bro_redis_start() {
   mkdir -p "$BRO_DATA/redis"
+  chmod 700 "$BRO_DATA/redis"
+  chmod -R go-rwx "$BRO_DATA/redis"
   if redis-cli -p "$BRO_REDIS_PORT" ping >/dev/null 2>&1; then return 0; fi
-  cat >"$BRO_DATA/redis/redis.conf" <<CONF
+  (umask 077; cat >"$BRO_DATA/redis/redis.conf" <<CONF
 bind 127.0.0.1
 port $BRO_REDIS_PORT
 dir $BRO_DATA/redis
@@ -118,10 +126,12 @@ pidfile $BRO_DATA/redis/redis.pid
 logfile $BRO_DATA/redis/redis.log
 appendonly yes
 appendfsync ${1:-always}
+aof-use-rdb-preamble no
 save ""
 CONF
+  )
   rm -f "$BRO_DATA/redis/redis.pid"
-  redis-server "$BRO_DATA/redis/redis.conf"
+  (umask 077; redis-server "$BRO_DATA/redis/redis.conf")
   local i
   for i in $(seq 100); do
     redis-cli -p "$BRO_REDIS_PORT" ping >/dev/null 2>&1 && return 0

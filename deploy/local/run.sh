@@ -7,6 +7,8 @@ set -euo pipefail
 
 bro_install
 bro_build "$BRO_ROOT/build"
+# Everything made from here on (logs, the demo key, data) is the owner's alone.
+umask 077
 bro_profile run "${BRO_PG_PORT:-54329}" "${BRO_REDIS_PORT:-63799}"
 export BROBYGGER_LISTEN=${BROBYGGER_LISTEN:-127.0.0.1:8080}
 export BROBYGGER_ADMIN_LISTEN=${BROBYGGER_ADMIN_LISTEN:-127.0.0.1:9090}
@@ -26,6 +28,7 @@ trap bro_run_stop INT TERM EXIT
 
 bro_pg_start
 bro_redis_start always
+chmod 600 "$BRO_DATA"/*.log "$BRO_DATA/demo-key" 2>/dev/null || true # made by an older run
 "$BIN/brobygger-admin" migrate >/dev/null
 if ! "$BIN/brobygger-admin" tenant list | cut -f1 | grep -qx ringerike; then
   "$BIN/brobygger-admin" tenant create --slug ringerike --name "Ringerike kommune" \
@@ -48,7 +51,7 @@ key=$(cat "$BRO_DATA/demo-key" 2>/dev/null || true)
 if [ -z "$key" ] || [ "$(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $key" \
   "$api/v1/me")" != 200 ]; then
   key=$("$BIN/brobygger-admin" key issue --tenant ringerike --role coordinator --label demo | tail -n 1)
-  (umask 077; echo "$key" >"$BRO_DATA/demo-key")
+  echo "$key" >"$BRO_DATA/demo-key"
 fi
 
 cat <<TEXT

@@ -111,13 +111,19 @@ static void bro_admin_on_ready(redisAsyncContext *c, void *reply, void *privdata
     bro_rpc_release(r);
 }
 
+/* Ready when some worker's heartbeat key still exists. The key's TTL runs on Redis's clock, so
+ * clock skew between machines does not matter: a cleanly stopped worker deletes its key (503 at
+ * once when it was the last), a killed one's expires within BROBYGGER_HEARTBEAT_TTL_MS. The
+ * newest members of bro:workers are the candidates; the reply is [id] or [] as before. */
 void bro_admin_readyz(bro_gw_req *r)
 {
-    char min[24];
-    snprintf(min, sizeof(min), "%lld",
-             (long long)(bro_ids_now_ms() - r->gw->cfg->heartbeat_ttl_ms));
-    const char *argv[] = {"ZRANGEBYSCORE", "bro:workers", min, "+inf", "LIMIT", "0", "1"};
-    if (bro_rpc_command(r, bro_admin_on_ready, 7, argv) < 0)
+    static const char *live_lua =
+        "for _, id in ipairs(redis.call('ZREVRANGE', 'bro:workers', 0, 63)) do\n"
+        "  if redis.call('EXISTS', 'bro:worker:' .. id) == 1 then return {id} end\n"
+        "end\n"
+        "return {}\n";
+    const char *argv[] = {"EVAL", live_lua, "0"};
+    if (bro_rpc_command(r, bro_admin_on_ready, 3, argv) < 0)
         bro_http_problem(r, 503, "unavailable", "Redis is not reachable", NULL);
 }
 

@@ -1,6 +1,8 @@
-/* The retention sweep. A stored reply exists so that a redelivered job or a repeated
- * Idempotency-Key gets the first answer again; past that window it is only a copy of personal
- * data, so it is deleted. Several workers may sweep at once: the deletes are idempotent. */
+/* The worker's periodic upkeep. The retention sweep: a stored reply exists so that a
+ * redelivered job or a repeated Idempotency-Key gets the first answer again; past that window it
+ * is only a copy of personal data, so it is deleted. Several workers may sweep at once: the
+ * deletes are idempotent. Redis upkeep: consumers of dead workers, old dead letters, and AOF
+ * rewrites so that deleted jobs leave the disk. */
 #include "janitor.h"
 
 #include <libpq-fe.h>
@@ -75,9 +77,76 @@ static char *bro_janitor_tenants(bro_worker *w, bro_err *err)
     return list;
 }
 
-void bro_janitor_tick(bro_worker *w)
+/* ---- Redis: the consumer group, dead letters, the append-only file ------------------------- */
+
+static void bro_janitor_tidy(bro_worker *w, int64_t now)
 {
-    int64_t now = bro_ids_now_ms();
+    if (now - w->last_tidy_ms < w->cfg.heartbeat_ttl_ms)
+        return;
+    w->last_tidy_ms = now;
+    int removed = 0;
+    bro_err err = {0};
+    if (bro_queue_tidy(w->queue, &removed, &err) < 0)
+        bro_log_warn(NULL, "consumer tidy failed: %s", err.msg);
+    else if (removed > 0)
+        bro_log_info(NULL, "removed %d consumer(s) of workers that are gone", removed);
+    if (bro_queue_expire_dead(w->queue, (int64_t)w->cfg.dead_letter_hours * 3600000, &err) < 0)
+        bro_log_warn(NULL, "dead-letter expiry failed: %s", err.msg);
+}
+
+/* Looks at Redis's persistence once (a warning when its AOF keeps an RDB preamble), and after a
+ * rewrite this worker started until Redis reports it finished. */
+static void bro_janitor_aof_state(bro_worker *w)
+{
+    int running = 0, failed = 0, preamble = -1;
+    bro_err err = {0};
+    if (bro_queue_rewrite_state(w->queue, &running, &failed, &preamble, &err) < 0)
+        return;
+    if (!w->aof_checked && preamble == 1)
+        bro_log_warn(NULL, "Redis has aof-use-rdb-preamble yes: a rewrite may keep deleted jobs "
+                           "that share a stream node with live ones; set it to no");
+    w->aof_checked = 1;
+    if (w->aof_watch == 0 || running)
+        return;
+    if (failed && w->aof_watch == BRO_QUEUE_REWRITE_REQUESTED) {
+        bro_log_error(NULL, "the AOF rewrite after an erasure failed; asking again");
+        if (bro_queue_request_rewrite(w->queue, &err) < 0)
+            bro_log_error(NULL, "AOF rewrite request failed: %s", err.msg);
+    } else if (failed) {
+        bro_log_error(NULL, "the periodic AOF rewrite failed; the next period tries again");
+    }
+    w->aof_watch = 0;
+}
+
+static void bro_janitor_aof(bro_worker *w, int64_t now)
+{
+    if (now - w->last_aof_ms < BRO_JANITOR_AOF_TICK_MS || now < w->aof_pause_until_ms)
+        return;
+    w->last_aof_ms = now;
+    if (!w->aof_checked || w->aof_watch)
+        bro_janitor_aof_state(w);
+    bro_queue_rewrite_kind what = BRO_QUEUE_REWRITE_NONE;
+    bro_err err = {0};
+    if (bro_queue_rewrite(w->queue, w->cfg.aof_rewrite_ms, w->cfg.aof_erasure_delay_ms, &what,
+                          &err) < 0) {
+        /* Refused (a managed Redis may rename the command): try again a minute later. */
+        bro_log_warn(NULL, "AOF rewrite could not be started: %s", err.msg);
+        w->aof_pause_until_ms = now + 60000;
+        return;
+    }
+    if (what == BRO_QUEUE_REWRITE_REQUESTED || what == BRO_QUEUE_REWRITE_PERIODIC) {
+        bro_log_info(NULL, "AOF rewrite started (%s)",
+                     what == BRO_QUEUE_REWRITE_REQUESTED ? "after an erasure" : "periodic");
+        w->aof_watch = what;
+    } else if (what == BRO_QUEUE_REWRITE_BUSY) {
+        bro_log_debug(NULL, "AOF rewrite after an erasure waits for the one running");
+    }
+}
+
+/* ---- PostgreSQL: stored replies past their retention --------------------------------------- */
+
+static void bro_janitor_retention(bro_worker *w, int64_t now)
+{
     if (w->db == NULL || now - w->last_janitor_ms < w->cfg.janitor_ms)
         return;
     int records = 0;
@@ -111,4 +180,14 @@ void bro_janitor_tick(bro_worker *w)
     if (tenants == NULL || swept < BRO_JANITOR_BATCH)
         w->janitor_after[0] = '\0'; /* the cycle is done: the next one starts at the platform */
     free(tenants);
+}
+
+void bro_janitor_tick(bro_worker *w)
+{
+    int64_t now = bro_ids_now_ms();
+    if (w->queue) {
+        bro_janitor_aof(w, now);
+        bro_janitor_tidy(w, now);
+    }
+    bro_janitor_retention(w, now);
 }

@@ -12,6 +12,10 @@
 
 #define BRO_JOB_FIELD_ERRORS_MAX 32
 
+/* What a handler may ask the runtime to do once the job has committed and its message is
+ * acknowledged and deleted (bro_job.after_commit). */
+#define BRO_JOB_AFTER_AOF_REWRITE 0x1 /* personal data was erased: rewrite Redis's AOF soon */
+
 typedef struct bro_field_error {
     char field[64];    /* dotted path of the field at fault, e.g. "availability.mon" */
     char message[128]; /* English, names no personal data */
@@ -35,6 +39,7 @@ typedef struct bro_job {
     int nfields;                                      /* entries used above */
     void (*keepalive)(void *ctx); /* called before each bro_job_step; NULL outside a run */
     void *keepalive_ctx;          /* the runtime's, for keepalive */
+    unsigned after_commit;        /* BRO_JOB_AFTER_*; ignored when the job does not commit */
 } bro_job;
 
 /* Records a field error (dropped silently past BRO_JOB_FIELD_ERRORS_MAX). */

@@ -1,6 +1,7 @@
 /* brobygger-worker: serves the queues named by --queues (or BROBYGGER_QUEUES) until SIGTERM or
- * SIGINT, finishing the job in hand before it exits. */
+ * SIGINT, finishing the job in hand and leaving the consumer group before it exits. */
 #include <getopt.h>
+#include <openssl/crypto.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -58,6 +59,16 @@ int main(int argc, char **argv)
         return 2;
     }
     bro_log_init("worker", w.cfg.log_level);
+    if (bro_seal_key_load(&w.dead_key, w.cfg.dead_letter_key, w.cfg.dead_letter_key_file,
+                          "BROBYGGER_DEAD_LETTER_KEY", &w.has_dead_key, &err) < 0) {
+        fprintf(stderr, "brobygger-worker: %s\n", err.msg);
+        return 2;
+    }
+    OPENSSL_cleanse(w.cfg.dead_letter_key, sizeof(w.cfg.dead_letter_key)); /* one copy is enough */
+    if (w.has_dead_key)
+        bro_log_info(NULL, "dead letters keep their bodies sealed under key %s", w.dead_key.id);
+    else
+        bro_log_info(NULL, "no dead-letter key: dead letters keep no bodies");
 
     char host[64] = "host", suffix[BRO_UUID_LEN + 1];
     gethostname(host, sizeof(host) - 1);
@@ -76,5 +87,6 @@ int main(int argc, char **argv)
     int rc = bro_runtime_run(&w);
     bro_queue_free(w.queue);
     bro_db_free(w.db);
+    bro_seal_key_wipe(&w.dead_key);
     return rc == 0 ? 0 : 1;
 }

@@ -39,6 +39,7 @@ typedef struct bro_result {
     int is_error;            /* payload is a problem map */
     msgpack_sbuffer payload; /* one msgpack value, empty for none */
     bro_err err;             /* why, for retries and failures */
+    unsigned after_commit;   /* the handler's BRO_JOB_AFTER_*, set once the job committed */
 } bro_result;
 
 /* ---- set-up -------------------------------------------------------------------------------- */
@@ -86,7 +87,8 @@ static int bro_runtime_connect(bro_worker *w)
             const char *names[BRO_QUEUE_MAX];
             for (int i = 0; i < w->nqueues; i++)
                 names[i] = w->queues[i];
-            bro_queue_opts opts = {w->cfg.visibility_ms, w->cfg.max_attempts, 2000};
+            bro_queue_opts opts = {w->cfg.visibility_ms, w->cfg.max_attempts, 2000,
+                                   w->has_dead_key ? &w->dead_key : NULL};
             w->queue = bro_queue_open(w->cfg.redis, w->id, names, w->nqueues, &opts, &err);
         }
         if (w->queue && w->db == NULL)
@@ -401,12 +403,16 @@ static bro_outcome bro_runtime_execute(bro_worker *w, const bro_handler *h, cons
     }
     if (bro_db_commit(w->db, &err) < 0)
         out = bro_runtime_classify(res, NULL, &err);
+    else
+        res->after_commit = job.after_commit;
 out:
     bro_runtime_job_free(&job);
     return out;
 }
 
 static void bro_runtime_heartbeat(bro_worker *w);
+static void bro_runtime_dead(bro_worker *w, const bro_queue_msg *m, const bro_envelope *env,
+                             int attempts, const char *why, const bro_log_ctx *lc);
 
 typedef struct bro_runtime_keep {
     bro_worker *w;          /* the worker running the job */
@@ -445,13 +451,12 @@ static void bro_runtime_retry(bro_worker *w, const bro_queue_msg *m, bro_envelop
                               const char *why, const bro_log_ctx *lc)
 {
     bro_err err = {0};
-    w->jobs_failed++;
     if (attempt >= w->cfg.max_attempts) {
         bro_log_error(lc, "job %s gave up after %d attempts: %s", env->kind, attempt, why);
-        if (bro_queue_dead(w->queue, m, why, &err) < 0)
-            bro_log_error(lc, "dead-letter failed: %s", err.msg);
+        bro_runtime_dead(w, m, env, attempt, why, lc);
         return;
     }
+    w->jobs_failed++;
     msgpack_sbuffer body, out;
     msgpack_sbuffer_init(&body);
     msgpack_sbuffer_init(&out);
@@ -470,14 +475,28 @@ static void bro_runtime_retry(bro_worker *w, const bro_queue_msg *m, bro_envelop
     msgpack_sbuffer_destroy(&out);
 }
 
-static void bro_runtime_dead(bro_worker *w, const bro_queue_msg *m, const char *why,
-                             const bro_log_ctx *lc)
+/* Dead-letters m; env is NULL for a message that could not be decoded, whose content is then
+ * not kept at all. */
+static void bro_runtime_dead(bro_worker *w, const bro_queue_msg *m, const bro_envelope *env,
+                             int attempts, const char *why, const bro_log_ctx *lc)
 {
     bro_err err = {0};
     w->jobs_failed++;
     bro_log_error(lc, "dead-lettered %s on %s: %s", m->stream_id, m->queue, why);
-    if (bro_queue_dead(w->queue, m, why, &err) < 0)
+    bro_queue_dead_info info;
+    if (env)
+        info = (bro_queue_dead_info){env->kind, env->tenant, env->id, env->req};
+    if (bro_queue_dead(w->queue, m, env ? &info : NULL, attempts, why, &err) < 0)
         bro_log_error(lc, "dead-letter failed: %s", err.msg);
+}
+
+/* After a job's message is acknowledged: what its handler asked for once committed. */
+static void bro_runtime_after_commit(bro_worker *w, const bro_result *res, const bro_log_ctx *lc)
+{
+    bro_err err = {0};
+    if ((res->after_commit & BRO_JOB_AFTER_AOF_REWRITE) &&
+        bro_queue_request_rewrite(w->queue, &err) < 0)
+        bro_log_warn(lc, "AOF rewrite request failed (the periodic rewrite will do): %s", err.msg);
 }
 
 static void bro_runtime_handle(bro_worker *w, bro_queue_msg *m)
@@ -490,11 +509,11 @@ static void bro_runtime_handle(bro_worker *w, bro_queue_msg *m)
     msgpack_sbuffer_init(&res.payload);
     bro_log_ctx lc = {NULL, NULL, NULL};
     if (m->data == NULL) {
-        bro_runtime_dead(w, m, "decode: entry has no envelope field", &lc);
+        bro_runtime_dead(w, m, NULL, m->deliveries, "decode: entry has no envelope field", &lc);
         goto out;
     }
     if (bro_envelope_decode(&env, &holder, m->data, m->len, &err) < 0) {
-        bro_runtime_dead(w, m, err.msg, &lc);
+        bro_runtime_dead(w, m, NULL, m->deliveries, err.msg, &lc);
         goto out;
     }
     lc = (bro_log_ctx){env.tenant[0] ? env.tenant : NULL, env.req, env.id};
@@ -503,14 +522,14 @@ static void bro_runtime_handle(bro_worker *w, bro_queue_msg *m)
     if (h == NULL) {
         bro_runtime_set_problem(&res, 500, BRO_E_INTERNAL, "no handler for this job", NULL);
         bro_runtime_publish(w, &env, &res, &lc);
-        bro_runtime_dead(w, m, "unknown job kind", &lc);
+        bro_runtime_dead(w, m, &env, attempt, "unknown job kind", &lc);
         goto out;
     }
     if (attempt > w->cfg.max_attempts) {
         bro_runtime_set_problem(&res, 503, BRO_E_UNAVAILABLE, "the job could not be completed",
                                 NULL);
         bro_runtime_publish(w, &env, &res, &lc);
-        bro_runtime_dead(w, m, "too many deliveries", &lc);
+        bro_runtime_dead(w, m, &env, attempt, "too many deliveries", &lc);
         goto out;
     }
     if ((h->flags & BRO_H_READONLY) && env.deadline < bro_ids_now_ms()) {
@@ -528,6 +547,8 @@ static void bro_runtime_handle(bro_worker *w, bro_queue_msg *m)
         }
         if (bro_queue_ack(w->queue, m, &err) < 0)
             bro_log_warn(&lc, "ack failed: %s", err.msg);
+        else
+            bro_runtime_after_commit(w, &res, &lc);
         w->jobs_done++;
         bro_log_debug(&lc, "%s -> %d", env.kind, res.status);
         break;
@@ -537,7 +558,7 @@ static void bro_runtime_handle(bro_worker *w, bro_queue_msg *m)
     case BRO_OUT_FAIL:
         bro_runtime_set_problem(&res, 500, BRO_E_INTERNAL, "the job failed", NULL);
         bro_runtime_publish(w, &env, &res, &lc);
-        bro_runtime_dead(w, m, res.err.msg[0] ? res.err.msg : "failed", &lc);
+        bro_runtime_dead(w, m, &env, attempt, res.err.msg[0] ? res.err.msg : "failed", &lc);
         break;
     }
 out:
@@ -569,6 +590,18 @@ static void bro_runtime_heartbeat(bro_worker *w)
     json_decref(info);
 }
 
+/* A clean stop leaves nothing behind in the group: no consumer, no heartbeat, so /readyz and
+ * the queue views see at once that this worker is gone. */
+static void bro_runtime_leave(bro_worker *w)
+{
+    int handed_back = 0;
+    bro_err err = {0};
+    if (bro_queue_leave(w->queue, &handed_back, &err) < 0)
+        bro_log_warn(NULL, "could not leave the group (the janitors will): %s", err.msg);
+    else if (handed_back > 0)
+        bro_log_warn(NULL, "handed back %d pending job(s) for another worker", handed_back);
+}
+
 int bro_runtime_run(bro_worker *w)
 {
     w->started_ms = bro_ids_now_ms();
@@ -597,5 +630,6 @@ int bro_runtime_run(bro_worker *w)
         }
     }
     bro_log_info(NULL, "worker %s stopping after %lld jobs", w->id, w->jobs_done);
+    bro_runtime_leave(w);
     return 0;
 }

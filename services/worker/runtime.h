@@ -10,6 +10,7 @@
 #include "common/config.h"
 #include "common/db.h"
 #include "common/queue.h"
+#include "common/seal.h"
 
 typedef struct bro_worker {
     bro_config cfg;                                 /* loaded once at start */
@@ -22,17 +23,25 @@ typedef struct bro_worker {
     int64_t last_heartbeat_ms;                      /* unix ms of the last heartbeat written */
     int64_t last_janitor_ms;                        /* unix ms of the last retention sweep */
     char janitor_after[40];                         /* last tenant swept; "" starts a cycle */
-    long long jobs_done;                            /* jobs finished with a reply */
-    long long jobs_failed;                          /* jobs retried or dead-lettered */
-    volatile sig_atomic_t *stop;                    /* set by the signal handler */
+    int64_t last_tidy_ms;                           /* unix ms of the last group/dead-letter tidy */
+    int64_t last_aof_ms;                            /* unix ms of the last AOF rewrite check */
+    int64_t aof_pause_until_ms;                     /* after a failed check: no tries before */
+    int aof_watch;         /* a rewrite this worker started for an erasure is not yet seen done */
+    int aof_checked;       /* Redis's AOF settings were checked once */
+    bro_seal_key dead_key; /* seals dead letters' bodies, when has_dead_key */
+    int has_dead_key;      /* 1: BROBYGGER_DEAD_LETTER_KEY(_FILE) was given */
+    long long jobs_done;   /* jobs finished with a reply */
+    long long jobs_failed; /* jobs retried or dead-lettered */
+    volatile sig_atomic_t *stop; /* set by the signal handler */
 } bro_worker;
 
 /* Parses a comma-separated queue list into w->queues. Returns 0, or -1 with err naming the
  * bad entry (unknown queue, duplicate, too many). */
 int bro_runtime_set_queues(bro_worker *w, const char *csv, bro_err *err) BRO_MUST_USE;
 
-/* Runs until *w->stop is set: connects (retrying with backoff), consumes, heartbeats.
- * Returns 0 on a clean stop. */
+/* Runs until *w->stop is set: connects (retrying with backoff), consumes, heartbeats. On
+ * stop it finishes the messages in hand, then leaves the group (bro_queue_leave: pending
+ * entries handed back, consumer and heartbeat removed). Returns 0 on a clean stop. */
 int bro_runtime_run(bro_worker *w);
 
 #endif

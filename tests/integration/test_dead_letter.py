@@ -1,7 +1,17 @@
-"""Undecodable messages go to the dead-letter stream and the worker keeps working."""
-import msgpack
+"""Undecodable messages and jobs that fail for good go to the dead-letter stream and the worker
+keeps working. A dead letter keeps what an operator needs (kind, tenant, ids, error, attempts,
+size) and never the body in clear: with a dead-letter key the envelope is sealed under it,
+without one it is not kept."""
+import os
 
-from conftest import wait_until
+import msgpack
+import redis
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+from conftest import Service, uuid7, wait_until
+from test_redis_hygiene import files_holding, own_db
+
+DEAD_KEY = "5f" * 16 + "a0" * 16
 
 
 def dead_errors(rds):
@@ -10,7 +20,8 @@ def dead_errors(rds):
 
 def test_garbage_and_wrong_shape_are_dead_lettered(service, tenants, rds):
     before = rds.xlen("bro:dead:records")
-    rds.xadd("bro:q:records", {"e": b"\xc1\xff not msgpack"})
+    garbage = b"\xc1\xff not msgpack"
+    rds.xadd("bro:q:records", {"e": garbage})
     wrong_shape = msgpack.packb({"v": 1, "id": "x", "kind": "candidate.get"})
     rds.xadd("bro:q:records", {"e": wrong_shape})
     rds.xadd("bro:q:records", {"other": b"no envelope field"})
@@ -18,6 +29,11 @@ def test_garbage_and_wrong_shape_are_dead_lettered(service, tenants, rds):
     errors = dead_errors(rds)[-3:]
     assert all(e for e in errors)
     assert any("envelope" in e for e in errors)
+    # Undecodable: its size and error only, nothing of the bytes.
+    entries = [fields for _, fields in rds.xrange("bro:dead:records")][-3:]
+    assert sorted(int(f[b"size"]) for f in entries) == sorted([0, len(garbage), len(wrong_shape)])
+    for f in entries:
+        assert set(f) == {b"queue", b"error", b"attempts", b"size", b"at", b"stream_id"}
     assert all(w.alive() for w in service.workers)
     api = service.api(tenants["a"]["coordinator"])
     assert api.post("/v1/candidates", {"given_name": "A", "family_name": "B"}).status_code == 201
@@ -31,3 +47,79 @@ def test_unknown_version_is_dead_lettered(service, rds):
     rds.xadd("bro:q:records", {"e": msgpack.packb(env)})
     wait_until(lambda: rds.xlen("bro:dead:records") >= before + 1, what="dead letter")
     assert "version" in dead_errors(rds)[-1]
+
+
+def envelope(kind, tenant, body):
+    return {"v": 1, "id": uuid7(), "kind": kind, "tenant": tenant,
+            "actor": {"key_id": "k1", "role": "coordinator", "org": None}, "reply_to": None,
+            "deadline": 0, "attempt": 1, "idem": None, "req": "req-dead-1", "body": body}
+
+
+def rewrite(own):
+    """Has Redis rewrite its AOF now and waits until it finished."""
+    def started():
+        try:
+            own.bgrewriteaof()
+            return True
+        except redis.ResponseError:  # one already running: start ours after it
+            return False
+    wait_until(started, what="a rewrite to start")
+    wait_until(lambda: own.info("persistence")["aof_rewrite_in_progress"] == 0,
+               what="the rewrite to finish")
+
+
+def test_a_dead_letter_keeps_no_body_in_clear_and_seals_it_under_the_key(migrated, tenants, rds):
+    url, own = own_db(rds, 9)
+    svc = Service(redis_url=url, workers=0)
+    svc.env = {**svc.env, "BROBYGGER_DEAD_LETTER_KEY": DEAD_KEY}
+    svc.start_worker()
+    try:
+        svc.wait_ready()
+        marker = "Markør" + os.urandom(6).hex()
+        slug = tenants["a"]["slug"]
+        env = envelope("candidate.nothing", slug, {"data": {"given_name": marker}})
+        packed = msgpack.packb(env)
+        own.xadd("bro:q:records", {"e": packed})
+        garbage = b"\xc1" + marker.encode()
+        own.xadd("bro:q:records", {"e": garbage})
+        wait_until(lambda: own.xlen("bro:dead:records") == 2, what="two dead letters")
+        (_, job), (_, bad) = own.xrange("bro:dead:records")
+        for fields in (job, bad):
+            assert all(marker.encode() not in v for v in fields.values())
+            assert b"e" not in fields
+        # The failed job: what an operator needs, and its envelope sealed.
+        assert job[b"kind"] == b"candidate.nothing" and job[b"tenant"] == slug.encode()
+        assert job[b"job"] == env["id"].encode() and job[b"req"] == b"req-dead-1"
+        assert job[b"error"] == b"unknown job kind" and job[b"attempts"] == b"1"
+        assert int(job[b"size"]) == len(packed) and job[b"queue"] == b"records"
+        sealed = job[b"sealed"]
+        assert sealed[0] == 1 and len(sealed) == len(packed) + 29
+        aad = f"records|{slug}|{env['id']}".encode()
+        assert AESGCM(bytes.fromhex(DEAD_KEY)).decrypt(sealed[1:13], sealed[13:], aad) == packed
+        # The undecodable message: its size and error alone.
+        assert set(bad) == {b"queue", b"error", b"attempts", b"size", b"at", b"stream_id"}
+        assert int(bad[b"size"]) == len(garbage)
+        # Once the AOF is rewritten, the marker is in no file of Redis.
+        rewrite(own)
+        wait_until(lambda: not files_holding(rds, marker), what="the marker to leave the disk")
+    finally:
+        for p in svc.procs:
+            p.stop()
+        for p in svc.procs:
+            p.assert_clean()
+
+
+def test_without_a_key_a_dead_letter_keeps_no_body(migrated, tenants, rds):
+    url, own = own_db(rds, 9)
+    svc = Service(redis_url=url, workers=1)
+    try:
+        svc.wait_ready()
+        env = envelope("candidate.nothing", tenants["a"]["slug"], {"data": {"x": "Markør"}})
+        own.xadd("bro:q:records", {"e": msgpack.packb(env)})
+        wait_until(lambda: own.xlen("bro:dead:records") == 1, what="the dead letter")
+        (_, fields), = own.xrange("bro:dead:records")
+        assert fields[b"kind"] == b"candidate.nothing" and fields[b"error"] == b"unknown job kind"
+        assert b"sealed" not in fields and b"e" not in fields
+        assert "Markør".encode() not in b"".join(fields.values())
+    finally:
+        svc.stop()

@@ -100,8 +100,13 @@ int bro_candidates_erase(bro_job *job)
     bro_records_audit_params(job, p);
     p[5] = id;
     p[6] = event;
-    return bro_job_query_one(job, bro_privacy_sql_erase, BRO_RECORDS_NAUDIT + 2, p, 200,
-                             "no such candidate");
+    if (bro_job_query_one(job, bro_privacy_sql_erase, BRO_RECORDS_NAUDIT + 2, p, 200,
+                          "no such candidate") < 0)
+        return -1;
+    /* The erased data is gone from PostgreSQL at commit, but the messages that carried it are
+     * still in Redis's append-only file until the file is rewritten. */
+    job->after_commit |= BRO_JOB_AFTER_AOF_REWRITE;
+    return 0;
 }
 
 static int bro_privacy_set(bro_job *job, int restrict_it)
