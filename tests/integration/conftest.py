@@ -5,6 +5,7 @@ real sockets. Every process's stderr is kept; a sanitizer report in it fails the
 import os
 import random
 import re
+import resource
 import signal
 import socket
 import string
@@ -248,3 +249,45 @@ def count_candidates(conn, slug, where="true", params=()):
     with conn.cursor() as cur:
         cur.execute(f'SELECT count(*) FROM "t_{slug}".candidates WHERE {where}', params)
         return cur.fetchone()[0]
+
+
+class EdgeProc(Proc):
+    """A Proc whose child runs preexec_fn before it starts (e.g. to set resource limits)."""
+
+    def __init__(self, name, args=(), env=None, preexec_fn=None):
+        self.log = tempfile.NamedTemporaryFile(prefix=f"{name}-", suffix=".log", delete=False)
+        self.name = name
+        self.p = subprocess.Popen([os.path.join(BUILD, name), *args], stdout=subprocess.DEVNULL,
+                                  stderr=self.log, env={**os.environ, **FAST_ENV, **(env or {})},
+                                  preexec_fn=preexec_fn)
+
+
+class EdgeService(Service):
+    """A gateway with settings of its own for the tests of its HTTP edge (deadlines, limits),
+    and optionally a descriptor limit nofile = (soft, hard) set before it starts; its workers
+    get the same settings."""
+
+    def __init__(self, env=None, workers=1, nofile=None):
+        self.port, self.admin_port = free_port(), free_port()
+        self.env = {"BROBYGGER_LISTEN": f"127.0.0.1:{self.port}",
+                    "BROBYGGER_ADMIN_LISTEN": f"127.0.0.1:{self.admin_port}",
+                    "BROBYGGER_THREADS": "2", **(env or {})}
+        self.base = f"http://127.0.0.1:{self.port}"
+        limit = (lambda: resource.setrlimit(resource.RLIMIT_NOFILE, nofile)) if nofile else None
+        self.gateway = EdgeProc("brobygger-gateway", env=self.env, preexec_fn=limit)
+        self.workers = [self.start_worker() for _ in range(workers)]
+        self.procs = [self.gateway] + self.workers
+
+    def wait_answering(self, timeout=20):
+        """Waits for /healthz (which needs no worker) to answer 200."""
+        def answering():
+            try:
+                return requests.get(self.base + "/healthz", timeout=2).status_code == 200
+            except requests.RequestException:
+                return False
+        wait_until(answering, timeout, what="gateway /healthz")
+
+    def stop_clean(self):
+        """Stops everything and fails the test unless each process exited 0."""
+        for proc, code in self.stop().items():
+            assert code == 0, f"{proc.name} exited {code}:\n{proc.stderr()[-3000:]}"
