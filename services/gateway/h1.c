@@ -179,6 +179,7 @@ static int bro_h1_request_line(bro_h1 *p, const char *line, size_t n)
 typedef struct bro_h1_seen {
     int content_length, transfer_encoding, host, expect, fields;
     int conn_close, conn_keep_alive;
+    char last[64]; /* the name of the field before, for a refusal that names it */
 } bro_h1_seen;
 
 static int bro_h1_list_has(const char *value, const char *token)
@@ -236,17 +237,28 @@ static int bro_h1_framing(bro_h1 *p, bro_h1_seen *seen, const char *name, const 
 static int bro_h1_field_line(bro_h1 *p, bro_h1_seen *seen, const char *line, size_t n,
                              struct evkeyvalq *headers)
 {
-    if (line[0] == ' ' || line[0] == '\t')
-        return bro_h1_refuse(p, 400, "bad-request", "headers",
-                             "a header line starts with white space (obsolete line folding)");
+    if (line[0] == ' ' || line[0] == '\t') {
+        bro_h1_refuse(p, 400, "bad-request", "headers",
+                      "a header line starts with white space (obsolete line folding)");
+        if (seen->last[0]) {
+            snprintf(p->field_name, sizeof(p->field_name), "%s", seen->last);
+            p->field = p->field_name;
+        }
+        return -1;
+    }
     size_t c = 0;
     while (c < n && bro_h1_tchar((unsigned char)line[c]))
         c++;
+    if (c > 0 && c < n && (line[c] == ' ' || line[c] == '\t')) {
+        snprintf(p->field_name, sizeof(p->field_name), "%.*s", (int)c, line);
+        bro_h1_refuse(p, 400, "bad-request", NULL,
+                      "white space between the header name %s and its colon", p->field_name);
+        p->field = p->field_name;
+        return -1;
+    }
     if (c == 0 || c >= n || line[c] != ':')
         return bro_h1_refuse(p, 400, "bad-request", "headers",
-                             c < n && (line[c] == ' ' || line[c] == '\t')
-                                 ? "white space between a header name and its colon"
-                                 : "a header line is not a name, a colon and a value");
+                             "a header line is not a name, a colon and a value");
     if (++seen->fields > BRO_H1_MAX_FIELDS)
         return bro_h1_refuse(p, 431, "header-fields-too-large", "headers",
                              "more than %d header fields", BRO_H1_MAX_FIELDS);
@@ -256,6 +268,7 @@ static int bro_h1_field_line(bro_h1 *p, bro_h1_seen *seen, const char *line, siz
                              "a header name is too long");
     memcpy(name, line, c);
     name[c] = '\0';
+    snprintf(seen->last, sizeof(seen->last), "%.*s", (int)sizeof(seen->last) - 1, name);
     size_t v = c + 1, e = n;
     while (v < e && (line[v] == ' ' || line[v] == '\t'))
         v++;
@@ -329,6 +342,9 @@ int bro_h1_parse_head(bro_h1 *p, const char *buf, size_t len, size_t *used,
             rc = n == 0 ? bro_h1_refuse(p, 400, "bad-request", NULL, "no request line")
                         : bro_h1_request_line(p, buf + line, n);
         else if (n == 0) {
+            if (at + 1 - start > BRO_H1_MAX_HEAD)
+                return bro_h1_refuse(p, 431, "header-fields-too-large", "headers",
+                                     "the request head is larger than %d bytes", BRO_H1_MAX_HEAD);
             *used = at + 1;
             return bro_h1_head_done(p, &seen);
         } else
