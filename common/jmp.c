@@ -1,4 +1,5 @@
-/* JSON <-> msgpack on jansson and msgpack-c, with a depth limit both ways. */
+/* JSON <-> msgpack on jansson and msgpack-c, with a depth limit both ways and no duplicate keys
+ * either way. */
 #include "common/jmp.h"
 
 #include <math.h>
@@ -122,6 +123,13 @@ static json_t *bro_jmp_build(const msgpack_object *o, int depth, bro_err *err)
             const msgpack_object *k = &o->via.map.ptr[i].key;
             if (k->type != MSGPACK_OBJECT_STR) {
                 bro_err_set(err, BRO_E_DECODE, "map key is not a string");
+                json_decref(v);
+                return NULL;
+            }
+            /* As JSON_REJECT_DUPLICATES does for JSON: which of two values would count is
+             * up to each reader, so a repeated key is an error, never "the last one wins". */
+            if (json_object_getn(v, k->via.str.ptr, k->via.str.size) != NULL) {
+                bro_err_set(err, BRO_E_DECODE, "a map has the same key twice");
                 json_decref(v);
                 return NULL;
             }

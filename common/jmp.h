@@ -17,7 +17,8 @@ int bro_jmp_pack_json(msgpack_packer *pk, const json_t *v, bro_err *err) BRO_MUS
 
 /* Builds a new jansson value from a msgpack object. The caller owns the result (json_decref).
  * Returns NULL with err set when the object cannot be JSON: a map key that is not a string,
- * a string that is not valid UTF-8, bin or ext data, NaN/Inf, or nesting past the limit. */
+ * a map with a key twice (at any depth, as bro_jmp_pack_json_text refuses for JSON), a string
+ * that is not valid UTF-8, bin or ext data, NaN/Inf, or nesting past the limit. */
 json_t *bro_jmp_to_json(const msgpack_object *o, bro_err *err);
 
 /* Parses a JSON text (len bytes, need not be NUL-terminated) and packs it into pk.

@@ -6,6 +6,7 @@
 #include "admin.h"
 #include "common/apikey.h"
 #include "common/ids.h"
+#include "common/utf8.h"
 
 /* Runs a parameterised statement; on failure prints the reason and returns NULL. sqlstate, when
  * not NULL, receives the SQLSTATE of a failure (or ""). */
@@ -29,6 +30,13 @@ static PGresult *bro_admin_exec(PGconn *pg, const char *sql, int n, const char *
     return NULL;
 }
 
+/* 1 when s is one line of valid UTF-8 without control or bidirectional formatting characters:
+ * the rule the API applies to names and labels. */
+static int bro_admin_one_line(const char *s)
+{
+    return bro_utf8_valid(s, strlen(s)) && bro_utf8_refused(s, strlen(s), BRO_UTF8_LINE) < 0;
+}
+
 static int bro_admin_tenant_exists(PGconn *pg, const char *slug)
 {
     const char *p[] = {slug};
@@ -48,6 +56,8 @@ int bro_admin_tenant_create(PGconn *pg, const char *slug, const char *name, cons
         return bro_admin_refuse("invalid kommunenummer \"%s\": four digits", knr);
     if (name[0] == '\0' || strlen(name) > 200)
         return bro_admin_refuse("invalid name: 1 to 200 characters");
+    if (!bro_admin_one_line(name))
+        return bro_admin_refuse("invalid name: one line without control characters");
     if (bro_admin_tenant_exists(pg, slug))
         return bro_admin_refuse("tenant \"%s\" already exists", slug);
     const char *p[] = {slug, name, knr};
@@ -77,6 +87,30 @@ int bro_admin_tenant_list(PGconn *pg)
     return BRO_ADMIN_OK;
 }
 
+/* A partner key names an organisation of its own tenant. The organisation lives in the
+ * tenant's schema, which the owner connection reads directly. Returns 0 when org is one of
+ * tenant's organisations, -1 after printing why not. */
+static int bro_admin_org_known(PGconn *pg, const char *tenant, const char *org)
+{
+    char schema[48];
+    snprintf(schema, sizeof(schema), "t_%s", tenant);
+    char *ident = PQescapeIdentifier(pg, schema, strlen(schema));
+    if (ident == NULL)
+        return -bro_admin_refuse("cannot escape the schema name");
+    char sql[160];
+    snprintf(sql, sizeof(sql), "SELECT 1 FROM %s.organizations WHERE id = $1::uuid", ident);
+    PQfreemem(ident);
+    const char *p[] = {org};
+    PGresult *r = bro_admin_exec(pg, sql, 1, p, NULL);
+    if (r == NULL)
+        return -1;
+    int found = PQntuples(r) == 1;
+    PQclear(r);
+    if (!found)
+        return -bro_admin_refuse("organisation %s is not one of tenant \"%s\"'s", org, tenant);
+    return 0;
+}
+
 int bro_admin_key_issue(PGconn *pg, const char *tenant, const char *role, const char *label,
                         const char *org)
 {
@@ -90,8 +124,12 @@ int bro_admin_key_issue(PGconn *pg, const char *tenant, const char *role, const 
         return bro_admin_refuse("--organization is only for partner keys");
     if (label && strlen(label) > 100)
         return bro_admin_refuse("label longer than 100 characters");
+    if (label && !bro_admin_one_line(label))
+        return bro_admin_refuse("label must be one line without control characters");
     if (tenant && !bro_admin_tenant_exists(pg, tenant))
         return bro_admin_refuse("unknown tenant \"%s\"", tenant);
+    if (org && bro_admin_org_known(pg, tenant, org) < 0)
+        return BRO_ADMIN_REFUSED;
     char id[BRO_APIKEY_ID_LEN + 1], secret[BRO_APIKEY_SECRET_LEN + 1], key[BRO_APIKEY_LEN + 1];
     char hash[BRO_APIKEY_HASH_LEN + 1];
     bro_err err = {0};

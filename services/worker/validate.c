@@ -25,9 +25,35 @@ static int bro_validate_in(const msgpack_object *o, const char *const *values)
     return 0;
 }
 
-/* Checks that o is a valid string of min..max characters; records an error otherwise. */
+/* Checks which characters a valid UTF-8 string may hold, by the field's flags (BRO_V_MULTILINE,
+ * BRO_V_FILE); records an error naming the first refused character's code point otherwise. */
+static int bro_validate_chars(bro_job *job, const char *name, const msgpack_object *o,
+                              unsigned flags)
+{
+    if (flags & BRO_V_FILE)
+        return 0;
+    int lines = (flags & BRO_V_MULTILINE) != 0;
+    long c =
+        bro_utf8_refused(o->via.str.ptr, o->via.str.size, lines ? BRO_UTF8_LINES : BRO_UTF8_LINE);
+    if (c < 0)
+        return 0;
+    if (lines)
+        bro_job_field_error(job, name,
+                            "may hold tabs and line breaks but no other control or bidirectional "
+                            "formatting characters (U+%04lX)",
+                            (unsigned long)c);
+    else
+        bro_job_field_error(job, name,
+                            "must be one line without control or bidirectional formatting "
+                            "characters (U+%04lX)",
+                            (unsigned long)c);
+    return -1;
+}
+
+/* Checks that o is a valid string of min..max characters whose characters suit flags; records
+ * an error otherwise. */
 static int bro_validate_str(bro_job *job, const char *name, const msgpack_object *o, long long min,
-                            long long max)
+                            long long max, unsigned flags)
 {
     if (o->type != MSGPACK_OBJECT_STR) {
         bro_job_field_error(job, name, "must be a string");
@@ -37,6 +63,8 @@ static int bro_validate_str(bro_job *job, const char *name, const msgpack_object
         bro_job_field_error(job, name, "must be valid UTF-8 without NUL characters");
         return -1;
     }
+    if (bro_validate_chars(job, name, o, flags) < 0)
+        return -1;
     long long len = (long long)bro_utf8_len(o->via.str.ptr, o->via.str.size);
     if (len < min || len > max) {
         bro_job_field_error(job, name, "must be %lld to %lld characters", min, max);
@@ -68,9 +96,10 @@ static void bro_validate_tags(bro_job *job, const bro_vfield *f, const msgpack_o
     for (uint32_t i = 0; i < o->via.array.size; i++) {
         char name[64];
         snprintf(name, sizeof(name), "%s[%u]", f->name, i);
-        long long chars =
-            f->type == BRO_V_TEXTS ? BRO_VALIDATE_TEXT_MAX_CHARS : BRO_VALIDATE_TAG_MAX_CHARS;
-        if (bro_validate_str(job, name, &o->via.array.ptr[i], 1, chars) < 0)
+        /* Tags are one line whatever the field says; texts follow the field's flags. */
+        int texts = f->type == BRO_V_TEXTS;
+        long long chars = texts ? BRO_VALIDATE_TEXT_MAX_CHARS : BRO_VALIDATE_TAG_MAX_CHARS;
+        if (bro_validate_str(job, name, &o->via.array.ptr[i], 1, chars, texts ? f->flags : 0) < 0)
             return;
     }
 }
@@ -158,7 +187,7 @@ static int bro_validate_timestamp(const msgpack_object *o)
 static void bro_validate_stringish(bro_job *job, const bro_vfield *f, const msgpack_object *o)
 {
     long long max = f->max > 0 ? f->max : 254;
-    if (bro_validate_str(job, f->name, o, f->type == BRO_V_STRING ? f->min : 1, max) < 0)
+    if (bro_validate_str(job, f->name, o, f->type == BRO_V_STRING ? f->min : 1, max, f->flags) < 0)
         return;
     char tmp[256];
     switch (f->type) {
@@ -301,8 +330,10 @@ int bro_validate(bro_job *job, const msgpack_object *data, const bro_vfield *fie
                  k->via.str.ptr);
         const bro_vfield *f = bro_validate_find(fields, n, k);
         if (f == NULL) {
-            bro_job_field_error(job, bro_utf8_valid(name, strlen(name)) ? name : "body",
-                                "is not a known field");
+            /* The name is echoed back only when it is one clean line. */
+            int clean = bro_utf8_valid(name, strlen(name)) &&
+                        bro_utf8_refused(name, strlen(name), BRO_UTF8_LINE) < 0;
+            bro_job_field_error(job, clean ? name : "body", "is not a known field");
             continue;
         }
         if (f->flags & BRO_V_READONLY) {

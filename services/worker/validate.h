@@ -1,6 +1,7 @@
 /* Declarative validation of a request body against a field table: type, required, bounds,
- * enum, tags and weekly availability. Every failure is recorded with the field's name so the
- * client learns all that is wrong at once; unknown fields are errors too. */
+ * enum, tags, weekly availability and which characters a text may hold. Every failure is
+ * recorded with the field's name so the client learns all that is wrong at once; unknown fields
+ * are errors too. */
 #ifndef BRO_WORKER_VALIDATE_H
 #define BRO_WORKER_VALIDATE_H
 
@@ -29,6 +30,17 @@ typedef enum bro_vtype {
 #define BRO_V_REQUIRED 0x1 /* must be present (on create) */
 #define BRO_V_NULLABLE 0x2 /* null is accepted (clears the field) */
 #define BRO_V_READONLY 0x4 /* present in the resource but never accepted in a body */
+
+/* Every string (names, titles, tags, labels, phone numbers, query parameters) is one line by
+ * default: no control characters, bidirectional formatting or line separators (see
+ * bro_utf8_refused). The free texts that a coordinator writes in several lines carry
+ * BRO_V_MULTILINE and keep tabs and line breaks (LF, CRLF): assessment texts, journal text,
+ * plan goals, step texts and participants, opening tasks, organisation notes, consent notes,
+ * and the reasons of status changes, restrictions and consent withdrawals. */
+#define BRO_V_MULTILINE 0x8
+/* A whole file's text (an import's CSV): only UTF-8 without NUL is checked here, since its
+ * line breaks are its rows; each cell is checked as the field it becomes. */
+#define BRO_V_FILE 0x10
 
 typedef struct bro_vfield {
     const char *name;          /* JSON member name */

@@ -42,10 +42,14 @@ def routes():
 
 
 @pytest.fixture(scope="module")
-def keys(tenants):
+def keys(service, tenants):
     slug = tenants["a"]["slug"]
+    # a partner key names an organisation of its own tenant
+    org = service.api(tenants["a"]["coordinator"]).post(
+        "/v1/organizations", {"name": "Sveip " + suffix(), "kind": "employer"})
+    assert org.status_code == 201, org.text
     return {**{r: tenants["a"][r] for r in ("tenant_admin", "coordinator", "reader")},
-            "partner": issue_key(slug, "partner", org=str(uuid.uuid4())),
+            "partner": issue_key(slug, "partner", org=org.json()["id"]),
             "platform_admin": tenants["platform"]}
 
 

@@ -207,3 +207,39 @@ def test_a_coordinator_lists_a_candidates_matches_with_audit(service, partner_wo
                     "WHERE candidate_id = %s AND action = 'candidate.matches'",
                     (w["candidate"]["id"],))
         assert cur.fetchone()[0] >= 1
+
+
+def test_a_match_that_is_over_no_longer_shows_to_its_partner(service, tenants, db):
+    """Withdrawn and declined matches leave the partner's list and close its way to the
+    candidate (404); coordinators still see them."""
+    api = service.api(tenants["a"]["coordinator"])
+    org = new_org(api)
+    opening = new_opening(api, org["id"])
+    cands = [api.post("/v1/candidates", {"given_name": n, "family_name": suffix()}).json()
+             for n in ("Levende", "Trukket", "Avslått")]
+    live, withdrawn, declined = uuid7(), uuid7(), uuid7()
+    s = f'"t_{tenants["a"]["slug"]}"'
+    with db.cursor() as cur:
+        cur.execute(f"INSERT INTO {s}.matches (id, candidate_id, opening_id, status) VALUES "
+                    "(%s, %s, %s, 'proposed'), (%s, %s, %s, 'withdrawn'), "
+                    "(%s, %s, %s, 'declined')",
+                    (live, cands[0]["id"], opening["id"], withdrawn, cands[1]["id"],
+                     opening["id"], declined, cands[2]["id"], opening["id"]))
+    partner = service.api(issue_key(tenants["a"]["slug"], "partner", org=org["id"]))
+    assert [m["id"] for m in partner.get("/v1/matches").json()["items"]] == [live]
+    for status in ("withdrawn", "declined"):
+        r = partner.get("/v1/matches", params={"status": status})
+        assert r.status_code == 200 and r.json()["items"] == []
+    assert partner.get(f"/v1/candidates/{cands[0]['id']}").status_code == 200
+    assert partner.get(f"/v1/candidates/{cands[1]['id']}").status_code == 404
+    assert partner.get(f"/v1/candidates/{cands[2]['id']}").status_code == 404
+    seen = api.get("/v1/matches", params={"opening_id": opening["id"]}).json()["items"]
+    assert {(m["id"], m["status"]) for m in seen} == \
+        {(live, "proposed"), (withdrawn, "withdrawn"), (declined, "declined")}
+    # the live one ends: it goes from the partner's view at once
+    with db.cursor() as cur:
+        cur.execute(f"UPDATE {s}.matches SET status = 'declined' WHERE id = %s", (live,))
+    assert partner.get("/v1/matches").json()["items"] == []
+    assert partner.get(f"/v1/candidates/{cands[0]['id']}").status_code == 404
+    items = api.get(f"/v1/candidates/{cands[0]['id']}/matches").json()["items"]
+    assert [(m["id"], m["status"]) for m in items] == [(live, "declined")]

@@ -1,7 +1,8 @@
 """Tenants and keys through the API, and the operator views."""
 import random
+import uuid
 
-from conftest import suffix
+from conftest import KEY_RE, admin, suffix
 
 
 def test_tenant_created_through_api_is_usable_at_once(service, tenants, db):
@@ -64,3 +65,60 @@ def test_queue_and_worker_views(service, tenants):
     assert len(workers) >= 2
     assert all("records" in w["queues"] for w in workers)
     assert service.api(tenants["a"]["tenant_admin"]).get("/v1/admin/queues").status_code == 403
+
+
+# ---- partner keys: bound to an organisation of the key's own tenant ---------------------------
+
+def org_of(service, tenant):
+    r = service.api(tenant["coordinator"]).post(
+        "/v1/organizations", {"name": "Partner " + suffix(), "kind": "employer"})
+    assert r.status_code == 201, r.text
+    return r.json()["id"]
+
+
+def partner_keys_of(db, org):
+    with db.cursor() as cur:
+        cur.execute("SELECT count(*) FROM platform.api_keys WHERE organization_id = %s", (org,))
+        return cur.fetchone()[0]
+
+
+def test_a_partner_key_names_an_organisation_of_its_own_tenant(service, tenants, db):
+    mine, theirs = org_of(service, tenants["a"]), org_of(service, tenants["b"])
+    ta = service.api(tenants["a"]["tenant_admin"])
+    platform = service.api(tenants["platform"])
+    routes = ((ta, "/v1/keys"), (platform, f"/v1/admin/tenants/{tenants['a']['slug']}/keys"))
+    for api, path in routes:
+        for body in ({"role": "partner", "organization_id": theirs},
+                     {"role": "partner"},
+                     {"role": "partner", "organization_id": None},
+                     {"role": "partner", "organization_id": "kiwi"},
+                     {"role": "partner", "organization_id": str(uuid.uuid4())},
+                     {"role": "coordinator", "organization_id": mine}):
+            r = api.post(path, body)
+            assert r.status_code == 422, (path, body, r.text)
+            assert r.json()["errors"][0]["field"] == "organization_id", (path, body, r.text)
+        assert partner_keys_of(db, theirs) == 0 and partner_keys_of(db, mine) == 0
+    for api, path in routes:
+        r = api.post(path, {"role": "partner", "organization_id": mine, "label": "Kiwi"})
+        assert r.status_code == 201, r.text
+        assert r.json()["organization_id"] == mine and r.json()["tenant"] == tenants["a"]["slug"]
+        me = service.api(r.json()["key"]).get("/v1/me").json()
+        assert me["role"] == "partner" and me["organization_id"] == mine
+    assert partner_keys_of(db, mine) == 2
+    # the platform admin issues for tenant b what tenant b owns, and nothing of a's
+    path_b = f"/v1/admin/tenants/{tenants['b']['slug']}/keys"
+    assert platform.post(path_b, {"role": "partner", "organization_id": mine}).status_code == 422
+    assert platform.post(path_b, {"role": "partner", "organization_id": theirs}).status_code == 201
+
+
+def test_the_cli_binds_a_partner_key_to_its_own_tenant_too(service, tenants, db):
+    mine, theirs = org_of(service, tenants["a"]), org_of(service, tenants["b"])
+    slug = tenants["a"]["slug"]
+    for org in (theirs, str(uuid.uuid4())):
+        p = admin("key", "issue", "--tenant", slug, "--role", "partner", "--organization", org,
+                  check=False)
+        assert p.returncode == 1 and "organisation" in p.stderr, p.stderr
+    assert partner_keys_of(db, theirs) == 0
+    p = admin("key", "issue", "--tenant", slug, "--role", "partner", "--organization", mine)
+    assert KEY_RE.match(p.stdout.strip().splitlines()[-1])
+    assert partner_keys_of(db, mine) == 1

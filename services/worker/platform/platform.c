@@ -39,6 +39,20 @@ static const char *bro_platform_sql_key_insert =
     " RETURNING json_build_object('id', id, 'role', role, 'label', label, 'tenant', tenant,"
     " 'organization_id', organization_id, 'created_at', " BRO_PLATFORM_TIME("created_at") ")::text";
 
+/* A platform job reads a tenant's schema as the tenant: the workers' role is a NOINHERIT
+ * member of every tenant role, so it sees nothing there until it takes one. $1 the tenant's
+ * role, $2 its schema. Both settings are LOCAL: they end with the job's transaction. */
+static const char *bro_platform_sql_as_tenant =
+    "SELECT set_config('role', $1, true), set_config('search_path', $2, true)";
+
+/* ... and back to the workers' own role and the platform schema. */
+static const char *bro_platform_sql_as_platform =
+    "SELECT set_config('role', 'none', true), set_config('search_path', 'platform', true)";
+
+/* $1 organisation id; run as the tenant, in its schema. */
+static const char *bro_platform_sql_org_known =
+    "SELECT EXISTS (SELECT 1 FROM organizations WHERE id = $1::uuid)";
+
 static const char *bro_platform_sql_key_revoke =
     "UPDATE api_keys SET revoked_at = coalesce(revoked_at, now())"
     " WHERE id = $1 AND ($2::text IS NULL OR tenant = $2) RETURNING id";
@@ -202,6 +216,45 @@ static int bro_platform_key_tenant(bro_job *job, char *tenant, size_t n)
     return found ? 0 : bro_job_fail(job, BRO_E_NOT_FOUND, "no such tenant");
 }
 
+/* Runs sql with the n parameters p; on error fails the job and returns NULL. */
+static PGresult *bro_platform_exec(bro_job *job, const char *sql, int n, const char *const *p)
+{
+    bro_err err = {0};
+    PGresult *res = bro_db_exec(job->db, sql, n, p, &err);
+    if (res == NULL)
+        bro_job_fail(job, err.code, "%s", err.msg);
+    return res;
+}
+
+/* Records a field error on organization_id unless org is an organisation of tenant. The
+ * organisation lives in the tenant's schema, so the check takes the tenant's role and schema for
+ * this one read, inside the job's transaction, and gives them back before the key is written to
+ * the platform schema; on any failure the job's transaction is rolled back with the switch.
+ * Returns 0 (known or not: see job->nfields), or -1 with the job failed. */
+static int bro_platform_key_org(bro_job *job, const char *tenant, const char *org)
+{
+    char role[48], schema[48];
+    if (!bro_ids_is_slug(tenant))
+        return bro_job_fail(job, BRO_E_INTERNAL, "bad tenant slug");
+    snprintf(role, sizeof(role), "t_%s", tenant);
+    snprintf(schema, sizeof(schema), "\"t_%s\"", tenant);
+    const char *as[] = {role, schema}, *id[] = {org};
+    PGresult *res = bro_platform_exec(job, bro_platform_sql_as_tenant, 2, as);
+    if (res == NULL)
+        return -1;
+    PQclear(res);
+    if ((res = bro_platform_exec(job, bro_platform_sql_org_known, 1, id)) == NULL)
+        return -1;
+    int known = PQntuples(res) == 1 && PQgetvalue(res, 0, 0)[0] == 't';
+    PQclear(res);
+    if ((res = bro_platform_exec(job, bro_platform_sql_as_platform, 0, NULL)) == NULL)
+        return -1;
+    PQclear(res);
+    if (!known)
+        bro_job_field_error(job, "organization_id", "is not an organisation of this tenant");
+    return 0;
+}
+
 /* Packs the issued key's JSON as the reply, and the same without the secret as what is stored
  * for replays: only the hash of a secret is ever kept. */
 static int bro_platform_key_reply(bro_job *job, const char *row, const char *key)
@@ -238,6 +291,9 @@ int bro_platform_key_issue(bro_job *job)
     if (job->nfields == 0 && strcmp(role, "partner") != 0 && org[0] != '\0')
         bro_job_field_error(job, "organization_id", "is only for partner keys");
     if (bro_job_check_fields(job) < 0 || bro_platform_key_tenant(job, tenant, sizeof(tenant)) < 0)
+        return -1;
+    /* A partner key is bound to one organisation of the key's own tenant, never another's. */
+    if (org[0] && (bro_platform_key_org(job, tenant, org) < 0 || bro_job_check_fields(job) < 0))
         return -1;
     char id[BRO_APIKEY_ID_LEN + 1], secret[BRO_APIKEY_SECRET_LEN + 1], key[BRO_APIKEY_LEN + 1];
     char hash[BRO_APIKEY_HASH_LEN + 1];

@@ -13,13 +13,13 @@
 
 /* The writable fields, in the order of the statements' parameters $8.. below. */
 static const bro_vfield bro_assessments_fields[] = {
-    {"resources", BRO_V_STRING, BRO_V_NULLABLE, 1, 4000, NULL},
-    {"challenges", BRO_V_STRING, BRO_V_NULLABLE, 1, 4000, NULL},
-    {"special_considerations", BRO_V_STRING, BRO_V_NULLABLE, 1, 4000, NULL},
-    {"education", BRO_V_STRING, BRO_V_NULLABLE, 1, 4000, NULL},
-    {"work_experience", BRO_V_STRING, BRO_V_NULLABLE, 1, 4000, NULL},
-    {"communication", BRO_V_STRING, BRO_V_NULLABLE, 1, 4000, NULL},
-    {"wishes", BRO_V_STRING, BRO_V_NULLABLE, 1, 4000, NULL},
+    {"resources", BRO_V_STRING, BRO_V_NULLABLE | BRO_V_MULTILINE, 1, 4000, NULL},
+    {"challenges", BRO_V_STRING, BRO_V_NULLABLE | BRO_V_MULTILINE, 1, 4000, NULL},
+    {"special_considerations", BRO_V_STRING, BRO_V_NULLABLE | BRO_V_MULTILINE, 1, 4000, NULL},
+    {"education", BRO_V_STRING, BRO_V_NULLABLE | BRO_V_MULTILINE, 1, 4000, NULL},
+    {"work_experience", BRO_V_STRING, BRO_V_NULLABLE | BRO_V_MULTILINE, 1, 4000, NULL},
+    {"communication", BRO_V_STRING, BRO_V_NULLABLE | BRO_V_MULTILINE, 1, 4000, NULL},
+    {"wishes", BRO_V_STRING, BRO_V_NULLABLE | BRO_V_MULTILINE, 1, 4000, NULL},
     {"conducted_at", BRO_V_DATE, BRO_V_NULLABLE, 10, 10, NULL},
     {"id", BRO_V_UUID, BRO_V_READONLY, 0, 0, NULL},
     {"candidate_id", BRO_V_UUID, BRO_V_READONLY, 0, 0, NULL},

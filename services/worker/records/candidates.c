@@ -13,6 +13,7 @@
 
 #include "common/ids.h"
 #include "common/jmp.h"
+#include "records/matches.h"
 #include "records/records.h"
 #include "validate.h"
 
@@ -88,13 +89,14 @@ static const char *bro_candidates_sql_get =
                                                                   " FROM c";
 
 /* A partner's read: $6 candidate id, $7 the partner's organisation. The candidate must have a
- * live match on one of the organisation's openings. A live consent whose scope covers the
- * organisation's kind shows the shared profile; otherwise only the anonymous one. */
+ * live match (BRO_MATCHES_PARTNER_LIVE) on one of the organisation's openings. A live consent
+ * whose scope covers the organisation's kind shows the shared profile; otherwise only the
+ * anonymous one. */
 static const char *bro_candidates_sql_partner_get =
     "WITH c AS (SELECT * FROM candidates c WHERE id = $6::uuid AND erased_at IS NULL"
     " AND NOT restricted AND EXISTS (SELECT 1 FROM matches m JOIN openings o ON o.id ="
     " m.opening_id WHERE m.candidate_id = c.id AND o.organization_id = $7::uuid"
-    " AND m.status <> 'withdrawn')),"
+    " AND" BRO_MATCHES_PARTNER_LIVE ")),"
     " scope AS (SELECT CASE kind WHEN 'nav_office' THEN 'share_nav' WHEN 'volunteer' THEN"
     " 'share_volunteer' WHEN 'employer' THEN 'share_employer' WHEN 'labour_market_company' THEN"
     " 'share_employer' WHEN 'municipal_unit' THEN 'share_employer' END AS s"

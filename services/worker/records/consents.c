@@ -24,7 +24,7 @@ static const bro_vfield bro_consents_fields[] = {
     {"given_at", BRO_V_DATE, BRO_V_REQUIRED, 10, 10, NULL},
     {"method", BRO_V_ENUM, BRO_V_REQUIRED, 1, 20, bro_consents_methods},
     {"expires_at", BRO_V_DATE, BRO_V_NULLABLE, 10, 10, NULL},
-    {"note", BRO_V_STRING, BRO_V_NULLABLE, 1, 1000, NULL},
+    {"note", BRO_V_STRING, BRO_V_NULLABLE | BRO_V_MULTILINE, 1, 1000, NULL},
 };
 #define BRO_CONSENTS_NFIELDS (int)(sizeof(bro_consents_fields) / sizeof(bro_consents_fields[0]))
 
@@ -167,7 +167,8 @@ int bro_consents_list(bro_job *job)
 
 int bro_consents_withdraw(bro_job *job)
 {
-    static const bro_vfield query_fields[] = {{"reason", BRO_V_STRING, 0, 1, 500, NULL}};
+    static const bro_vfield query_fields[] = {
+        {"reason", BRO_V_STRING, BRO_V_MULTILINE, 1, 500, NULL}};
     char cand[BRO_UUID_LEN + 1], id[BRO_UUID_LEN + 1], event[BRO_UUID_LEN + 1], reason[2001];
     if (bro_records_path_id(job, "id", cand, "candidate") < 0 ||
         bro_records_path_id(job, "sub_id", id, "consent") < 0)

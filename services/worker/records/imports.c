@@ -89,7 +89,7 @@ static int bro_imports_input(bro_job *job, int *type, const char **csv, size_t *
 {
     static const bro_vfield body_fields[] = {
         {"type", BRO_V_ENUM, 0, 1, 20, bro_imports_types},
-        {"csv", BRO_V_STRING, BRO_V_REQUIRED, 0, 1LL << 40, NULL},
+        {"csv", BRO_V_STRING, BRO_V_REQUIRED | BRO_V_FILE, 0, 1LL << 40, NULL},
     };
     static const bro_vfield query_fields[] = {
         {"type", BRO_V_ENUM, 0, 1, 20, bro_imports_types},

@@ -20,7 +20,7 @@ static const char *const bro_journal_kinds[] = {"samtale",    "mote",       "tel
 /* The fields, in the order of the statement's parameters $8.. below. */
 static const bro_vfield bro_journal_fields[] = {
     {"kind", BRO_V_ENUM, BRO_V_REQUIRED, 1, 20, bro_journal_kinds},
-    {"text", BRO_V_STRING, BRO_V_REQUIRED, 1, 20000, NULL},
+    {"text", BRO_V_STRING, BRO_V_REQUIRED | BRO_V_MULTILINE, 1, 20000, NULL},
     {"occurred_at", BRO_V_TIMESTAMP, BRO_V_REQUIRED, 20, 35, NULL},
     {"corrects", BRO_V_UUID, BRO_V_NULLABLE, 36, 36, NULL},
 };

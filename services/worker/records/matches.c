@@ -1,6 +1,6 @@
 /* Matches as the matching runs leave them: a candidate proposed for an opening, with score and
  * explanation. Items carry ids, never the candidate's personal data; a partner lists only the
- * matches on its own organisation's openings. */
+ * live matches on its own organisation's openings. */
 #include "records/matches.h"
 
 #include <stdio.h>
@@ -23,12 +23,14 @@ static const char *const bro_matches_statuses[] = {
 
 /* $1..$5 audit, $6 partner's organisation or NULL, $7 opening, $8 candidate, $9 status,
  * $10 cursor, $11 limit. Matches of candidates the caller may not see (erased; restricted
- * unless tenant admin) are left out. A match ties a person to a workplace, so each candidate
- * shown gets an audit row, as for any read of their case. */
+ * unless tenant admin) are left out, and for a partner the matches that are over. A match
+ * ties a person to a workplace, so each candidate shown gets an audit row, as for any read of
+ * their case. */
 static const char *bro_matches_sql_list =
     "WITH page AS (SELECT m.* FROM matches m JOIN openings o ON o.id = m.opening_id"
     " JOIN candidates c ON c.id = m.candidate_id"
-    " WHERE ($6::uuid IS NULL OR o.organization_id = $6::uuid) AND c.erased_at IS NULL"
+    " WHERE ($6::uuid IS NULL OR (o.organization_id = $6::uuid AND" BRO_MATCHES_PARTNER_LIVE "))"
+    " AND c.erased_at IS NULL"
     " AND (NOT c.restricted OR ($6::uuid IS NULL AND $2 = 'tenant_admin'))"
     " AND ($7::uuid IS NULL OR m.opening_id = $7::uuid)"
     " AND ($8::uuid IS NULL OR m.candidate_id = $8::uuid) AND ($9::text IS NULL OR m.status = $9)"

@@ -21,7 +21,7 @@ static const bro_vfield bro_openings_fields[] = {
     {"organization_id", BRO_V_UUID, BRO_V_REQUIRED, 36, 36, NULL},
     {"kind", BRO_V_ENUM, BRO_V_REQUIRED, 1, 40, bro_openings_kinds},
     {"title", BRO_V_STRING, BRO_V_REQUIRED, 1, 200, NULL},
-    {"tasks", BRO_V_STRING, BRO_V_NULLABLE, 1, 4000, NULL},
+    {"tasks", BRO_V_STRING, BRO_V_NULLABLE | BRO_V_MULTILINE, 1, 4000, NULL},
     {"categories", BRO_V_TAGS, 0, 0, 50, NULL},
     {"accommodations_offered", BRO_V_TAGS, 0, 0, 50, NULL},
     {"schedule", BRO_V_AVAILABILITY, 0, 0, 0, NULL},

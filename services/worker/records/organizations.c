@@ -33,7 +33,7 @@ static const bro_vfield bro_organizations_fields[] = {
     {"contacts", BRO_V_OBJECTS, 0, 0, 20, NULL},
     {"postal_code", BRO_V_POSTAL, BRO_V_NULLABLE, 4, 4, NULL},
     {"address", BRO_V_STRING, BRO_V_NULLABLE, 1, 300, NULL},
-    {"notes", BRO_V_STRING, BRO_V_NULLABLE, 1, 4000, NULL},
+    {"notes", BRO_V_STRING, BRO_V_NULLABLE | BRO_V_MULTILINE, 1, 4000, NULL},
     {"id", BRO_V_UUID, BRO_V_READONLY, 0, 0, NULL},
     {"version", BRO_V_INT, BRO_V_READONLY, 0, 0, NULL},
 };

@@ -34,7 +34,7 @@ static const struct {
 
 static const bro_vfield bro_pipeline_fields[] = {
     {"to", BRO_V_ENUM, BRO_V_REQUIRED, 1, 40, bro_candidates_statuses},
-    {"reason", BRO_V_STRING, BRO_V_NULLABLE, 1, 500, NULL},
+    {"reason", BRO_V_STRING, BRO_V_NULLABLE | BRO_V_MULTILINE, 1, 500, NULL},
     {"measure", BRO_V_ENUM, BRO_V_NULLABLE, 1, 40, bro_candidates_measures},
 };
 

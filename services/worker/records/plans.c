@@ -12,7 +12,7 @@
 #include "validate.h"
 
 static const bro_vfield bro_plans_step_fields[] = {
-    {"text", BRO_V_STRING, BRO_V_REQUIRED, 1, 1000, NULL},
+    {"text", BRO_V_STRING, BRO_V_REQUIRED | BRO_V_MULTILINE, 1, 1000, NULL},
     {"responsible", BRO_V_STRING, BRO_V_NULLABLE, 1, 200, NULL},
     {"due", BRO_V_DATE, BRO_V_NULLABLE, 10, 10, NULL},
     {"done", BRO_V_BOOL, 0, 0, 0, NULL},
@@ -20,9 +20,9 @@ static const bro_vfield bro_plans_step_fields[] = {
 
 /* The writable fields, in the order of the statements' parameters $8.. below. */
 static const bro_vfield bro_plans_fields[] = {
-    {"goals", BRO_V_TEXTS, 0, 0, 20, NULL},
+    {"goals", BRO_V_TEXTS, BRO_V_MULTILINE, 0, 20, NULL},
     {"steps", BRO_V_OBJECTS, 0, 0, 50, NULL},
-    {"participants", BRO_V_STRING, BRO_V_NULLABLE, 1, 1000, NULL},
+    {"participants", BRO_V_STRING, BRO_V_NULLABLE | BRO_V_MULTILINE, 1, 1000, NULL},
     {"valid_from", BRO_V_DATE, BRO_V_NULLABLE, 10, 10, NULL},
     {"valid_to", BRO_V_DATE, BRO_V_NULLABLE, 10, 10, NULL},
     {"id", BRO_V_UUID, BRO_V_READONLY, 0, 0, NULL},

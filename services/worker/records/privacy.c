@@ -77,7 +77,7 @@ static const char *bro_privacy_sql_access_log =
              " ORDER BY a.id DESC LIMIT $8::int + 1";
 
 static const bro_vfield bro_privacy_restrict_fields[] = {
-    {"reason", BRO_V_STRING, BRO_V_REQUIRED, 1, 500, NULL},
+    {"reason", BRO_V_STRING, BRO_V_REQUIRED | BRO_V_MULTILINE, 1, 500, NULL},
 };
 
 /* Only the tenant admin; the route table says so too, this keeps the handler safe alone. */

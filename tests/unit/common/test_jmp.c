@@ -92,6 +92,70 @@ static void test_msgpack_only_values_are_refused(void **state)
     msgpack_sbuffer_destroy(&sb);
 }
 
+/* Converts msgpack bytes to JSON text; returns the malloc'd text or NULL with err set. */
+static char *test_mp_to_json(const msgpack_sbuffer *sb, bro_err *err)
+{
+    msgpack_unpacked u;
+    msgpack_unpacked_init(&u);
+    assert_int_equal(bro_mp_unpack_one(&u, sb->data, sb->size), 0);
+    char *out = bro_jmp_to_json_text(&u.data, NULL, err);
+    msgpack_unpacked_destroy(&u);
+    return out;
+}
+
+static void test_msgpack_duplicate_keys_are_refused_at_every_depth(void **state)
+{
+    (void)state;
+    msgpack_sbuffer sb;
+    msgpack_sbuffer_init(&sb);
+    msgpack_packer pk;
+    msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+    bro_err err = {0};
+    /* {"given_name": "A", "given_name": "B"}: which one counts would be up to the reader */
+    msgpack_pack_map(&pk, 2);
+    msgpack_pack_str_with_body(&pk, "given_name", 10);
+    msgpack_pack_str_with_body(&pk, "A", 1);
+    msgpack_pack_str_with_body(&pk, "given_name", 10);
+    msgpack_pack_str_with_body(&pk, "B", 1);
+    assert_null(test_mp_to_json(&sb, &err));
+    assert_int_equal(err.code, BRO_E_DECODE);
+    assert_non_null(strstr(err.msg, "twice"));
+
+    /* {"contacts": [{"name": "x", "name": "y"}]} two levels down */
+    sb.size = 0;
+    bro_err_clear(&err);
+    msgpack_pack_map(&pk, 1);
+    msgpack_pack_str_with_body(&pk, "contacts", 8);
+    msgpack_pack_array(&pk, 1);
+    msgpack_pack_map(&pk, 2);
+    msgpack_pack_str_with_body(&pk, "name", 4);
+    msgpack_pack_str_with_body(&pk, "x", 1);
+    msgpack_pack_str_with_body(&pk, "name", 4);
+    msgpack_pack_nil(&pk);
+    assert_null(test_mp_to_json(&sb, &err));
+    assert_int_equal(err.code, BRO_E_DECODE);
+
+    /* Keys that differ only in length or in a byte are different keys; maps side by side may
+     * share keys. */
+    sb.size = 0;
+    msgpack_pack_map(&pk, 3);
+    msgpack_pack_str_with_body(&pk, "a", 1);
+    msgpack_pack_map(&pk, 1);
+    msgpack_pack_str_with_body(&pk, "k", 1);
+    msgpack_pack_int(&pk, 1);
+    msgpack_pack_str_with_body(&pk, "ab", 2);
+    msgpack_pack_map(&pk, 1);
+    msgpack_pack_str_with_body(&pk, "k", 1);
+    msgpack_pack_int(&pk, 2);
+    msgpack_pack_str_with_body(&pk, "b", 1);
+    msgpack_pack_true(&pk);
+    char *out = test_mp_to_json(&sb, &err);
+    assert_non_null(out);
+    assert_string_equal(out, "{\"a\":{\"k\":1},\"ab\":{\"k\":2},\"b\":true}");
+    free(out);
+    msgpack_sbuffer_destroy(&sb);
+}
+
 /* An allocator that fails after a budget of calls. */
 static int failing_budget;
 static void *failing_malloc(size_t n)
@@ -184,6 +248,7 @@ int main(void)
         cmocka_unit_test(test_round_trips),
         cmocka_unit_test(test_rejections),
         cmocka_unit_test(test_msgpack_only_values_are_refused),
+        cmocka_unit_test(test_msgpack_duplicate_keys_are_refused_at_every_depth),
         cmocka_unit_test(test_allocation_failure_is_an_error),
         cmocka_unit_test(test_map_get),
         cmocka_unit_test(test_bounded),

@@ -4,6 +4,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 
 #include <cmocka.h>
@@ -26,6 +27,9 @@ static const bro_vfield test_fields[] = {
     {"items", BRO_V_OBJECTS, 0, 0, 2, NULL},
     {"texts", BRO_V_TEXTS, 0, 0, 2, NULL},
     {"at", BRO_V_TIMESTAMP, 0, 20, 35, NULL},
+    {"note", BRO_V_STRING, BRO_V_NULLABLE | BRO_V_MULTILINE, 1, 100, NULL},
+    {"lines", BRO_V_TEXTS, BRO_V_MULTILINE, 0, 2, NULL},
+    {"file", BRO_V_STRING, BRO_V_FILE, 0, 1000, NULL},
 };
 
 static const bro_vfield test_item_fields[] = {
@@ -42,7 +46,8 @@ static bro_job test_run(const char *json, int partial)
     msgpack_packer pk;
     msgpack_packer_init(&pk, &buf, msgpack_sbuffer_write);
     bro_err err = {0};
-    assert_int_equal(bro_jmp_pack_json_text(&pk, json, strlen(json), &err), 0);
+    if (bro_jmp_pack_json_text(&pk, json, strlen(json), &err) != 0)
+        fail_msg("%s: %s", json, err.msg);
     msgpack_unpacked u;
     msgpack_unpacked_init(&u);
     assert_int_equal(msgpack_unpack_next(&u, buf.data, buf.size, NULL), MSGPACK_UNPACK_SUCCESS);
@@ -129,6 +134,74 @@ static void test_objects_texts_and_times(void **state)
     test_expect_one("{\"name\": \"a\", \"at\": \"2026-03-01T10:00:00\"}", "at");
 }
 
+/* Each JSON string value, put into body (a format with one %s), is refused and named field. */
+static void test_expect_refused(const char *body, const char *const *values, size_t n,
+                                const char *field)
+{
+    for (size_t i = 0; i < n; i++) {
+        char json[512];
+        snprintf(json, sizeof(json), body, values[i]);
+        test_expect_one(json, field);
+    }
+}
+
+/* JSON spellings of characters no text may hold, multi-line or not. */
+static const char *const test_never[] = {
+    "\\u0001", "\\u001b[31m", "\\u007f", "\\u0085", "\\u009f", "abc\\u202edef",
+    "\\u202a", "\\u2066",     "\\u2069", "\\u200e", "\\u200f", "\\u061c",
+    "\\u2028", "\\u2029",     "a\\rb",   "a\\r",    "\\u000b", "\\u000c"};
+#define TEST_NNEVER (sizeof(test_never) / sizeof(test_never[0]))
+
+static void test_one_line_texts_refuse_controls(void **state)
+{
+    (void)state;
+    static const char *const breaks[] = {"a\\nb", "a\\tb", "a\\r\\nb"};
+    test_expect_refused("{\"name\": \"%s\"}", test_never, TEST_NNEVER, "name");
+    test_expect_refused("{\"name\": \"%s\"}", breaks, 3, "name");
+    test_expect_refused("{\"name\": \"a\", \"tags\": [\"%s\"]}", breaks, 3, "tags[0]");
+    test_expect_refused("{\"name\": \"a\", \"tags\": [\"ok\", \"%s\"]}", test_never, TEST_NNEVER,
+                        "tags[1]");
+    test_expect_refused("{\"name\": \"a\", \"colour\": \"red%s\"}", breaks, 1, "colour");
+    test_expect_refused("{\"name\": \"a\", \"items\": [{\"text\": \"%s\"}]}", breaks, 3,
+                        "items.0.text");
+    test_expect_refused("{\"name\": \"a\", \"items\": [{\"text\": \"a\"}, {\"text\": \"%s\"}]}",
+                        test_never, TEST_NNEVER, "items.1.text");
+    /* Letters of every script, emoji and joiners are text, not formatting. */
+    bro_job job =
+        test_run("{\"name\": \"a\", \"tags\": [\"Åse \\u05e9\\u05dc\\u05d5\\u05dd \\u00e6\\u00f8 "
+                 "\\ud83d\\udc4d\\u200d\"]}",
+                 0);
+    assert_int_equal(job.nfields, 0);
+    job = test_run("{\"name\": \"a\", \"b\\u202ec\": 1}", 0); /* not echoed as a name */
+    assert_int_equal(job.nfields, 1);
+    assert_string_equal(job.fields[0].field, "body");
+    job = test_run("{\"name\": \"\\u0001\"}", 0);
+    assert_non_null(strstr(job.fields[0].message, "U+0001"));
+}
+
+static void test_multi_line_texts_keep_breaks_and_tabs(void **state)
+{
+    (void)state;
+    bro_job job =
+        test_run("{\"name\": \"a\", \"note\": \"Første linje\\n\\tinnrykk\\r\\nsiste\\n\","
+                 " \"lines\": [\"mål 1\\nmål 2\", \"\\tmer\"]}",
+                 0);
+    assert_int_equal(job.nfields, 0);
+    test_expect_refused("{\"name\": \"a\", \"note\": \"ok\\n%s\"}", test_never, TEST_NNEVER,
+                        "note");
+    test_expect_refused("{\"name\": \"a\", \"lines\": [\"%s\"]}", test_never, TEST_NNEVER,
+                        "lines[0]");
+    job = test_run("{\"name\": \"a\", \"note\": \"\\u202e\"}", 0);
+    assert_non_null(strstr(job.fields[0].message, "U+202E"));
+}
+
+static void test_file_text_is_left_to_its_reader(void **state)
+{
+    (void)state;
+    bro_job job = test_run("{\"name\": \"a\", \"file\": \"a;b\\r\\n\\u0001;\\u202e\\r\\n\"}", 0);
+    assert_int_equal(job.nfields, 0);
+}
+
 static void test_all_errors_are_reported_at_once(void **state)
 {
     (void)state;
@@ -151,6 +224,9 @@ int main(void)
         cmocka_unit_test(test_all_errors_are_reported_at_once),
         cmocka_unit_test(test_objects_texts_and_times),
         cmocka_unit_test(test_partial_does_not_require),
+        cmocka_unit_test(test_one_line_texts_refuse_controls),
+        cmocka_unit_test(test_multi_line_texts_keep_breaks_and_tabs),
+        cmocka_unit_test(test_file_text_is_left_to_its_reader),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
