@@ -25,6 +25,14 @@ typedef struct bro_config {
     int max_body;           /* BROBYGGER_MAX_BODY: request body limit in bytes */
     int retention_hours;    /* BROBYGGER_RETENTION_HOURS: stored replies kept this long */
     int janitor_ms;         /* BROBYGGER_JANITOR_MS: how often a worker purges old replies */
+    /* Rate limits of the gateway; a rate of 0 means no limit of that kind. */
+    int rate_key;              /* BROBYGGER_RATE_KEY: requests/s per API key, sustained */
+    int rate_key_burst;        /* BROBYGGER_RATE_KEY_BURST: requests per key at once */
+    int rate_tenant;           /* BROBYGGER_RATE_TENANT: requests/s per tenant, sustained */
+    int rate_tenant_burst;     /* BROBYGGER_RATE_TENANT_BURST: requests per tenant at once */
+    int rate_auth;             /* BROBYGGER_RATE_AUTH: key checks/s per client address */
+    int rate_auth_burst;       /* BROBYGGER_RATE_AUTH_BURST: key checks per address at once */
+    char trusted_proxies[256]; /* BROBYGGER_TRUSTED_PROXIES: "a,b"; "" trusts no proxy */
 } bro_config;
 
 /* Fills cfg from the environment, falling back to documented defaults. On a bad value
