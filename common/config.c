@@ -74,12 +74,12 @@ static const bro_config_entry bro_config_table[] = {
               "requests per second all keys of one tenant may make together (0: no limit)"),
     BRO_CFG_I("BROBYGGER_RATE_TENANT_BURST", rate_tenant_burst, "400", 1, 1000000,
               "requests all keys of one tenant may make at once"),
-    BRO_CFG_I("BROBYGGER_RATE_AUTH", rate_auth, "20", 0, 1000000,
+    BRO_CFG_I("BROBYGGER_RATE_AUTH", rate_auth, "50", 0, 1000000,
               "key checks (keys not in the gateway's cache) per second per client address (0: no "
               "limit)"),
-    BRO_CFG_I("BROBYGGER_RATE_AUTH_BURST", rate_auth_burst, "200", 1, 1000000,
+    BRO_CFG_I("BROBYGGER_RATE_AUTH_BURST", rate_auth_burst, "500", 1, 1000000,
               "key checks one client address may cause at once"),
-    BRO_CFG_S("BROBYGGER_TRUSTED_PROXIES", trusted_proxies, "",
+    BRO_CFG_S("BROBYGGER_TRUSTED_PROXIES", trusted_proxies, "127.0.0.1",
               "comma-separated addresses of proxies whose `X-Forwarded-For` names the client"),
 };
 #define BRO_CONFIG_N (sizeof(bro_config_table) / sizeof(bro_config_table[0]))

@@ -32,7 +32,7 @@ typedef struct bro_config {
     int rate_tenant_burst;     /* BROBYGGER_RATE_TENANT_BURST: requests per tenant at once */
     int rate_auth;             /* BROBYGGER_RATE_AUTH: key checks/s per client address */
     int rate_auth_burst;       /* BROBYGGER_RATE_AUTH_BURST: key checks per address at once */
-    char trusted_proxies[256]; /* BROBYGGER_TRUSTED_PROXIES: "a,b"; "" trusts no proxy */
+    char trusted_proxies[256]; /* BROBYGGER_TRUSTED_PROXIES: "a,b": X-Forwarded-For believed */
 } bro_config;
 
 /* Fills cfg from the environment, falling back to documented defaults. On a bad value

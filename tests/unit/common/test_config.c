@@ -53,9 +53,9 @@ static void test_defaults(void **state)
     assert_int_equal(c.rate_key_burst, 100);
     assert_int_equal(c.rate_tenant, 200);
     assert_int_equal(c.rate_tenant_burst, 400);
-    assert_int_equal(c.rate_auth, 20);
-    assert_int_equal(c.rate_auth_burst, 200);
-    assert_string_equal(c.trusted_proxies, "");
+    assert_int_equal(c.rate_auth, 50);
+    assert_int_equal(c.rate_auth_burst, 500);
+    assert_string_equal(c.trusted_proxies, "127.0.0.1");
     assert_true(c.threads >= 1);
 }
 

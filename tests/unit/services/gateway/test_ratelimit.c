@@ -86,7 +86,7 @@ static int test_setup(void **state)
     memset(&test_r, 0, sizeof(test_r));
     test_cfg.rate_key = 50, test_cfg.rate_key_burst = 100;
     test_cfg.rate_tenant = 200, test_cfg.rate_tenant_burst = 400;
-    test_cfg.rate_auth = 20, test_cfg.rate_auth_burst = 200;
+    test_cfg.rate_auth = 50, test_cfg.rate_auth_burst = 500;
     test_gw.cfg = &test_cfg;
     test_gw.metrics = &test_metrics;
     test_gw.cmd = (redisAsyncContext *)&test_gw; /* never used: the send is recorded */
@@ -259,7 +259,7 @@ static void test_retry_after_is_at_least_one_second(void **state)
     test_reply_free(rep);
     bro_ratelimit_refuse(&test_r);
     assert_string_equal(test_header("Retry-After"), "1");
-    assert_string_equal(test_header("RateLimit-Policy"), "\"address\";q=200;w=10");
+    assert_string_equal(test_header("RateLimit-Policy"), "\"address\";q=500;w=10");
     assert_string_equal(test_header("RateLimit"), "\"address\";r=0;t=1");
     assert_non_null(strstr(test_out.detail, "(limit: address)"));
 }
