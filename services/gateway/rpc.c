@@ -261,11 +261,11 @@ static void bro_rpc_on_xadd(redisAsyncContext *c, void *reply, void *privdata)
 /* A post through the rate-limit script. The envelope is kept until Redis has answered, so a
  * NOSCRIPT (the script cache flushed) can be answered with one EVAL of the same post. */
 typedef struct bro_rpc_limited {
-    bro_gw_req *r;  /* the request; holds one redis_ref for this post */
-    char *env;      /* envelope bytes, owned */
-    size_t env_len; /* bytes in env */
-    char stream[64];
-    int evaled; /* 1 once the EVAL fallback was sent */
+    bro_gw_req *r;   /* the request; holds one redis_ref for this post */
+    char *env;       /* envelope bytes, owned */
+    size_t env_len;  /* bytes in env */
+    char stream[64]; /* bro:q:<queue> */
+    int evaled;      /* 1 once the EVAL fallback was sent */
 } bro_rpc_limited;
 
 static void bro_rpc_on_limited(redisAsyncContext *c, void *reply, void *privdata)
