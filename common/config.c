@@ -84,6 +84,23 @@ static const bro_config_entry bro_config_table[] = {
               "a file holding that key instead (owner-readable only)"),
     BRO_CFG_I("BROBYGGER_DEAD_LETTER_HOURS", dead_letter_hours, "168", 1, 87600,
               "hours a dead letter is kept before the janitor deletes it"),
+    /* Rate limits (services/gateway/ratelimit.c): requests per second sustained, and the
+     * burst a client may send at once; a rate of 0 turns that limit off. */
+    BRO_CFG_I("BROBYGGER_RATE_KEY", rate_key, "50", 0, 1000000,
+              "requests per second one API key may make, sustained (0: no limit)"),
+    BRO_CFG_I("BROBYGGER_RATE_KEY_BURST", rate_key_burst, "100", 1, 1000000,
+              "requests one API key may make at once"),
+    BRO_CFG_I("BROBYGGER_RATE_TENANT", rate_tenant, "200", 0, 1000000,
+              "requests per second all keys of one tenant may make together (0: no limit)"),
+    BRO_CFG_I("BROBYGGER_RATE_TENANT_BURST", rate_tenant_burst, "400", 1, 1000000,
+              "requests all keys of one tenant may make at once"),
+    BRO_CFG_I("BROBYGGER_RATE_AUTH", rate_auth, "50", 0, 1000000,
+              "key checks (keys not in the gateway's cache) per second per client address (0: no "
+              "limit)"),
+    BRO_CFG_I("BROBYGGER_RATE_AUTH_BURST", rate_auth_burst, "500", 1, 1000000,
+              "key checks one client address may cause at once"),
+    BRO_CFG_S("BROBYGGER_TRUSTED_PROXIES", trusted_proxies, "127.0.0.1",
+              "comma-separated addresses of proxies whose `X-Forwarded-For` names the client"),
 };
 #define BRO_CONFIG_N (sizeof(bro_config_table) / sizeof(bro_config_table[0]))
 

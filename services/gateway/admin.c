@@ -288,6 +288,12 @@ static void bro_admin_metrics(bro_conn_req *req, bro_metrics *m)
                         __atomic_load_n(&m->redis_errors, __ATOMIC_RELAXED),
                         __atomic_load_n(&m->timeouts, __ATOMIC_RELAXED));
     bro_admin_metrics_conn(out, &m->conn);
+    /* Rate limits (ratelimit.c): 429s per limit. */
+    evbuffer_add_printf(out, "# TYPE brobygger_rate_limited_total counter\n");
+    for (int k = 0; k < BRO_RL_KINDS; k++)
+        evbuffer_add_printf(out, "brobygger_rate_limited_total{limit=\"%s\"} %llu\n",
+                            bro_ratelimit_name(k),
+                            __atomic_load_n(&m->rate_limited[k], __ATOMIC_RELAXED));
     evhttp_add_header(bro_conn_out_headers(req), "Content-Type", "text/plain; version=0.0.4");
     bro_conn_send(req, 200, out);
     evbuffer_free(out);

@@ -64,6 +64,25 @@ typedef struct bro_gw_key {
     struct bro_gw_key *next;            /* hash chain */
 } bro_gw_key;
 
+/* ---- ratelimit.c: GCRA limits per key, per tenant and per client address ---- */
+#define BRO_RL_KEY    0 /* the API key of an authenticated request */
+#define BRO_RL_TENANT 1 /* all keys of the key's tenant together */
+#define BRO_RL_ADDR   2 /* key checks (auth.resolve jobs) caused by one client address */
+#define BRO_RL_KINDS  3
+#define BRO_RL_CELL   48 /* bytes of a cell's Redis key, NUL included */
+
+/* The limits one post of a request went through, and what the script said of them. */
+typedef struct bro_rl_outcome {
+    int ncells;                           /* cells checked by the last post; 0: no limit applied */
+    int kind[BRO_RL_KINDS];               /* BRO_RL_* of each cell, in the script's order */
+    char cell[BRO_RL_KINDS][BRO_RL_CELL]; /* Redis key of each cell: bro:rl:k:<key id>, ... */
+    int answered;                         /* 1 once the script's answer is in */
+    int refused;                          /* index of the cell that refused + 1; 0: posted */
+    long long wait_ms;                    /* refused: until one more request would pass */
+    long long left[BRO_RL_KINDS];         /* requests the cell still allows right now */
+    long long reset_ms[BRO_RL_KINDS];     /* until the cell's full burst is back */
+} bro_rl_outcome;
+
 /* One HTTP request from arrival to answer. Freed when answered and no Redis callback still
  * refers to it (redis_refs). */
 struct bro_gw_req {
@@ -86,6 +105,7 @@ struct bro_gw_req {
     int timer_armed;     /* 1 while timer is pending */
     int redis_refs;      /* Redis callbacks that still hold this request */
     int in_pending;      /* 1 while in the pending table */
+    bro_rl_outcome rl;   /* rate limits of the last post (ratelimit.c) */
     bro_gw_req *next;    /* pending-table chain */
 };
 
@@ -108,6 +128,7 @@ struct bro_gw {
     int npending;
     bro_gw_key *keys[BRO_GW_AUTH_BUCKETS];
     int nkeys;
+    char rl_sha[41]; /* hex SHA-1 of the rate-limit script, for EVALSHA (ratelimit.c) */
 };
 
 /* ---- routes.c ---- */
@@ -140,6 +161,40 @@ void bro_http_problem(bro_gw_req *r, int status, const char *word, const char *d
 void bro_http_json(bro_gw_req *r, int status, const char *json, size_t len);
 void bro_http_reply_body(bro_gw_req *r, int status, int is_error, const msgpack_object *body);
 void bro_http_finish(bro_gw_req *r, int status, struct evbuffer *out);
+/* Small doors into the HTTP layer for modules that otherwise need not know it (ratelimit.c). */
+/* Adds a response header to r's answer (name and value copied); nothing once r is answered. */
+void bro_http_add_header(bro_gw_req *r, const char *name, const char *value);
+/* The value of the last request header called name (case-insensitive), or NULL; borrowed from
+ * r, valid until r is answered. */
+const char *bro_http_last_header(bro_gw_req *r, const char *name);
+/* Copies the numeric address of r's peer into out (n bytes). Returns 0, or -1 when unknown. */
+int bro_http_peer_addr(bro_gw_req *r, char *out, size_t n);
+
+/* ---- ratelimit.c (the types are above bro_gw_req) ---- */
+/* Checks BROBYGGER_TRUSTED_PROXIES and computes the script's SHA-1 into gw. Returns 0, or -1
+ * after logging a message that names the variable. */
+int bro_ratelimit_init(bro_gw *gw) BRO_MUST_USE;
+/* Sends SCRIPT LOAD of the limit script on c, a command connection just opened, so EVALSHA
+ * finds it there (commands on one connection run in order). */
+void bro_ratelimit_load(bro_gw *gw, redisAsyncContext *c);
+/* Chooses the cells r's next post goes through: key and tenant for a job, the client address
+ * for a key check (r->waiting_auth). Returns their number; 0 means no limit applies and the
+ * job goes out as a plain XADD. */
+int bro_ratelimit_prepare(bro_gw_req *r);
+/* Sends the post of env (len bytes, still owned by the caller) to stream through the limit
+ * script on gw->cmd: EVALSHA, or EVAL of the script's text when eval is 1 (after NOSCRIPT).
+ * cb gets the reply with privdata. Returns 0, or -1 when nothing was sent. */
+int bro_ratelimit_send(bro_gw_req *r, int eval, const char *stream, const char *env, size_t len,
+                       redisCallbackFn *cb, void *privdata) BRO_MUST_USE;
+/* Reads the script's reply into r->rl. Returns 0 when the job was posted, 1 when a limit refused
+ * it (nothing was posted), -1 for a reply that is not the script's answer. */
+int bro_ratelimit_verdict(bro_gw_req *r, const redisReply *rep);
+/* Answers r with 429: problem+json naming the limit, Retry-After, RateLimit-Policy, RateLimit. */
+void bro_ratelimit_refuse(bro_gw_req *r);
+/* Adds RateLimit-Policy and RateLimit to r's answer when the script answered for its post. */
+void bro_ratelimit_headers(bro_gw_req *r);
+/* "key", "tenant" or "address": a limit's name in headers, problems and metrics. */
+const char *bro_ratelimit_name(int kind);
 
 /* ---- rpc.c ---- */
 int bro_rpc_start(bro_gw *gw);
@@ -175,6 +230,8 @@ struct bro_metrics {
     bro_conn_stats conn;   /* connections of both listeners */
     bro_conn_limits api;   /* the API listener's limits */
     bro_conn_limits admin; /* the admin listener's */
+    /* Rate limits (ratelimit.c). */
+    unsigned long long rate_limited[BRO_RL_KINDS]; /* 429s per limit, BRO_RL_* index, atomic */
 };
 void bro_admin_observe(bro_gw_req *r, int status);
 /* Starts the admin listener on base; the caller frees the result with bro_conn_server_free. */

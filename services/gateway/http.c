@@ -128,3 +128,31 @@ void bro_http_reply_body(bro_gw_req *r, int status, int is_error, const msgpack_
     bro_http_finish(r, status, out);
     evbuffer_free(out);
 }
+
+/* ---- small doors for modules that need not know the HTTP layer (ratelimit.c) -------------- */
+
+void bro_http_add_header(bro_gw_req *r, const char *name, const char *value)
+{
+    if (r->req)
+        evhttp_add_header(bro_conn_out_headers(r->req), name, value);
+}
+
+const char *bro_http_last_header(bro_gw_req *r, const char *name)
+{
+    const char *last = NULL;
+    if (r->req == NULL)
+        return NULL;
+    struct evkeyvalq *h = bro_conn_in_headers(r->req);
+    for (struct evkeyval *kv = h->tqh_first; kv; kv = kv->next.tqe_next)
+        if (evutil_ascii_strcasecmp(kv->key, name) == 0)
+            last = kv->value;
+    return last;
+}
+
+int bro_http_peer_addr(bro_gw_req *r, char *out, size_t n)
+{
+    if (r->req == NULL || r->req->peer[0] == '\0')
+        return -1;
+    snprintf(out, n, "%s", r->req->peer);
+    return 0;
+}

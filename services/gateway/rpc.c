@@ -1,7 +1,8 @@
-/* The gateway's side of the job queue: XADD of envelopes on one asynchronous connection, the
- * replies on a second one subscribed to this thread's channel, and the table of requests that
- * wait, each with a deadline timer. A dropped connection fails what depends on it and is
- * re-established on a timer. */
+/* The gateway's side of the job queue: envelopes posted on one asynchronous connection (through
+ * the rate-limit script, or as a plain XADD when no limit applies), the replies on a second one
+ * subscribed to this thread's channel, and the table of requests that wait, each with a
+ * deadline timer. A dropped connection fails what depends on it and is re-established on a
+ * timer. */
 #include <hiredis/adapters/libevent.h>
 #include <stdlib.h>
 #include <string.h>
@@ -112,6 +113,7 @@ static void bro_rpc_on_reply(bro_gw *gw, const char *data, size_t len)
     } else {
         if (reply.status == 204 && strcmp(r->route->kind, "key.revoke") == 0)
             bro_auth_forget(gw, r->param_values[0]);
+        bro_ratelimit_headers(r);
         bro_http_reply_body(r, reply.status, reply.is_error, reply.body);
     }
     bro_rpc_release(r);
@@ -199,8 +201,11 @@ static redisAsyncContext *bro_rpc_open(bro_gw *gw)
 
 static void bro_rpc_connect(bro_gw *gw)
 {
-    if (gw->cmd == NULL)
+    if (gw->cmd == NULL) {
         gw->cmd = bro_rpc_open(gw);
+        if (gw->cmd)
+            bro_ratelimit_load(gw, gw->cmd);
+    }
     if (gw->sub == NULL) {
         gw->sub = bro_rpc_open(gw);
         if (gw->sub)
@@ -214,6 +219,8 @@ int bro_rpc_start(bro_gw *gw)
 {
     snprintf(gw->channel, sizeof(gw->channel), "bro:reply:%s:%d", gw->instance, gw->index);
     evtimer_assign(&gw->reconnect, gw->base, bro_rpc_on_reconnect, gw);
+    if (bro_ratelimit_init(gw) < 0)
+        return -1;
     bro_rpc_connect(gw);
     return 0;
 }
@@ -251,6 +258,82 @@ static void bro_rpc_on_xadd(redisAsyncContext *c, void *reply, void *privdata)
     bro_rpc_release(r);
 }
 
+/* A post through the rate-limit script. The envelope is kept until Redis has answered, so a
+ * NOSCRIPT (the script cache flushed) can be answered with one EVAL of the same post. */
+typedef struct bro_rpc_limited {
+    bro_gw_req *r;   /* the request; holds one redis_ref for this post */
+    char *env;       /* envelope bytes, owned */
+    size_t env_len;  /* bytes in env */
+    char stream[64]; /* bro:q:<queue> */
+    int evaled;      /* 1 once the EVAL fallback was sent */
+} bro_rpc_limited;
+
+static void bro_rpc_on_limited(redisAsyncContext *c, void *reply, void *privdata)
+{
+    bro_rpc_limited *p = privdata;
+    bro_gw_req *r = p->r;
+    redisReply *rep = reply;
+    if (rep && rep->type == REDIS_REPLY_ERROR && strncmp(rep->str, "NOSCRIPT", 8) == 0 &&
+        !p->evaled && c == r->gw->cmd) {
+        p->evaled = 1;
+        bro_log_warn(NULL, "the rate-limit script was not loaded in Redis: loading it again");
+        bro_ratelimit_load(r->gw, c);
+        if (bro_ratelimit_send(r, 1, p->stream, p->env, p->env_len, bro_rpc_on_limited, p) == 0)
+            return; /* the same redis_ref now waits for the EVAL */
+    }
+    r->redis_refs--;
+    int verdict = rep ? bro_ratelimit_verdict(r, rep) : -1;
+    if (verdict < 0) {
+        __atomic_add_fetch(&r->gw->metrics->redis_errors, 1, __ATOMIC_RELAXED);
+        if (rep && rep->type == REDIS_REPLY_ERROR)
+            bro_log_warn(NULL, "rate-limited post failed: %s", rep->str);
+    }
+    if (verdict != 0 && r->in_pending) {
+        bro_rpc_stop_waiting(r);
+        if (verdict > 0)
+            bro_ratelimit_refuse(r);
+        else
+            bro_http_problem(r, 503, "unavailable", "the job queue did not take the request", NULL);
+    }
+    free(p->env);
+    free(p);
+    bro_rpc_release(r);
+}
+
+/* Sends the envelope in sb to stream: through the rate-limit script when a limit applies to r,
+ * else as a plain XADD. Takes sb's data in either case. Returns 0, or -1 when nothing was sent;
+ * on success r holds one more redis_ref. */
+static int bro_rpc_send(bro_gw_req *r, const char *stream, msgpack_sbuffer *sb)
+{
+    bro_gw *gw = r->gw;
+    if (bro_ratelimit_prepare(r) == 0) {
+        const char *argv[] = {"XADD", stream, "*", "e", sb->data};
+        const size_t lens[] = {4, strlen(stream), 1, 1, sb->size};
+        int rc = redisAsyncCommandArgv(gw->cmd, bro_rpc_on_xadd, r, 5, argv, lens);
+        msgpack_sbuffer_destroy(sb);
+        if (rc != REDIS_OK)
+            return -1;
+        r->redis_refs++;
+        return 0;
+    }
+    bro_rpc_limited *p = calloc(1, sizeof(*p));
+    if (p == NULL) {
+        msgpack_sbuffer_destroy(sb);
+        return -1;
+    }
+    p->r = r;
+    p->env_len = sb->size;
+    p->env = msgpack_sbuffer_release(sb);
+    snprintf(p->stream, sizeof(p->stream), "%s", stream);
+    if (bro_ratelimit_send(r, 0, p->stream, p->env, p->env_len, bro_rpc_on_limited, p) < 0) {
+        free(p->env);
+        free(p);
+        return -1;
+    }
+    r->redis_refs++;
+    return 0;
+}
+
 void bro_rpc_post(bro_gw_req *r, const char *kind, const char *queue, const char *tenant,
                   const char *body, size_t body_len)
 {
@@ -286,15 +369,10 @@ void bro_rpc_post(bro_gw_req *r, const char *kind, const char *queue, const char
     }
     char stream[64];
     snprintf(stream, sizeof(stream), "bro:q:%s", queue);
-    const char *argv[] = {"XADD", stream, "*", "e", sb.data};
-    const size_t lens[] = {4, strlen(stream), 1, 1, sb.size};
-    if (redisAsyncCommandArgv(gw->cmd, bro_rpc_on_xadd, r, 5, argv, lens) != REDIS_OK) {
-        msgpack_sbuffer_destroy(&sb);
+    if (bro_rpc_send(r, stream, &sb) < 0) {
         bro_http_problem(r, 503, "unavailable", "the job queue is not reachable", NULL);
         return;
     }
-    msgpack_sbuffer_destroy(&sb);
-    r->redis_refs++;
     memcpy(r->job_id, e.id, sizeof(r->job_id));
     unsigned b = bro_rpc_bucket(r->job_id);
     r->next = gw->pending[b];

@@ -31,6 +31,15 @@ FAST_ENV = {
     "BROBYGGER_REQUEST_TIMEOUT_MS": "5000",
     "BROBYGGER_RETRY_BASE_MS": "100",
     "BROBYGGER_LOG": "warn",
+    # The suite sends many requests per key and tenant in quick succession (route sweeps,
+    # imports): limits far above that, so every job still goes through the rate-limit script
+    # without a test tripping it. test_rate_limits.py sets its own, low ones.
+    "BROBYGGER_RATE_KEY": "1000000",
+    "BROBYGGER_RATE_KEY_BURST": "1000000",
+    "BROBYGGER_RATE_TENANT": "1000000",
+    "BROBYGGER_RATE_TENANT_BURST": "1000000",
+    "BROBYGGER_RATE_AUTH": "1000000",
+    "BROBYGGER_RATE_AUTH_BURST": "1000000",
 }
 
 

@@ -24,7 +24,14 @@ static void test_clear_env(void)
                                         "BROBYGGER_REQUEST_TIMEOUT_MS",
                                         "BROBYGGER_VISIBILITY_MS",
                                         "BROBYGGER_MAX_ATTEMPTS",
-                                        "BROBYGGER_MAX_BODY"};
+                                        "BROBYGGER_MAX_BODY",
+                                        "BROBYGGER_RATE_KEY",
+                                        "BROBYGGER_RATE_KEY_BURST",
+                                        "BROBYGGER_RATE_TENANT",
+                                        "BROBYGGER_RATE_TENANT_BURST",
+                                        "BROBYGGER_RATE_AUTH",
+                                        "BROBYGGER_RATE_AUTH_BURST",
+                                        "BROBYGGER_TRUSTED_PROXIES"};
     for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
         unsetenv(names[i]);
 }
@@ -42,6 +49,13 @@ static void test_defaults(void **state)
     assert_string_equal(c.queues, "records,matching,notify,reports");
     assert_int_equal(c.log_level, BRO_LOG_INFO);
     assert_int_equal(c.max_body, 1048576);
+    assert_int_equal(c.rate_key, 50);
+    assert_int_equal(c.rate_key_burst, 100);
+    assert_int_equal(c.rate_tenant, 200);
+    assert_int_equal(c.rate_tenant_burst, 400);
+    assert_int_equal(c.rate_auth, 50);
+    assert_int_equal(c.rate_auth_burst, 500);
+    assert_string_equal(c.trusted_proxies, "127.0.0.1");
     assert_true(c.threads >= 1);
 }
 
@@ -52,7 +66,9 @@ static void test_errors_name_the_variable(void **state)
         const char *name, *value;
     } bad[] = {{"BROBYGGER_THREADS", "many"},      {"BROBYGGER_THREADS", "999"},
                {"BROBYGGER_LOG", "loud"},          {"BROBYGGER_MAX_ATTEMPTS", "0"},
-               {"BROBYGGER_VISIBILITY_MS", "12x"}, {"BROBYGGER_MAX_BODY", "-1"}};
+               {"BROBYGGER_VISIBILITY_MS", "12x"}, {"BROBYGGER_MAX_BODY", "-1"},
+               {"BROBYGGER_RATE_KEY", "-1"},       {"BROBYGGER_RATE_TENANT_BURST", "0"},
+               {"BROBYGGER_RATE_AUTH", "fast"}};
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         test_clear_env();
         setenv(bad[i].name, bad[i].value, 1);
