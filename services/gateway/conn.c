@@ -57,6 +57,7 @@ struct bro_conn {
     int peer_eof;              /* the client has shut down its side */
     int in_process;            /* bro_conn_process is on the stack */
     int dead;                  /* closed while in_process: freed when it unwinds */
+    int refused;               /* the last answer refused a request: linger before closing */
     size_t lingered;           /* bytes dropped while lingering */
     char peer[48];             /* client address */
     bro_conn *prev, *next;     /* the server's list */
@@ -180,8 +181,16 @@ static int bro_conn_flush(bro_conn *c)
         }
     }
     if (c->phase == BRO_CONN_CLOSING) {
-        /* Shut our side, then drop what the client still sends for a moment: closing with
-         * unread input would reset the connection and could destroy the answer in flight. */
+        /* Closing with unread input resets the connection, which can destroy the answer in
+         * flight. With nothing unread and nothing refused, a plain close delivers it; else shut
+         * our side and drop what the client still sends for a moment. */
+        char peek;
+        if (!c->refused && evbuffer_get_length(c->in) == 0 &&
+            recv(c->fd, &peek, 1, MSG_PEEK | MSG_DONTWAIT) < 0 &&
+            (errno == EAGAIN || errno == EWOULDBLOCK)) {
+            bro_conn_close(c);
+            return -1;
+        }
         shutdown(c->fd, SHUT_WR);
         c->phase = BRO_CONN_LINGER;
         bro_conn_read_on(c, !c->peer_eof);
@@ -272,6 +281,7 @@ static void bro_conn_refuse(bro_conn *c, int status, const char *word, const cha
         evbuffer_add(body, text, len);
     free(text);
     c->keep_alive = 0;
+    c->refused = 1;
     int head_only =
         c->building && c->building->method == EVHTTP_REQ_HEAD && c->parser.state != BRO_H1_ERROR;
     bro_conn_write_response(c, head_only, status, &headers, body);

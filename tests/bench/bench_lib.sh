@@ -1,14 +1,15 @@
 # Sourced by the benchmarks: the nginx reference every run measures itself against, and the
 # reading of wrk's report.
 
-# bench_nginx_start DIR PORT: writes DIR/nginx.conf and starts nginx on 127.0.0.1:PORT with its
-# pid and error log in DIR; dies when it does not answer within 10 s.
+# bench_nginx_start DIR PORT [CONNECTIONS]: writes DIR/nginx.conf and starts nginx on
+# 127.0.0.1:PORT with its pid and error log in DIR (CONNECTIONS per worker, default 1024); dies
+# when it does not answer within 10 s.
 bench_nginx_start() {
   cat >"$1/nginx.conf" <<CONF
 worker_processes 2;
 pid $1/nginx.pid;
 error_log $1/nginx-error.log;
-events { worker_connections 1024; }
+events { worker_connections ${3:-1024}; }
 http {
   access_log off;
   server {
