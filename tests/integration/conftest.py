@@ -148,11 +148,12 @@ class Api:
 class Service:
     """A gateway and workers sharing the session's databases."""
 
-    def __init__(self, redis_url=None, workers=1):
+    def __init__(self, redis_url=None, workers=1, env=None):
+        """env: more BROBYGGER_* settings for every process, over FAST_ENV's."""
         self.port, self.admin_port = free_port(), free_port()
         env = {"BROBYGGER_LISTEN": f"127.0.0.1:{self.port}",
                "BROBYGGER_ADMIN_LISTEN": f"127.0.0.1:{self.admin_port}",
-               "BROBYGGER_THREADS": "2"}
+               "BROBYGGER_THREADS": "2", **(env or {})}
         if redis_url:
             env["BROBYGGER_REDIS"] = redis_url
         self.env = env
@@ -185,6 +186,16 @@ class Service:
         for p in self.procs:
             p.assert_clean()
         return codes
+
+
+def private_redis(rds, db):
+    """A Redis database of the session's server for one test alone, emptied: its own streams,
+    so only that test's workers take its jobs. Returns (url, client)."""
+    kw = rds.connection_pool.connection_kwargs
+    url = f"redis://{kw['host']}:{kw['port']}/{db}"
+    client = redis.Redis.from_url(url)
+    client.flushdb()
+    return url, client
 
 
 def pg_admin():
