@@ -198,6 +198,32 @@ def private_redis(rds, db):
     return url, client
 
 
+class Held:
+    """Statements run in a transaction on a connection of its own, holding the locks they take
+    until release(). Poll pg_stat_activity on another connection (the db fixture): inside a
+    transaction that view is one snapshot and never shows a worker starting to wait."""
+
+    def __init__(self, *statements):
+        self.conn = psycopg2.connect(os.environ["BROBYGGER_PG_ADMIN"])
+        with self.conn.cursor() as cur:
+            for sql in statements:
+                cur.execute(sql)
+
+    def release(self):
+        if self.conn is not None:
+            self.conn.rollback()
+            self.conn.close()
+            self.conn = None
+
+
+def lock_waiters(db):
+    """[(pid, query_start)] of the worker statements waiting on a lock, oldest first."""
+    with db.cursor() as cur:
+        cur.execute("SELECT pid, query_start FROM pg_stat_activity WHERE usename = "
+                    "'brobygger_worker' AND wait_event_type = 'Lock' ORDER BY query_start")
+        return cur.fetchall()
+
+
 def pg_admin():
     conn = psycopg2.connect(os.environ["BROBYGGER_PG_ADMIN"])
     conn.autocommit = True

@@ -5,7 +5,8 @@ import re
 import threading
 import uuid
 
-from conftest import admin, count_candidates, issue_key, suffix, wait_until
+from conftest import (Held, admin, count_candidates, issue_key, lock_waiters, suffix,
+                      wait_until)
 
 
 def new_candidate(api, **fields):
@@ -103,13 +104,6 @@ def test_sql_metacharacters_are_data(service, tenants, db):
     assert [x["id"] for x in items] == [c["id"]]
 
 
-def workers_waiting_on_locks(db):
-    with db.cursor() as cur:
-        cur.execute("SELECT count(*) FROM pg_stat_activity WHERE usename = 'brobygger_worker' "
-                    "AND wait_event_type = 'Lock'")
-        return cur.fetchone()[0]
-
-
 def creates_while_the_counter_is_locked(service, api, db, slug, bodies_and_headers):
     """Holds the ref counter row while the creates are sent, until every worker waits on it,
     so the creates run in overlapping transactions; returns the responses in order."""
@@ -117,18 +111,16 @@ def creates_while_the_counter_is_locked(service, api, db, slug, bodies_and_heade
 
     def create(i, body, headers):
         results[i] = api.post("/v1/candidates", body, headers=headers)
-    lock = db.cursor()
-    lock.execute("BEGIN")
-    lock.execute(f'SELECT * FROM "t_{slug}".ref_counters FOR UPDATE')
+    lock = Held(f'SELECT * FROM "t_{slug}".ref_counters FOR UPDATE')
     threads = [threading.Thread(target=create, args=(i, b, h))
                for i, (b, h) in enumerate(bodies_and_headers)]
     try:
         for t in threads:
             t.start()
-        wait_until(lambda: workers_waiting_on_locks(db) >= len(service.workers),
+        wait_until(lambda: len(lock_waiters(db)) >= len(service.workers),
                    what="every worker waiting on the ref counter")
     finally:
-        lock.execute("ROLLBACK")
+        lock.release()
     for t in threads:
         t.join(timeout=60)
     return results

@@ -5,29 +5,22 @@ import threading
 
 import msgpack
 
-from conftest import Service, count_candidates, private_redis, suffix, wait_until
-
-
-def worker_waits_on_a_lock(db):
-    with db.cursor() as cur:
-        cur.execute("SELECT count(*) FROM pg_stat_activity WHERE usename = 'brobygger_worker' "
-                    "AND wait_event_type = 'Lock'")
-        return cur.fetchone()[0] >= 1
+from conftest import (Held, Service, count_candidates, lock_waiters, private_redis, suffix,
+                      wait_until)
 
 
 def test_job_of_killed_worker_is_reclaimed_and_done_once(migrated, tenants, db, rds):
     # A Redis database of its own, so only this test's worker can take the job.
     url, rds = private_redis(rds, 14)
     svc = Service(redis_url=url, workers=1)
+    lock = None
     try:
         svc.wait_ready()
         slug = tenants["a"]["slug"]
         api = svc.api(tenants["a"]["coordinator"])
         assert api.get("/v1/me").status_code == 200  # key resolved and cached before the lock
         name = "Crash" + suffix()
-        lock = db.cursor()
-        lock.execute("BEGIN")
-        lock.execute(f'LOCK TABLE "t_{slug}".candidates IN ACCESS EXCLUSIVE MODE')
+        lock = Held(f'LOCK TABLE "t_{slug}".candidates IN ACCESS EXCLUSIVE MODE')
         result = {}
 
         def create():
@@ -36,11 +29,11 @@ def test_job_of_killed_worker_is_reclaimed_and_done_once(migrated, tenants, db, 
 
         t = threading.Thread(target=create)
         t.start()
-        wait_until(lambda: worker_waits_on_a_lock(db), what="worker waiting on the lock")
+        wait_until(lambda: lock_waiters(db), what="worker waiting on the lock")
         assert rds.xpending("bro:q:records", "workers")["pending"] >= 1
         victim = svc.workers[0]
         victim.stop(signal.SIGKILL)
-        lock.execute("ROLLBACK")
+        lock.release()
         svc.start_worker()
         t.join(timeout=30)
         # Done exactly once: one row, one processed job, nothing pending any more.
@@ -56,6 +49,8 @@ def test_job_of_killed_worker_is_reclaimed_and_done_once(migrated, tenants, db, 
         assert r.status_code == 201 and r.json()["family_name"] == name
         assert count_candidates(db, slug, "family_name = %s", (name,)) == 1
     finally:
+        if lock:
+            lock.release()
         for p in svc.procs:
             if p.alive():
                 p.stop()
@@ -88,22 +83,20 @@ def test_a_committed_unacknowledged_job_is_replayed_from_its_stored_reply(migrat
     name = "Replay" + suffix()
     replies = rds.pubsub()
     replies.psubscribe("bro:reply:*")
-    paused = False
+    paused, lock = False, None
     try:
         svc.wait_ready()
         api = svc.api(tenants["a"]["coordinator"])
         assert api.get("/v1/me").status_code == 200
-        lock = db.cursor()
-        lock.execute("BEGIN")
-        lock.execute(f'LOCK TABLE "t_{slug}".candidates IN ACCESS EXCLUSIVE MODE')
+        lock = Held(f'LOCK TABLE "t_{slug}".candidates IN ACCESS EXCLUSIVE MODE')
         result = {}
         t = threading.Thread(target=lambda: result.update(
             r=api.post("/v1/candidates", {"given_name": "R", "family_name": name})))
         t.start()
-        wait_until(lambda: worker_waits_on_a_lock(db), what="worker waiting on the lock")
+        wait_until(lambda: lock_waiters(db), what="worker waiting on the lock")
         rds.execute_command("CLIENT", "PAUSE", "20000", "WRITE")
         paused = True
-        lock.execute("ROLLBACK")
+        lock.release()
         job_id, status, reply = wait_until(lambda: stored_reply(db, slug, name),
                                            what="the job's commit")
         victim = svc.workers[0]
@@ -140,6 +133,8 @@ def test_a_committed_unacknowledged_job_is_replayed_from_its_stored_reply(migrat
     finally:
         if paused:
             rds.execute_command("CLIENT", "UNPAUSE")
+        if lock:
+            lock.release()
         replies.close()
         for p in svc.procs:
             if p.alive():

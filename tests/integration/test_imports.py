@@ -6,9 +6,9 @@ import signal
 import uuid
 
 import pytest
-import redis
 
-from conftest import Service, count_candidates, suffix, wait_until, valid_org_number
+from conftest import (Held, Service, count_candidates, lock_waiters, private_redis, suffix,
+                      valid_org_number, wait_until)
 from test_openapi import assert_documented, doc  # noqa: F401 (doc is a fixture)
 
 TERMINAL = ("done", "failed")
@@ -355,13 +355,10 @@ def test_answers_fit_the_openapi_document(service, tenants, doc):  # noqa: F811
 
 def test_import_survives_a_killed_worker_with_every_row_once(migrated, tenants, db, rds):
     # A Redis database of its own, so only this test's workers take the job.
-    kw = rds.connection_pool.connection_kwargs
-    url = f"redis://{kw['host']}:{kw['port']}/13"
-    own = redis.Redis.from_url(url)
-    own.flushdb()
+    url, own = private_redis(rds, 13)
     svc = Service(redis_url=url, workers=1)
     slug = tenants["a"]["slug"]
-    lock = db.cursor()
+    lock = None
     try:
         svc.wait_ready()
         api = svc.api(tenants["a"]["coordinator"])
@@ -378,19 +375,12 @@ def test_import_survives_a_killed_worker_with_every_row_once(migrated, tenants, 
         wait_until(lambda: cursor() >= 200, timeout=60, what="the first step")
         # Hold the row every candidate insert updates: the worker stops inside its next step,
         # with the job locked and the step's transaction open.
-        lock.execute("BEGIN")
-        lock.execute(f'SELECT * FROM "t_{slug}".ref_counters FOR UPDATE')
-
-        def worker_blocked():
-            with db.cursor() as cur:
-                cur.execute("SELECT count(*) FROM pg_stat_activity WHERE usename = "
-                            "'brobygger_worker' AND wait_event_type = 'Lock'")
-                return cur.fetchone()[0] >= 1
-        wait_until(worker_blocked, what="the worker to wait inside a step")
+        lock = Held(f'SELECT * FROM "t_{slug}".ref_counters FOR UPDATE')
+        wait_until(lambda: lock_waiters(db), what="the worker to wait inside a step")
         at_kill = cursor()
         assert 0 < at_kill < n
         svc.workers[0].stop(signal.SIGKILL)
-        lock.execute("ROLLBACK")
+        lock.release()
         svc.start_worker()
         done = finished(api, job["id"], timeout=180)
         assert done["status"] == "done", done
@@ -403,7 +393,8 @@ def test_import_survives_a_killed_worker_with_every_row_once(migrated, tenants, 
         wait_until(lambda: own.xpending("bro:q:records", "workers")["pending"] == 0,
                    what="the import's message acknowledged")
     finally:
-        lock.close()
+        if lock:
+            lock.release()
         for p in svc.procs:
             if p.alive():
                 p.stop()

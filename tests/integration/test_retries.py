@@ -8,18 +8,17 @@ import time
 
 import msgpack
 
-from conftest import Service, count_candidates, private_redis, suffix, wait_until
+from conftest import (Held, Service, count_candidates, lock_waiters, private_redis, suffix,
+                      wait_until)
 
 MAX_ATTEMPTS = 3
 BASE_MS = 400
 
 
-def blocked_worker_pid(db):
-    with db.cursor() as cur:
-        cur.execute("SELECT pid FROM pg_stat_activity WHERE usename = 'brobygger_worker' "
-                    "AND wait_event_type = 'Lock'")
-        rows = cur.fetchall()
-    return rows[0][0] if len(rows) == 1 else None
+def blocked_worker(db):
+    """(pid, query_start) of the worker statement waiting on the test's lock, or None."""
+    rows = lock_waiters(db)
+    return rows[0] if len(rows) == 1 else None
 
 
 def now_ms():
@@ -34,15 +33,12 @@ def test_transient_failures_back_off_then_dead_letter_after_max_attempts(migrate
         "BROBYGGER_REQUEST_TIMEOUT_MS": "1500"})
     slug = tenants["a"]["slug"]
     name = "Retry" + suffix()
-    lock = db.cursor()
-    locked = False
+    lock = None
     try:
         svc.wait_ready()
         api = svc.api(tenants["a"]["coordinator"])
         assert api.get("/v1/me").status_code == 200
-        lock.execute("BEGIN")
-        lock.execute(f'LOCK TABLE "t_{slug}".candidates IN ACCESS EXCLUSIVE MODE')
-        locked = True
+        lock = Held(f'LOCK TABLE "t_{slug}".candidates IN ACCESS EXCLUSIVE MODE')
         result = {}
         t = threading.Thread(target=lambda: result.update(
             r=api.post("/v1/candidates", {"given_name": "R", "family_name": name})))
@@ -52,17 +48,21 @@ def test_transient_failures_back_off_then_dead_letter_after_max_attempts(migrate
         assert result["r"].status_code == 504, result["r"].text
         job_id = None
         for attempt in range(1, MAX_ATTEMPTS + 1):
-            pid = wait_until(lambda: blocked_worker_pid(db), what=f"attempt {attempt} running")
+            pid, started = wait_until(lambda: blocked_worker(db), what=f"attempt {attempt}")
             cancelled_at = now_ms()
             with db.cursor() as cur:
                 cur.execute("SELECT pg_cancel_backend(%s)", (pid,))
-            # Where did the job go: back to the delayed set, or to the dead letters?
-            wait_until(lambda: rds.zcard("bro:delayed:records") or rds.xlen("bro:dead:records"),
-                       what=f"attempt {attempt} to be retried or dead-lettered")
+
+            def went():  # back to the delayed set, to the dead letters, or (wrong) run again
+                again = blocked_worker(db)
+                return rds.zcard("bro:delayed:records") or rds.xlen("bro:dead:records") or \
+                    (again is not None and again[1] != started)
+            wait_until(went, what=f"attempt {attempt} to be retried or dead-lettered")
             seen_at = now_ms()
             if attempt == MAX_ATTEMPTS:
                 break
             assert rds.xlen("bro:dead:records") == 0, f"dead-lettered after attempt {attempt}"
+            assert rds.zcard("bro:delayed:records") == 1, "run again without a delay"
             [(member, due)] = rds.zrange("bro:delayed:records", 0, -1, withscores=True)
             env = msgpack.unpackb(member)
             job_id = job_id or env["id"]
@@ -72,7 +72,7 @@ def test_transient_failures_back_off_then_dead_letter_after_max_attempts(migrate
             assert cancelled_at + BASE_MS / 2 <= due <= seen_at + ceiling, \
                 (attempt, due - cancelled_at, ceiling)
             # not taken again before it is due (the next attempt is seen running after that)
-            wait_until(lambda: blocked_worker_pid(db), what=f"attempt {attempt + 1} running")
+            wait_until(lambda: blocked_worker(db), what=f"attempt {attempt + 1}")
             assert now_ms() >= due - 5
         assert rds.zcard("bro:delayed:records") == 0, "retried past the maximum attempts"
         [(_, fields)] = rds.xrange("bro:dead:records")
@@ -82,8 +82,7 @@ def test_transient_failures_back_off_then_dead_letter_after_max_attempts(migrate
         assert rds.xpending("bro:q:records", "workers")["pending"] == 0
         assert rds.xlen("bro:q:records") == 0
         assert f"gave up after {MAX_ATTEMPTS} attempts" in svc.workers[0].stderr()
-        lock.execute("ROLLBACK")
-        locked = False
+        lock.release()
         assert count_candidates(db, slug, "family_name = %s", (name,)) == 0
         with db.cursor() as cur:
             cur.execute(f'SELECT count(*) FROM "t_{slug}".processed_jobs WHERE job_id = %s',
@@ -93,6 +92,6 @@ def test_transient_failures_back_off_then_dead_letter_after_max_attempts(migrate
         r = api.post("/v1/candidates", {"given_name": "R", "family_name": name + "x"})
         assert r.status_code == 201, r.text
     finally:
-        if locked:
-            lock.execute("ROLLBACK")
+        if lock:
+            lock.release()
         svc.stop()
