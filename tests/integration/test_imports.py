@@ -381,6 +381,9 @@ def test_import_survives_a_killed_worker_with_every_row_once(migrated, tenants, 
         assert 0 < at_kill < n
         svc.workers[0].stop(signal.SIGKILL)
         lock.release()
+        # Two workers: one resumes the import (its steps run back to back), the other answers
+        # the polls below within the request timeout.
+        svc.start_worker()
         svc.start_worker()
         done = finished(api, job["id"], timeout=180)
         assert done["status"] == "done", done
