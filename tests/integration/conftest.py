@@ -158,11 +158,12 @@ class Api:
 class Service:
     """A gateway and workers sharing the session's databases."""
 
-    def __init__(self, redis_url=None, workers=1):
+    def __init__(self, redis_url=None, workers=1, env=None):
+        """env: more BROBYGGER_* settings for every process, over FAST_ENV's."""
         self.port, self.admin_port = free_port(), free_port()
         env = {"BROBYGGER_LISTEN": f"127.0.0.1:{self.port}",
                "BROBYGGER_ADMIN_LISTEN": f"127.0.0.1:{self.admin_port}",
-               "BROBYGGER_THREADS": "2"}
+               "BROBYGGER_THREADS": "2", **(env or {})}
         if redis_url:
             env["BROBYGGER_REDIS"] = redis_url
         self.env = env
@@ -195,6 +196,42 @@ class Service:
         for p in self.procs:
             p.assert_clean()
         return codes
+
+
+def private_redis(rds, db):
+    """A Redis database of the session's server for one test alone, emptied: its own streams,
+    so only that test's workers take its jobs. Returns (url, client)."""
+    kw = rds.connection_pool.connection_kwargs
+    url = f"redis://{kw['host']}:{kw['port']}/{db}"
+    client = redis.Redis.from_url(url)
+    client.flushdb()
+    return url, client
+
+
+class Held:
+    """Statements run in a transaction on a connection of its own, holding the locks they take
+    until release(). Poll pg_stat_activity on another connection (the db fixture): inside a
+    transaction that view is one snapshot and never shows a worker starting to wait."""
+
+    def __init__(self, *statements):
+        self.conn = psycopg2.connect(os.environ["BROBYGGER_PG_ADMIN"])
+        with self.conn.cursor() as cur:
+            for sql in statements:
+                cur.execute(sql)
+
+    def release(self):
+        if self.conn is not None:
+            self.conn.rollback()
+            self.conn.close()
+            self.conn = None
+
+
+def lock_waiters(db):
+    """[(pid, query_start)] of the worker statements waiting on a lock, oldest first."""
+    with db.cursor() as cur:
+        cur.execute("SELECT pid, query_start FROM pg_stat_activity WHERE usename = "
+                    "'brobygger_worker' AND wait_event_type = 'Lock' ORDER BY query_start")
+        return cur.fetchall()
 
 
 def pg_admin():

@@ -1,7 +1,9 @@
 """API keys: 401 for anything not a live key, 403 for the wrong role, revocation."""
+import time
+
 import requests
 
-from conftest import admin, issue_key, wait_until
+from conftest import Service, admin, issue_key, wait_until
 
 
 def test_missing_and_malformed_keys_are_401(service):
@@ -61,3 +63,33 @@ def test_tenant_admin_cannot_revoke_other_tenants_key(service, tenants):
     ta = service.api(tenants["a"]["tenant_admin"])
     assert ta.delete(f"/v1/keys/{other[4:12]}").status_code == 404
     assert service.api(other).get("/v1/me").status_code == 200
+
+
+def test_a_revoked_key_works_for_at_most_the_auth_cache_time(service, tenants):
+    """BROBYGGER_AUTH_CACHE_MS both ways: a resolution is trusted that long (so requests inside
+    the window still pass) and no longer (so a revocation takes effect within it). One gateway
+    thread, so there is one cache; the workers that resolve keys are the session's."""
+    cache_ms = 1500
+    gw = Service(workers=0, env={"BROBYGGER_AUTH_CACHE_MS": str(cache_ms),
+                                 "BROBYGGER_THREADS": "1"})
+    try:
+        gw.wait_ready()
+        key = issue_key(tenants["a"]["slug"], "coordinator")
+        api = gw.api(key)
+        t0 = time.monotonic()
+        assert api.get("/v1/me").status_code == 200  # resolved and cached between t0 and t1
+        t1 = time.monotonic()
+        admin("key", "revoke", key[4:12])
+        window = cache_ms / 1000
+        seen = []
+        while time.monotonic() < t1 + window + 0.5:
+            start = time.monotonic()
+            status = api.get("/v1/me").status_code
+            seen.append((start - t0, time.monotonic() - t0, status))
+            time.sleep(0.02)
+        late = [s for s in seen if s[0] > t1 - t0 + window]
+        early = [s for s in seen if s[1] < window]
+        assert late and all(s[2] == 401 for s in late), seen
+        assert all(s[2] == 200 for s in early), seen
+    finally:
+        gw.stop()

@@ -2,6 +2,7 @@
 follows the candidate's visibility, validates by field and changes nothing on bad input."""
 import uuid
 
+import psycopg2
 import pytest
 
 from conftest import suffix
@@ -178,14 +179,23 @@ def test_journal_is_append_only_and_corrections_point_back(service, tenants, db)
     for method in ("patch", "put", "delete"):
         r = getattr(api.s, method)(api.base + path, json={"text": "x"}, timeout=10)
         assert r.status_code == 405 and "GET" in r.headers["Allow"]
+    # The table's trigger refuses, whoever asks: SQLSTATE 55000 with its own message. The
+    # correction (which nothing references) is tried as well as the corrected entry, so a
+    # foreign key cannot refuse the DELETE in the trigger's place.
     s = f'"t_{tenants["a"]["slug"]}"'
-    import psycopg2
-    for sql in (f"UPDATE {s}.journal SET text = 'endret' WHERE id = %s",
-                f"DELETE FROM {s}.journal WHERE id = %s"):
+    for sql, entry, message in (
+            (f"UPDATE {s}.journal SET text = 'endret' WHERE id = %s", first, "append-only"),
+            (f"UPDATE {s}.journal SET occurred_at = now() WHERE id = %s", fix, "append-only"),
+            (f"DELETE FROM {s}.journal WHERE id = %s", fix, "never deleted"),
+            (f"DELETE FROM {s}.journal WHERE id = %s", first, "never deleted")):
         with db.cursor() as cur:
-            with pytest.raises(psycopg2.Error):
-                cur.execute(sql, (first["id"],))
+            with pytest.raises(psycopg2.Error) as refused:
+                cur.execute(sql, (entry["id"],))
+        assert refused.value.pgcode == "55000", (sql, refused.value.pgerror)
+        assert refused.value.diag.message_primary == f"journal entries are {message}"
     assert api.get(path).json()["text"] == first["text"]
+    assert [x["id"] for x in api.get(f"/v1/candidates/{cid}/journal").json()["items"]] == \
+        [fix["id"], first["id"]]
 
 
 @pytest.mark.parametrize("body,field", [
@@ -276,3 +286,39 @@ def test_sub_resource_of_another_candidate_is_404(service, tenants):
     assert api.patch(f"/v1/candidates/{other}/assessments/{a['id']}",
                      {"resources": "y"}).status_code == 404
     assert api.get(f"/v1/candidates/{one}/assessments/{a['id']}").json()["resources"] == "x"
+
+
+def test_erasure_empties_consent_notes_and_every_reason_and_keeps_the_rows(service, tenants,
+                                                                           db):
+    coord = service.api(tenants["a"]["coordinator"])
+    admin = service.api(tenants["a"]["tenant_admin"])
+    cid = new_candidate(coord)
+    secret = "Hemmelig-" + uuid.uuid4().hex[:8]
+    kept = coord.post(f"/v1/candidates/{cid}/consents",
+                      {"scope": ["share_nav"], "given_at": "2026-02-01", "method": "skriftlig",
+                       "note": f"Notat {secret}"}).json()
+    gone = coord.post(f"/v1/candidates/{cid}/consents",
+                      {"scope": ["share_employer"], "given_at": "2026-02-01",
+                       "method": "muntlig"}).json()
+    r = coord.delete(f"/v1/candidates/{cid}/consents/{gone['id']}",
+                     params={"reason": f"Trakk {secret}"})
+    assert r.status_code == 200, r.text
+    for to, reason in (("tilnaerming", None), ("venter", f"Venter {secret}"),
+                       ("tilnaerming", None), ("avsluttet", f"Slutt {secret}")):
+        body = {"to": to, **({"reason": reason} if reason else {})}
+        assert coord.post(f"/v1/candidates/{cid}/status", body).status_code == 200
+    assert admin.delete(f"/v1/candidates/{cid}").status_code == 200
+    s = f'"t_{tenants["a"]["slug"]}"'
+    with db.cursor() as cur:
+        cur.execute(f"SELECT id::text, scope, note, withdrawal_reason, withdrawn_at IS NOT NULL "
+                    f"FROM {s}.consents WHERE candidate_id = %s ORDER BY id", (cid,))
+        assert cur.fetchall() == [(kept["id"], ["share_nav"], None, None, False),
+                                  (gone["id"], ["share_employer"], None, None, True)]
+        cur.execute(f"SELECT to_status, reason FROM {s}.status_history WHERE candidate_id = %s "
+                    f"ORDER BY id", (cid,))
+        assert cur.fetchall() == [(to, None) for to in ("henvist", "tilnaerming", "venter",
+                                                        "tilnaerming", "avsluttet")]
+        for table in ("processed_jobs", "idempotency_keys"):
+            cur.execute(f"SELECT count(*) FROM {s}.{table} "
+                        f"WHERE position(convert_to(%s, 'UTF8') IN reply) > 0", (secret,))
+            assert cur.fetchone() == (0,), table

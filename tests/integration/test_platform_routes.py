@@ -1,4 +1,5 @@
 """Tenants and keys through the API, and the operator views."""
+import hashlib
 import random
 import uuid
 
@@ -24,10 +25,14 @@ def test_tenant_created_through_api_is_usable_at_once(service, tenants, db):
     assert c.status_code == 201, c.text
     slugs = [t["slug"] for t in platform.get("/v1/admin/tenants", params={"limit": 200}).json()["items"]]
     assert slug in slugs
-    # only the hash of the key is stored
+    # only the SHA-256 of the key's secret is stored, nowhere the secret itself
+    secret = key[13:]
     with db.cursor() as cur:
-        cur.execute("SELECT secret_sha256 FROM platform.api_keys WHERE id = %s", (key[4:12],))
-        assert cur.fetchone()[0] != key[13:]
+        cur.execute("SELECT secret_sha256, row_to_json(k)::text FROM platform.api_keys k "
+                    "WHERE id = %s", (key[4:12],))
+        stored, row = cur.fetchone()
+    assert stored == hashlib.sha256(secret.encode()).hexdigest()
+    assert secret not in row
 
 
 def test_bad_and_duplicate_tenants(service, tenants):

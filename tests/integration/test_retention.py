@@ -18,22 +18,25 @@ def test_old_stored_replies_are_deleted_and_fresh_ones_kept(migrated, tenants, d
                         (old[s], fresh[s]))
             cur.execute(f'INSERT INTO "{s}".idempotency_keys (key_id, idem_key, fingerprint, '
                         "status, reply, created_at) VALUES ('retent01', %s, 'x', 201, '\\x80',"
-                        " now() - interval '101 hours')", (old[s],))
+                        " now() - interval '101 hours'), ('retent01', %s, 'x', 201, '\\x80',"
+                        " now() - interval '99 hours')", (old[s], fresh[s]))
 
     def remaining(s):
+        """The stored replies of this test still there: (job ids, Idempotency-Keys)."""
         with db.cursor() as cur:
             cur.execute(f'SELECT job_id::text FROM "{s}".processed_jobs WHERE job_id IN (%s, %s)',
                         (old[s], fresh[s]))
             jobs = {r[0] for r in cur.fetchall()}
-            cur.execute(f'SELECT count(*) FROM "{s}".idempotency_keys WHERE idem_key = %s',
-                        (old[s],))
-            return jobs, cur.fetchone()[0]
+            cur.execute(f'SELECT idem_key FROM "{s}".idempotency_keys WHERE idem_key IN (%s, %s)',
+                        (old[s], fresh[s]))
+            return jobs, {r[0] for r in cur.fetchall()}
 
     worker = Proc("brobygger-worker", ["--queues", "records"],
                   env={"BROBYGGER_JANITOR_MS": "500", "BROBYGGER_RETENTION_HOURS": "100"})
     try:
         for s in schemas:
-            wait_until(lambda: remaining(s) == ({fresh[s]}, 0), what=f"the sweep of {s}")
+            wait_until(lambda: remaining(s) == ({fresh[s]}, {fresh[s]}),
+                       what=f"the sweep of {s}")
     finally:
         assert worker.stop() == 0
         worker.assert_clean()

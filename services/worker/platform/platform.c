@@ -167,7 +167,7 @@ static int bro_platform_page_query(bro_job *job, char *cursor, size_t n, int *li
 
 int bro_platform_tenant_list(bro_job *job)
 {
-    char cursor[40], limit_s[8], sql[512];
+    char cursor[40], limit_s[12], sql[512]; /* limit_s: any int and its NUL */
     int limit;
     if (bro_platform_page_query(job, cursor, sizeof(cursor), &limit) < 0)
         return -1;
