@@ -453,6 +453,13 @@ static void bro_runtime_retry(bro_worker *w, const bro_queue_msg *m, bro_envelop
     bro_err err = {0};
     if (attempt >= w->cfg.max_attempts) {
         bro_log_error(lc, "job %s gave up after %d attempts: %s", env->kind, attempt, why);
+        /* Whoever still waits hears it now rather than at its own deadline. */
+        bro_result res = {0};
+        msgpack_sbuffer_init(&res.payload);
+        bro_runtime_set_problem(&res, 503, BRO_E_UNAVAILABLE, "the job could not be completed",
+                                NULL);
+        bro_runtime_publish(w, env, &res, lc);
+        msgpack_sbuffer_destroy(&res.payload);
         bro_runtime_dead(w, m, env, attempt, why, lc);
         return;
     }

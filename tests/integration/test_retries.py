@@ -97,3 +97,50 @@ def test_transient_failures_back_off_then_dead_letter_after_max_attempts(migrate
         if lock:
             lock.release()
         svc.stop()
+
+
+def test_the_asker_still_waiting_hears_503_when_the_attempts_are_used_up(migrated, tenants, db,
+                                                                         rds):
+    """A client whose deadline outlasts every retry gets the failure when the job is given up,
+    not a 504 at its own deadline."""
+    url, rds = private_redis(rds, 8)
+    svc = Service(redis_url=url, workers=1, env={
+        "BROBYGGER_MAX_ATTEMPTS": "2", "BROBYGGER_RETRY_BASE_MS": "100",
+        "BROBYGGER_REQUEST_TIMEOUT_MS": "30000"})
+    slug = tenants["a"]["slug"]
+    lock = None
+    try:
+        svc.wait_ready()
+        api = svc.api(tenants["a"]["coordinator"])
+        assert api.get("/v1/me").status_code == 200
+        lock = Held(f'LOCK TABLE "t_{slug}".candidates IN ACCESS EXCLUSIVE MODE')
+        result = {}
+
+        def post():
+            try:
+                result["r"] = api.post("/v1/candidates",
+                                       {"given_name": "R", "family_name": "Gir" + suffix()})
+            except Exception as e:  # noqa: BLE001 (reported below)
+                result["error"] = e
+        t = threading.Thread(target=post)
+        t.start()
+        started = None
+        for attempt in (1, 2):
+            pid, started = wait_until(
+                lambda: (w := blocked_worker(db)) and w[1] != started and w,
+                what=f"attempt {attempt}")
+            with db.cursor() as cur:
+                cur.execute("SELECT pg_cancel_backend(%s)", (pid,))
+        began = time.monotonic()
+        t.join(timeout=20)
+        assert time.monotonic() - began < 10, "the asker waited for its own deadline"
+        assert "error" not in result, result
+        r = result["r"]
+        assert r.status_code == 503, r.text
+        assert r.headers["Content-Type"] == "application/problem+json"
+        assert r.json()["type"].endswith("/unavailable")
+        assert rds.xlen("bro:dead:records") == 1
+    finally:
+        if lock:
+            lock.release()
+        svc.stop()
