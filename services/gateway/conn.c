@@ -400,18 +400,23 @@ static void bro_conn_on_readable(evutil_socket_t fd, short what, void *arg)
     }
     v.iov_len = (size_t)n;
     evbuffer_commit_space(c->in, &v, 1);
-    if (c->phase == BRO_CONN_LINGER) {
+    if (c->phase == BRO_CONN_LINGER || c->phase == BRO_CONN_CLOSING) {
+        /* Nothing more is read as a request: what comes now is dropped, within bounds. */
         c->lingered += (size_t)n;
         evbuffer_drain(c->in, evbuffer_get_length(c->in));
-        if (n == 0 || c->lingered > BRO_CONN_LINGER_BYTES)
+        if (n == 0 && c->phase == BRO_CONN_CLOSING) { /* the answer is still on its way */
+            c->peer_eof = 1;
+            bro_conn_read_on(c, 0);
+        } else if (n == 0 || c->lingered > BRO_CONN_LINGER_BYTES) {
             bro_conn_close(c);
+        }
         return;
     }
     if (n == 0) {
         c->peer_eof = 1;
         bro_conn_read_on(c, 0);
-        if (c->phase == BRO_CONN_BUSY || c->phase == BRO_CONN_CLOSING)
-            return; /* the answer is still owed, or on its way */
+        if (c->phase == BRO_CONN_BUSY)
+            return; /* the answer is still owed */
         if (c->phase == BRO_CONN_IDLE && evbuffer_get_length(c->in) == 0) {
             bro_conn_close(c);
             return;
@@ -419,6 +424,8 @@ static void bro_conn_on_readable(evutil_socket_t fd, short what, void *arg)
     }
     if (c->phase == BRO_CONN_IDLE || c->phase == BRO_CONN_READING)
         bro_conn_process(c);
+    else if (c->phase == BRO_CONN_BUSY && evbuffer_get_length(c->in) >= BRO_CONN_MAX_BUFFERED)
+        bro_conn_read_on(c, 0); /* pipelined bytes wait, within bounds, until the answer */
 }
 
 static void bro_conn_on_timer(evutil_socket_t fd, short what, void *arg)

@@ -232,6 +232,32 @@ def test_client_that_does_not_read_is_closed(timed):
         s.close()
 
 
+def gateway_rss_kib(svc):
+    with open(f"/proc/{svc.gateway.p.pid}/status") as f:
+        return next(int(line.split()[1]) for line in f if line.startswith("VmRSS:"))
+
+
+def test_bytes_after_a_refusal_are_dropped_within_bounds(timed):
+    """After a refused request nothing more is read as a request: what the client goes on
+    sending is dropped, not kept, and past a bound (8 MiB) the connection is closed."""
+    before = gateway_rss_kib(timed)
+    s = socket.create_connection(("127.0.0.1", timed.port))
+    s.settimeout(5)
+    sent = 0
+    try:
+        s.sendall(b"POST /v1/candidates HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\n"
+                  b"Content-Length: 2\r\n\r\n")
+        chunk = b"x" * 65536
+        with pytest.raises(OSError):  # reset once the bound is passed
+            while sent < 64 << 20:
+                s.sendall(chunk)
+                sent += len(chunk)
+    finally:
+        s.close()
+    assert 8 << 20 <= sent < 64 << 20, sent
+    assert gateway_rss_kib(timed) - before < 16 * 1024, "the dropped bytes were kept"
+
+
 def test_metrics_describe_connections_and_timeouts(timed):
     _, text = rh.metrics(timed.admin_port)
     for name, kind in (("brobygger_http_connections", "gauge"),
