@@ -239,16 +239,18 @@ static void bro_admin_metrics(bro_conn_req *req, bro_metrics *m)
         bro_conn_send(req, 500, NULL);
         return;
     }
-    evbuffer_add_printf(out, "# TYPE brobygger_http_requests_total counter\n");
+    evbuffer_add_printf(out, "# HELP brobygger_http_requests_total Answered requests by route, "
+                             "method and status class.\n"
+                             "# TYPE brobygger_http_requests_total counter\n");
     for (int i = 0; i < bro_routes_count() && i < 63; i++) {
         const bro_route *rt = bro_routes_at(i);
         for (int c = 1; c <= 5; c++) {
             unsigned long long n = __atomic_load_n(&m->requests[i][c], __ATOMIC_RELAXED);
             if (n)
                 evbuffer_add_printf(out,
-                                    "brobygger_http_requests_total{route=\"%s\",method=\"%d\","
+                                    "brobygger_http_requests_total{route=\"%s\",method=\"%s\","
                                     "status=\"%dxx\"} %llu\n",
-                                    rt->pattern, (int)rt->method, c, n);
+                                    rt->pattern, bro_routes_method_name(rt->method), c, n);
         }
     }
     for (int c = 1; c <= 5; c++) {
@@ -259,7 +261,9 @@ static void bro_admin_metrics(bro_conn_req *req, bro_metrics *m)
                                 " %llu\n",
                                 c, n);
     }
-    evbuffer_add_printf(out, "# TYPE brobygger_http_request_duration_seconds histogram\n");
+    evbuffer_add_printf(out, "# HELP brobygger_http_request_duration_seconds From a request's "
+                             "arrival to its answer.\n"
+                             "# TYPE brobygger_http_request_duration_seconds histogram\n");
     unsigned long long cum = 0;
     for (int b = 0; b < 13; b++) {
         cum += __atomic_load_n(&m->latency_buckets[b], __ATOMIC_RELAXED);
@@ -276,11 +280,16 @@ static void bro_admin_metrics(bro_conn_req *req, bro_metrics *m)
     evbuffer_add_printf(out, "brobygger_http_request_duration_seconds_count %llu\n",
                         __atomic_load_n(&m->latency_count, __ATOMIC_RELAXED));
     evbuffer_add_printf(out,
+                        "# HELP brobygger_auth_cache_total API keys found in the gateway's "
+                        "cache (hit) or resolved by a worker (miss).\n"
                         "# TYPE brobygger_auth_cache_total counter\n"
                         "brobygger_auth_cache_total{result=\"hit\"} %llu\n"
                         "brobygger_auth_cache_total{result=\"miss\"} %llu\n"
+                        "# HELP brobygger_redis_errors_total Jobs Redis did not take.\n"
                         "# TYPE brobygger_redis_errors_total counter\n"
                         "brobygger_redis_errors_total %llu\n"
+                        "# HELP brobygger_job_timeouts_total Requests answered 504: no worker "
+                        "replied in time.\n"
                         "# TYPE brobygger_job_timeouts_total counter\n"
                         "brobygger_job_timeouts_total %llu\n",
                         __atomic_load_n(&m->auth_hits, __ATOMIC_RELAXED),
@@ -289,7 +298,9 @@ static void bro_admin_metrics(bro_conn_req *req, bro_metrics *m)
                         __atomic_load_n(&m->timeouts, __ATOMIC_RELAXED));
     bro_admin_metrics_conn(out, &m->conn);
     /* Rate limits (ratelimit.c): 429s per limit. */
-    evbuffer_add_printf(out, "# TYPE brobygger_rate_limited_total counter\n");
+    evbuffer_add_printf(out, "# HELP brobygger_rate_limited_total Requests answered 429, by "
+                             "limit.\n"
+                             "# TYPE brobygger_rate_limited_total counter\n");
     for (int k = 0; k < BRO_RL_KINDS; k++)
         evbuffer_add_printf(out, "brobygger_rate_limited_total{limit=\"%s\"} %llu\n",
                             bro_ratelimit_name(k),

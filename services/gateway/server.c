@@ -125,13 +125,26 @@ static void bro_server_csv_not_text(const char *data, size_t len, char *detail, 
         snprintf(detail, n, "the text is not UTF-8; in Excel, save the file as \"CSV UTF-8\"");
 }
 
+/* An empty JSON object or msgpack map: what many clients send when there is nothing to say,
+ * taken as no body where a route takes none. */
+static int bro_server_empty_object(bro_conn_req *req, const char *data, size_t len)
+{
+    if (bro_server_content_type(req, "application/msgpack"))
+        return len == 1 && (unsigned char)data[0] == 0x80;
+    json_t *v = json_loadb(data, len, 0, NULL);
+    int empty = json_is_object(v) && json_object_size(v) == 0;
+    json_decref(v);
+    return empty;
+}
+
 /* Packs the request body as "data": a JSON object or a msgpack map, nothing else. */
 static int bro_server_pack_data(bro_gw_req *r, msgpack_packer *pk)
 {
     struct evbuffer *in = r->req->body;
     size_t len = evbuffer_get_length(in);
     if (!r->route->body) {
-        if (len > 0) {
+        if (len > 0 &&
+            !bro_server_empty_object(r->req, (const char *)evbuffer_pullup(in, -1), len)) {
             bro_http_problem(r, 400, "validation", "this route takes no body", "body");
             return -1;
         }

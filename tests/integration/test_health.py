@@ -76,3 +76,26 @@ def test_answers_are_not_cached_or_sniffed(service, tenants):
     r = requests.get(service.base + "/v1/openapi.json")
     assert r.headers["Cache-Control"] == "no-cache"
     assert r.headers["X-Content-Type-Options"] == "nosniff"
+
+
+def test_metrics_say_what_they_count_and_name_methods(service):
+    """Every metric has # HELP and # TYPE lines, and request counters name their method."""
+    requests.get(service.base + "/healthz")
+    text = requests.get(f"http://127.0.0.1:{service.admin_port}/metrics").text
+    helps = {line.split()[2] for line in text.splitlines() if line.startswith("# HELP ")}
+    types = {line.split()[2] for line in text.splitlines() if line.startswith("# TYPE ")}
+    assert types and helps == types, types ^ helps
+    assert 'brobygger_http_requests_total{route="/healthz",method="GET",status="2xx"}' in text
+
+
+def test_an_empty_object_is_no_body_where_a_route_takes_none(service, tenants):
+    """Clients that always send {} reach routes that take no body; anything else is 400."""
+    key = {"Authorization": "Bearer " + tenants["a"]["coordinator"]}
+    r = requests.get(service.base + "/v1/candidates", headers=key, json={})
+    assert r.status_code == 200, r.text
+    r = requests.get(service.base + "/v1/candidates", headers={
+        **key, "Content-Type": "application/msgpack"}, data=b"\x80")
+    assert r.status_code == 200, r.text
+    r = requests.get(service.base + "/v1/candidates", headers=key, json={"a": 1})
+    assert r.status_code == 400
+    assert r.json()["errors"][0]["field"] == "body"
