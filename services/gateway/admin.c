@@ -310,28 +310,22 @@ static void bro_admin_metrics(bro_conn_req *req, bro_metrics *m)
     evbuffer_free(out);
 }
 
-/* Answers an admin request with a JSON or problem document and a request id. */
-static void bro_admin_answer(bro_conn_req *req, int status, const char *type, const char *text,
-                             size_t len)
+/* Answers an admin request with a document of type and a request id; frees body. */
+static void bro_admin_answer(bro_conn_req *req, int status, const char *type, struct evbuffer *body)
 {
     char id[BRO_UUID_LEN + 1];
     bro_ids_uuid7(id);
     evhttp_add_header(bro_conn_out_headers(req), "X-Request-Id", id);
     evhttp_add_header(bro_conn_out_headers(req), "Content-Type", type);
-    struct evbuffer *out = evbuffer_new();
-    if (out && text)
-        evbuffer_add(out, text, len);
-    bro_conn_send(req, status, out);
-    if (out)
-        evbuffer_free(out);
+    bro_conn_send(req, status, body);
+    if (body)
+        evbuffer_free(body);
 }
 
 static void bro_admin_problem(bro_conn_req *req, int status, const char *word, const char *detail)
 {
-    size_t len = 0;
-    char *text = bro_conn_problem_json(status, word, detail, NULL, &len);
-    bro_admin_answer(req, status, "application/problem+json", text, len);
-    free(text);
+    bro_admin_answer(req, status, "application/problem+json",
+                     bro_conn_problem(status, word, detail, NULL));
 }
 
 static void bro_admin_on_request(bro_conn_req *req, void *arg)
@@ -346,7 +340,10 @@ static void bro_admin_on_request(bro_conn_req *req, void *arg)
     } else if (strcmp(path, "/metrics") == 0) {
         bro_admin_metrics(req, arg);
     } else if (strcmp(path, "/healthz") == 0) {
-        bro_admin_answer(req, 200, "application/json", ok, sizeof(ok) - 1);
+        struct evbuffer *body = evbuffer_new();
+        if (body)
+            evbuffer_add(body, ok, sizeof(ok) - 1);
+        bro_admin_answer(req, 200, "application/json", body);
     } else {
         bro_admin_problem(req, 404, "not-found", "no such resource");
     }

@@ -82,8 +82,8 @@ static void bro_conn_close(bro_conn *c);
 
 /* ---- problem documents --------------------------------------------------------------------- */
 
-char *bro_conn_problem_json(int status, const char *word, const char *detail, const char *field,
-                            size_t *len)
+struct evbuffer *bro_conn_problem(int status, const char *word, const char *detail,
+                                  const char *field)
 {
     char type[96];
     snprintf(type, sizeof(type), BRO_CONN_PROBLEM_BASE "%s", word);
@@ -94,9 +94,11 @@ char *bro_conn_problem_json(int status, const char *word, const char *detail, co
                             json_pack("[{s:s, s:s}]", "field", field, "message", detail));
     char *text = p ? json_dumps(p, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
     json_decref(p);
-    if (text && len)
-        *len = strlen(text);
-    return text;
+    struct evbuffer *body = evbuffer_new();
+    if (body && text)
+        evbuffer_add(body, text, strlen(text));
+    free(text);
+    return body;
 }
 
 /* ---- requests ------------------------------------------------------------------------------ */
@@ -274,12 +276,7 @@ static void bro_conn_refuse(bro_conn *c, int status, const char *word, const cha
     bro_ids_uuid7(id);
     evhttp_add_header(&headers, "Content-Type", "application/problem+json");
     evhttp_add_header(&headers, "X-Request-Id", id);
-    size_t len = 0;
-    char *text = bro_conn_problem_json(status, word, detail, field, &len);
-    struct evbuffer *body = evbuffer_new();
-    if (body && text)
-        evbuffer_add(body, text, len);
-    free(text);
+    struct evbuffer *body = bro_conn_problem(status, word, detail, field);
     c->keep_alive = 0;
     c->refused = 1;
     int head_only =

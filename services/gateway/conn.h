@@ -70,10 +70,11 @@ void bro_conn_server_free(bro_conn_server *s);
  * req. Content-Length, Date and Connection are set here. */
 void bro_conn_send(bro_conn_req *req, int status, struct evbuffer *body);
 
-/* A problem+json document (RFC 9457) as compact JSON text; field, when not NULL, names the
- * part of the request at fault in errors[0]. Returns malloc'd text the caller frees, or NULL. */
-char *bro_conn_problem_json(int status, const char *word, const char *detail, const char *field,
-                            size_t *len);
+/* A problem+json document (RFC 9457) as compact JSON in a new buffer; field, when not NULL,
+ * names the part of the request at fault in errors[0]. The caller frees the buffer; NULL when
+ * out of memory (an answer without a body then). */
+struct evbuffer *bro_conn_problem(int status, const char *word, const char *detail,
+                                  const char *field);
 
 /* A listening TCP socket on "host:port" (IPv4), non-blocking, with SO_REUSEPORT when
  * reuseport is set, so several loops can accept on the same port. Returns the descriptor. */

@@ -43,12 +43,7 @@ void bro_http_problem(bro_gw_req *r, int status, const char *word, const char *d
 {
     if (r->req == NULL)
         return;
-    size_t len = 0;
-    char *text = bro_conn_problem_json(status, word, detail, field, &len);
-    struct evbuffer *out = evbuffer_new();
-    if (out && text)
-        evbuffer_add(out, text, len);
-    free(text);
+    struct evbuffer *out = bro_conn_problem(status, word, detail, field);
     evhttp_add_header(bro_conn_out_headers(r->req), "Content-Type", "application/problem+json");
     bro_http_finish(r, status, out);
     if (out)

@@ -8,8 +8,8 @@ import msgpack
 import redis
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from conftest import Service, uuid7, wait_until
-from test_redis_hygiene import files_holding, own_db
+from conftest import Service, private_redis, uuid7, wait_until
+from test_redis_hygiene import files_holding
 
 DEAD_KEY = "5f" * 16 + "a0" * 16
 
@@ -69,7 +69,7 @@ def rewrite(own):
 
 
 def test_a_dead_letter_keeps_no_body_in_clear_and_seals_it_under_the_key(migrated, tenants, rds):
-    url, own = own_db(rds, 9)
+    url, own = private_redis(rds, 9)
     svc = Service(redis_url=url, workers=0)
     svc.env = {**svc.env, "BROBYGGER_DEAD_LETTER_KEY": DEAD_KEY}
     svc.start_worker()
@@ -110,7 +110,7 @@ def test_a_dead_letter_keeps_no_body_in_clear_and_seals_it_under_the_key(migrate
 
 
 def test_without_a_key_a_dead_letter_keeps_no_body(migrated, tenants, rds):
-    url, own = own_db(rds, 9)
+    url, own = private_redis(rds, 9)
     svc = Service(redis_url=url, workers=1)
     try:
         svc.wait_ready()

@@ -4,18 +4,8 @@ owner's alone."""
 import os
 import stat
 
-import redis
 
-from conftest import Service, suffix, wait_until
-
-
-def own_db(rds, n):
-    """A Redis database of the suite's server that only this test's workers serve."""
-    kw = rds.connection_pool.connection_kwargs
-    url = f"redis://{kw['host']}:{kw['port']}/{n}"
-    own = redis.Redis.from_url(url)
-    own.flushdb()
-    return url, own
+from conftest import Service, private_redis, suffix, wait_until
 
 
 def data_dir(rds):
@@ -64,7 +54,7 @@ def test_redis_directory_is_0700_and_its_files_0600(rds):
 
 
 def test_an_erased_name_is_in_no_file_of_redis_after_the_rewrite(migrated, tenants, rds):
-    url, own = own_db(rds, 10)
+    url, own = private_redis(rds, 10)
     svc = Service(redis_url=url, workers=0)
     # No periodic rewrite: only the erasure's request can clean the file.
     svc.env = {**svc.env, "BROBYGGER_AOF_ERASURE_DELAY_MS": "200", "BROBYGGER_AOF_REWRITE_MS": "0"}

@@ -7,8 +7,8 @@ import signal
 import threading
 import time
 
-from conftest import FAST_ENV, Service, count_candidates, suffix, wait_until
-from test_redis_hygiene import own_db
+from conftest import FAST_ENV, Service, count_candidates, private_redis, suffix, wait_until
+
 
 TTL_S = int(FAST_ENV["BROBYGGER_HEARTBEAT_TTL_MS"]) / 1000
 
@@ -52,7 +52,7 @@ def test_sigterm_while_idle_exits_zero_promptly(migrated, rds):
 
 def test_stopped_workers_leave_no_consumer_or_heartbeat_and_readyz_turns_503(migrated, tenants,
                                                                             rds):
-    url, own = own_db(rds, 12)
+    url, own = private_redis(rds, 12)
     svc = Service(redis_url=url, workers=3)
     try:
         svc.wait_ready()
@@ -102,7 +102,7 @@ def locked_create(db, slug, api, name):
 
 
 def test_sigterm_finishes_the_job_in_hand_then_leaves(migrated, tenants, db, rds):
-    url, own = own_db(rds, 12)
+    url, own = private_redis(rds, 12)
     svc = Service(redis_url=url, workers=1)
     lock = None
     try:
@@ -134,7 +134,7 @@ def test_sigterm_finishes_the_job_in_hand_then_leaves(migrated, tenants, db, rds
 
 def test_janitor_removes_a_killed_workers_consumer_only_after_its_job_was_taken_over(
         migrated, tenants, db, rds):
-    url, own = own_db(rds, 11)
+    url, own = private_redis(rds, 11)
     svc = Service(redis_url=url, workers=1)
     lock = None
     try:
