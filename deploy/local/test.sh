@@ -60,6 +60,9 @@ results=$BRO_DATA/results
 mkdir -p "$results"
 
 status=0
+bro_say "generator tests"
+/usr/bin/python3 -m pytest -q -p no:cacheprovider --junitxml="$results/unit-generator.xml" \
+  tests/unit/schemas || status=1
 for build in "${tested[@]}"; do
   bro_say "unit tests ($build)"
   (cd "$build" && ctest --output-on-failure --output-junit "$results/unit-$build.xml") || status=1

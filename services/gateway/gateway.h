@@ -49,7 +49,15 @@ typedef struct bro_route {
     unsigned roles;              /* BRO_ROLE_* allowed; 0 means no key needed */
     const char *queue;           /* queue the job goes to */
     int body;                    /* BRO_BODY_*: what the request must carry */
+    unsigned flags;              /* BRO_ROUTE_* */
 } bro_route;
+
+/* After a job of this route succeeds, the keys it names may have changed: forget them. */
+#define BRO_ROUTE_CHANGES_KEYS 0x1
+
+/* The rows, generated from schemas/openapi.yaml (surface_routes.c in the build directory). */
+extern const bro_route bro_routes_table[];
+extern const int bro_routes_table_n;
 
 /* What a key resolves to, cached per thread. */
 typedef struct bro_gw_key {

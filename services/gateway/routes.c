@@ -1,119 +1,21 @@
-/* The route table: the gateway's whole HTTP surface as data. Adding a route is adding a row;
- * the path parameter's name says what it must look like ({id} and {sub_id} a UUID, {slug} a
- * tenant slug, {key_id} an API key id), and a malformed one is simply a path that does not exist.
- */
+/* Matching requests to the route table, the gateway's whole HTTP surface as data. The rows are
+ * generated from schemas/openapi.yaml (surface_routes.c in the build directory): adding a route
+ * is adding its operation there. The path parameter's name says what it must look like ({id} and
+ * {sub_id} a UUID, {slug} a tenant slug, {key_id} an API key id), and a malformed one is simply a
+ * path that does not exist. */
 #include <string.h>
 
 #include "common/ids.h"
-#include "common/queue.h"
 #include "gateway.h"
-
-#define W BRO_ROLE_TENANT_ADMIN | BRO_ROLE_COORDINATOR
-#define P BRO_ROLE_PLATFORM_ADMIN
-#define A BRO_ROLE_TENANT_ADMIN
-
-static const bro_route bro_routes[] = {
-    {EVHTTP_REQ_GET, "/healthz", NULL, bro_admin_healthz, 0, NULL, 0},
-    {EVHTTP_REQ_GET, "/readyz", NULL, bro_admin_readyz, 0, NULL, 0},
-    {EVHTTP_REQ_GET, "/v1/me", NULL, bro_admin_me, BRO_ROLE_ANY, NULL, 0},
-    {EVHTTP_REQ_POST, "/v1/candidates", "candidate.create", NULL, W, BRO_QUEUE_RECORDS, 1},
-    {EVHTTP_REQ_GET, "/v1/candidates", "candidate.list", NULL, W, BRO_QUEUE_RECORDS, 0},
-    {EVHTTP_REQ_GET, "/v1/candidates/{id}", "candidate.get", NULL, W | BRO_ROLE_PARTNER,
-     BRO_QUEUE_RECORDS, 0},
-    {EVHTTP_REQ_PATCH, "/v1/candidates/{id}", "candidate.update", NULL, W, BRO_QUEUE_RECORDS, 1},
-    {EVHTTP_REQ_DELETE, "/v1/candidates/{id}", "candidate.erase", NULL, A, BRO_QUEUE_RECORDS, 0},
-    {EVHTTP_REQ_POST, "/v1/candidates/{id}/status", "candidate.status", NULL, W, BRO_QUEUE_RECORDS,
-     1},
-    {EVHTTP_REQ_GET, "/v1/candidates/{id}/history", "candidate.history", NULL, W, BRO_QUEUE_RECORDS,
-     0},
-    {EVHTTP_REQ_GET, "/v1/candidates/{id}/access-log", "candidate.access_log", NULL, A,
-     BRO_QUEUE_RECORDS, 0},
-    {EVHTTP_REQ_POST, "/v1/candidates/{id}/restrict", "candidate.restrict", NULL, A,
-     BRO_QUEUE_RECORDS, 1},
-    {EVHTTP_REQ_POST, "/v1/candidates/{id}/unrestrict", "candidate.unrestrict", NULL, A,
-     BRO_QUEUE_RECORDS, 0},
-    /* The candidate's mapping interviews, consents, plans and append-only journal. */
-    {EVHTTP_REQ_POST, "/v1/candidates/{id}/assessments", "assessment.create", NULL, W,
-     BRO_QUEUE_RECORDS, BRO_BODY_OBJECT},
-    {EVHTTP_REQ_GET, "/v1/candidates/{id}/assessments", "assessment.list", NULL, W,
-     BRO_QUEUE_RECORDS, BRO_BODY_NONE},
-    {EVHTTP_REQ_GET, "/v1/candidates/{id}/assessments/{sub_id}", "assessment.get", NULL, W,
-     BRO_QUEUE_RECORDS, BRO_BODY_NONE},
-    {EVHTTP_REQ_PATCH, "/v1/candidates/{id}/assessments/{sub_id}", "assessment.update", NULL, W,
-     BRO_QUEUE_RECORDS, BRO_BODY_OBJECT},
-    {EVHTTP_REQ_POST, "/v1/candidates/{id}/consents", "consent.create", NULL, W, BRO_QUEUE_RECORDS,
-     BRO_BODY_OBJECT},
-    {EVHTTP_REQ_GET, "/v1/candidates/{id}/consents", "consent.list", NULL, W, BRO_QUEUE_RECORDS,
-     BRO_BODY_NONE},
-    {EVHTTP_REQ_GET, "/v1/candidates/{id}/consents/{sub_id}", "consent.get", NULL, W,
-     BRO_QUEUE_RECORDS, BRO_BODY_NONE},
-    {EVHTTP_REQ_DELETE, "/v1/candidates/{id}/consents/{sub_id}", "consent.withdraw", NULL, W,
-     BRO_QUEUE_RECORDS, BRO_BODY_NONE},
-    {EVHTTP_REQ_POST, "/v1/candidates/{id}/plans", "plan.create", NULL, W, BRO_QUEUE_RECORDS,
-     BRO_BODY_OBJECT},
-    {EVHTTP_REQ_GET, "/v1/candidates/{id}/plans", "plan.list", NULL, W, BRO_QUEUE_RECORDS,
-     BRO_BODY_NONE},
-    {EVHTTP_REQ_GET, "/v1/candidates/{id}/plans/{sub_id}", "plan.get", NULL, W, BRO_QUEUE_RECORDS,
-     BRO_BODY_NONE},
-    {EVHTTP_REQ_PATCH, "/v1/candidates/{id}/plans/{sub_id}", "plan.update", NULL, W,
-     BRO_QUEUE_RECORDS, BRO_BODY_OBJECT},
-    {EVHTTP_REQ_POST, "/v1/candidates/{id}/journal", "journal.create", NULL, W, BRO_QUEUE_RECORDS,
-     BRO_BODY_OBJECT},
-    {EVHTTP_REQ_GET, "/v1/candidates/{id}/journal", "journal.list", NULL, W, BRO_QUEUE_RECORDS,
-     BRO_BODY_NONE},
-    {EVHTTP_REQ_GET, "/v1/candidates/{id}/journal/{sub_id}", "journal.get", NULL, W,
-     BRO_QUEUE_RECORDS, BRO_BODY_NONE},
-    /* Organisations, openings and the matches on them; partners see their own. */
-    {EVHTTP_REQ_POST, "/v1/organizations", "organization.create", NULL, W, BRO_QUEUE_RECORDS,
-     BRO_BODY_OBJECT},
-    {EVHTTP_REQ_GET, "/v1/organizations", "organization.list", NULL, W, BRO_QUEUE_RECORDS,
-     BRO_BODY_NONE},
-    {EVHTTP_REQ_GET, "/v1/organizations/{id}", "organization.get", NULL, W | BRO_ROLE_PARTNER,
-     BRO_QUEUE_RECORDS, BRO_BODY_NONE},
-    {EVHTTP_REQ_PATCH, "/v1/organizations/{id}", "organization.update", NULL, W, BRO_QUEUE_RECORDS,
-     BRO_BODY_OBJECT},
-    {EVHTTP_REQ_POST, "/v1/openings", "opening.create", NULL, W, BRO_QUEUE_RECORDS,
-     BRO_BODY_OBJECT},
-    {EVHTTP_REQ_GET, "/v1/openings", "opening.list", NULL, W | BRO_ROLE_PARTNER, BRO_QUEUE_RECORDS,
-     BRO_BODY_NONE},
-    {EVHTTP_REQ_GET, "/v1/openings/{id}", "opening.get", NULL, W | BRO_ROLE_PARTNER,
-     BRO_QUEUE_RECORDS, BRO_BODY_NONE},
-    {EVHTTP_REQ_PATCH, "/v1/openings/{id}", "opening.update", NULL, W | BRO_ROLE_PARTNER,
-     BRO_QUEUE_RECORDS, BRO_BODY_OBJECT},
-    {EVHTTP_REQ_GET, "/v1/matches", "match.list", NULL, W | BRO_ROLE_PARTNER, BRO_QUEUE_RECORDS,
-     BRO_BODY_NONE},
-    {EVHTTP_REQ_GET, "/v1/candidates/{id}/matches", "candidate.matches", NULL, W, BRO_QUEUE_RECORDS,
-     BRO_BODY_NONE},
-    /* Imports of candidates and organisations, and the state of asynchronous jobs. */
-    {EVHTTP_REQ_POST, "/v1/imports", "import.create", NULL, W, BRO_QUEUE_RECORDS, BRO_BODY_OR_CSV},
-    {EVHTTP_REQ_GET, "/v1/imports", "import.list", NULL, W, BRO_QUEUE_RECORDS, BRO_BODY_NONE},
-    {EVHTTP_REQ_GET, "/v1/imports/{id}", "import.get", NULL, W, BRO_QUEUE_RECORDS, BRO_BODY_NONE},
-    {EVHTTP_REQ_GET, "/v1/jobs/{id}", "job.get", NULL, W, BRO_QUEUE_RECORDS, BRO_BODY_NONE},
-    {EVHTTP_REQ_POST, "/v1/admin/tenants", "tenant.create", NULL, P, BRO_QUEUE_RECORDS, 1},
-    {EVHTTP_REQ_GET, "/v1/admin/tenants", "tenant.list", NULL, P, BRO_QUEUE_RECORDS, 0},
-    {EVHTTP_REQ_POST, "/v1/admin/tenants/{slug}/keys", "key.issue", NULL, P, BRO_QUEUE_RECORDS, 1},
-    {EVHTTP_REQ_POST, "/v1/keys", "key.issue", NULL, BRO_ROLE_TENANT_ADMIN, BRO_QUEUE_RECORDS, 1},
-    {EVHTTP_REQ_DELETE, "/v1/keys/{key_id}", "key.revoke", NULL, P | BRO_ROLE_TENANT_ADMIN,
-     BRO_QUEUE_RECORDS, 0},
-    {EVHTTP_REQ_GET, "/v1/admin/queues", NULL, bro_admin_queues, P, NULL, 0},
-    {EVHTTP_REQ_GET, "/v1/admin/workers", NULL, bro_admin_workers, P, NULL, 0},
-    /* The service's own description, built from schemas/openapi.yaml. */
-    {EVHTTP_REQ_GET, "/v1/openapi.json", NULL, bro_openapi_serve, 0, NULL, 0},
-};
-#define BRO_ROUTES_N (int)(sizeof(bro_routes) / sizeof(bro_routes[0]))
-
-#undef W
-#undef P
-#undef A
 
 int bro_routes_count(void)
 {
-    return BRO_ROUTES_N;
+    return bro_routes_table_n;
 }
 
 const bro_route *bro_routes_at(int i)
 {
-    return &bro_routes[i];
+    return &bro_routes_table[i];
 }
 
 static int bro_routes_is_key_id(const char *s, size_t n)
@@ -178,14 +80,14 @@ const bro_route *bro_routes_match(enum evhttp_cmd_type method, const char *path,
     *allow = 0;
     /* HEAD is GET without the body, which the connection layer leaves out. */
     enum evhttp_cmd_type as = method == EVHTTP_REQ_HEAD ? EVHTTP_REQ_GET : method;
-    for (int i = 0; i < BRO_ROUTES_N; i++) {
-        if (!bro_routes_try(bro_routes[i].pattern, path, r))
+    for (int i = 0; i < bro_routes_table_n; i++) {
+        if (!bro_routes_try(bro_routes_table[i].pattern, path, r))
             continue;
-        if (bro_routes[i].method == as) {
+        if (bro_routes_table[i].method == as) {
             *index = i;
-            return &bro_routes[i];
+            return &bro_routes_table[i];
         }
-        *allow |= bro_routes[i].method;
+        *allow |= bro_routes_table[i].method;
     }
     r->nparams = 0;
     return NULL;
@@ -236,8 +138,8 @@ unsigned bro_routes_role_bit(const char *role)
 
 void bro_routes_print(FILE *out)
 {
-    for (int i = 0; i < BRO_ROUTES_N; i++) {
-        const bro_route *rt = &bro_routes[i];
+    for (int i = 0; i < bro_routes_table_n; i++) {
+        const bro_route *rt = &bro_routes_table[i];
         fprintf(out, "%s\t%s\t%s\t", bro_routes_method_name(rt->method), rt->pattern,
                 rt->kind ? rt->kind : "local");
         int n = 0;

@@ -111,7 +111,7 @@ static void bro_rpc_on_reply(bro_gw *gw, const char *data, size_t len)
         r->waiting_auth = 0;
         bro_auth_resolved(r, reply.status, reply.body);
     } else {
-        if (reply.status == 204 && strcmp(r->route->kind, "key.revoke") == 0)
+        if (reply.status == 204 && (r->route->flags & BRO_ROUTE_CHANGES_KEYS))
             bro_auth_forget(gw, r->param_values[0]);
         bro_ratelimit_headers(r);
         bro_http_reply_body(r, reply.status, reply.is_error, reply.body);

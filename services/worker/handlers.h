@@ -1,5 +1,6 @@
-/* The worker's surface as data: job kind -> handler, queue and flags. Adding a handler is
- * adding a row in handlers.c. */
+/* The worker's surface as data: job kind -> handler, queue and flags. The rows are generated
+ * from schemas/openapi.yaml: adding a handler is adding its x-job to the operation it serves
+ * (or to x-jobs for a kind no route posts) and writing the function. */
 #ifndef BRO_WORKER_HANDLERS_H
 #define BRO_WORKER_HANDLERS_H
 
@@ -25,6 +26,10 @@ typedef struct bro_handler {
  * crash (its accept is replayed from processed_jobs) runs again from the last step. run
  * returns -1 only for a transient failure (the message is retried); a job that cannot succeed
  * marks itself failed and returns 0. */
+
+/* The generated rows (surface_handlers.c), one per job kind. */
+extern const bro_handler bro_handlers_table[];
+extern const int bro_handlers_table_n;
 
 /* Returns the handler for kind, or NULL. */
 const bro_handler *bro_handlers_find(const char *kind);

@@ -4,6 +4,7 @@
 
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "common/ids.h"
 #include "common/jmp.h"
@@ -251,8 +252,18 @@ static void bro_validate_stringish(bro_job *job, const bro_vfield *f, const msgp
     }
 }
 
+/* The current year in UTC: the upper bound of a BRO_V_THIS_YEAR field. */
+static long long bro_validate_this_year(void)
+{
+    time_t t = time(NULL);
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    return tm.tm_year + 1900LL;
+}
+
 static void bro_validate_one(bro_job *job, const bro_vfield *f, const msgpack_object *o)
 {
+    long long max;
     if (o->type == MSGPACK_OBJECT_NIL) {
         if (!(f->flags & BRO_V_NULLABLE) || (f->flags & BRO_V_REQUIRED))
             bro_job_field_error(job, f->name, "must not be null");
@@ -260,12 +271,13 @@ static void bro_validate_one(bro_job *job, const bro_vfield *f, const msgpack_ob
     }
     switch (f->type) {
     case BRO_V_INT:
+        max = f->flags & BRO_V_THIS_YEAR ? bro_validate_this_year() : f->max;
         if (o->type == MSGPACK_OBJECT_POSITIVE_INTEGER) {
-            if (o->via.u64 > (uint64_t)f->max || (long long)o->via.u64 < f->min)
-                bro_job_field_error(job, f->name, "must be between %lld and %lld", f->min, f->max);
+            if (o->via.u64 > (uint64_t)max || (long long)o->via.u64 < f->min)
+                bro_job_field_error(job, f->name, "must be between %lld and %lld", f->min, max);
         } else if (o->type == MSGPACK_OBJECT_NEGATIVE_INTEGER) {
-            if (o->via.i64 < f->min || o->via.i64 > f->max)
-                bro_job_field_error(job, f->name, "must be between %lld and %lld", f->min, f->max);
+            if (o->via.i64 < f->min || o->via.i64 > max)
+                bro_job_field_error(job, f->name, "must be between %lld and %lld", f->min, max);
         } else {
             bro_job_field_error(job, f->name, "must be an integer");
         }

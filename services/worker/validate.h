@@ -41,6 +41,8 @@ typedef enum bro_vtype {
 /* A whole file's text (an import's CSV): only UTF-8 without NUL is checked here, since its
  * line breaks are its rows; each cell is checked as the field it becomes. */
 #define BRO_V_FILE 0x10
+/* An integer whose upper bound is the current year (UTC), whatever max says: a birth year. */
+#define BRO_V_THIS_YEAR 0x20
 
 typedef struct bro_vfield {
     const char *name;          /* JSON member name */

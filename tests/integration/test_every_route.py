@@ -4,31 +4,38 @@ added later is covered without anyone remembering to: every role a route does no
 in the tenant that owns it."""
 import os
 import subprocess
+import sys
 import uuid
 
 import pytest
 
 from conftest import BUILD, issue_key, suffix, uuid7
 
+ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..")
+
 TENANT_ROLES = ("tenant_admin", "coordinator", "partner", "reader")
 
-# A body the route would accept, so a 404 cannot be a validation error in disguise.
-BODIES = {
-    ("PATCH", "/v1/candidates/{id}"): {"phone": "12345678"},
-    ("POST", "/v1/candidates/{id}/status"): {"to": "tilnaerming"},
-    ("POST", "/v1/candidates/{id}/restrict"): {"reason": "arkiv"},
-    ("POST", "/v1/candidates/{id}/assessments"): {"resources": "god på dyr"},
-    ("PATCH", "/v1/candidates/{id}/assessments/{sub_id}"): {"resources": "god med folk"},
-    ("POST", "/v1/candidates/{id}/consents"): {"scope": ["share_nav"], "given_at": "2026-01-05",
-                                               "method": "skriftlig"},
-    ("POST", "/v1/candidates/{id}/plans"): {"goals": ["arbeid tre dager i uka"]},
-    ("PATCH", "/v1/candidates/{id}/plans/{sub_id}"): {"goals": ["arbeid fire dager i uka"]},
-    ("POST", "/v1/candidates/{id}/journal"): {"kind": "samtale", "text": "Samtale om ønsker",
-                                              "occurred_at": "2026-01-05T10:00:00Z"},
-    ("PATCH", "/v1/organizations/{id}"): {"notes": "ny kontaktperson"},
-    ("PATCH", "/v1/openings/{id}"): {"title": "Kafévert"},
-    ("PATCH", "/v1/matches/{id}"): {"status": "presented"},
-}
+def bodies():
+    """{(method, pattern): body} from the examples schemas/openapi.yaml gives every JSON request
+    body (the generator refuses a body route without one): a body the route would accept, so a
+    404 cannot be a validation error in disguise."""
+    sys.path.insert(0, os.path.join(ROOT, "schemas"))
+    try:
+        import gen_surface
+    finally:
+        sys.path.pop(0)
+    doc = gen_surface.load(os.path.join(ROOT, "schemas", "openapi.yaml"))
+    out = {}
+    for path, item in doc["paths"].items():
+        for method, op in item.items():
+            media = op.get("requestBody", {}).get("content", {}).get("application/json") \
+                if isinstance(op, dict) else None
+            if media:
+                out[(method.upper(), path)] = media["example"]
+    return out
+
+
+BODIES = bodies()
 
 
 def routes():
@@ -165,7 +172,7 @@ def test_every_route_naming_a_resource_is_404_to_another_tenant(service, tenants
             continue
         body = BODIES.get((method, pattern))
         assert method in ("GET", "DELETE") or body is not None or pattern.endswith("unrestrict"), \
-            f"add a valid body for {method} {pattern} to test_every_route.BODIES"
+            f"{method} {pattern} takes a body but schemas/openapi.yaml gives it no example"
         role = "coordinator" if "coordinator" in roles else "tenant_admin"
         r = call(service.api(tenants["b"][role]), method, fill(pattern, values), body)
         assert r.status_code == 404, f"{method} {pattern}: {r.status_code} {r.text}"

@@ -1,7 +1,6 @@
 /* Platform jobs: resolving API keys for the gateway, creating and listing tenants, issuing
  * and revoking keys. They run in the platform transaction; tenant creation itself is the
  * database function platform.provision_tenant, shared with the admin CLI. */
-#include "platform/platform.h"
 
 #include <jansson.h>
 #include <libpq-fe.h>
@@ -13,6 +12,8 @@
 #include "common/ids.h"
 #include "common/jmp.h"
 #include "validate.h"
+#include "surface_handlers.h"
+#include "surface_schemas.h"
 
 #define BRO_PLATFORM_LIMIT_DEFAULT 50
 #define BRO_PLATFORM_LIMIT_MAX     200
@@ -85,15 +86,9 @@ int bro_platform_auth_resolve(bro_job *job)
 
 /* ---- tenants ------------------------------------------------------------------------------- */
 
-static const bro_vfield bro_platform_tenant_fields[] = {
-    {"slug", BRO_V_SLUG, BRO_V_REQUIRED, 2, 31, NULL},
-    {"name", BRO_V_STRING, BRO_V_REQUIRED, 1, 200, NULL},
-    {"kommunenummer", BRO_V_POSTAL, BRO_V_REQUIRED, 4, 4, NULL},
-};
-
 int bro_platform_tenant_create(bro_job *job)
 {
-    bro_validate(job, job->data, bro_platform_tenant_fields, 3, 0);
+    bro_validate(job, job->data, bro_schema_TenantCreate, bro_schema_TenantCreate_n, 0);
     if (bro_job_check_fields(job) < 0)
         return -1;
     char *slug = bro_job_strdup(bro_jmp_map_get(job->data, "slug"));
@@ -187,15 +182,6 @@ int bro_platform_tenant_list(bro_job *job)
 
 /* ---- keys ---------------------------------------------------------------------------------- */
 
-static const char *const bro_platform_tenant_roles[] = {"tenant_admin", "coordinator", "partner",
-                                                        "reader", NULL};
-
-static const bro_vfield bro_platform_key_fields[] = {
-    {"role", BRO_V_ENUM, BRO_V_REQUIRED, 1, 40, bro_platform_tenant_roles},
-    {"label", BRO_V_STRING, BRO_V_NULLABLE, 0, 100, NULL},
-    {"organization_id", BRO_V_UUID, BRO_V_NULLABLE, 36, 36, NULL},
-};
-
 /* Which tenant a key.issue job issues for: the path's for a platform admin (it must exist),
  * the caller's own otherwise. */
 static int bro_platform_key_tenant(bro_job *job, char *tenant, size_t n)
@@ -281,7 +267,7 @@ static int bro_platform_key_reply(bro_job *job, const char *row, const char *key
 
 int bro_platform_key_issue(bro_job *job)
 {
-    bro_validate(job, job->data, bro_platform_key_fields, 3, 0);
+    bro_validate(job, job->data, bro_schema_KeyCreate, bro_schema_KeyCreate_n, 0);
     char tenant[40], role[40] = "", label[404] = "", org[BRO_UUID_LEN + 1] = "";
     bro_job_param(job->data, "role", role, sizeof(role));
     bro_job_param(job->data, "label", label, sizeof(label));

@@ -1,7 +1,6 @@
 /* Mapping interviews (kartlegging): the candidate's resources, challenges, what needs
  * accommodation, school and work experience, how to communicate, and wishes. Every read and
  * change is audited, as the candidate's own data is. */
-#include "records/assessments.h"
 
 #include <libpq-fe.h>
 #include <stdio.h>
@@ -10,6 +9,7 @@
 #include "common/ids.h"
 #include "records/records.h"
 #include "validate.h"
+#include "surface_handlers.h"
 
 /* The writable fields, in the order of the statements' parameters $8.. below. */
 static const bro_vfield bro_assessments_fields[] = {

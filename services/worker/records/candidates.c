@@ -16,42 +16,12 @@
 #include "records/matches.h"
 #include "records/records.h"
 #include "validate.h"
+#include "surface_handlers.h"
+#include "surface_schemas.h"
 
-static const char *const bro_candidates_income[] = {"uforetrygd", "aap",   "sosialhjelp", "arbeid",
-                                                    "ingen",      "annet", NULL};
-const char *const bro_candidates_statuses[] = {"henvist",        "tilnaerming", "kartlagt",
-                                               "arbeidstrening", "utproving",   "i_tiltak",
-                                               "avsluttet",      "venter",      NULL};
-const char *const bro_candidates_measures[] = {"vta",       "vta_o", "vto", "ordinaert_arbeid",
-                                               "aktivitet", NULL};
-
-/* The writable fields, in the order of the INSERT's parameters $7.. below. */
-static const bro_vfield bro_candidates_fields[] = {
-    {"given_name", BRO_V_STRING, BRO_V_REQUIRED, 1, 200, NULL},
-    {"family_name", BRO_V_STRING, BRO_V_REQUIRED, 1, 200, NULL},
-    {"birth_year", BRO_V_INT, BRO_V_NULLABLE, 1900, 0, NULL}, /* max: this year, set at run */
-    {"phone", BRO_V_PHONE, BRO_V_NULLABLE, 3, 32, NULL},
-    {"email", BRO_V_EMAIL, BRO_V_NULLABLE, 3, 254, NULL},
-    {"postal_code", BRO_V_POSTAL, BRO_V_NULLABLE, 4, 4, NULL},
-    {"income_basis", BRO_V_ENUM, BRO_V_NULLABLE, 1, 40, bro_candidates_income},
-    {"referral_source", BRO_V_STRING, BRO_V_NULLABLE, 1, 200, NULL},
-    {"interests", BRO_V_TAGS, 0, 0, 50, NULL},
-    {"skills", BRO_V_TAGS, 0, 0, 50, NULL},
-    {"accommodations", BRO_V_TAGS, 0, 0, 50, NULL},
-    {"languages", BRO_V_TAGS, 0, 0, 50, NULL},
-    {"availability", BRO_V_AVAILABILITY, 0, 0, 0, NULL},
-    {"needs_transport", BRO_V_BOOL, 0, 0, 0, NULL},
-    {"prefers_pair_work", BRO_V_BOOL, 0, 0, 0, NULL},
-    {"max_travel_km", BRO_V_INT, BRO_V_NULLABLE, 0, 10000, NULL},
-    {"primary_contact", BRO_V_STRING, BRO_V_NULLABLE, 1, 200, NULL},
-    {"trusted_person", BRO_V_STRING, BRO_V_NULLABLE, 1, 200, NULL},
-    {"status", BRO_V_ENUM, BRO_V_READONLY, 0, 0, bro_candidates_statuses},
-    {"id", BRO_V_UUID, BRO_V_READONLY, 0, 0, NULL},
-    {"ref", BRO_V_STRING, BRO_V_READONLY, 0, 0, NULL},
-};
-#define BRO_CANDIDATES_NFIELDS                                                                     \
-    (int)(sizeof(bro_candidates_fields) / sizeof(bro_candidates_fields[0]))
-#define BRO_CANDIDATES_NWRITABLE 18
+/* The fields are bro_schema_CandidateCreate's (and CandidatePatch's): the writable ones, in the
+ * order of the INSERT's parameters $8.. below, then the read-only ones. */
+#define BRO_CANDIDATES_NWRITABLE bro_schema_CandidateCreate_writable
 #define BRO_CANDIDATES_NPARAMS   (BRO_RECORDS_NAUDIT + 2) /* audit, id, event: fields follow */
 
 /* $1..$5 audit, $6 new candidate id, $7 outbox event id, then the writable fields as $8..$25
@@ -174,21 +144,6 @@ static const char *bro_candidates_sql_update =
 
 /* ---- helpers ------------------------------------------------------------------------------- */
 
-static int bro_candidates_this_year(void)
-{
-    time_t t = time(NULL);
-    struct tm tm;
-    gmtime_r(&t, &tm);
-    return tm.tm_year + 1900;
-}
-
-/* The field table with this year as the upper bound of birth_year. */
-static void bro_candidates_table(bro_vfield *fields)
-{
-    memcpy(fields, bro_candidates_fields, sizeof(bro_candidates_fields));
-    fields[2].max = bro_candidates_this_year();
-}
-
 int bro_candidates_lock(bro_job *job, const char *id, bro_candidates_state *st)
 {
     const char *p[] = {job->env->actor.role, id};
@@ -212,9 +167,8 @@ int bro_candidates_lock(bro_job *job, const char *id, bro_candidates_state *st)
 
 int bro_candidates_insert(bro_job *job, const msgpack_object *data, char **json)
 {
-    bro_vfield fields[BRO_CANDIDATES_NFIELDS];
-    bro_candidates_table(fields);
-    bro_validate(job, data, fields, BRO_CANDIDATES_NFIELDS, 0);
+    const bro_vfield *fields = bro_schema_CandidateCreate;
+    bro_validate(job, data, fields, bro_schema_CandidateCreate_n, 0);
     if (job->nfields > 0)
         return -1;
     char id[BRO_UUID_LEN + 1], event[BRO_UUID_LEN + 1];
@@ -279,10 +233,10 @@ int bro_candidates_get(bro_job *job)
 int bro_candidates_list(bro_job *job)
 {
     static const bro_vfield query_fields[] = {
-        {"status", BRO_V_ENUM, 0, 1, 40, bro_candidates_statuses},
-        {"measure", BRO_V_ENUM, 0, 1, 40, bro_candidates_measures},
+        {"status", BRO_V_ENUM, 0, 1, 40, bro_enum_CandidateStatus},
+        {"measure", BRO_V_ENUM, 0, 1, 40, bro_enum_Measure},
         {"tag", BRO_V_STRING, 0, 1, 60, NULL},
-        {"income_basis", BRO_V_ENUM, 0, 1, 40, bro_candidates_income},
+        {"income_basis", BRO_V_ENUM, 0, 1, 40, bro_enum_IncomeBasis},
         {"q", BRO_V_STRING, 0, 1, 200, NULL},
         BRO_RECORDS_PAGE_FIELDS,
     };
@@ -311,9 +265,8 @@ int bro_candidates_update(bro_job *job)
     char id[BRO_UUID_LEN + 1], event[BRO_UUID_LEN + 1], present[512];
     if (bro_records_path_id(job, "id", id, "candidate") < 0)
         return -1;
-    bro_vfield fields[BRO_CANDIDATES_NFIELDS];
-    bro_candidates_table(fields);
-    bro_validate(job, job->data, fields, BRO_CANDIDATES_NFIELDS, 1);
+    const bro_vfield *fields = bro_schema_CandidatePatch;
+    bro_validate(job, job->data, fields, bro_schema_CandidatePatch_n, 1);
     if (job->data && job->data->type == MSGPACK_OBJECT_MAP && job->data->via.map.size == 0)
         bro_job_field_error(job, "body", "names no field to change");
     if (bro_job_check_fields(job) < 0)

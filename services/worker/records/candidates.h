@@ -5,9 +5,6 @@
 
 #include "job.h"
 
-extern const char *const bro_candidates_statuses[]; /* NULL-terminated */
-extern const char *const bro_candidates_measures[]; /* NULL-terminated */
-
 /* The resource as clients see it, built by PostgreSQL as one JSON text from row alias c. */
 #define BRO_CANDIDATES_JSON                                                                        \
     "json_build_object('id', c.id, 'ref', c.ref, 'given_name', c.given_name, 'family_name', "      \
@@ -64,21 +61,5 @@ int bro_candidates_lock(bro_job *job, const char *id, bro_candidates_state *st) 
  * field errors in job->fields (validation) or job->err set. When json is not NULL it receives
  * the new candidate as a JSON text; the caller frees it. */
 int bro_candidates_insert(bro_job *job, const msgpack_object *data, char **json) BRO_MUST_USE;
-
-/* records/candidates.c */
-int bro_candidates_create(bro_job *job);
-int bro_candidates_get(bro_job *job);
-int bro_candidates_list(bro_job *job);
-int bro_candidates_update(bro_job *job);
-
-/* records/pipeline.c */
-int bro_candidates_status(bro_job *job);
-int bro_candidates_history(bro_job *job);
-
-/* records/privacy.c */
-int bro_candidates_erase(bro_job *job);
-int bro_candidates_restrict(bro_job *job);
-int bro_candidates_unrestrict(bro_job *job);
-int bro_candidates_access_log(bro_job *job);
 
 #endif

@@ -1,7 +1,6 @@
 /* Consents (samtykke): what the candidate has agreed may be shared, with whom, how it was given
  * and until when. Withdrawing keeps the row with who withdrew it and when, so the history of
  * what was allowed at any time stays readable; partners' views follow the live ones. */
-#include "records/consents.h"
 
 #include <libpq-fe.h>
 #include <stdio.h>
@@ -13,6 +12,7 @@
 #include "common/jmp.h"
 #include "records/records.h"
 #include "validate.h"
+#include "surface_handlers.h"
 
 static const char *const bro_consents_scopes[] = {"share_nav", "share_employer", "share_volunteer",
                                                   "contact_relatives", NULL};

@@ -20,6 +20,8 @@
 #include "records/organizations.h"
 #include "records/records.h"
 #include "validate.h"
+#include "surface_handlers.h"
+#include "surface_schemas.h"
 
 /* ---- SQL ----------------------------------------------------------------------------------- */
 
@@ -82,19 +84,13 @@ static const char *bro_imports_sql_list =
 
 /* ---- accept -------------------------------------------------------------------------------- */
 
-static const char *const bro_imports_types[] = {"candidates", "organizations", NULL};
-
 /* Reads the type and the file from the body and the query string. */
 static int bro_imports_input(bro_job *job, int *type, const char **csv, size_t *len)
 {
-    static const bro_vfield body_fields[] = {
-        {"type", BRO_V_ENUM, 0, 1, 20, bro_imports_types},
-        {"csv", BRO_V_STRING, BRO_V_REQUIRED | BRO_V_FILE, 0, 1LL << 40, NULL},
-    };
     static const bro_vfield query_fields[] = {
-        {"type", BRO_V_ENUM, 0, 1, 20, bro_imports_types},
+        {"type", BRO_V_ENUM, 0, 1, 20, bro_enum_ImportType},
     };
-    bro_validate(job, job->data, body_fields, 2, 0);
+    bro_validate(job, job->data, bro_schema_ImportCreate, bro_schema_ImportCreate_n, 0);
     if (job->query && job->query->via.map.size > 0)
         bro_validate(job, job->query, query_fields, 1, 1);
     if (bro_job_check_fields(job) < 0)
@@ -179,6 +175,11 @@ out:
     return rc;
 }
 
+/* import.create (accept): reads the type ("candidates" or "organizations", from the body or
+ * ?type=, candidates by default) and the CSV text, checks the whole file (UTF-8, quoting,
+ * limits) and its header (every column known, the required ones present), stores it in the
+ * tenant's jobs table under the job's id and replies 202 with the job. Bad input is 422
+ * naming the field ("csv" with the row or column for the file) and stores nothing. */
 int bro_imports_create(bro_job *job)
 {
     int type = BRO_IMPORTS_CANDIDATES, total = 0;
@@ -417,6 +418,10 @@ static int bro_imports_fail_step(bro_job *job, void *arg)
     return 0;
 }
 
+/* import.create (run): imports the rows in steps of BRO_IMPORTS_STEP_ROWS, each in its own
+ * transaction that locks the job's row, goes on from its cursor, inserts each valid row under
+ * a savepoint and records the others as row errors, and moves the cursor and the counts. A job
+ * already done is left alone. Returns -1 only for a transient failure (see handlers.h). */
 int bro_imports_run(bro_job *job)
 {
     bro_imports_run_state *st = calloc(1, sizeof(*st));
@@ -444,6 +449,7 @@ int bro_imports_run(bro_job *job)
 
 /* ---- reads --------------------------------------------------------------------------------- */
 
+/* import.get: one import job of the tenant with its row errors; 404 when there is none. */
 int bro_imports_get(bro_job *job)
 {
     char id[BRO_UUID_LEN + 1];
@@ -453,6 +459,7 @@ int bro_imports_get(bro_job *job)
     return bro_job_query_one(job, bro_imports_sql_get_import, 1, p, 200, "no such import");
 }
 
+/* job.get: any asynchronous job of the tenant; 404 when there is none. */
 int bro_jobs_get(bro_job *job)
 {
     char id[BRO_UUID_LEN + 1];
@@ -462,6 +469,8 @@ int bro_jobs_get(bro_job *job)
     return bro_job_query_one(job, bro_imports_sql_get_job, 1, p, 200, "no such job");
 }
 
+/* import.list: the tenant's imports, newest first, paged by ?limit and ?cursor, without their
+ * row errors. */
 int bro_imports_list(bro_job *job)
 {
     static const bro_vfield fields[] = {BRO_RECORDS_PAGE_FIELDS};

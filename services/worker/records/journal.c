@@ -2,7 +2,6 @@
  * correction is a new entry that names the one it corrects, and each entry shows which entry
  * corrected it. The author comes from the key. The table's trigger refuses any other change
  * than erasure, so no code path can rewrite history. */
-#include "records/journal.h"
 
 #include <libpq-fe.h>
 #include <stdio.h>
@@ -12,6 +11,7 @@
 #include "common/jmp.h"
 #include "records/records.h"
 #include "validate.h"
+#include "surface_handlers.h"
 
 static const char *const bro_journal_kinds[] = {"samtale",    "mote",       "telefon",
                                                 "oppfolging", "evaluering", "hospitering",

@@ -9,6 +9,7 @@
 #include "common/ids.h"
 #include "records/records.h"
 #include "validate.h"
+#include "surface_handlers.h"
 
 static const char *const bro_matches_statuses[] = {
     "proposed", "presented", "interested", "meeting",   "nav_involved",

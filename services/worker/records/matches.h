@@ -10,7 +10,4 @@
  * sees. */
 #define BRO_MATCHES_PARTNER_LIVE " (m.status NOT IN ('withdrawn', 'declined')) "
 
-int bro_matches_list(bro_job *job);
-int bro_matches_of_candidate(bro_job *job);
-
 #endif

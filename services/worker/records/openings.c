@@ -1,7 +1,6 @@
 /* Openings: the work trials, sheltered jobs (VTA, VTA-O, VTO), ordinary jobs, activities and
  * volunteer roles a candidate can be matched to. A partner sees and tends only its own
  * organisation's openings: whether they are open, how many places, when, and who supervises. */
-#include "records/openings.h"
 
 #include <libpq-fe.h>
 #include <stdio.h>
@@ -12,32 +11,12 @@
 #include "common/jmp.h"
 #include "records/records.h"
 #include "validate.h"
+#include "surface_handlers.h"
+#include "surface_schemas.h"
 
-static const char *const bro_openings_kinds[] = {
-    "work_trial", "vta", "vta_o", "vto", "ordinary_job", "activity", "volunteer_role", NULL};
-
-/* The writable fields, in the order of the statements' parameters $4.. below. */
-static const bro_vfield bro_openings_fields[] = {
-    {"organization_id", BRO_V_UUID, BRO_V_REQUIRED, 36, 36, NULL},
-    {"kind", BRO_V_ENUM, BRO_V_REQUIRED, 1, 40, bro_openings_kinds},
-    {"title", BRO_V_STRING, BRO_V_REQUIRED, 1, 200, NULL},
-    {"tasks", BRO_V_STRING, BRO_V_NULLABLE | BRO_V_MULTILINE, 1, 4000, NULL},
-    {"categories", BRO_V_TAGS, 0, 0, 50, NULL},
-    {"accommodations_offered", BRO_V_TAGS, 0, 0, 50, NULL},
-    {"schedule", BRO_V_AVAILABILITY, 0, 0, 0, NULL},
-    {"postal_code", BRO_V_POSTAL, BRO_V_NULLABLE, 4, 4, NULL},
-    {"capacity", BRO_V_INT, 0, 0, 10000, NULL},
-    {"pair_work_possible", BRO_V_BOOL, 0, 0, 0, NULL},
-    {"transport_offered", BRO_V_BOOL, 0, 0, 0, NULL},
-    {"supervisor", BRO_V_STRING, BRO_V_NULLABLE, 1, 200, NULL},
-    {"min_age", BRO_V_INT, BRO_V_NULLABLE, 0, 120, NULL},
-    {"max_age", BRO_V_INT, BRO_V_NULLABLE, 0, 120, NULL},
-    {"active", BRO_V_BOOL, 0, 0, 0, NULL},
-    {"id", BRO_V_UUID, BRO_V_READONLY, 0, 0, NULL},
-    {"version", BRO_V_INT, BRO_V_READONLY, 0, 0, NULL},
-};
-#define BRO_OPENINGS_NFIELDS   (int)(sizeof(bro_openings_fields) / sizeof(bro_openings_fields[0]))
-#define BRO_OPENINGS_NWRITABLE 15
+/* The fields are bro_schema_OpeningCreate's: the writable ones, in the order of the
+ * statements' parameters, then the read-only ones. */
+#define BRO_OPENINGS_NWRITABLE bro_schema_OpeningCreate_writable
 
 /* What a partner may change on its own openings. */
 static const char *const bro_openings_partner_fields[] = {"active", "capacity", "schedule",
@@ -169,14 +148,14 @@ static int bro_openings_check(bro_job *job, const char *min_now, const char *max
 int bro_openings_create(bro_job *job)
 {
     char id[BRO_UUID_LEN + 1], event[BRO_UUID_LEN + 1];
-    bro_validate(job, job->data, bro_openings_fields, BRO_OPENINGS_NFIELDS, 0);
+    bro_validate(job, job->data, bro_schema_OpeningCreate, bro_schema_OpeningCreate_n, 0);
     if (bro_job_check_fields(job) < 0 || bro_openings_check(job, NULL, NULL) < 0)
         return -1;
     bro_ids_uuid7(id);
     bro_ids_uuid7(event);
     const char *p[3 + BRO_OPENINGS_NWRITABLE] = {id, event, job->env->actor.key_id};
     char *owned[BRO_OPENINGS_NWRITABLE] = {0};
-    if (bro_records_texts(job, bro_openings_fields, BRO_OPENINGS_NWRITABLE, p + 3, owned) < 0)
+    if (bro_records_texts(job, bro_schema_OpeningCreate, BRO_OPENINGS_NWRITABLE, p + 3, owned) < 0)
         return -1;
     int rc = bro_job_query_one(job, bro_openings_sql_create, 3 + BRO_OPENINGS_NWRITABLE, p, 201,
                                "the opening was not stored");
@@ -201,7 +180,7 @@ int bro_openings_list(bro_job *job)
     static const char *const booleans[] = {"true", "false", NULL};
     static const bro_vfield query_fields[] = {
         {"organization_id", BRO_V_UUID, 0, 36, 36, NULL},
-        {"kind", BRO_V_ENUM, 0, 1, 40, bro_openings_kinds},
+        {"kind", BRO_V_ENUM, 0, 1, 40, bro_enum_OpeningKind},
         {"active", BRO_V_ENUM, 0, 1, 5, booleans},
         {"category", BRO_V_STRING, 0, 1, 60, NULL},
         {"postal_code", BRO_V_POSTAL, 0, 4, 4, NULL},
@@ -259,7 +238,7 @@ int bro_openings_update(bro_job *job)
     const char *own = bro_openings_is_partner(job) ? job->env->actor.org : NULL;
     if (own && !bro_ids_is_uuid(own))
         return bro_job_fail(job, BRO_E_NOT_FOUND, "no such opening");
-    bro_validate(job, job->data, bro_openings_fields, BRO_OPENINGS_NFIELDS, 1);
+    bro_validate(job, job->data, bro_schema_OpeningPatch, bro_schema_OpeningPatch_n, 1);
     if (job->data && job->data->type == MSGPACK_OBJECT_MAP && job->data->via.map.size == 0)
         bro_job_field_error(job, "body", "names no field to change");
     if (bro_job_check_fields(job) < 0)
@@ -281,12 +260,12 @@ int bro_openings_update(bro_job *job)
     if (bro_openings_partner_may(job) < 0 || bro_job_if_match(job, version) < 0 ||
         bro_openings_check(job, min_now, max_now) < 0)
         return -1;
-    bro_records_present(job->data, bro_openings_fields, BRO_OPENINGS_NWRITABLE, present,
+    bro_records_present(job->data, bro_schema_OpeningCreate, BRO_OPENINGS_NWRITABLE, present,
                         sizeof(present));
     bro_ids_uuid7(event);
     const char *p[3 + BRO_OPENINGS_NWRITABLE] = {id, event, present};
     char *owned[BRO_OPENINGS_NWRITABLE] = {0};
-    if (bro_records_texts(job, bro_openings_fields, BRO_OPENINGS_NWRITABLE, p + 3, owned) < 0)
+    if (bro_records_texts(job, bro_schema_OpeningCreate, BRO_OPENINGS_NWRITABLE, p + 3, owned) < 0)
         return -1;
     int rc = bro_job_query_one(job, bro_openings_sql_update, 3 + BRO_OPENINGS_NWRITABLE, p, 200,
                                "no such opening");

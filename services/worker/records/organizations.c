@@ -12,34 +12,12 @@
 #include "common/jmp.h"
 #include "records/records.h"
 #include "validate.h"
+#include "surface_handlers.h"
+#include "surface_schemas.h"
 
-static const char *const bro_organizations_kinds[] = {
-    "employer", "nav_office", "labour_market_company", "volunteer", "municipal_unit", "school",
-    "other",    NULL};
-
-static const bro_vfield bro_organizations_contact_fields[] = {
-    {"name", BRO_V_STRING, BRO_V_REQUIRED, 1, 200, NULL},
-    {"role", BRO_V_STRING, BRO_V_NULLABLE, 1, 100, NULL},
-    {"phone", BRO_V_PHONE, BRO_V_NULLABLE, 3, 32, NULL},
-    {"email", BRO_V_EMAIL, BRO_V_NULLABLE, 3, 254, NULL},
-    {"partner_contact", BRO_V_BOOL, 0, 0, 0, NULL},
-};
-
-/* The writable fields, in the order of the statements' parameters $4.. below. */
-static const bro_vfield bro_organizations_fields[] = {
-    {"name", BRO_V_STRING, BRO_V_REQUIRED, 1, 200, NULL},
-    {"kind", BRO_V_ENUM, BRO_V_REQUIRED, 1, 40, bro_organizations_kinds},
-    {"org_number", BRO_V_STRING, BRO_V_NULLABLE, 9, 11, NULL},
-    {"contacts", BRO_V_OBJECTS, 0, 0, 20, NULL},
-    {"postal_code", BRO_V_POSTAL, BRO_V_NULLABLE, 4, 4, NULL},
-    {"address", BRO_V_STRING, BRO_V_NULLABLE, 1, 300, NULL},
-    {"notes", BRO_V_STRING, BRO_V_NULLABLE | BRO_V_MULTILINE, 1, 4000, NULL},
-    {"id", BRO_V_UUID, BRO_V_READONLY, 0, 0, NULL},
-    {"version", BRO_V_INT, BRO_V_READONLY, 0, 0, NULL},
-};
-#define BRO_ORGANIZATIONS_NFIELDS                                                                  \
-    (int)(sizeof(bro_organizations_fields) / sizeof(bro_organizations_fields[0]))
-#define BRO_ORGANIZATIONS_NWRITABLE 7
+/* The fields are bro_schema_OrganizationCreate's: the writable ones, in the order of the
+ * statements' parameters, then the read-only ones. */
+#define BRO_ORGANIZATIONS_NWRITABLE bro_schema_OrganizationCreate_writable
 
 #define BRO_ORGANIZATIONS_JSON                                                                     \
     "json_build_object('id', o.id, 'name', o.name, 'kind', o.kind, 'org_number', o.org_number, "   \
@@ -127,13 +105,12 @@ static int bro_organizations_validate(bro_job *job, const msgpack_object *data, 
 {
     int before = job->nfields;
     number[0] = '\0';
-    bro_validate(job, data, bro_organizations_fields, BRO_ORGANIZATIONS_NFIELDS, partial);
+    bro_validate(job, data, bro_schema_OrganizationCreate, bro_schema_OrganizationCreate_n,
+                 partial);
     if (job->nfields > before)
         return job->nfields - before;
     const msgpack_object *contacts = bro_jmp_map_get(data, "contacts");
-    bro_validate_items(job, "contacts", contacts, bro_organizations_contact_fields,
-                       (int)(sizeof(bro_organizations_contact_fields) /
-                             sizeof(bro_organizations_contact_fields[0])));
+    bro_validate_items(job, "contacts", contacts, bro_schema_Contact, bro_schema_Contact_n);
     char raw[16];
     if (bro_job_param(data, "org_number", raw, sizeof(raw)) == 0 &&
         !bro_organizations_number(raw, number))
@@ -165,8 +142,8 @@ static int bro_organizations_params(bro_job *job, const msgpack_object *data, co
 {
     const msgpack_object *saved = job->data;
     job->data = data;
-    int rc =
-        bro_records_texts(job, bro_organizations_fields, BRO_ORGANIZATIONS_NWRITABLE, p, owned);
+    int rc = bro_records_texts(job, bro_schema_OrganizationCreate, BRO_ORGANIZATIONS_NWRITABLE, p,
+                               owned);
     job->data = saved;
     if (rc == 0 && number[0])
         p[2] = number;
@@ -228,7 +205,7 @@ int bro_organizations_get(bro_job *job)
 int bro_organizations_list(bro_job *job)
 {
     static const bro_vfield query_fields[] = {
-        {"kind", BRO_V_ENUM, 0, 1, 40, bro_organizations_kinds},
+        {"kind", BRO_V_ENUM, 0, 1, 40, bro_enum_OrganizationKind},
         {"q", BRO_V_STRING, 0, 1, 200, NULL},
         BRO_RECORDS_PAGE_FIELDS,
     };
@@ -267,8 +244,8 @@ int bro_organizations_update(bro_job *job)
         return bro_job_fail(job, BRO_E_NOT_FOUND, "no such organisation");
     if (bro_job_if_match(job, version) < 0 || bro_organizations_unique(job, number, id) < 0)
         return -1;
-    bro_records_present(job->data, bro_organizations_fields, BRO_ORGANIZATIONS_NWRITABLE, present,
-                        sizeof(present));
+    bro_records_present(job->data, bro_schema_OrganizationCreate, BRO_ORGANIZATIONS_NWRITABLE,
+                        present, sizeof(present));
     bro_ids_uuid7(event);
     const char *p[3 + BRO_ORGANIZATIONS_NWRITABLE] = {id, event, present};
     char *owned[BRO_ORGANIZATIONS_NWRITABLE] = {0};

@@ -11,9 +11,4 @@
  * text; the caller frees it. */
 int bro_organizations_insert(bro_job *job, const msgpack_object *data, char **json) BRO_MUST_USE;
 
-int bro_organizations_create(bro_job *job);
-int bro_organizations_get(bro_job *job);
-int bro_organizations_list(bro_job *job);
-int bro_organizations_update(bro_job *job);
-
 #endif

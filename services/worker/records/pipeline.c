@@ -11,6 +11,8 @@
 #include "records/candidates.h"
 #include "records/records.h"
 #include "validate.h"
+#include "surface_handlers.h"
+#include "surface_schemas.h"
 
 #define BRO_PIPELINE_TARGETS 8
 
@@ -30,12 +32,6 @@ static const struct {
     {"i_tiltak", {"i_tiltak", "utproving", "venter", "avsluttet"}},
     {"avsluttet", {"henvist"}},
     {"venter", {"avsluttet"}}, /* and back to the status before, added at run time */
-};
-
-static const bro_vfield bro_pipeline_fields[] = {
-    {"to", BRO_V_ENUM, BRO_V_REQUIRED, 1, 40, bro_candidates_statuses},
-    {"reason", BRO_V_STRING, BRO_V_NULLABLE | BRO_V_MULTILINE, 1, 500, NULL},
-    {"measure", BRO_V_ENUM, BRO_V_NULLABLE, 1, 40, bro_candidates_measures},
 };
 
 /* $1..$5 audit, $6 id, $7 event id, $8 from, $9 to, $10 measure, $11 reason. */
@@ -132,7 +128,7 @@ int bro_candidates_status(bro_job *job)
     char id[BRO_UUID_LEN + 1], event[BRO_UUID_LEN + 1], to[41] = "", measure[41] = "";
     if (bro_records_path_id(job, "id", id, "candidate") < 0)
         return -1;
-    bro_validate(job, job->data, bro_pipeline_fields, 3, 0);
+    bro_validate(job, job->data, bro_schema_StatusChange, bro_schema_StatusChange_n, 0);
     if (bro_job_check_fields(job) < 0)
         return -1;
     bro_job_param(job->data, "to", to, sizeof(to));

@@ -1,6 +1,5 @@
 /* Action plans (tiltaksplan): the goals the candidate sets with the coordinator, primary
  * contact or relatives, and the steps toward them, each with who is responsible and when. */
-#include "records/plans.h"
 
 #include <libpq-fe.h>
 #include <stdio.h>
@@ -10,6 +9,7 @@
 #include "common/jmp.h"
 #include "records/records.h"
 #include "validate.h"
+#include "surface_handlers.h"
 
 static const bro_vfield bro_plans_step_fields[] = {
     {"text", BRO_V_STRING, BRO_V_REQUIRED | BRO_V_MULTILINE, 1, 1000, NULL},

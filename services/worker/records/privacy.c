@@ -11,6 +11,8 @@
 #include "records/candidates.h"
 #include "records/records.h"
 #include "validate.h"
+#include "surface_handlers.h"
+#include "surface_schemas.h"
 
 /* $1..$5 audit, $6 id, $7 event id. Personal data goes from the candidate, its assessments,
  * plans, journal texts, consent notes and status reasons; what stays (status history, measure,
@@ -76,10 +78,6 @@ static const char *bro_privacy_sql_access_log =
              "$7)"
              " ORDER BY a.id DESC LIMIT $8::int + 1";
 
-static const bro_vfield bro_privacy_restrict_fields[] = {
-    {"reason", BRO_V_STRING, BRO_V_REQUIRED | BRO_V_MULTILINE, 1, 500, NULL},
-};
-
 /* Only the tenant admin; the route table says so too, this keeps the handler safe alone. */
 static int bro_privacy_admin_only(bro_job *job)
 {
@@ -115,7 +113,7 @@ static int bro_privacy_set(bro_job *job, int restrict_it)
     if (bro_privacy_admin_only(job) < 0 || bro_records_path_id(job, "id", id, "candidate") < 0)
         return -1;
     if (restrict_it) {
-        bro_validate(job, job->data, bro_privacy_restrict_fields, 1, 0);
+        bro_validate(job, job->data, bro_schema_Restriction, bro_schema_Restriction_n, 0);
         if (bro_job_check_fields(job) < 0)
             return -1;
     }
