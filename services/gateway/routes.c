@@ -1,119 +1,22 @@
-/* The route table: the gateway's whole HTTP surface as data. Adding a route is adding a row;
- * the path parameter's name says what it must look like ({id} and {sub_id} a UUID, {slug} a
- * tenant slug, {key_id} an API key id), and a malformed one is simply a path that does not exist.
- */
+/* The route matcher: a path against the rows of bro_routes_table (routes_table.c), segment by
+ * segment. A path parameter's name says what it must look like ({id} and {sub_id} a UUID, {slug}
+ * a tenant slug, {key_id} an API key id), and a malformed one is simply a path that does not
+ * exist. */
+#include "routes.h"
+
 #include <string.h>
 
+#include "common/apikey.h"
 #include "common/ids.h"
-#include "common/queue.h"
-#include "gateway.h"
-
-#define W BRO_ROLE_TENANT_ADMIN | BRO_ROLE_COORDINATOR
-#define P BRO_ROLE_PLATFORM_ADMIN
-#define A BRO_ROLE_TENANT_ADMIN
-
-static const bro_route bro_routes[] = {
-    {EVHTTP_REQ_GET, "/healthz", NULL, bro_admin_healthz, 0, NULL, 0},
-    {EVHTTP_REQ_GET, "/readyz", NULL, bro_admin_readyz, 0, NULL, 0},
-    {EVHTTP_REQ_GET, "/v1/me", NULL, bro_admin_me, BRO_ROLE_ANY, NULL, 0},
-    {EVHTTP_REQ_POST, "/v1/candidates", "candidate.create", NULL, W, BRO_QUEUE_RECORDS, 1},
-    {EVHTTP_REQ_GET, "/v1/candidates", "candidate.list", NULL, W, BRO_QUEUE_RECORDS, 0},
-    {EVHTTP_REQ_GET, "/v1/candidates/{id}", "candidate.get", NULL, W | BRO_ROLE_PARTNER,
-     BRO_QUEUE_RECORDS, 0},
-    {EVHTTP_REQ_PATCH, "/v1/candidates/{id}", "candidate.update", NULL, W, BRO_QUEUE_RECORDS, 1},
-    {EVHTTP_REQ_DELETE, "/v1/candidates/{id}", "candidate.erase", NULL, A, BRO_QUEUE_RECORDS, 0},
-    {EVHTTP_REQ_POST, "/v1/candidates/{id}/status", "candidate.status", NULL, W, BRO_QUEUE_RECORDS,
-     1},
-    {EVHTTP_REQ_GET, "/v1/candidates/{id}/history", "candidate.history", NULL, W, BRO_QUEUE_RECORDS,
-     0},
-    {EVHTTP_REQ_GET, "/v1/candidates/{id}/access-log", "candidate.access_log", NULL, A,
-     BRO_QUEUE_RECORDS, 0},
-    {EVHTTP_REQ_POST, "/v1/candidates/{id}/restrict", "candidate.restrict", NULL, A,
-     BRO_QUEUE_RECORDS, 1},
-    {EVHTTP_REQ_POST, "/v1/candidates/{id}/unrestrict", "candidate.unrestrict", NULL, A,
-     BRO_QUEUE_RECORDS, 0},
-    /* The candidate's mapping interviews, consents, plans and append-only journal. */
-    {EVHTTP_REQ_POST, "/v1/candidates/{id}/assessments", "assessment.create", NULL, W,
-     BRO_QUEUE_RECORDS, BRO_BODY_OBJECT},
-    {EVHTTP_REQ_GET, "/v1/candidates/{id}/assessments", "assessment.list", NULL, W,
-     BRO_QUEUE_RECORDS, BRO_BODY_NONE},
-    {EVHTTP_REQ_GET, "/v1/candidates/{id}/assessments/{sub_id}", "assessment.get", NULL, W,
-     BRO_QUEUE_RECORDS, BRO_BODY_NONE},
-    {EVHTTP_REQ_PATCH, "/v1/candidates/{id}/assessments/{sub_id}", "assessment.update", NULL, W,
-     BRO_QUEUE_RECORDS, BRO_BODY_OBJECT},
-    {EVHTTP_REQ_POST, "/v1/candidates/{id}/consents", "consent.create", NULL, W, BRO_QUEUE_RECORDS,
-     BRO_BODY_OBJECT},
-    {EVHTTP_REQ_GET, "/v1/candidates/{id}/consents", "consent.list", NULL, W, BRO_QUEUE_RECORDS,
-     BRO_BODY_NONE},
-    {EVHTTP_REQ_GET, "/v1/candidates/{id}/consents/{sub_id}", "consent.get", NULL, W,
-     BRO_QUEUE_RECORDS, BRO_BODY_NONE},
-    {EVHTTP_REQ_DELETE, "/v1/candidates/{id}/consents/{sub_id}", "consent.withdraw", NULL, W,
-     BRO_QUEUE_RECORDS, BRO_BODY_NONE},
-    {EVHTTP_REQ_POST, "/v1/candidates/{id}/plans", "plan.create", NULL, W, BRO_QUEUE_RECORDS,
-     BRO_BODY_OBJECT},
-    {EVHTTP_REQ_GET, "/v1/candidates/{id}/plans", "plan.list", NULL, W, BRO_QUEUE_RECORDS,
-     BRO_BODY_NONE},
-    {EVHTTP_REQ_GET, "/v1/candidates/{id}/plans/{sub_id}", "plan.get", NULL, W, BRO_QUEUE_RECORDS,
-     BRO_BODY_NONE},
-    {EVHTTP_REQ_PATCH, "/v1/candidates/{id}/plans/{sub_id}", "plan.update", NULL, W,
-     BRO_QUEUE_RECORDS, BRO_BODY_OBJECT},
-    {EVHTTP_REQ_POST, "/v1/candidates/{id}/journal", "journal.create", NULL, W, BRO_QUEUE_RECORDS,
-     BRO_BODY_OBJECT},
-    {EVHTTP_REQ_GET, "/v1/candidates/{id}/journal", "journal.list", NULL, W, BRO_QUEUE_RECORDS,
-     BRO_BODY_NONE},
-    {EVHTTP_REQ_GET, "/v1/candidates/{id}/journal/{sub_id}", "journal.get", NULL, W,
-     BRO_QUEUE_RECORDS, BRO_BODY_NONE},
-    /* Organisations, openings and the matches on them; partners see their own. */
-    {EVHTTP_REQ_POST, "/v1/organizations", "organization.create", NULL, W, BRO_QUEUE_RECORDS,
-     BRO_BODY_OBJECT},
-    {EVHTTP_REQ_GET, "/v1/organizations", "organization.list", NULL, W, BRO_QUEUE_RECORDS,
-     BRO_BODY_NONE},
-    {EVHTTP_REQ_GET, "/v1/organizations/{id}", "organization.get", NULL, W | BRO_ROLE_PARTNER,
-     BRO_QUEUE_RECORDS, BRO_BODY_NONE},
-    {EVHTTP_REQ_PATCH, "/v1/organizations/{id}", "organization.update", NULL, W, BRO_QUEUE_RECORDS,
-     BRO_BODY_OBJECT},
-    {EVHTTP_REQ_POST, "/v1/openings", "opening.create", NULL, W, BRO_QUEUE_RECORDS,
-     BRO_BODY_OBJECT},
-    {EVHTTP_REQ_GET, "/v1/openings", "opening.list", NULL, W | BRO_ROLE_PARTNER, BRO_QUEUE_RECORDS,
-     BRO_BODY_NONE},
-    {EVHTTP_REQ_GET, "/v1/openings/{id}", "opening.get", NULL, W | BRO_ROLE_PARTNER,
-     BRO_QUEUE_RECORDS, BRO_BODY_NONE},
-    {EVHTTP_REQ_PATCH, "/v1/openings/{id}", "opening.update", NULL, W | BRO_ROLE_PARTNER,
-     BRO_QUEUE_RECORDS, BRO_BODY_OBJECT},
-    {EVHTTP_REQ_GET, "/v1/matches", "match.list", NULL, W | BRO_ROLE_PARTNER, BRO_QUEUE_RECORDS,
-     BRO_BODY_NONE},
-    {EVHTTP_REQ_GET, "/v1/candidates/{id}/matches", "candidate.matches", NULL, W, BRO_QUEUE_RECORDS,
-     BRO_BODY_NONE},
-    /* Imports of candidates and organisations, and the state of asynchronous jobs. */
-    {EVHTTP_REQ_POST, "/v1/imports", "import.create", NULL, W, BRO_QUEUE_RECORDS, BRO_BODY_OR_CSV},
-    {EVHTTP_REQ_GET, "/v1/imports", "import.list", NULL, W, BRO_QUEUE_RECORDS, BRO_BODY_NONE},
-    {EVHTTP_REQ_GET, "/v1/imports/{id}", "import.get", NULL, W, BRO_QUEUE_RECORDS, BRO_BODY_NONE},
-    {EVHTTP_REQ_GET, "/v1/jobs/{id}", "job.get", NULL, W, BRO_QUEUE_RECORDS, BRO_BODY_NONE},
-    {EVHTTP_REQ_POST, "/v1/admin/tenants", "tenant.create", NULL, P, BRO_QUEUE_RECORDS, 1},
-    {EVHTTP_REQ_GET, "/v1/admin/tenants", "tenant.list", NULL, P, BRO_QUEUE_RECORDS, 0},
-    {EVHTTP_REQ_POST, "/v1/admin/tenants/{slug}/keys", "key.issue", NULL, P, BRO_QUEUE_RECORDS, 1},
-    {EVHTTP_REQ_POST, "/v1/keys", "key.issue", NULL, BRO_ROLE_TENANT_ADMIN, BRO_QUEUE_RECORDS, 1},
-    {EVHTTP_REQ_DELETE, "/v1/keys/{key_id}", "key.revoke", NULL, P | BRO_ROLE_TENANT_ADMIN,
-     BRO_QUEUE_RECORDS, 0},
-    {EVHTTP_REQ_GET, "/v1/admin/queues", NULL, bro_admin_queues, P, NULL, 0},
-    {EVHTTP_REQ_GET, "/v1/admin/workers", NULL, bro_admin_workers, P, NULL, 0},
-    /* The service's own description, built from schemas/openapi.yaml. */
-    {EVHTTP_REQ_GET, "/v1/openapi.json", NULL, bro_openapi_serve, 0, NULL, 0},
-};
-#define BRO_ROUTES_N (int)(sizeof(bro_routes) / sizeof(bro_routes[0]))
-
-#undef W
-#undef P
-#undef A
 
 int bro_routes_count(void)
 {
-    return BRO_ROUTES_N;
+    return bro_routes_table_n;
 }
 
 const bro_route *bro_routes_at(int i)
 {
-    return &bro_routes[i];
+    return &bro_routes_table[i];
 }
 
 static int bro_routes_is_key_id(const char *s, size_t n)
@@ -128,11 +31,11 @@ static int bro_routes_is_key_id(const char *s, size_t n)
 }
 
 /* Checks a path segment against a {param}; stores it in r when it fits. */
-static int bro_routes_param(const char *name, size_t nlen, const char *seg, size_t slen,
-                            bro_gw_req *r)
+static int bro_routes_take(const char *name, size_t nlen, const char *seg, size_t slen,
+                           bro_route_params *r)
 {
-    char v[40];
-    if (slen >= sizeof(v) || r->nparams >= BRO_GW_PARAMS_MAX)
+    char v[BRO_ROUTE_PARAM_LEN];
+    if (slen >= sizeof(v) || r->n >= BRO_ROUTE_PARAMS_MAX)
         return 0;
     memcpy(v, seg, slen);
     v[slen] = '\0';
@@ -145,16 +48,16 @@ static int bro_routes_param(const char *name, size_t nlen, const char *seg, size
         ok = bro_routes_is_key_id(v, slen);
     if (!ok)
         return 0;
-    r->param_names[r->nparams] = name;
-    memcpy(r->param_values[r->nparams], v, slen + 1);
-    r->nparams++;
+    r->names[r->n] = name;
+    memcpy(r->values[r->n], v, slen + 1);
+    r->n++;
     return 1;
 }
 
 /* Matches path against pattern segment by segment; fills r's params. */
-static int bro_routes_try(const char *pattern, const char *path, bro_gw_req *r)
+static int bro_routes_try(const char *pattern, const char *path, bro_route_params *r)
 {
-    r->nparams = 0;
+    r->n = 0;
     const char *p = pattern, *s = path;
     while (*p && *s) {
         if (*p != '/' || *s != '/')
@@ -162,7 +65,7 @@ static int bro_routes_try(const char *pattern, const char *path, bro_gw_req *r)
         p++, s++;
         size_t plen = strcspn(p, "/"), slen = strcspn(s, "/");
         if (p[0] == '{') {
-            if (slen == 0 || !bro_routes_param(p + 1, plen - 2, s, slen, r))
+            if (slen == 0 || !bro_routes_take(p + 1, plen - 2, s, slen, r))
                 return 0;
         } else if (plen != slen || memcmp(p, s, plen) != 0) {
             return 0;
@@ -172,22 +75,31 @@ static int bro_routes_try(const char *pattern, const char *path, bro_gw_req *r)
     return *p == '\0' && *s == '\0';
 }
 
-const bro_route *bro_routes_match(enum evhttp_cmd_type method, const char *path, bro_gw_req *r,
-                                  unsigned *allow, int *index)
+const bro_route *bro_routes_match(enum evhttp_cmd_type method, const char *path,
+                                  bro_route_params *r, unsigned *allow, int *index)
 {
     *allow = 0;
     /* HEAD is GET without the body, which the connection layer leaves out. */
     enum evhttp_cmd_type as = method == EVHTTP_REQ_HEAD ? EVHTTP_REQ_GET : method;
-    for (int i = 0; i < BRO_ROUTES_N; i++) {
-        if (!bro_routes_try(bro_routes[i].pattern, path, r))
+    for (int i = 0; i < bro_routes_table_n; i++) {
+        if (!bro_routes_try(bro_routes_table[i].pattern, path, r))
             continue;
-        if (bro_routes[i].method == as) {
+        if (bro_routes_table[i].method == as) {
             *index = i;
-            return &bro_routes[i];
+            return &bro_routes_table[i];
         }
-        *allow |= bro_routes[i].method;
+        *allow |= bro_routes_table[i].method;
     }
-    r->nparams = 0;
+    r->n = 0;
+    return NULL;
+}
+
+const char *bro_routes_param(const bro_route_params *params, const char *name)
+{
+    size_t n = strlen(name);
+    for (int i = 0; i < params->n; i++)
+        if (strncmp(params->names[i], name, n) == 0 && params->names[i][n] == '}')
+            return params->values[i];
     return NULL;
 }
 
@@ -197,11 +109,11 @@ static const struct {
 } bro_routes_methods[] = {{EVHTTP_REQ_GET, "GET"},     {EVHTTP_REQ_HEAD, "HEAD"},
                           {EVHTTP_REQ_POST, "POST"},   {EVHTTP_REQ_PUT, "PUT"},
                           {EVHTTP_REQ_PATCH, "PATCH"}, {EVHTTP_REQ_DELETE, "DELETE"}};
-#define BRO_ROUTES_NMETHODS (sizeof(bro_routes_methods) / sizeof(bro_routes_methods[0]))
+#define bro_routes_table_nMETHODS (sizeof(bro_routes_methods) / sizeof(bro_routes_methods[0]))
 
 const char *bro_routes_method_name(enum evhttp_cmd_type method)
 {
-    for (size_t i = 0; i < BRO_ROUTES_NMETHODS; i++)
+    for (size_t i = 0; i < bro_routes_table_nMETHODS; i++)
         if (bro_routes_methods[i].bit == (unsigned)method)
             return bro_routes_methods[i].name;
     return "?";
@@ -212,7 +124,7 @@ void bro_routes_allow_text(unsigned allow, char *buf, size_t n)
     buf[0] = '\0';
     if (allow & EVHTTP_REQ_GET)
         allow |= EVHTTP_REQ_HEAD;
-    for (size_t i = 0; i < BRO_ROUTES_NMETHODS; i++) {
+    for (size_t i = 0; i < bro_routes_table_nMETHODS; i++) {
         if (!(allow & bro_routes_methods[i].bit))
             continue;
         if (buf[0])
@@ -224,11 +136,11 @@ void bro_routes_allow_text(unsigned allow, char *buf, size_t n)
 /* Role names by bit: BRO_ROLE_PLATFORM_ADMIN is bit 0, and so on. */
 static const char *const bro_routes_roles[] = {"platform_admin", "tenant_admin", "coordinator",
                                                "partner", "reader"};
-#define BRO_ROUTES_NROLES (unsigned)(sizeof(bro_routes_roles) / sizeof(bro_routes_roles[0]))
+#define bro_routes_table_nROLES (unsigned)(sizeof(bro_routes_roles) / sizeof(bro_routes_roles[0]))
 
 unsigned bro_routes_role_bit(const char *role)
 {
-    for (unsigned i = 0; i < BRO_ROUTES_NROLES; i++)
+    for (unsigned i = 0; i < bro_routes_table_nROLES; i++)
         if (strcmp(role, bro_routes_roles[i]) == 0)
             return 1u << i;
     return 0;
@@ -236,12 +148,12 @@ unsigned bro_routes_role_bit(const char *role)
 
 void bro_routes_print(FILE *out)
 {
-    for (int i = 0; i < BRO_ROUTES_N; i++) {
-        const bro_route *rt = &bro_routes[i];
+    for (int i = 0; i < bro_routes_table_n; i++) {
+        const bro_route *rt = &bro_routes_table[i];
         fprintf(out, "%s\t%s\t%s\t", bro_routes_method_name(rt->method), rt->pattern,
                 rt->kind ? rt->kind : "local");
         int n = 0;
-        for (unsigned b = 0; b < BRO_ROUTES_NROLES; b++)
+        for (unsigned b = 0; b < bro_routes_table_nROLES; b++)
             if (rt->roles & (1u << b))
                 fprintf(out, "%s%s", n++ ? "," : "", bro_routes_roles[b]);
         fputs(n ? "\n" : "-\n", out);
