@@ -1,7 +1,6 @@
 /* brobygger-admin: migrations, tenants and API keys from the command line, on the owner
  * connection (BROBYGGER_PG_ADMIN). Exit 0 on success, 1 on a refused request, 2 on bad usage. */
 #include <getopt.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -18,36 +17,10 @@ static const char bro_admin_usage_text[] =
     "Roles: tenant_admin, coordinator, partner (needs --organization), reader.\n"
     "Configuration comes from BROBYGGER_* environment variables (see README).\n";
 
-int bro_admin_refuse(const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    fputs("brobygger-admin: ", stderr);
-    vfprintf(stderr, fmt, ap);
-    fputc('\n', stderr);
-    va_end(ap);
-    return BRO_ADMIN_REFUSED;
-}
-
 static int bro_admin_usage(void)
 {
     fputs(bro_admin_usage_text, stderr);
     return BRO_ADMIN_USAGE;
-}
-
-PGconn *bro_admin_connect(const bro_config *cfg)
-{
-    PGconn *pg = PQconnectdb(cfg->pg_admin);
-    if (pg == NULL || PQstatus(pg) != CONNECTION_OK) {
-        const char *msg = pg ? PQerrorMessage(pg) : "out of memory";
-        fprintf(stderr, "brobygger-admin: cannot connect to PostgreSQL: %.*s\n",
-                (int)strcspn(msg, "\n"), msg);
-        PQfinish(pg);
-        return NULL;
-    }
-    PGresult *r = PQexec(pg, "SET client_min_messages = warning");
-    PQclear(r);
-    return pg;
 }
 
 typedef struct bro_admin_args {
@@ -142,9 +115,10 @@ int main(int argc, char **argv)
     if (is_migrate ? argc != 2
                    : argc < 3 || bro_admin_check(argv[1], argv[2], argc - 2, argv + 2, &a) < 0)
         return bro_admin_usage();
-    PGconn *pg = bro_admin_connect(&cfg);
-    if (pg == NULL)
+    bro_db *db = bro_admin_connect(&cfg);
+    if (db == NULL)
         return BRO_ADMIN_REFUSED;
+    PGconn *pg = bro_db_conn(db);
     int rc;
     if (is_migrate)
         rc = bro_admin_migrate(pg, &cfg, argv[0]);
@@ -153,10 +127,10 @@ int main(int argc, char **argv)
     else if (strcmp(argv[1], "tenant") == 0)
         rc = bro_admin_tenant_list(pg);
     else if (strcmp(argv[2], "issue") == 0)
-        rc = bro_admin_key_issue(pg, a.platform ? NULL : a.tenant,
+        rc = bro_admin_key_issue(db, a.platform ? NULL : a.tenant,
                                  a.platform ? "platform_admin" : a.role, a.label, a.org);
     else
-        rc = bro_admin_key_revoke(pg, argv[3]);
-    PQfinish(pg);
+        rc = bro_admin_key_revoke(db, argv[3]);
+    bro_db_free(db);
     return rc;
 }

@@ -125,18 +125,6 @@ static int bro_migrate_run(PGconn *pg, const char *sql, const char *what)
     return ok ? 0 : -1;
 }
 
-static PGresult *bro_migrate_params(PGconn *pg, const char *sql, int n, const char *const *p)
-{
-    PGresult *r = PQexecParams(pg, sql, n, NULL, p, NULL, NULL, 0);
-    if (PQresultStatus(r) != PGRES_COMMAND_OK && PQresultStatus(r) != PGRES_TUPLES_OK) {
-        const char *msg = PQresultErrorField(r, PG_DIAG_MESSAGE_PRIMARY);
-        bro_admin_refuse("%s", msg ? msg : PQerrorMessage(pg));
-        PQclear(r);
-        return NULL;
-    }
-    return r;
-}
-
 /* Applies each platform file once, in its own transaction. *applied counts new ones. */
 static int bro_migrate_platform(PGconn *pg, bro_migrate_file *files, int n, int *applied)
 {
@@ -148,8 +136,8 @@ static int bro_migrate_platform(PGconn *pg, bro_migrate_file *files, int n, int 
         return -1;
     for (int i = 0; i < n; i++) {
         const char *p[] = {files[i].name, files[i].sha};
-        PGresult *r =
-            bro_migrate_params(pg, "SELECT sha256 FROM platform.migrations WHERE name = $1", 1, p);
+        PGresult *r = bro_admin_exec(pg, "SELECT sha256 FROM platform.migrations WHERE name = $1",
+                                     1, p, NULL);
         if (r == NULL)
             return -1;
         int seen = PQntuples(r) == 1, same = seen && strcmp(PQgetvalue(r, 0, 0), files[i].sha) == 0;
@@ -165,8 +153,8 @@ static int bro_migrate_platform(PGconn *pg, bro_migrate_file *files, int n, int 
             bro_migrate_run(pg, "ROLLBACK", "rollback");
             return -1;
         }
-        r = bro_migrate_params(pg, "INSERT INTO platform.migrations (name, sha256) VALUES ($1, $2)",
-                               2, p);
+        r = bro_admin_exec(pg, "INSERT INTO platform.migrations (name, sha256) VALUES ($1, $2)", 2,
+                           p, NULL);
         if (r == NULL || bro_migrate_run(pg, "COMMIT", "commit") < 0) {
             PQclear(r);
             bro_migrate_run(pg, "ROLLBACK", "rollback");
@@ -190,8 +178,8 @@ static int bro_migrate_template(PGconn *pg, bro_migrate_file *files, int n, int 
                                      files[i].name);
         snprintf(version, sizeof(version), "%d", v);
         const char *p[] = {version, files[i].name, files[i].sql, files[i].sha};
-        PGresult *r = bro_migrate_params(
-            pg, "SELECT sha256 FROM platform.tenant_migrations WHERE version = $1", 1, p);
+        PGresult *r = bro_admin_exec(
+            pg, "SELECT sha256 FROM platform.tenant_migrations WHERE version = $1", 1, p, NULL);
         if (r == NULL)
             return -1;
         int seen = PQntuples(r) == 1, same = seen && strcmp(PQgetvalue(r, 0, 0), files[i].sha) == 0;
@@ -201,10 +189,10 @@ static int bro_migrate_template(PGconn *pg, bro_migrate_file *files, int n, int 
                                      files[i].name);
         if (seen)
             continue;
-        r = bro_migrate_params(pg,
-                               "INSERT INTO platform.tenant_migrations (version, name, sql, sha256)"
-                               " VALUES ($1, $2, $3, $4)",
-                               4, p);
+        r = bro_admin_exec(pg,
+                           "INSERT INTO platform.tenant_migrations (version, name, sql, sha256)"
+                           " VALUES ($1, $2, $3, $4)",
+                           4, p, NULL);
         if (r == NULL)
             return -1;
         PQclear(r);
@@ -228,7 +216,7 @@ static int bro_migrate_worker_role(PGconn *pg, const bro_config *cfg)
     if (ident == NULL)
         return -bro_admin_refuse("cannot escape role name");
     const char *p[] = {role};
-    PGresult *r = bro_migrate_params(pg, "SELECT 1 FROM pg_roles WHERE rolname = $1", 1, p);
+    PGresult *r = bro_admin_exec(pg, "SELECT 1 FROM pg_roles WHERE rolname = $1", 1, p, NULL);
     int exists = r && PQntuples(r) == 1;
     PQclear(r);
     char sql[4096];
@@ -246,10 +234,10 @@ static int bro_migrate_worker_role(PGconn *pg, const bro_config *cfg)
     PQfreemem(ident);
     if (bro_migrate_run(pg, sql, "worker role") < 0)
         return -1;
-    r = bro_migrate_params(pg,
-                           "INSERT INTO platform.settings (name, value) VALUES ('worker_role', $1)"
-                           " ON CONFLICT (name) DO UPDATE SET value = excluded.value",
-                           1, p);
+    r = bro_admin_exec(pg,
+                       "INSERT INTO platform.settings (name, value) VALUES ('worker_role', $1)"
+                       " ON CONFLICT (name) DO UPDATE SET value = excluded.value",
+                       1, p, NULL);
     PQclear(r);
     return r ? 0 : -1;
 }
@@ -258,17 +246,17 @@ static int bro_migrate_worker_role(PGconn *pg, const bro_config *cfg)
 static int bro_migrate_tenants(PGconn *pg, int *upgraded)
 {
     PGresult *list =
-        bro_migrate_params(pg, "SELECT slug FROM platform.tenants ORDER BY slug", 0, NULL);
+        bro_admin_exec(pg, "SELECT slug FROM platform.tenants ORDER BY slug", 0, NULL, NULL);
     if (list == NULL)
         return -1;
     int rc = 0;
     for (int i = 0; i < PQntuples(list) && rc == 0; i++) {
         const char *p[] = {PQgetvalue(list, i, 0)};
-        PGresult *r = bro_migrate_params(
+        PGresult *r = bro_admin_exec(
             pg,
             "SELECT platform.migrate_tenant($1), format('GRANT %I TO %I', 't_' || $1,"
             " (SELECT value FROM platform.settings WHERE name = 'worker_role'))",
-            1, p);
+            1, p, NULL);
         if (r == NULL) {
             rc = -1;
             break;

@@ -1,203 +1,17 @@
-/* What the gateway answers itself: health, readiness, the caller's identity, queue and worker
- * views read from Redis, and Prometheus metrics on the admin listener. */
+/* The admin listener: Prometheus text on /metrics, rendered from the counters that the rest of
+ * the gateway feeds (metrics.h), and its own /healthz. It shares the connection layer with the
+ * API and nothing else. */
+#include "admin.h"
+
 #include <event2/buffer.h>
-#include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
+#include "common/ids.h"
 #include "common/log.h"
-#include "common/queue.h"
-#include "gateway.h"
-
-static const int bro_admin_bounds_ms[12] = {1, 2, 3, 5, 10, 25, 50, 100, 250, 500, 1000, 5000};
-
-/* Per queue: length, pending, delayed, dead letters, consumers; one round trip. */
-static const char *bro_admin_queues_lua =
-    "local out = {}\n"
-    "for _, q in ipairs(ARGV) do\n"
-    "  local s = 'bro:q:' .. q\n"
-    "  local pending, consumers = 0, 0\n"
-    "  local ok, groups = pcall(redis.call, 'XINFO', 'GROUPS', s)\n"
-    "  if ok then for _, g in ipairs(groups) do\n"
-    "    for i = 1, #g, 2 do\n"
-    "      if g[i] == 'pending' then pending = pending + g[i + 1] end\n"
-    "      if g[i] == 'consumers' then consumers = consumers + g[i + 1] end\n"
-    "    end end end\n"
-    "  table.insert(out, redis.call('XLEN', s))\n"
-    "  table.insert(out, pending)\n"
-    "  table.insert(out, redis.call('ZCARD', 'bro:delayed:' .. q))\n"
-    "  table.insert(out, redis.call('XLEN', 'bro:dead:' .. q))\n"
-    "  table.insert(out, consumers)\n"
-    "end\n"
-    "return out\n";
-
-/* Live workers (heartbeat newer than ARGV[1]) and their info. */
-static const char *bro_admin_workers_lua =
-    "local out = {}\n"
-    "for _, id in ipairs(redis.call('ZRANGEBYSCORE', 'bro:workers', ARGV[1], '+inf')) do\n"
-    "  local info = redis.call('GET', 'bro:worker:' .. id)\n"
-    "  if info then table.insert(out, id); table.insert(out, info) end\n"
-    "end\n"
-    "return out\n";
-
-void bro_admin_observe(bro_gw_req *r, int status)
-{
-    bro_metrics *m = r->gw->metrics;
-    int cls = status / 100;
-    if (cls < 0 || cls > 5)
-        cls = 0;
-    int route = r->route_index >= 0 && r->route_index < 63 ? r->route_index : 63;
-    __atomic_add_fetch(&m->requests[route][cls], 1, __ATOMIC_RELAXED);
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    long long us = (long long)ts.tv_sec * 1000000 + ts.tv_nsec / 1000 - r->start_us;
-    int b = 0;
-    while (b < 12 && us > bro_admin_bounds_ms[b] * 1000LL)
-        b++;
-    __atomic_add_fetch(&m->latency_buckets[b], 1, __ATOMIC_RELAXED);
-    __atomic_add_fetch(&m->latency_count, 1, __ATOMIC_RELAXED);
-    __atomic_add_fetch(&m->latency_sum_us, (unsigned long long)us, __ATOMIC_RELAXED);
-}
-
-/* ---- local API routes ---------------------------------------------------------------------- */
-
-void bro_admin_healthz(bro_gw_req *r)
-{
-    static const char ok[] = "{\"status\":\"ok\"}";
-    bro_http_json(r, 200, ok, sizeof(ok) - 1);
-}
-
-void bro_admin_me(bro_gw_req *r)
-{
-    json_t *me = json_pack("{s:o, s:s, s:s, s:o}", "tenant",
-                           r->key.tenant[0] ? json_string(r->key.tenant) : json_null(), "role",
-                           r->key.role, "key_id", r->key.id, "organization_id",
-                           r->key.org[0] ? json_string(r->key.org) : json_null());
-    char *text = me ? json_dumps(me, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
-    json_decref(me);
-    if (text == NULL) {
-        bro_http_problem(r, 500, "internal", "out of memory", NULL);
-        return;
-    }
-    bro_http_json(r, 200, text, strlen(text));
-    free(text);
-}
-
-static void bro_admin_send_json(bro_gw_req *r, json_t *v)
-{
-    char *text = v ? json_dumps(v, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
-    json_decref(v);
-    if (text == NULL)
-        bro_http_problem(r, 500, "internal", "out of memory", NULL);
-    else
-        bro_http_json(r, 200, text, strlen(text));
-    free(text);
-}
-
-static void bro_admin_on_ready(redisAsyncContext *c, void *reply, void *privdata)
-{
-    bro_gw_req *r = privdata;
-    redisReply *rep = reply;
-    r->redis_refs--;
-    if (rep && rep->type == REDIS_REPLY_ARRAY && rep->elements > 0) {
-        static const char ok[] = "{\"status\":\"ready\"}";
-        bro_http_json(r, 200, ok, sizeof(ok) - 1);
-    } else {
-        bro_http_problem(r, 503, "unavailable",
-                         rep ? "no worker has a fresh heartbeat" : "Redis does not answer", NULL);
-    }
-    bro_rpc_release(r);
-}
-
-/* Ready when some worker's heartbeat key still exists. The key's TTL runs on Redis's clock, so
- * clock skew between machines does not matter: a cleanly stopped worker deletes its key (503 at
- * once when it was the last), a killed one's expires within BROBYGGER_HEARTBEAT_TTL_MS. The
- * newest members of bro:workers are the candidates; the reply is [id] or [] as before. */
-void bro_admin_readyz(bro_gw_req *r)
-{
-    static const char *live_lua =
-        "for _, id in ipairs(redis.call('ZREVRANGE', 'bro:workers', 0, 63)) do\n"
-        "  if redis.call('EXISTS', 'bro:worker:' .. id) == 1 then return {id} end\n"
-        "end\n"
-        "return {}\n";
-    const char *argv[] = {"EVAL", live_lua, "0"};
-    if (bro_rpc_command(r, bro_admin_on_ready, 3, argv) < 0)
-        bro_http_problem(r, 503, "unavailable", "Redis is not reachable", NULL);
-}
-
-static const char *const bro_admin_queue_names[] = {BRO_QUEUE_RECORDS, BRO_QUEUE_MATCHING,
-                                                    BRO_QUEUE_NOTIFY, BRO_QUEUE_REPORTS};
-
-static void bro_admin_on_queues(redisAsyncContext *c, void *reply, void *privdata)
-{
-    bro_gw_req *r = privdata;
-    redisReply *rep = reply;
-    r->redis_refs--;
-    if (rep == NULL || rep->type != REDIS_REPLY_ARRAY || rep->elements != 20) {
-        bro_http_problem(r, 503, "unavailable", "queue state could not be read", NULL);
-    } else {
-        json_t *items = json_array();
-        for (int q = 0; q < 4; q++) {
-            redisReply **v = rep->element + q * 5;
-            json_array_append_new(
-                items,
-                json_pack("{s:s, s:I, s:I, s:I, s:I, s:I}", "queue", bro_admin_queue_names[q],
-                          "length", (json_int_t)v[0]->integer, "pending", (json_int_t)v[1]->integer,
-                          "delayed", (json_int_t)v[2]->integer, "dead", (json_int_t)v[3]->integer,
-                          "consumers", (json_int_t)v[4]->integer));
-        }
-        bro_admin_send_json(r, json_pack("{s:o}", "items", items));
-    }
-    bro_rpc_release(r);
-}
-
-void bro_admin_queues(bro_gw_req *r)
-{
-    const char *argv[] = {"EVAL",
-                          bro_admin_queues_lua,
-                          "0",
-                          bro_admin_queue_names[0],
-                          bro_admin_queue_names[1],
-                          bro_admin_queue_names[2],
-                          bro_admin_queue_names[3]};
-    if (bro_rpc_command(r, bro_admin_on_queues, 7, argv) < 0)
-        bro_http_problem(r, 503, "unavailable", "Redis is not reachable", NULL);
-}
-
-static void bro_admin_on_workers(redisAsyncContext *c, void *reply, void *privdata)
-{
-    bro_gw_req *r = privdata;
-    redisReply *rep = reply;
-    r->redis_refs--;
-    if (rep == NULL || rep->type != REDIS_REPLY_ARRAY) {
-        bro_http_problem(r, 503, "unavailable", "worker state could not be read", NULL);
-    } else {
-        json_t *items = json_array();
-        for (size_t i = 0; i + 1 < rep->elements; i += 2) {
-            json_t *info = json_loadb(rep->element[i + 1]->str, rep->element[i + 1]->len, 0, NULL);
-            if (!json_is_object(info)) {
-                json_decref(info);
-                info = json_object();
-            }
-            json_object_set_new(info, "id", json_string(rep->element[i]->str));
-            json_array_append_new(items, info);
-        }
-        bro_admin_send_json(r, json_pack("{s:o}", "items", items));
-    }
-    bro_rpc_release(r);
-}
-
-void bro_admin_workers(bro_gw_req *r)
-{
-    char min[24];
-    snprintf(min, sizeof(min), "%lld",
-             (long long)(bro_ids_now_ms() - r->gw->cfg->heartbeat_ttl_ms));
-    const char *argv[] = {"EVAL", bro_admin_workers_lua, "0", min};
-    if (bro_rpc_command(r, bro_admin_on_workers, 4, argv) < 0)
-        bro_http_problem(r, 503, "unavailable", "Redis is not reachable", NULL);
-}
+#include "ratelimit.h"
+#include "routes.h"
 
 /* ---- the admin listener: /metrics ---------------------------------------------------------- */
 
@@ -242,7 +56,7 @@ static void bro_admin_metrics(bro_conn_req *req, bro_metrics *m)
     evbuffer_add_printf(out, "# HELP brobygger_http_requests_total Answered requests by route, "
                              "method and status class.\n"
                              "# TYPE brobygger_http_requests_total counter\n");
-    for (int i = 0; i < bro_routes_count() && i < 63; i++) {
+    for (int i = 0; i < bro_routes_count() && i < BRO_METRICS_ROUTES - 1; i++) {
         const bro_route *rt = bro_routes_at(i);
         for (int c = 1; c <= 5; c++) {
             unsigned long long n = __atomic_load_n(&m->requests[i][c], __ATOMIC_RELAXED);
@@ -254,7 +68,8 @@ static void bro_admin_metrics(bro_conn_req *req, bro_metrics *m)
         }
     }
     for (int c = 1; c <= 5; c++) {
-        unsigned long long n = __atomic_load_n(&m->requests[63][c], __ATOMIC_RELAXED);
+        unsigned long long n =
+            __atomic_load_n(&m->requests[BRO_METRICS_ROUTES - 1][c], __ATOMIC_RELAXED);
         if (n)
             evbuffer_add_printf(out,
                                 "brobygger_http_requests_total{route=\"unmatched\",status=\"%dxx\"}"
@@ -265,12 +80,12 @@ static void bro_admin_metrics(bro_conn_req *req, bro_metrics *m)
                              "arrival to its answer.\n"
                              "# TYPE brobygger_http_request_duration_seconds histogram\n");
     unsigned long long cum = 0;
-    for (int b = 0; b < 13; b++) {
+    for (int b = 0; b <= BRO_METRICS_BUCKETS; b++) {
         cum += __atomic_load_n(&m->latency_buckets[b], __ATOMIC_RELAXED);
-        if (b < 12)
+        if (b < BRO_METRICS_BUCKETS)
             evbuffer_add_printf(out,
                                 "brobygger_http_request_duration_seconds_bucket{le=\"%g\"} %llu\n",
-                                bro_admin_bounds_ms[b] / 1000.0, cum);
+                                bro_metrics_bounds_ms[b] / 1000.0, cum);
         else
             evbuffer_add_printf(
                 out, "brobygger_http_request_duration_seconds_bucket{le=\"+Inf\"} %llu\n", cum);
@@ -301,7 +116,7 @@ static void bro_admin_metrics(bro_conn_req *req, bro_metrics *m)
     evbuffer_add_printf(out, "# HELP brobygger_rate_limited_total Requests answered 429, by "
                              "limit.\n"
                              "# TYPE brobygger_rate_limited_total counter\n");
-    for (int k = 0; k < BRO_RL_KINDS; k++)
+    for (int k = 0; k < BRO_METRICS_LIMITS; k++)
         evbuffer_add_printf(out, "brobygger_rate_limited_total{limit=\"%s\"} %llu\n",
                             bro_ratelimit_name(k),
                             __atomic_load_n(&m->rate_limited[k], __ATOMIC_RELAXED));

@@ -1,13 +1,17 @@
 /* API-key authentication without SQL: a per-thread cache of resolved keys, filled by
  * auth.resolve jobs that a worker answers from the platform catalog. A cached resolution is
  * trusted for BROBYGGER_AUTH_CACHE_MS, which bounds how long a revoked key keeps working. */
+#include "auth.h"
+
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
 #include "common/jmp.h"
 #include "common/log.h"
-#include "gateway.h"
+#include "common/queue.h"
+#include "metrics.h"
+#include "rpc.h"
 
 static unsigned bro_auth_bucket(const char *id)
 {
@@ -52,39 +56,37 @@ void bro_auth_forget(bro_gw *gw, const char *key_id)
     }
 }
 
-/* Decides on a resolved key and either continues the request or answers it. */
-static void bro_auth_decide(bro_gw_req *r, const bro_gw_key *k)
+/* The verdict on r's key given its resolution k. */
+static int bro_auth_decide(bro_gw_req *r, const bro_gw_key *k)
 {
     char hash[BRO_APIKEY_HASH_LEN + 1];
     if (!k->active || k->hash[0] == '\0' || bro_apikey_hash(r->secret, hash) < 0 ||
-        !bro_apikey_hash_equal(hash, k->hash)) {
-        bro_http_problem(r, 401, "unauthorized", "the API key is not valid", NULL);
-        return;
-    }
+        !bro_apikey_hash_equal(hash, k->hash))
+        return BRO_AUTH_BAD_KEY;
     r->key = *k;
     r->key.next = NULL;
-    if (!(r->route->roles & k->role_bit)) {
-        bro_http_problem(r, 403, "forbidden", "this key's role may not use this route", NULL);
-        return;
-    }
-    bro_server_dispatch(r);
+    if (!(r->route->roles & k->role_bit))
+        return BRO_AUTH_FORBIDDEN;
+    return BRO_AUTH_OK;
 }
 
-void bro_auth_check(bro_gw_req *r)
+int bro_auth_check(bro_gw_req *r, const char *h)
 {
-    const char *h = evhttp_find_header(bro_conn_in_headers(r->req), "Authorization");
     if (h == NULL || strncasecmp(h, "Bearer ", 7) != 0 ||
-        bro_apikey_parse(h + 7, r->key_id, r->secret) < 0) {
-        evhttp_add_header(bro_conn_out_headers(r->req), "WWW-Authenticate", "Bearer");
-        bro_http_problem(r, 401, "unauthorized", "a valid API key is required", NULL);
-        return;
-    }
+        bro_apikey_parse(h + 7, r->key_id, r->secret) < 0)
+        return BRO_AUTH_NO_KEY;
     bro_gw_key *k = bro_auth_find(r->gw, r->key_id);
     if (k && bro_ids_now_ms() - k->fetched_ms < r->gw->cfg->auth_cache_ms) {
         __atomic_add_fetch(&r->gw->metrics->auth_hits, 1, __ATOMIC_RELAXED);
-        bro_auth_decide(r, k);
-        return;
+        return bro_auth_decide(r, k);
     }
+    return BRO_AUTH_RESOLVE;
+}
+
+static void bro_auth_on_resolved(bro_gw_req *r, const bro_rpc_result *res);
+
+void bro_auth_resolve(bro_gw_req *r, bro_auth_done_fn done)
+{
     __atomic_add_fetch(&r->gw->metrics->auth_misses, 1, __ATOMIC_RELAXED);
     /* {"path":{},"query":{},"data":{"key_id":...}} */
     msgpack_sbuffer sb;
@@ -101,7 +103,10 @@ void bro_auth_check(bro_gw_req *r)
     msgpack_pack_str_with_body(&pk, "key_id", 6);
     msgpack_pack_str_with_body(&pk, r->key_id, strlen(r->key_id));
     r->waiting_auth = 1;
-    bro_rpc_post(r, "auth.resolve", "records", "", sb.data, sb.size);
+    r->auth_done = done;
+    /* A key check carries no Idempotency-Key: it is not the request's job. */
+    const bro_rpc_job job = {"auth.resolve", BRO_QUEUE_RECORDS, "", NULL, sb.data, sb.size};
+    bro_rpc_post(r, &job, bro_auth_on_resolved);
     msgpack_sbuffer_destroy(&sb);
 }
 
@@ -115,22 +120,20 @@ static void bro_auth_copy(const msgpack_object *map, const char *name, char *dst
     }
 }
 
-void bro_auth_resolved(bro_gw_req *r, int status, const msgpack_object *body)
+/* Caches the worker's resolution of r's key (404: an unknown key, cached as inactive) and
+ * returns the verdict on it. */
+static int bro_auth_store(bro_gw_req *r, int status, const msgpack_object *body)
 {
     bro_gw *gw = r->gw;
-    if (status != 200 && status != 404) {
-        bro_http_problem(r, 503, "unavailable", "the key could not be checked", NULL);
-        return;
-    }
+    if (status != 200 && status != 404)
+        return BRO_AUTH_UNCHECKED;
     if (gw->nkeys >= BRO_GW_AUTH_MAX)
         bro_auth_free_all(gw);
     bro_gw_key *k = bro_auth_find(gw, r->key_id);
     if (k == NULL) {
         k = calloc(1, sizeof(*k));
-        if (k == NULL) {
-            bro_http_problem(r, 503, "unavailable", "out of memory", NULL);
-            return;
-        }
+        if (k == NULL)
+            return BRO_AUTH_NOMEM;
         unsigned b = bro_auth_bucket(r->key_id);
         k->next = gw->keys[b];
         gw->keys[b] = k;
@@ -141,7 +144,7 @@ void bro_auth_resolved(bro_gw_req *r, int status, const msgpack_object *body)
     k->next = next;
     snprintf(k->id, sizeof(k->id), "%s", r->key_id);
     k->fetched_ms = bro_ids_now_ms();
-    if (status == 200) { /* 404: an unknown key, cached as inactive */
+    if (status == 200) {
         bro_auth_copy(body, "secret_sha256", k->hash, sizeof(k->hash));
         bro_auth_copy(body, "tenant", k->tenant, sizeof(k->tenant));
         bro_auth_copy(body, "role", k->role, sizeof(k->role));
@@ -150,5 +153,17 @@ void bro_auth_resolved(bro_gw_req *r, int status, const msgpack_object *body)
         k->active = active && active->type == MSGPACK_OBJECT_BOOLEAN && active->via.boolean;
         k->role_bit = bro_routes_role_bit(k->role);
     }
-    bro_auth_decide(r, k);
+    return bro_auth_decide(r, k);
+}
+
+static void bro_auth_on_resolved(bro_gw_req *r, const bro_rpc_result *res)
+{
+    bro_auth_done_fn done = r->auth_done;
+    r->auth_done = NULL;
+    if (res->outcome != BRO_RPC_REPLY) {
+        done(r, BRO_AUTH_NOT_RESOLVED, res);
+        return;
+    }
+    r->waiting_auth = 0;
+    done(r, bro_auth_store(r, res->status, res->body), NULL);
 }

@@ -1,5 +1,7 @@
 /* Writing answers: problem+json for every error, JSON or msgpack bodies from worker replies,
  * and the bookkeeping every answer shares (X-Request-Id, metrics, access log). */
+#include "http.h"
+
 #include <event2/buffer.h>
 #include <event2/keyvalq_struct.h>
 #include <jansson.h>
@@ -9,7 +11,7 @@
 
 #include "common/jmp.h"
 #include "common/log.h"
-#include "gateway.h"
+#include "metrics.h"
 
 static int64_t bro_http_mono_us(void)
 {
@@ -24,7 +26,7 @@ void bro_http_finish(bro_gw_req *r, int status, struct evbuffer *out)
     if (r->req == NULL)
         return;
     int64_t took = bro_http_mono_us() - r->start_us;
-    bro_admin_observe(r, status);
+    bro_metrics_observe(r->gw->metrics, r->route_index, status, r->start_us);
     bro_log_ctx lc = {r->key.tenant[0] ? r->key.tenant : NULL, r->req_id, NULL};
     bro_log_info(&lc, "%s %s -> %d in %lld us",
                  r->route ? bro_routes_method_name(r->route->method) : "-",

@@ -9,8 +9,12 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "admin.h"
 #include "common/log.h"
-#include "gateway.h"
+#include "gw.h"
+#include "metrics.h"
+#include "routes.h"
+#include "server.h"
 
 #define BRO_GATEWAY_DRAIN_MS 300 /* grace for in-flight replies at shutdown */
 
@@ -46,9 +50,7 @@ static void bro_gateway_on_signal(evutil_socket_t sig, short what, void *arg)
 
 static void bro_gateway_free_thread(bro_gw *gw)
 {
-    bro_rpc_stop(gw);
-    bro_auth_free_all(gw);
-    bro_conn_server_free(gw->http);
+    bro_server_stop(gw);
     if (gw->base)
         event_base_free(gw->base);
 }

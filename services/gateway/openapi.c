@@ -1,10 +1,12 @@
 /* GET /v1/openapi.json: the service's OpenAPI document. The build converts schemas/openapi.yaml
  * to JSON and links it in as a generated C file (with an ETag computed from it), so serving it
  * reads no file and the program always describes itself as it was built. */
+#include "openapi.h"
+
 #include <event2/http.h>
 #include <string.h>
 
-#include "gateway.h"
+#include "http.h"
 
 /* If-None-Match is "*" or a list of tags, weak ones (W/"...") included; weak comparison
  * applies, so a tag matches wherever its quoted form appears in the list. */

@@ -2,6 +2,8 @@
  * kept in Redis so a limit holds across threads and gateway processes. One Lua script checks the
  * cells and, only when all allow, posts the job with XADD: one round trip, as the plain XADD it
  * replaces. The script reads Redis's clock, so gateways need not agree on the time. */
+#include "ratelimit.h"
+
 #include <arpa/inet.h>
 #include <openssl/evp.h>
 #include <stdio.h>
@@ -9,7 +11,11 @@
 #include <string.h>
 
 #include "common/log.h"
-#include "gateway.h"
+#include "gw.h"
+#include "http.h"
+#include "metrics.h"
+
+_Static_assert(BRO_RL_KINDS == BRO_METRICS_LIMITS, "metrics count each rate limit apart");
 
 #define BRO_RL_PROBLEM    "rate-limited"
 #define BRO_RL_ADDR_HEX   5  /* hex digits of an address bucket: 20 bits of SHA-256 */

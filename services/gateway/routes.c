@@ -1,12 +1,14 @@
-/* Matching requests to the route table, the gateway's whole HTTP surface as data. The rows are
- * generated from schemas/openapi.yaml (surface_routes.c in the build directory): adding a route
- * is adding its operation there. The path parameter's name says what it must look like ({id} and
- * {sub_id} a UUID, {slug} a tenant slug, {key_id} an API key id), and a malformed one is simply a
- * path that does not exist. */
+/* The route matcher: a path against the rows of bro_routes_table, segment by segment. The rows
+ * are generated from schemas/openapi.yaml (surface_routes.c in the build directory): adding a
+ * route is adding its operation there. A path parameter's name says what it must look like ({id}
+ * and {sub_id} a UUID, {slug} a tenant slug, {key_id} an API key id), and a malformed one is simply
+ * a path that does not exist. */
+#include "routes.h"
+
 #include <string.h>
 
+#include "common/apikey.h"
 #include "common/ids.h"
-#include "gateway.h"
 
 int bro_routes_count(void)
 {
@@ -30,11 +32,11 @@ static int bro_routes_is_key_id(const char *s, size_t n)
 }
 
 /* Checks a path segment against a {param}; stores it in r when it fits. */
-static int bro_routes_param(const char *name, size_t nlen, const char *seg, size_t slen,
-                            bro_gw_req *r)
+static int bro_routes_take(const char *name, size_t nlen, const char *seg, size_t slen,
+                           bro_route_params *r)
 {
-    char v[40];
-    if (slen >= sizeof(v) || r->nparams >= BRO_GW_PARAMS_MAX)
+    char v[BRO_ROUTE_PARAM_LEN];
+    if (slen >= sizeof(v) || r->n >= BRO_ROUTE_PARAMS_MAX)
         return 0;
     memcpy(v, seg, slen);
     v[slen] = '\0';
@@ -47,16 +49,16 @@ static int bro_routes_param(const char *name, size_t nlen, const char *seg, size
         ok = bro_routes_is_key_id(v, slen);
     if (!ok)
         return 0;
-    r->param_names[r->nparams] = name;
-    memcpy(r->param_values[r->nparams], v, slen + 1);
-    r->nparams++;
+    r->names[r->n] = name;
+    memcpy(r->values[r->n], v, slen + 1);
+    r->n++;
     return 1;
 }
 
 /* Matches path against pattern segment by segment; fills r's params. */
-static int bro_routes_try(const char *pattern, const char *path, bro_gw_req *r)
+static int bro_routes_try(const char *pattern, const char *path, bro_route_params *r)
 {
-    r->nparams = 0;
+    r->n = 0;
     const char *p = pattern, *s = path;
     while (*p && *s) {
         if (*p != '/' || *s != '/')
@@ -64,7 +66,7 @@ static int bro_routes_try(const char *pattern, const char *path, bro_gw_req *r)
         p++, s++;
         size_t plen = strcspn(p, "/"), slen = strcspn(s, "/");
         if (p[0] == '{') {
-            if (slen == 0 || !bro_routes_param(p + 1, plen - 2, s, slen, r))
+            if (slen == 0 || !bro_routes_take(p + 1, plen - 2, s, slen, r))
                 return 0;
         } else if (plen != slen || memcmp(p, s, plen) != 0) {
             return 0;
@@ -74,8 +76,8 @@ static int bro_routes_try(const char *pattern, const char *path, bro_gw_req *r)
     return *p == '\0' && *s == '\0';
 }
 
-const bro_route *bro_routes_match(enum evhttp_cmd_type method, const char *path, bro_gw_req *r,
-                                  unsigned *allow, int *index)
+const bro_route *bro_routes_match(enum evhttp_cmd_type method, const char *path,
+                                  bro_route_params *r, unsigned *allow, int *index)
 {
     *allow = 0;
     /* HEAD is GET without the body, which the connection layer leaves out. */
@@ -89,7 +91,16 @@ const bro_route *bro_routes_match(enum evhttp_cmd_type method, const char *path,
         }
         *allow |= bro_routes_table[i].method;
     }
-    r->nparams = 0;
+    r->n = 0;
+    return NULL;
+}
+
+const char *bro_routes_param(const bro_route_params *params, const char *name)
+{
+    size_t n = strlen(name);
+    for (int i = 0; i < params->n; i++)
+        if (strncmp(params->names[i], name, n) == 0 && params->names[i][n] == '}')
+            return params->values[i];
     return NULL;
 }
 
@@ -99,11 +110,11 @@ static const struct {
 } bro_routes_methods[] = {{EVHTTP_REQ_GET, "GET"},     {EVHTTP_REQ_HEAD, "HEAD"},
                           {EVHTTP_REQ_POST, "POST"},   {EVHTTP_REQ_PUT, "PUT"},
                           {EVHTTP_REQ_PATCH, "PATCH"}, {EVHTTP_REQ_DELETE, "DELETE"}};
-#define BRO_ROUTES_NMETHODS (sizeof(bro_routes_methods) / sizeof(bro_routes_methods[0]))
+#define bro_routes_table_nMETHODS (sizeof(bro_routes_methods) / sizeof(bro_routes_methods[0]))
 
 const char *bro_routes_method_name(enum evhttp_cmd_type method)
 {
-    for (size_t i = 0; i < BRO_ROUTES_NMETHODS; i++)
+    for (size_t i = 0; i < bro_routes_table_nMETHODS; i++)
         if (bro_routes_methods[i].bit == (unsigned)method)
             return bro_routes_methods[i].name;
     return "?";
@@ -114,7 +125,7 @@ void bro_routes_allow_text(unsigned allow, char *buf, size_t n)
     buf[0] = '\0';
     if (allow & EVHTTP_REQ_GET)
         allow |= EVHTTP_REQ_HEAD;
-    for (size_t i = 0; i < BRO_ROUTES_NMETHODS; i++) {
+    for (size_t i = 0; i < bro_routes_table_nMETHODS; i++) {
         if (!(allow & bro_routes_methods[i].bit))
             continue;
         if (buf[0])
@@ -126,11 +137,11 @@ void bro_routes_allow_text(unsigned allow, char *buf, size_t n)
 /* Role names by bit: BRO_ROLE_PLATFORM_ADMIN is bit 0, and so on. */
 static const char *const bro_routes_roles[] = {"platform_admin", "tenant_admin", "coordinator",
                                                "partner", "reader"};
-#define BRO_ROUTES_NROLES (unsigned)(sizeof(bro_routes_roles) / sizeof(bro_routes_roles[0]))
+#define bro_routes_table_nROLES (unsigned)(sizeof(bro_routes_roles) / sizeof(bro_routes_roles[0]))
 
 unsigned bro_routes_role_bit(const char *role)
 {
-    for (unsigned i = 0; i < BRO_ROUTES_NROLES; i++)
+    for (unsigned i = 0; i < bro_routes_table_nROLES; i++)
         if (strcmp(role, bro_routes_roles[i]) == 0)
             return 1u << i;
     return 0;
@@ -143,7 +154,7 @@ void bro_routes_print(FILE *out)
         fprintf(out, "%s\t%s\t%s\t", bro_routes_method_name(rt->method), rt->pattern,
                 rt->kind ? rt->kind : "local");
         int n = 0;
-        for (unsigned b = 0; b < BRO_ROUTES_NROLES; b++)
+        for (unsigned b = 0; b < bro_routes_table_nROLES; b++)
             if (rt->roles & (1u << b))
                 fprintf(out, "%s%s", n++ ? "," : "", bro_routes_roles[b]);
         fputs(n ? "\n" : "-\n", out);

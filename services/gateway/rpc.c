@@ -1,15 +1,18 @@
 /* The gateway's side of the job queue: envelopes posted on one asynchronous connection (through
  * the rate-limit script, or as a plain XADD when no limit applies), the replies on a second one
  * subscribed to this thread's channel, and the table of requests that wait, each with a
- * deadline timer. A dropped connection fails what depends on it and is re-established on a
- * timer. */
+ * deadline timer. Every wait ends in exactly one call of the request's callback. A dropped
+ * connection ends what depends on it and is re-established on a timer. */
+#include "rpc.h"
+
 #include <hiredis/adapters/libevent.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "common/envelope.h"
 #include "common/log.h"
-#include "gateway.h"
+#include "metrics.h"
+#include "ratelimit.h"
 
 #define BRO_RPC_RECONNECT_MS 500
 
@@ -45,18 +48,6 @@ static bro_gw_req *bro_rpc_find(bro_gw *gw, const char *id)
     return NULL;
 }
 
-/* Frees r once it is answered and no Redis callback can still reach it. */
-void bro_rpc_release(bro_gw_req *r)
-{
-    if (r->req != NULL || r->redis_refs > 0 || r->in_pending)
-        return;
-    if (r->timer_armed) {
-        event_del(&r->timer);
-        r->timer_armed = 0;
-    }
-    free(r);
-}
-
 /* Stops waiting: out of the table, timer off. */
 static void bro_rpc_stop_waiting(bro_gw_req *r)
 {
@@ -67,14 +58,47 @@ static void bro_rpc_stop_waiting(bro_gw_req *r)
     }
 }
 
+/* Ends r's wait with res: the one call of its callback. The callback may start a new wait on r,
+ * so nothing of the old one is touched after it. Does nothing when r is not waiting (the wait
+ * ended already, e.g. by its deadline, and a late answer finds nobody). */
+static void bro_rpc_finish(bro_gw_req *r, const bro_rpc_result *res)
+{
+    bro_rpc_done_fn done = r->done;
+    if (done == NULL)
+        return;
+    r->done = NULL;
+    bro_rpc_stop_waiting(r);
+    done(r, res);
+}
+
+/* Ends r's wait for a reason other than an answer. */
+static void bro_rpc_fail(bro_gw_req *r, int outcome, const char *why)
+{
+    bro_rpc_result res = {.outcome = outcome, .why = why};
+    bro_rpc_finish(r, &res);
+}
+
 static void bro_rpc_on_deadline(evutil_socket_t fd, short what, void *arg)
 {
     bro_gw_req *r = arg;
     r->timer_armed = 0;
-    bro_rpc_unlink(r);
     __atomic_add_fetch(&r->gw->metrics->timeouts, 1, __ATOMIC_RELAXED);
-    bro_http_problem(r, 504, "timeout", "no worker answered in time", NULL);
-    bro_rpc_release(r);
+    bro_rpc_fail(r, BRO_RPC_TIMEOUT, "no worker answered in time");
+    bro_gw_req_release(r);
+}
+
+/* Arms r's deadline timer unless it is armed already. */
+static void bro_rpc_arm(bro_gw_req *r)
+{
+    if (r->timer_armed)
+        return;
+    int64_t left = r->deadline_ms - bro_ids_now_ms();
+    if (left < 1)
+        left = 1;
+    struct timeval tv = {left / 1000, (left % 1000) * 1000};
+    evtimer_assign(&r->timer, r->gw->base, bro_rpc_on_deadline, r);
+    evtimer_add(&r->timer, &tv);
+    r->timer_armed = 1;
 }
 
 static void bro_rpc_fail_all(bro_gw *gw, const char *why)
@@ -83,8 +107,8 @@ static void bro_rpc_fail_all(bro_gw *gw, const char *why)
         while (gw->pending[b]) {
             bro_gw_req *r = gw->pending[b];
             bro_rpc_stop_waiting(r);
-            bro_http_problem(r, 503, "unavailable", why, NULL);
-            bro_rpc_release(r);
+            bro_rpc_fail(r, BRO_RPC_LOST, why);
+            bro_gw_req_release(r);
         }
     }
 }
@@ -106,17 +130,12 @@ static void bro_rpc_on_reply(bro_gw *gw, const char *data, size_t len)
         bro_log_debug(NULL, "reply for %s has nobody waiting", reply.id);
         goto out;
     }
-    bro_rpc_stop_waiting(r);
-    if (r->waiting_auth) {
-        r->waiting_auth = 0;
-        bro_auth_resolved(r, reply.status, reply.body);
-    } else {
-        if (reply.status == 204 && (r->route->flags & BRO_ROUTE_CHANGES_KEYS))
-            bro_auth_forget(gw, r->param_values[0]);
-        bro_ratelimit_headers(r);
-        bro_http_reply_body(r, reply.status, reply.is_error, reply.body);
-    }
-    bro_rpc_release(r);
+    bro_rpc_result res = {.outcome = BRO_RPC_REPLY,
+                          .status = reply.status,
+                          .is_error = reply.is_error,
+                          .body = reply.body};
+    bro_rpc_finish(r, &res);
+    bro_gw_req_release(r);
 out:
     msgpack_unpacked_destroy(&holder);
 }
@@ -250,12 +269,10 @@ static void bro_rpc_on_xadd(redisAsyncContext *c, void *reply, void *privdata)
     r->redis_refs--;
     if (rep == NULL || rep->type == REDIS_REPLY_ERROR) {
         __atomic_add_fetch(&r->gw->metrics->redis_errors, 1, __ATOMIC_RELAXED);
-        if (r->in_pending) {
-            bro_rpc_stop_waiting(r);
-            bro_http_problem(r, 503, "unavailable", "the job queue did not take the request", NULL);
-        }
+        if (r->in_pending)
+            bro_rpc_fail(r, BRO_RPC_LOST, "the job queue did not take the request");
     }
-    bro_rpc_release(r);
+    bro_gw_req_release(r);
 }
 
 /* A post through the rate-limit script. The envelope is kept until Redis has answered, so a
@@ -288,16 +305,13 @@ static void bro_rpc_on_limited(redisAsyncContext *c, void *reply, void *privdata
         if (rep && rep->type == REDIS_REPLY_ERROR)
             bro_log_warn(NULL, "rate-limited post failed: %s", rep->str);
     }
-    if (verdict != 0 && r->in_pending) {
-        bro_rpc_stop_waiting(r);
-        if (verdict > 0)
-            bro_ratelimit_refuse(r);
-        else
-            bro_http_problem(r, 503, "unavailable", "the job queue did not take the request", NULL);
-    }
+    if (verdict != 0 && r->in_pending)
+        bro_rpc_fail(r, verdict > 0 ? BRO_RPC_LIMITED : BRO_RPC_LOST,
+                     verdict > 0 ? "a rate limit refused the request"
+                                 : "the job queue did not take the request");
     free(p->env);
     free(p);
-    bro_rpc_release(r);
+    bro_gw_req_release(r);
 }
 
 /* Sends the envelope in sb to stream: through the rate-limit script when a limit applies to r,
@@ -334,76 +348,86 @@ static int bro_rpc_send(bro_gw_req *r, const char *stream, msgpack_sbuffer *sb)
     return 0;
 }
 
-void bro_rpc_post(bro_gw_req *r, const char *kind, const char *queue, const char *tenant,
-                  const char *body, size_t body_len)
+/* The envelope of job for r, packed into sb. Returns 0, or -1 with err set. */
+static int bro_rpc_envelope(bro_gw_req *r, const bro_rpc_job *job, char id[BRO_UUID_LEN + 1],
+                            msgpack_sbuffer *sb, bro_err *err)
 {
-    bro_gw *gw = r->gw;
-    if (gw->cmd == NULL || !gw->sub_ready) {
-        bro_http_problem(r, 503, "unavailable", "the job queue is not reachable", NULL);
-        return;
-    }
     bro_envelope e;
     memset(&e, 0, sizeof(e));
     e.v = BRO_ENVELOPE_VERSION;
     bro_ids_uuid7(e.id);
-    snprintf(e.kind, sizeof(e.kind), "%s", kind);
-    snprintf(e.tenant, sizeof(e.tenant), "%s", tenant);
+    snprintf(e.kind, sizeof(e.kind), "%s", job->kind);
+    snprintf(e.tenant, sizeof(e.tenant), "%s", job->tenant);
     snprintf(e.actor.key_id, sizeof(e.actor.key_id), "%s", r->key.id);
     snprintf(e.actor.role, sizeof(e.actor.role), "%s", r->key.role);
     snprintf(e.actor.org, sizeof(e.actor.org), "%s", r->key.org);
-    snprintf(e.reply_to, sizeof(e.reply_to), "%s", gw->channel);
+    snprintf(e.reply_to, sizeof(e.reply_to), "%s", r->gw->channel);
     e.deadline = r->deadline_ms;
     e.attempt = 1;
-    const char *idem = evhttp_find_header(bro_conn_in_headers(r->req), "Idempotency-Key");
-    if (idem && !r->waiting_auth)
-        snprintf(e.idem, sizeof(e.idem), "%s", idem);
+    if (job->idem)
+        snprintf(e.idem, sizeof(e.idem), "%s", job->idem);
     snprintf(e.req, sizeof(e.req), "%s", r->req_id);
+    memcpy(id, e.id, BRO_UUID_LEN + 1);
+    return bro_envelope_pack(sb, &e, job->body, job->body_len, err);
+}
+
+void bro_rpc_post(bro_gw_req *r, const bro_rpc_job *job, bro_rpc_done_fn done)
+{
+    bro_gw *gw = r->gw;
+    r->done = done;
+    if (gw->cmd == NULL || !gw->sub_ready) {
+        bro_rpc_fail(r, BRO_RPC_UNREACHABLE, "the job queue is not reachable");
+        return;
+    }
+    char id[BRO_UUID_LEN + 1];
     msgpack_sbuffer sb;
     msgpack_sbuffer_init(&sb);
     bro_err err = {0};
-    if (bro_envelope_pack(&sb, &e, body, body_len, &err) < 0) {
+    if (bro_rpc_envelope(r, job, id, &sb, &err) < 0) {
         msgpack_sbuffer_destroy(&sb);
-        bro_http_problem(r, err.code == BRO_E_TOO_LARGE ? 413 : 500,
-                         err.code == BRO_E_TOO_LARGE ? "too-large" : "internal", err.msg, NULL);
+        bro_rpc_result res = {.outcome = BRO_RPC_INVALID, .why = err.msg, .err_code = err.code};
+        bro_rpc_finish(r, &res);
         return;
     }
     char stream[64];
-    snprintf(stream, sizeof(stream), "bro:q:%s", queue);
+    snprintf(stream, sizeof(stream), "bro:q:%s", job->queue);
     if (bro_rpc_send(r, stream, &sb) < 0) {
-        bro_http_problem(r, 503, "unavailable", "the job queue is not reachable", NULL);
+        bro_rpc_fail(r, BRO_RPC_UNREACHABLE, "the job queue is not reachable");
         return;
     }
-    memcpy(r->job_id, e.id, sizeof(r->job_id));
+    memcpy(r->job_id, id, sizeof(r->job_id));
     unsigned b = bro_rpc_bucket(r->job_id);
     r->next = gw->pending[b];
     gw->pending[b] = r;
     r->in_pending = 1;
     gw->npending++;
-    int64_t left = r->deadline_ms - bro_ids_now_ms();
-    if (left < 1)
-        left = 1;
-    struct timeval tv = {left / 1000, (left % 1000) * 1000};
-    evtimer_assign(&r->timer, gw->base, bro_rpc_on_deadline, r);
-    evtimer_add(&r->timer, &tv);
-    r->timer_armed = 1;
+    bro_rpc_arm(r);
 }
 
 /* ---- commands for local routes ------------------------------------------------------------- */
 
-int bro_rpc_command(bro_gw_req *r, redisCallbackFn *cb, int argc, const char **argv)
+static void bro_rpc_on_command(redisAsyncContext *c, void *reply, void *privdata)
 {
-    if (r->gw->cmd == NULL)
-        return -1;
-    if (redisAsyncCommandArgv(r->gw->cmd, cb, r, argc, argv, NULL) != REDIS_OK)
-        return -1;
+    bro_gw_req *r = privdata;
+    r->redis_refs--;
+    if (reply) {
+        bro_rpc_result res = {.outcome = BRO_RPC_REPLY, .reply = reply};
+        bro_rpc_finish(r, &res);
+    } else {
+        bro_rpc_fail(r, BRO_RPC_LOST, "Redis does not answer");
+    }
+    bro_gw_req_release(r);
+}
+
+void bro_rpc_command(bro_gw_req *r, int argc, const char **argv, bro_rpc_done_fn done)
+{
+    r->done = done;
+    if (r->gw->cmd == NULL ||
+        redisAsyncCommandArgv(r->gw->cmd, bro_rpc_on_command, r, argc, argv, NULL) != REDIS_OK) {
+        bro_rpc_fail(r, BRO_RPC_UNREACHABLE, "Redis is not reachable");
+        return;
+    }
     r->redis_refs++;
     /* hiredis has no per-command timeout here: the request's deadline stands in for it. */
-    if (!r->timer_armed) {
-        int64_t left = r->deadline_ms - bro_ids_now_ms();
-        struct timeval tv = {left > 0 ? left / 1000 : 0, left > 0 ? (left % 1000) * 1000 : 1000};
-        evtimer_assign(&r->timer, r->gw->base, bro_rpc_on_deadline, r);
-        evtimer_add(&r->timer, &tv);
-        r->timer_armed = 1;
-    }
-    return 0;
+    bro_rpc_arm(r);
 }

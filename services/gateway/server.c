@@ -1,6 +1,9 @@
 /* One event loop per thread: its own SO_REUSEPORT listener and connections (conn.c), and the
  * path of a request through the gateway: request id, route, key, shape of the body, then either
- * a local answer or a job for the workers. */
+ * a local answer or a job for the workers. The other parts report (routes.c a match, auth.c a
+ * verdict, rpc.c the end of a wait); what the client is told is decided here. */
+#include "server.h"
+
 #include <errno.h>
 #include <sys/queue.h>
 #include <event2/buffer.h>
@@ -20,17 +23,14 @@
 #include "common/jmp.h"
 #include "common/log.h"
 #include "common/utf8.h"
-#include "gateway.h"
+#include "auth.h"
+#include "http.h"
+#include "metrics.h"
+#include "ratelimit.h"
+#include "rpc.h"
 
 #define BRO_SERVER_QUERY_MAX   32   /* query parameters per request */
 #define BRO_SERVER_QUERY_VALUE 1024 /* bytes of one query value */
-
-static int64_t bro_server_mono_us(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
 
 /* The client's X-Request-Id when it is 1-64 of [A-Za-z0-9._-], otherwise a new UUIDv7. */
 static void bro_server_request_id(bro_conn_req *req, char *out, size_t n)
@@ -231,8 +231,83 @@ static const char *bro_server_content_coding(bro_conn_req *req)
     return NULL;
 }
 
+/* ---- answers to what the other parts report ------------------------------------------------ */
+
+/* Answers r when its wait on a job ended without a reply. */
+static void bro_server_not_answered(bro_gw_req *r, const bro_rpc_result *res)
+{
+    switch (res->outcome) {
+    case BRO_RPC_TIMEOUT:
+        bro_http_problem(r, 504, "timeout", res->why, NULL);
+        break;
+    case BRO_RPC_LIMITED:
+        bro_ratelimit_refuse(r);
+        break;
+    case BRO_RPC_INVALID:
+        bro_http_problem(r, res->err_code == BRO_E_TOO_LARGE ? 413 : 500,
+                         res->err_code == BRO_E_TOO_LARGE ? "too-large" : "internal", res->why,
+                         NULL);
+        break;
+    default: /* unreachable, lost, stopping */
+        bro_http_problem(r, 503, "unavailable", res->why, NULL);
+        break;
+    }
+}
+
+/* The end of a request's job: the worker's reply goes to the client. A route that changes keys
+ * has the revoked key forgotten at once, so this gateway thread does not trust it until the
+ * cache would have let it go. */
+static void bro_server_on_job(bro_gw_req *r, const bro_rpc_result *res)
+{
+    if (res->outcome != BRO_RPC_REPLY) {
+        bro_server_not_answered(r, res);
+        return;
+    }
+    const char *key_id = bro_routes_param(&r->params, "key_id");
+    if (res->status == 204 && (r->route->flags & BRO_ROUTE_CHANGES_KEYS) && key_id)
+        bro_auth_forget(r->gw, key_id);
+    bro_ratelimit_headers(r);
+    bro_http_reply_body(r, res->status, res->is_error, res->body);
+}
+
+static void bro_server_dispatch(bro_gw_req *r);
+
+/* Auth's verdict on r's key, now or once it was resolved (res: why the check got no answer). */
+static void bro_server_on_verdict(bro_gw_req *r, int verdict, const bro_rpc_result *res)
+{
+    switch (verdict) {
+    case BRO_AUTH_OK:
+        bro_server_dispatch(r);
+        break;
+    case BRO_AUTH_RESOLVE:
+        bro_auth_resolve(r, bro_server_on_verdict);
+        break;
+    case BRO_AUTH_NO_KEY:
+        evhttp_add_header(bro_conn_out_headers(r->req), "WWW-Authenticate", "Bearer");
+        bro_http_problem(r, 401, "unauthorized", "a valid API key is required", NULL);
+        break;
+    case BRO_AUTH_BAD_KEY:
+        bro_http_problem(r, 401, "unauthorized", "the API key is not valid", NULL);
+        break;
+    case BRO_AUTH_FORBIDDEN:
+        bro_http_problem(r, 403, "forbidden", "this key's role may not use this route", NULL);
+        break;
+    case BRO_AUTH_NOMEM:
+        bro_http_problem(r, 503, "unavailable", "out of memory", NULL);
+        break;
+    case BRO_AUTH_NOT_RESOLVED:
+        bro_server_not_answered(r, res);
+        break;
+    default: /* BRO_AUTH_UNCHECKED */
+        bro_http_problem(r, 503, "unavailable", "the key could not be checked", NULL);
+        break;
+    }
+}
+
+/* ---- dispatch ------------------------------------------------------------------------------ */
+
 /* Called once the caller is known and allowed: answers locally or posts the job. */
-void bro_server_dispatch(bro_gw_req *r)
+static void bro_server_dispatch(bro_gw_req *r)
 {
     if (r->route->kind == NULL) {
         r->route->local(r);
@@ -269,19 +344,25 @@ void bro_server_dispatch(bro_gw_req *r)
         msgpack_pack_str_with_body(&pk, if_match, strlen(if_match));
     }
     msgpack_pack_str_with_body(&pk, "path", 4);
-    msgpack_pack_map(&pk, r->nparams);
-    for (int i = 0; i < r->nparams; i++) {
-        const char *name = r->param_names[i];
+    msgpack_pack_map(&pk, r->params.n);
+    for (int i = 0; i < r->params.n; i++) {
+        const char *name = r->params.names[i];
         msgpack_pack_str_with_body(&pk, name, strcspn(name, "}"));
-        msgpack_pack_str_with_body(&pk, r->param_values[i], strlen(r->param_values[i]));
+        msgpack_pack_str_with_body(&pk, r->params.values[i], strlen(r->params.values[i]));
     }
     msgpack_pack_str_with_body(&pk, "query", 5);
     if (bro_server_pack_query(r, &pk) == 0) {
         msgpack_pack_str_with_body(&pk, "data", 4);
-        if (bro_server_pack_data(r, &pk) == 0)
-            bro_rpc_post(r, r->route->kind, r->route->queue,
-                         strcmp(r->key.role, "platform_admin") == 0 ? "" : r->key.tenant, sb.data,
-                         sb.size);
+        if (bro_server_pack_data(r, &pk) == 0) {
+            const bro_rpc_job job = {
+                r->route->kind,
+                r->route->queue,
+                strcmp(r->key.role, "platform_admin") == 0 ? "" : r->key.tenant,
+                idem,
+                sb.data,
+                sb.size};
+            bro_rpc_post(r, &job, bro_server_on_job);
+        }
     }
     msgpack_sbuffer_destroy(&sb);
 }
@@ -296,14 +377,15 @@ static void bro_server_on_request(bro_conn_req *req, void *arg)
     }
     r->gw = gw;
     r->req = req;
-    r->start_us = bro_server_mono_us();
+    r->start_us = bro_metrics_now_us();
     r->deadline_ms = bro_ids_now_ms() + gw->cfg->request_timeout_ms;
     r->route_index = -1;
     bro_server_request_id(req, r->req_id, sizeof(r->req_id));
     evhttp_add_header(bro_conn_out_headers(req), "X-Request-Id", r->req_id);
     const char *path = evhttp_uri_get_path(req->uri);
     unsigned allow = 0;
-    r->route = path ? bro_routes_match(req->method, path, r, &allow, &r->route_index) : NULL;
+    r->route =
+        path ? bro_routes_match(req->method, path, &r->params, &allow, &r->route_index) : NULL;
     const char *coding = r->route ? bro_server_content_coding(req) : NULL;
     if (r->route == NULL && allow) {
         char methods[64];
@@ -317,9 +399,10 @@ static void bro_server_on_request(bro_conn_req *req, void *arg)
     } else if (r->route->roles == 0) {
         bro_server_dispatch(r);
     } else {
-        bro_auth_check(r);
+        const char *h = evhttp_find_header(bro_conn_in_headers(req), "Authorization");
+        bro_server_on_verdict(r, bro_auth_check(r, h), NULL);
     }
-    bro_rpc_release(r);
+    bro_gw_req_release(r);
 }
 
 int bro_server_start(bro_gw *gw)
@@ -342,4 +425,12 @@ int bro_server_start(bro_gw *gw)
         return -1;
     }
     return bro_rpc_start(gw);
+}
+
+void bro_server_stop(bro_gw *gw)
+{
+    bro_rpc_stop(gw);
+    bro_auth_free_all(gw);
+    bro_conn_server_free(gw->http);
+    gw->http = NULL;
 }

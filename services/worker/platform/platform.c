@@ -11,6 +11,7 @@
 #include "common/apikey.h"
 #include "common/ids.h"
 #include "common/jmp.h"
+#include "common/keys.h"
 #include "validate.h"
 #include "surface_handlers.h"
 #include "surface_schemas.h"
@@ -34,12 +35,6 @@ static const char *bro_platform_sql_tenant_get =
     " 'cluster', cluster, 'schema_version', schema_version, 'created_at', " BRO_PLATFORM_TIME(
         "created_at") ")::text, slug FROM tenants";
 
-static const char *bro_platform_sql_key_insert =
-    "INSERT INTO api_keys (id, secret_sha256, tenant, role, organization_id, label)"
-    " VALUES ($1, $2, $3, $4, $5::uuid, $6)"
-    " RETURNING json_build_object('id', id, 'role', role, 'label', label, 'tenant', tenant,"
-    " 'organization_id', organization_id, 'created_at', " BRO_PLATFORM_TIME("created_at") ")::text";
-
 /* A platform job reads a tenant's schema as the tenant: the workers' role is a NOINHERIT
  * member of every tenant role, so it sees nothing there until it takes one. $1 the tenant's
  * role, $2 its schema. Both settings are LOCAL: they end with the job's transaction. */
@@ -53,10 +48,6 @@ static const char *bro_platform_sql_as_platform =
 /* $1 organisation id; run as the tenant, in its schema. */
 static const char *bro_platform_sql_org_known =
     "SELECT EXISTS (SELECT 1 FROM organizations WHERE id = $1::uuid)";
-
-static const char *bro_platform_sql_key_revoke =
-    "UPDATE api_keys SET revoked_at = coalesce(revoked_at, now())"
-    " WHERE id = $1 AND ($2::text IS NULL OR tenant = $2) RETURNING id";
 
 static int bro_platform_is_platform_admin(const bro_job *job)
 {
@@ -281,18 +272,14 @@ int bro_platform_key_issue(bro_job *job)
     /* A partner key is bound to one organisation of the key's own tenant, never another's. */
     if (org[0] && (bro_platform_key_org(job, tenant, org) < 0 || bro_job_check_fields(job) < 0))
         return -1;
-    char id[BRO_APIKEY_ID_LEN + 1], secret[BRO_APIKEY_SECRET_LEN + 1], key[BRO_APIKEY_LEN + 1];
-    char hash[BRO_APIKEY_HASH_LEN + 1];
+    bro_keys_issued k;
     bro_err err = {0};
-    if (bro_apikey_generate(id, secret, key, &err) < 0 || bro_apikey_hash(secret, hash) < 0)
-        return bro_job_fail(job, BRO_E_INTERNAL, "key generation failed");
-    const char *p[] = {id, hash, tenant, role, org[0] ? org : NULL, label[0] ? label : NULL};
-    PGresult *res = bro_db_exec(job->db, bro_platform_sql_key_insert, 6, p, &err);
-    if (res == NULL) /* an id collision is a unique violation: run again with a new key */
+    if (bro_keys_issue(job->db, tenant, role, org[0] ? org : NULL, label[0] ? label : NULL, &k,
+                       &err) < 0) /* an id collision is a unique violation: run again */
         return bro_job_fail(job, err.code == BRO_E_CONFLICT ? BRO_E_RETRY : err.code, "%s",
                             err.msg);
-    int rc = bro_platform_key_reply(job, PQgetvalue(res, 0, 0), key);
-    PQclear(res);
+    int rc = bro_platform_key_reply(job, k.row, k.key);
+    free(k.row);
     return rc;
 }
 
@@ -302,15 +289,13 @@ int bro_platform_key_revoke(bro_job *job)
     if (bro_job_param(job->path, "key_id", id, sizeof(id)) < 0 || strlen(id) != BRO_APIKEY_ID_LEN)
         return bro_job_fail(job, BRO_E_NOT_FOUND, "no such key");
     /* A tenant admin reaches only its own tenant's keys; others look absent. */
-    const char *p[] = {id, bro_platform_is_platform_admin(job) ? NULL : job->env->tenant};
+    const char *tenant = bro_platform_is_platform_admin(job) ? NULL : job->env->tenant;
     bro_err err = {0};
-    PGresult *res = bro_db_exec(job->db, bro_platform_sql_key_revoke, 2, p, &err);
-    if (res == NULL)
+    int rc = bro_keys_revoke(job->db, id, tenant, &err);
+    if (rc < 0)
         return bro_job_fail(job, err.code, "%s", err.msg);
-    int found = PQntuples(res) == 1;
-    PQclear(res);
-    if (!found)
+    if (rc == BRO_KEYS_UNKNOWN)
         return bro_job_fail(job, BRO_E_NOT_FOUND, "no such key");
-    job->status = 204;
+    job->status = 204; /* also for a key revoked before: what was asked holds */
     return 0;
 }

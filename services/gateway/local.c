@@ -1,0 +1,184 @@
+/* The routes the gateway answers itself: health, readiness, the caller's identity, and the queue
+ * and worker views read from Redis with one command each (through rpc.c). */
+#include "local.h"
+
+#include <jansson.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/queue.h"
+#include "http.h"
+#include "rpc.h"
+
+/* Per queue: length, pending, delayed, dead letters, consumers; one round trip. */
+static const char *bro_local_queues_lua =
+    "local out = {}\n"
+    "for _, q in ipairs(ARGV) do\n"
+    "  local s = 'bro:q:' .. q\n"
+    "  local pending, consumers = 0, 0\n"
+    "  local ok, groups = pcall(redis.call, 'XINFO', 'GROUPS', s)\n"
+    "  if ok then for _, g in ipairs(groups) do\n"
+    "    for i = 1, #g, 2 do\n"
+    "      if g[i] == 'pending' then pending = pending + g[i + 1] end\n"
+    "      if g[i] == 'consumers' then consumers = consumers + g[i + 1] end\n"
+    "    end end end\n"
+    "  table.insert(out, redis.call('XLEN', s))\n"
+    "  table.insert(out, pending)\n"
+    "  table.insert(out, redis.call('ZCARD', 'bro:delayed:' .. q))\n"
+    "  table.insert(out, redis.call('XLEN', 'bro:dead:' .. q))\n"
+    "  table.insert(out, consumers)\n"
+    "end\n"
+    "return out\n";
+
+/* Live workers (heartbeat newer than ARGV[1]) and their info. */
+static const char *bro_local_workers_lua =
+    "local out = {}\n"
+    "for _, id in ipairs(redis.call('ZRANGEBYSCORE', 'bro:workers', ARGV[1], '+inf')) do\n"
+    "  local info = redis.call('GET', 'bro:worker:' .. id)\n"
+    "  if info then table.insert(out, id); table.insert(out, info) end\n"
+    "end\n"
+    "return out\n";
+
+void bro_local_healthz(bro_gw_req *r)
+{
+    static const char ok[] = "{\"status\":\"ok\"}";
+    bro_http_json(r, 200, ok, sizeof(ok) - 1);
+}
+
+void bro_local_me(bro_gw_req *r)
+{
+    json_t *me = json_pack("{s:o, s:s, s:s, s:o}", "tenant",
+                           r->key.tenant[0] ? json_string(r->key.tenant) : json_null(), "role",
+                           r->key.role, "key_id", r->key.id, "organization_id",
+                           r->key.org[0] ? json_string(r->key.org) : json_null());
+    char *text = me ? json_dumps(me, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
+    json_decref(me);
+    if (text == NULL) {
+        bro_http_problem(r, 500, "internal", "out of memory", NULL);
+        return;
+    }
+    bro_http_json(r, 200, text, strlen(text));
+    free(text);
+}
+
+static void bro_local_send_json(bro_gw_req *r, json_t *v)
+{
+    char *text = v ? json_dumps(v, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
+    json_decref(v);
+    if (text == NULL)
+        bro_http_problem(r, 500, "internal", "out of memory", NULL);
+    else
+        bro_http_json(r, 200, text, strlen(text));
+    free(text);
+}
+
+/* Answers r when its command got no answer from Redis; returns 1 then, 0 when there is one.
+ * lost is what to say when the connection went before answering. */
+static int bro_local_no_answer(bro_gw_req *r, const bro_rpc_result *res, const char *lost)
+{
+    if (res->outcome == BRO_RPC_REPLY)
+        return 0;
+    if (res->outcome == BRO_RPC_TIMEOUT)
+        bro_http_problem(r, 504, "timeout", res->why, NULL);
+    else
+        bro_http_problem(r, 503, "unavailable",
+                         res->outcome == BRO_RPC_UNREACHABLE ? "Redis is not reachable" : lost,
+                         NULL);
+    return 1;
+}
+
+static void bro_local_on_ready(bro_gw_req *r, const bro_rpc_result *res)
+{
+    if (bro_local_no_answer(r, res, "Redis does not answer"))
+        return;
+    const redisReply *rep = res->reply;
+    if (rep->type == REDIS_REPLY_ARRAY && rep->elements > 0) {
+        static const char ok[] = "{\"status\":\"ready\"}";
+        bro_http_json(r, 200, ok, sizeof(ok) - 1);
+    } else {
+        bro_http_problem(r, 503, "unavailable", "no worker has a fresh heartbeat", NULL);
+    }
+}
+
+/* Ready when some worker's heartbeat key still exists. The key's TTL runs on Redis's clock, so
+ * clock skew between machines does not matter: a cleanly stopped worker deletes its key (503 at
+ * once when it was the last), a killed one's expires within BROBYGGER_HEARTBEAT_TTL_MS. The
+ * newest members of bro:workers are the candidates; the reply is [id] or [] as before. */
+void bro_local_readyz(bro_gw_req *r)
+{
+    static const char *live_lua =
+        "for _, id in ipairs(redis.call('ZREVRANGE', 'bro:workers', 0, 63)) do\n"
+        "  if redis.call('EXISTS', 'bro:worker:' .. id) == 1 then return {id} end\n"
+        "end\n"
+        "return {}\n";
+    const char *argv[] = {"EVAL", live_lua, "0"};
+    bro_rpc_command(r, 3, argv, bro_local_on_ready);
+}
+
+static const char *const bro_local_queue_names[] = {BRO_QUEUE_RECORDS, BRO_QUEUE_MATCHING,
+                                                    BRO_QUEUE_NOTIFY, BRO_QUEUE_REPORTS};
+
+static void bro_local_on_queues(bro_gw_req *r, const bro_rpc_result *res)
+{
+    if (bro_local_no_answer(r, res, "queue state could not be read"))
+        return;
+    const redisReply *rep = res->reply;
+    if (rep->type != REDIS_REPLY_ARRAY || rep->elements != 20) {
+        bro_http_problem(r, 503, "unavailable", "queue state could not be read", NULL);
+    } else {
+        json_t *items = json_array();
+        for (int q = 0; q < 4; q++) {
+            redisReply **v = rep->element + q * 5;
+            json_array_append_new(
+                items,
+                json_pack("{s:s, s:I, s:I, s:I, s:I, s:I}", "queue", bro_local_queue_names[q],
+                          "length", (json_int_t)v[0]->integer, "pending", (json_int_t)v[1]->integer,
+                          "delayed", (json_int_t)v[2]->integer, "dead", (json_int_t)v[3]->integer,
+                          "consumers", (json_int_t)v[4]->integer));
+        }
+        bro_local_send_json(r, json_pack("{s:o}", "items", items));
+    }
+}
+
+void bro_local_queues(bro_gw_req *r)
+{
+    const char *argv[] = {"EVAL",
+                          bro_local_queues_lua,
+                          "0",
+                          bro_local_queue_names[0],
+                          bro_local_queue_names[1],
+                          bro_local_queue_names[2],
+                          bro_local_queue_names[3]};
+    bro_rpc_command(r, 7, argv, bro_local_on_queues);
+}
+
+static void bro_local_on_workers(bro_gw_req *r, const bro_rpc_result *res)
+{
+    if (bro_local_no_answer(r, res, "worker state could not be read"))
+        return;
+    const redisReply *rep = res->reply;
+    if (rep->type != REDIS_REPLY_ARRAY) {
+        bro_http_problem(r, 503, "unavailable", "worker state could not be read", NULL);
+    } else {
+        json_t *items = json_array();
+        for (size_t i = 0; i + 1 < rep->elements; i += 2) {
+            json_t *info = json_loadb(rep->element[i + 1]->str, rep->element[i + 1]->len, 0, NULL);
+            if (!json_is_object(info)) {
+                json_decref(info);
+                info = json_object();
+            }
+            json_object_set_new(info, "id", json_string(rep->element[i]->str));
+            json_array_append_new(items, info);
+        }
+        bro_local_send_json(r, json_pack("{s:o}", "items", items));
+    }
+}
+
+void bro_local_workers(bro_gw_req *r)
+{
+    char min[24];
+    snprintf(min, sizeof(min), "%lld",
+             (long long)(bro_ids_now_ms() - r->gw->cfg->heartbeat_ttl_ms));
+    const char *argv[] = {"EVAL", bro_local_workers_lua, "0", min};
+    bro_rpc_command(r, 4, argv, bro_local_on_workers);
+}

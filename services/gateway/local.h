@@ -1,0 +1,19 @@
+/* The routes the gateway answers itself, without a job: each is a bro_gw_local_fn that the
+ * route table names, and each answers its request exactly once. */
+#ifndef BRO_LOCAL_H
+#define BRO_LOCAL_H
+
+#include "gw.h"
+
+/* GET /healthz: 200 while the process runs. */
+void bro_local_healthz(bro_gw_req *r);
+/* GET /readyz: 200 when Redis answers and some worker's heartbeat is fresh, else 503. */
+void bro_local_readyz(bro_gw_req *r);
+/* GET /v1/me: the caller's tenant, role, key id and organisation. */
+void bro_local_me(bro_gw_req *r);
+/* GET /v1/admin/queues: per queue its length, pending, delayed, dead letters and consumers. */
+void bro_local_queues(bro_gw_req *r);
+/* GET /v1/admin/workers: live workers and what their heartbeats say. */
+void bro_local_workers(bro_gw_req *r);
+
+#endif
