@@ -106,11 +106,16 @@ static void bro_admin_metrics(bro_conn_req *req, bro_metrics *m)
                         "# HELP brobygger_job_timeouts_total Requests answered 504: no worker "
                         "replied in time.\n"
                         "# TYPE brobygger_job_timeouts_total counter\n"
-                        "brobygger_job_timeouts_total %llu\n",
+                        "brobygger_job_timeouts_total %llu\n"
+                        "# HELP brobygger_http_client_gone_total Requests whose client went away "
+                        "before the answer (recorded with status 499).\n"
+                        "# TYPE brobygger_http_client_gone_total counter\n"
+                        "brobygger_http_client_gone_total %llu\n",
                         __atomic_load_n(&m->auth_hits, __ATOMIC_RELAXED),
                         __atomic_load_n(&m->auth_misses, __ATOMIC_RELAXED),
                         __atomic_load_n(&m->redis_errors, __ATOMIC_RELAXED),
-                        __atomic_load_n(&m->timeouts, __ATOMIC_RELAXED));
+                        __atomic_load_n(&m->timeouts, __ATOMIC_RELAXED),
+                        __atomic_load_n(&m->client_gone, __ATOMIC_RELAXED));
     bro_admin_metrics_conn(out, &m->conn);
     /* Rate limits (ratelimit.c): 429s per limit. */
     evbuffer_add_printf(out, "# HELP brobygger_rate_limited_total Requests answered 429, by "

@@ -245,6 +245,12 @@ static void bro_conn_write_response(bro_conn *c, int head_only, int status,
         evbuffer_add_buffer(c->out, body);
 }
 
+void bro_conn_on_gone(bro_conn_req *req, void (*fn)(bro_conn_req *req, void *arg), void *arg)
+{
+    req->_gone = fn;
+    req->_gone_arg = arg;
+}
+
 void bro_conn_send(bro_conn_req *req, int status, struct evbuffer *body)
 {
     bro_conn *c = req->_conn;
@@ -462,8 +468,14 @@ static void bro_conn_close(bro_conn *c)
         return;
     }
     evutil_closesocket(c->fd);
-    if (c->req)
-        c->req->_conn = NULL; /* answered later, into the void */
+    if (c->req) { /* answered later, into the void */
+        bro_conn_req *req = c->req;
+        void (*gone)(bro_conn_req *, void *) = req->_gone;
+        req->_conn = NULL;
+        req->_gone = NULL;
+        if (gone)
+            gone(req, req->_gone_arg);
+    }
     bro_conn_req_free(c->building);
     evbuffer_free(c->in);
     evbuffer_free(c->out);

@@ -52,6 +52,8 @@ typedef struct bro_conn_req {
     struct evbuffer *body;       /* request body, decoded */
     char peer[48];               /* client address, without port */
     bro_conn *_conn;             /* NULL once the connection is gone */
+    void (*_gone)(struct bro_conn_req *req, void *arg); /* see bro_conn_on_gone */
+    void *_gone_arg;
 } bro_conn_req;
 
 /* Called for each complete request; arg is the server's. */
@@ -69,6 +71,11 @@ void bro_conn_server_free(bro_conn_server *s);
 /* Answers req with status, the headers in req->out and body (drained; NULL for none), and frees
  * req. Content-Length, Date and Connection are set here. */
 void bro_conn_send(bro_conn_req *req, int status, struct evbuffer *body);
+
+/* Has fn(req, arg) called once if the connection goes (reset, error, the server closing) before
+ * req is answered. req stays valid and must still be answered with bro_conn_send, which then
+ * only frees it. A client that only shuts down its sending side still gets its answer. */
+void bro_conn_on_gone(bro_conn_req *req, void (*fn)(bro_conn_req *req, void *arg), void *arg);
 
 /* A problem+json document (RFC 9457) as compact JSON in a new buffer; field, when not NULL,
  * names the part of the request at fault in errors[0]. The caller frees the buffer; NULL when

@@ -58,6 +58,7 @@ struct bro_gw_req {
     char secret[BRO_APIKEY_SECRET_LEN + 1];
     bro_gw_key key;             /* the caller, once authenticated */
     int waiting_auth;           /* 1: the awaited job is an auth.resolve */
+    int gone;                   /* 1: the client went away before its answer (499) */
     bro_auth_done_fn auth_done; /* auth.c: who hears of the key check; NULL when none */
     int64_t start_us;           /* monotonic arrival time */
     int64_t deadline_ms;        /* unix ms */

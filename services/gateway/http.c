@@ -25,6 +25,8 @@ void bro_http_finish(bro_gw_req *r, int status, struct evbuffer *out)
 {
     if (r->req == NULL)
         return;
+    if (r->gone) /* recorded as nginx does: 499, the client closed the request */
+        status = 499;
     int64_t took = bro_http_mono_us() - r->start_us;
     bro_metrics_observe(r->gw->metrics, r->route_index, status, r->start_us);
     bro_log_ctx lc = {r->key.tenant[0] ? r->key.tenant : NULL, r->req_id, NULL};

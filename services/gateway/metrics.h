@@ -22,6 +22,7 @@ typedef struct bro_metrics {
     unsigned long long latency_count;
     unsigned long long latency_sum_us;
     unsigned long long auth_hits, auth_misses, redis_errors, timeouts;
+    unsigned long long client_gone; /* waits ended because the client went away (server.c) */
     long long in_flight;
     bro_conn_stats conn;                                 /* connections of both listeners */
     bro_conn_limits api;                                 /* the API listener's limits */

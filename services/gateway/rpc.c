@@ -78,6 +78,12 @@ static void bro_rpc_fail(bro_gw_req *r, int outcome, const char *why)
     bro_rpc_finish(r, &res);
 }
 
+void bro_rpc_abandon(bro_gw_req *r)
+{
+    bro_rpc_fail(r, BRO_RPC_GONE, "the client went away");
+    bro_gw_req_release(r);
+}
+
 static void bro_rpc_on_deadline(evutil_socket_t fd, short what, void *arg)
 {
     bro_gw_req *r = arg;

@@ -19,6 +19,7 @@ enum {
     BRO_RPC_UNREACHABLE, /* nothing was sent: Redis is not connected */
     BRO_RPC_LOST,        /* sent, but Redis did not take it or the connection went (or stops) */
     BRO_RPC_INVALID,     /* the job could not be made into an envelope: err_code says why */
+    BRO_RPC_GONE,        /* the client went away first; whatever is answered goes nowhere */
 };
 
 /* The end of one wait, borrowed by the callback for the length of the call. */
@@ -46,6 +47,10 @@ typedef struct bro_rpc_job {
 /* Connects this thread's two Redis connections (commands, and the reply subscription) and keeps
  * them up. Returns 0, or -1 after logging why (configuration). */
 int bro_rpc_start(bro_gw *gw);
+/* Ends r's wait, if it is waiting, with BRO_RPC_GONE, and lets go of r once nothing else holds
+ * it: its client went away. A reply that comes later finds nobody. */
+void bro_rpc_abandon(bro_gw_req *r);
+
 /* Ends every wait of gw with BRO_RPC_LOST and closes the connections. */
 void bro_rpc_stop(bro_gw *gw);
 

@@ -367,6 +367,15 @@ static void bro_server_dispatch(bro_gw_req *r)
     msgpack_sbuffer_destroy(&sb);
 }
 
+/* The client left while r waited: the wait ends now, not at its reply or deadline. */
+static void bro_server_on_gone(bro_conn_req *req, void *arg)
+{
+    bro_gw_req *r = arg;
+    r->gone = 1;
+    __atomic_add_fetch(&r->gw->metrics->client_gone, 1, __ATOMIC_RELAXED);
+    bro_rpc_abandon(r);
+}
+
 static void bro_server_on_request(bro_conn_req *req, void *arg)
 {
     bro_gw *gw = arg;
@@ -377,6 +386,7 @@ static void bro_server_on_request(bro_conn_req *req, void *arg)
     }
     r->gw = gw;
     r->req = req;
+    bro_conn_on_gone(req, bro_server_on_gone, r);
     r->start_us = bro_metrics_now_us();
     r->deadline_ms = bro_ids_now_ms() + gw->cfg->request_timeout_ms;
     r->route_index = -1;

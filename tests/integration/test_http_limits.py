@@ -6,13 +6,14 @@ import os
 import resource
 import selectors
 import socket
+import struct
 import threading
 import time
 
 import pytest
 
 import rawhttp as rh
-from conftest import EdgeService, count_candidates, suffix, wait_until
+from conftest import EdgeService, count_candidates, private_redis, suffix, wait_until
 
 HEADER_MS, BODY_MS, IDLE_MS = 1000, 1000, 1500
 DEADLINES = {"BROBYGGER_HEADER_TIMEOUT_MS": str(HEADER_MS),
@@ -413,3 +414,38 @@ def test_gateway_raises_its_soft_descriptor_limit(low_soft_limit):
         for c in conns:
             c.close()
         sel.close()
+
+
+@pytest.fixture
+def unanswered(migrated, rds):
+    """A gateway whose jobs nobody takes (its Redis database has no workers), with a deadline
+    far away: a request that needs a worker waits until its client goes."""
+    url, client = private_redis(rds, 6)
+    svc = EdgeService(env={"BROBYGGER_REDIS": url, "BROBYGGER_REQUEST_TIMEOUT_MS": "60000"},
+                      workers=0)
+    svc.wait_answering()
+    yield svc, client
+    svc.stop_clean()
+    client.flushdb()
+
+
+def test_a_client_that_goes_away_ends_its_wait_at_once(unanswered):
+    svc, client = unanswered
+    c = rh.Conn(svc.port)
+    # an unknown key needs a worker to look it up, and none will
+    c.send(rh.get("/v1/me", [("Authorization", "Bearer bro_AAAAAAAA_" + "s" * 32)]))
+    wait_until(lambda: client.xlen("bro:q:records") == 1, timeout=10, what="the key check posted")
+    # a reset, not a half-close: a client that only stops sending still gets its answer
+    c.sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    c.close()
+
+    def ended():
+        samples, _ = rh.metrics(svc.admin_port)
+        return samples.get("brobygger_http_client_gone_total") == 1 and samples.get(
+            'brobygger_http_requests_total{route="/v1/me",method="GET",status="4xx"}') == 1
+    wait_until(ended, timeout=10, what="the wait ended with 499")
+    samples, _ = rh.metrics(svc.admin_port)
+    assert samples.get("brobygger_job_timeouts_total") == 0
+    # the gateway goes on serving
+    with rh.Conn(svc.port) as c2:
+        assert c2.request(HEALTHZ).status == 200
