@@ -45,7 +45,7 @@ void bro_http_problem(bro_gw_req *r, int status, const char *word, const char *d
         return;
     struct evbuffer *out = bro_conn_problem(status, word, detail, field);
     evhttp_add_header(bro_conn_out_headers(r->req), "Content-Type", "application/problem+json");
-    bro_http_finish(r, status, out);
+    bro_http_finish(r, bro_err_http_status(bro_err_from_word(word)), out);
     if (out)
         evbuffer_free(out);
 }
