@@ -92,8 +92,8 @@ struct evbuffer *bro_conn_problem(int status, const char *word, const char *deta
 {
     int code = bro_err_from_word(word);
     if (code < 0 || bro_err_http_status(code) != status)
-        bro_log_error(NULL, "problem %s with status %d: the error table says %d", word, status,
-                      bro_err_http_status(code));
+        bro_log_error(NULL, "problem %s with status %d: the error table says %d",
+                      word ? word : "(none)", status, bro_err_http_status(code));
     bro_problem_field f = {field, detail};
     bro_problem p = {code < 0 ? BRO_E_INTERNAL : code, detail, field ? &f : NULL, field ? 1 : 0};
     struct evbuffer *body = evbuffer_new();

@@ -1,5 +1,6 @@
-/* Writing answers: problem+json for every error, JSON or msgpack bodies from worker replies,
- * and the bookkeeping every answer shares (X-Request-Id, metrics, access log). */
+/* Writing answers: problem+json for every error (built by common/problem.c), JSON or msgpack
+ * bodies from worker replies, and the bookkeeping every answer shares (X-Request-Id, metrics,
+ * access log). */
 #include <event2/buffer.h>
 #include <event2/keyvalq_struct.h>
 #include <jansson.h>
@@ -38,6 +39,9 @@ void bro_http_finish(bro_gw_req *r, int status, struct evbuffer *out)
     r->req = NULL;
 }
 
+/* Answers r with the problem document of word (common/problem.h); the answer's status is the
+ * word's one status in the error table, which the caller's status must repeat (see
+ * bro_conn_problem: a mismatch is logged, and tests/integration/test_problems.py fails on it). */
 void bro_http_problem(bro_gw_req *r, int status, const char *word, const char *detail,
                       const char *field)
 {
