@@ -9,7 +9,6 @@
 #include <sys/queue.h>
 #include <event2/event_struct.h>
 #include <event2/listener.h>
-#include <jansson.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <stdio.h>
@@ -24,6 +23,7 @@
 #include "common/config.h"
 #include "common/ids.h"
 #include "common/log.h"
+#include "common/problem.h"
 #include "h1.h"
 
 #define BRO_CONN_READ_CHUNK      16384     /* bytes asked of one recv */
@@ -82,22 +82,25 @@ static void bro_conn_close(bro_conn *c);
 
 /* ---- problem documents --------------------------------------------------------------------- */
 
+static int bro_conn_problem_sink(const char *buf, size_t len, void *ctx)
+{
+    return evbuffer_add(ctx, buf, len);
+}
+
 struct evbuffer *bro_conn_problem(int status, const char *word, const char *detail,
                                   const char *field)
 {
-    char type[96];
-    snprintf(type, sizeof(type), BRO_CONN_PROBLEM_BASE "%s", word);
-    json_t *p = json_pack("{s:s, s:s, s:i, s:s}", "type", type, "title", bro_h1_reason(status),
-                          "status", status, "detail", detail);
-    if (p && field)
-        json_object_set_new(p, "errors",
-                            json_pack("[{s:s, s:s}]", "field", field, "message", detail));
-    char *text = p ? json_dumps(p, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
-    json_decref(p);
+    int code = bro_err_from_word(word);
+    if (code < 0 || bro_err_http_status(code) != status)
+        bro_log_error(NULL, "problem %s with status %d: the error table says %d",
+                      word ? word : "(none)", status, bro_err_http_status(code));
+    bro_problem_field f = {field, detail};
+    bro_problem p = {code < 0 ? BRO_E_INTERNAL : code, detail, field ? &f : NULL, field ? 1 : 0};
     struct evbuffer *body = evbuffer_new();
-    if (body && text)
-        evbuffer_add(body, text, strlen(text));
-    free(text);
+    if (body && bro_problem_json(&p, bro_conn_problem_sink, body) < 0) {
+        evbuffer_free(body);
+        body = NULL;
+    }
     return body;
 }
 
@@ -283,6 +286,7 @@ static void bro_conn_refuse(bro_conn *c, int status, const char *word, const cha
     evhttp_add_header(&headers, "Content-Type", "application/problem+json");
     evhttp_add_header(&headers, "X-Request-Id", id);
     struct evbuffer *body = bro_conn_problem(status, word, detail, field);
+    status = bro_err_http_status(bro_err_from_word(word)); /* the status the document states */
     c->keep_alive = 0;
     c->refused = 1;
     int head_only =

@@ -13,8 +13,6 @@
 
 #include "common/error.h"
 
-#define BRO_CONN_PROBLEM_BASE "https://brobygger.no/problems/"
-
 typedef struct bro_conn bro_conn;
 typedef struct bro_conn_server bro_conn_server;
 
@@ -77,9 +75,11 @@ void bro_conn_send(bro_conn_req *req, int status, struct evbuffer *body);
  * only frees it. A client that only shuts down its sending side still gets its answer. */
 void bro_conn_on_gone(bro_conn_req *req, void (*fn)(bro_conn_req *req, void *arg), void *arg);
 
-/* A problem+json document (RFC 9457) as compact JSON in a new buffer; field, when not NULL,
- * names the part of the request at fault in errors[0]. The caller frees the buffer; NULL when
- * out of memory (an answer without a body then). */
+/* A problem+json document (RFC 9457) as compact JSON in a new buffer, written by
+ * common/problem.h; field, when not NULL, names the part of the request at fault in errors[0].
+ * status must be the word's one status in the error table: the table's is what the document
+ * says, and a mismatch (or a word not in the table, sent as "internal") is logged as the bug it
+ * is. The caller frees the buffer; NULL when out of memory (an answer without a body then). */
 struct evbuffer *bro_conn_problem(int status, const char *word, const char *detail,
                                   const char *field);
 

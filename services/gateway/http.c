@@ -1,5 +1,6 @@
-/* Writing answers: problem+json for every error, JSON or msgpack bodies from worker replies,
- * and the bookkeeping every answer shares (X-Request-Id, metrics, access log). */
+/* Writing answers: problem+json for every error (built by common/problem.c), JSON or msgpack
+ * bodies from worker replies, and the bookkeeping every answer shares (X-Request-Id, metrics,
+ * access log). */
 #include "http.h"
 
 #include <event2/buffer.h>
@@ -42,6 +43,9 @@ void bro_http_finish(bro_gw_req *r, int status, struct evbuffer *out)
     r->req = NULL;
 }
 
+/* Answers r with the problem document of word (common/problem.h); the answer's status is the
+ * word's one status in the error table, which the caller's status must repeat (see
+ * bro_conn_problem: a mismatch is logged, and tests/integration/test_problems.py fails on it). */
 void bro_http_problem(bro_gw_req *r, int status, const char *word, const char *detail,
                       const char *field)
 {
@@ -49,7 +53,7 @@ void bro_http_problem(bro_gw_req *r, int status, const char *word, const char *d
         return;
     struct evbuffer *out = bro_conn_problem(status, word, detail, field);
     evhttp_add_header(bro_conn_out_headers(r->req), "Content-Type", "application/problem+json");
-    bro_http_finish(r, status, out);
+    bro_http_finish(r, bro_err_http_status(bro_err_from_word(word)), out);
     if (out)
         evbuffer_free(out);
 }

@@ -11,6 +11,7 @@
 
 #include "admin.h"
 #include "common/log.h"
+#include "common/problem.h"
 #include "gw.h"
 #include "metrics.h"
 #include "routes.h"
@@ -76,11 +77,14 @@ int main(int argc, char **argv)
         bro_routes_print(stdout);
         return fflush(stdout) == 0 ? 0 : 1;
     }
+    if (argc == 2 && strcmp(argv[1], "--problems") == 0)
+        return bro_problem_print_table(stdout) == 0 && fflush(stdout) == 0 ? 0 : 1;
     if (argc > 1) {
         fprintf(argc == 2 && strcmp(argv[1], "--help") == 0 ? stdout : stderr,
-                "usage: brobygger-gateway [--routes]\nConfiguration comes from BROBYGGER_* "
-                "environment variables (see README).\n--routes prints the route table (method, "
-                "pattern, job kind or \"local\", roles) and exits.\n");
+                "usage: brobygger-gateway [--routes | --problems]\nConfiguration comes from "
+                "BROBYGGER_* environment variables (see README).\n--routes prints the route table "
+                "(method, pattern, job kind or \"local\", roles) and exits.\n--problems prints "
+                "every problem type a client can receive (word, status, title) and exits.\n");
         return argc == 2 && strcmp(argv[1], "--help") == 0 ? 0 : 2;
     }
     if (bro_config_load(&g.cfg, &err) < 0) {

@@ -64,12 +64,12 @@ static int bro_server_pack_query(bro_gw_req *r, msgpack_packer *pk)
     {
         n++;
         if (strlen(kv->value) > BRO_SERVER_QUERY_VALUE && rc == 0) {
-            bro_http_problem(r, 400, "validation", "query parameter is too long", kv->key);
+            bro_http_problem(r, 400, "bad-request", "query parameter is too long", kv->key);
             rc = -1;
         }
     }
     if (rc == 0 && n > BRO_SERVER_QUERY_MAX) {
-        bro_http_problem(r, 400, "validation", "too many query parameters", "query");
+        bro_http_problem(r, 400, "bad-request", "too many query parameters", "query");
         rc = -1;
     }
     if (rc == 0) {
@@ -145,7 +145,7 @@ static int bro_server_pack_data(bro_gw_req *r, msgpack_packer *pk)
     if (!r->route->body) {
         if (len > 0 &&
             !bro_server_empty_object(r->req, (const char *)evbuffer_pullup(in, -1), len)) {
-            bro_http_problem(r, 400, "validation", "this route takes no body", "body");
+            bro_http_problem(r, 400, "bad-request", "this route takes no body", "body");
             return -1;
         }
         return msgpack_pack_nil(pk);
@@ -157,7 +157,7 @@ static int bro_server_pack_data(bro_gw_req *r, msgpack_packer *pk)
     const char *data = len ? (const char *)evbuffer_pullup(in, -1) : "";
     if (len == 0 &&
         !(r->route->body == BRO_BODY_OR_CSV && bro_server_content_type(r->req, "text/csv"))) {
-        bro_http_problem(r, 400, "validation", "a JSON object is required", "body");
+        bro_http_problem(r, 400, "bad-request", "a JSON object is required", "body");
         return -1;
     }
     bro_err err = {0};
@@ -319,7 +319,7 @@ static void bro_server_dispatch(bro_gw_req *r)
         for (size_t i = 0; ok && i < n; i++)
             ok = idem[i] > 0x20 && idem[i] < 0x7f;
         if (!ok) {
-            bro_http_problem(r, 400, "validation", "must be 1-255 printable ASCII characters",
+            bro_http_problem(r, 400, "bad-request", "must be 1-255 printable ASCII characters",
                              "Idempotency-Key");
             return;
         }
@@ -330,7 +330,7 @@ static void bro_server_dispatch(bro_gw_req *r)
     msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
     const char *if_match = evhttp_find_header(bro_conn_in_headers(r->req), "If-Match");
     if (if_match && strlen(if_match) > 72) {
-        bro_http_problem(r, 400, "validation", "must be an entity tag", "If-Match");
+        bro_http_problem(r, 400, "bad-request", "must be an entity tag", "If-Match");
         return;
     }
     char route[128];

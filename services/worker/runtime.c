@@ -15,13 +15,13 @@
 #include "common/ids.h"
 #include "common/jmp.h"
 #include "common/log.h"
+#include "common/problem.h"
 #include "handlers.h"
 #include "janitor.h"
 
 #define BRO_RUNTIME_BATCH        8    /* messages taken per read */
 #define BRO_RUNTIME_BLOCK_MS     1000 /* longest blocking read, so stop is noticed quickly */
 #define BRO_RUNTIME_HEARTBEAT_MS 1000 /* heartbeat period */
-#define BRO_RUNTIME_PROBLEM_BASE "https://brobygger.no/problems/"
 
 static const char *const bro_runtime_known_queues[] = {BRO_QUEUE_RECORDS, BRO_QUEUE_MATCHING,
                                                        BRO_QUEUE_NOTIFY, BRO_QUEUE_REPORTS, NULL};
@@ -103,72 +103,23 @@ static int bro_runtime_connect(bro_worker *w)
 
 /* ---- replies ------------------------------------------------------------------------------- */
 
-static const char *bro_runtime_title(int code)
-{
-    switch (code) {
-    case BRO_E_INVALID:
-        return "Ugyldig forespørsel";
-    case BRO_E_NOT_FOUND:
-        return "Finnes ikke";
-    case BRO_E_CONFLICT:
-        return "Konflikt";
-    case BRO_E_PRECONDITION:
-        return "Ressursen er endret";
-    case BRO_E_FORBIDDEN:
-        return "Ingen tilgang";
-    case BRO_E_DECODE:
-        return "Kan ikke lese forespørselen";
-    case BRO_E_UNAVAILABLE:
-    case BRO_E_RETRY:
-        return "Tjenesten er midlertidig utilgjengelig";
-    default:
-        return "Intern feil";
-    }
-}
-
-static void bro_runtime_pack_str(msgpack_packer *pk, const char *s)
-{
-    msgpack_pack_str_with_body(pk, s, strlen(s));
-}
-
-/* Packs a problem map for code into out, with the job's field errors when there are any. */
-static void bro_runtime_problem(msgpack_sbuffer *out, int status, int code, const char *detail,
-                                const bro_job *job)
-{
-    msgpack_packer pk;
-    msgpack_packer_init(&pk, out, msgpack_sbuffer_write);
-    char type[96];
-    snprintf(type, sizeof(type), BRO_RUNTIME_PROBLEM_BASE "%s", bro_err_word(code));
-    int nfields = job ? job->nfields : 0;
-    msgpack_pack_map(&pk, nfields ? 5 : 4);
-    bro_runtime_pack_str(&pk, "type");
-    bro_runtime_pack_str(&pk, type);
-    bro_runtime_pack_str(&pk, "title");
-    bro_runtime_pack_str(&pk, bro_runtime_title(code));
-    bro_runtime_pack_str(&pk, "status");
-    msgpack_pack_int(&pk, status);
-    bro_runtime_pack_str(&pk, "detail");
-    bro_runtime_pack_str(&pk, detail);
-    if (nfields) {
-        bro_runtime_pack_str(&pk, "errors");
-        msgpack_pack_array(&pk, nfields);
-        for (int i = 0; i < nfields; i++) {
-            msgpack_pack_map(&pk, 2);
-            bro_runtime_pack_str(&pk, "field");
-            bro_runtime_pack_str(&pk, job->fields[i].field);
-            bro_runtime_pack_str(&pk, "message");
-            bro_runtime_pack_str(&pk, job->fields[i].message);
-        }
-    }
-}
-
-static void bro_runtime_set_problem(bro_result *res, int status, int code, const char *detail,
+/* Replaces res's payload with the problem document for code (its status from the error
+ * table), with the job's field errors when there are any. */
+static void bro_runtime_set_problem(bro_result *res, int code, const char *detail,
                                     const bro_job *job)
 {
-    res->status = status;
+    bro_problem_field fields[BRO_JOB_FIELD_ERRORS_MAX];
+    int nfields = job ? job->nfields : 0;
+    for (int i = 0; i < nfields; i++)
+        fields[i] = (bro_problem_field){job->fields[i].field, job->fields[i].message};
+    bro_problem p = {code, detail, fields, nfields};
+    res->status = bro_problem_status(&p);
     res->is_error = 1;
     res->payload.size = 0;
-    bro_runtime_problem(&res->payload, status, code, detail, job);
+    msgpack_packer pk;
+    msgpack_packer_init(&pk, &res->payload, msgpack_sbuffer_write);
+    if (bro_problem_pack(&pk, &p) < 0)
+        res->payload.size = 0; /* out of memory: the status alone still answers */
 }
 
 /* Sends the reply to whoever waits for it. A lost reply is not fatal: the asker times out and a
@@ -258,7 +209,7 @@ static int bro_runtime_lookup(bro_worker *w, const bro_envelope *env, const char
         return -1;
     int found = PQntuples(r) == 1;
     if (found && (PQgetlength(r, 0, 0) != 64 || memcmp(PQgetvalue(r, 0, 0), fp, 64) != 0)) {
-        bro_runtime_set_problem(res, 422, BRO_E_CONFLICT,
+        bro_runtime_set_problem(res, BRO_E_IDEM_REUSED,
                                 "Idempotency-Key was already used with a different request", NULL);
     } else if (found) {
         bro_runtime_take_stored(res, r, 1);
@@ -298,31 +249,12 @@ static int bro_runtime_record(bro_worker *w, const bro_envelope *env, const char
 
 /* ---- running one job ----------------------------------------------------------------------- */
 
-static int bro_runtime_client_status(int code)
-{
-    switch (code) {
-    case BRO_E_INVALID:
-        return 422;
-    case BRO_E_DECODE:
-        return 400;
-    case BRO_E_NOT_FOUND:
-        return 404;
-    case BRO_E_CONFLICT:
-        return 409;
-    case BRO_E_PRECONDITION:
-        return 412;
-    case BRO_E_FORBIDDEN:
-        return 403;
-    default:
-        return 0;
-    }
-}
-
+/* A failure the request caused (a 4xx word) is answered; the rest is retried or failed. */
 static bro_outcome bro_runtime_classify(bro_result *res, const bro_job *job, const bro_err *err)
 {
-    int status = bro_runtime_client_status(err->code);
-    if (status) {
-        bro_runtime_set_problem(res, status, err->code, err->msg, job);
+    int status = bro_err_http_status(err->code);
+    if (status >= 400 && status < 500) {
+        bro_runtime_set_problem(res, err->code, err->msg, job);
         return BRO_OUT_REPLY;
     }
     res->err = *err;
@@ -365,7 +297,7 @@ static bro_outcome bro_runtime_execute(bro_worker *w, const bro_handler *h, cons
     int readonly = (h->flags & BRO_H_READONLY) != 0;
     const char *tenant = (h->flags & BRO_H_PLATFORM) ? NULL : env->tenant;
     if (!(h->flags & BRO_H_PLATFORM) && env->tenant[0] == '\0') {
-        bro_runtime_set_problem(res, 403, BRO_E_FORBIDDEN, "this job needs a tenant", NULL);
+        bro_runtime_set_problem(res, BRO_E_FORBIDDEN, "this job needs a tenant", NULL);
         return BRO_OUT_REPLY;
     }
     char fp[65] = "";
@@ -456,8 +388,7 @@ static void bro_runtime_retry(bro_worker *w, const bro_queue_msg *m, bro_envelop
         /* Whoever still waits hears it now rather than at its own deadline. */
         bro_result res = {0};
         msgpack_sbuffer_init(&res.payload);
-        bro_runtime_set_problem(&res, 503, BRO_E_UNAVAILABLE, "the job could not be completed",
-                                NULL);
+        bro_runtime_set_problem(&res, BRO_E_UNAVAILABLE, "the job could not be completed", NULL);
         bro_runtime_publish(w, env, &res, lc);
         msgpack_sbuffer_destroy(&res.payload);
         bro_runtime_dead(w, m, env, attempt, why, lc);
@@ -527,14 +458,13 @@ static void bro_runtime_handle(bro_worker *w, bro_queue_msg *m)
     int attempt = env.attempt + (m->deliveries > 1 ? m->deliveries - 1 : 0);
     const bro_handler *h = bro_handlers_find(env.kind);
     if (h == NULL) {
-        bro_runtime_set_problem(&res, 500, BRO_E_INTERNAL, "no handler for this job", NULL);
+        bro_runtime_set_problem(&res, BRO_E_INTERNAL, "no handler for this job", NULL);
         bro_runtime_publish(w, &env, &res, &lc);
         bro_runtime_dead(w, m, &env, attempt, "unknown job kind", &lc);
         goto out;
     }
     if (attempt > w->cfg.max_attempts) {
-        bro_runtime_set_problem(&res, 503, BRO_E_UNAVAILABLE, "the job could not be completed",
-                                NULL);
+        bro_runtime_set_problem(&res, BRO_E_UNAVAILABLE, "the job could not be completed", NULL);
         bro_runtime_publish(w, &env, &res, &lc);
         bro_runtime_dead(w, m, &env, attempt, "too many deliveries", &lc);
         goto out;
@@ -563,7 +493,7 @@ static void bro_runtime_handle(bro_worker *w, bro_queue_msg *m)
         bro_runtime_retry(w, m, &env, attempt, res.err.msg, &lc);
         break;
     case BRO_OUT_FAIL:
-        bro_runtime_set_problem(&res, 500, BRO_E_INTERNAL, "the job failed", NULL);
+        bro_runtime_set_problem(&res, BRO_E_INTERNAL, "the job failed", NULL);
         bro_runtime_publish(w, &env, &res, &lc);
         bro_runtime_dead(w, m, &env, attempt, res.err.msg[0] ? res.err.msg : "failed", &lc);
         break;
