@@ -37,56 +37,6 @@ static const bro_vfield bro_consents_fields[] = {
     "TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), 'withdrawn_by', k.withdrawn_by, "         \
     "'withdrawal_reason', k.withdrawal_reason)::text"
 
-/* $1..$5 audit, $6 candidate, $7 id, $8..$12 the fields, $13 outbox event id. */
-static const char *bro_consents_sql_create =
-    "WITH c AS (SELECT id FROM candidates c WHERE id = $6::uuid AND" BRO_RECORDS_VISIBLE("c")
-        BRO_RECORDS_HOLD
-    "),"
-    " k AS (INSERT INTO consents (id, candidate_id, scope, given_at, method, expires_at, "
-    "note,"
-    " recorded_by) SELECT $7::uuid, c.id, ARRAY(SELECT "
-    "jsonb_array_elements_text($8::jsonb)),"
-    " $9::date, $10, $11::date, $12, $1 FROM c RETURNING *),"
-    " evt AS (INSERT INTO outbox (event_id, event, aggregate_id, payload)"
-    " SELECT $13::uuid, 'consent.given', candidate_id, jsonb_build_object('id', id,"
-    " 'candidate_id', candidate_id, 'scope', scope) FROM k)," BRO_RECORDS_AUDIT(
-        "consent.create", "k.candidate_id", "k") " SELECT " BRO_CONSENTS_JSON " FROM k";
-
-/* $1..$5 audit, $6 candidate, $7 id. */
-static const char *bro_consents_sql_get =
-    "WITH c AS (SELECT id FROM candidates c WHERE id = $6::uuid AND" BRO_RECORDS_VISIBLE(
-        "c") "),"
-             " k AS (SELECT k.* FROM consents k JOIN c ON c.id = k.candidate_id WHERE k.id = "
-             "$7::uuid)," BRO_RECORDS_AUDIT("consent.get", "k.candidate_id",
-                                            "k") " SELECT " BRO_CONSENTS_JSON " FROM k";
-
-/* $1..$5 audit, $6 candidate, $7 cursor, $8 limit, $9 active (boolean or NULL). */
-static const char *bro_consents_sql_list =
-    "WITH c AS (SELECT id FROM candidates c WHERE id = $6::uuid AND" BRO_RECORDS_VISIBLE(
-        "c") ")," BRO_RECORDS_AUDIT("consent.list", "c.id",
-                                    "c") " SELECT " BRO_CONSENTS_JSON
-                                         ", k.id::text FROM c JOIN consents k ON k.candidate_id = "
-                                         "c.id"
-                                         " WHERE ($9::boolean IS NULL OR (k.withdrawn_at IS NULL "
-                                         "AND (k.expires_at IS NULL OR"
-                                         " k.expires_at >= current_date)) = $9::boolean) AND "
-                                         "($7::uuid IS NULL OR k.id < $7::uuid)"
-                                         " ORDER BY k.id DESC LIMIT $8::int + 1";
-
-/* $1 candidate, $2 id: whether the consent is already withdrawn, locked. */
-static const char *bro_consents_sql_lock =
-    "SELECT (withdrawn_at IS NOT NULL)::text FROM consents WHERE candidate_id = $1::uuid"
-    " AND id = $2::uuid FOR UPDATE";
-
-/* $1..$5 audit, $6 candidate, $7 id, $8 reason, $9 outbox event id. */
-static const char *bro_consents_sql_withdraw =
-    "WITH k AS (UPDATE consents SET withdrawn_at = now(), withdrawn_by = $1,"
-    " withdrawal_reason = $8 WHERE id = $7::uuid AND candidate_id = $6::uuid RETURNING *),"
-    " evt AS (INSERT INTO outbox (event_id, event, aggregate_id, payload)"
-    " SELECT $9::uuid, 'consent.withdrawn', candidate_id, jsonb_build_object('id', id,"
-    " 'candidate_id', candidate_id, 'scope', scope) FROM k)," BRO_RECORDS_AUDIT(
-        "consent.withdraw", "k.candidate_id", "k") " SELECT " BRO_CONSENTS_JSON " FROM k";
-
 /* Today's date in Norway, give or take the zone: a consent may be dated up to a day ahead of
  * UTC, never later. */
 static void bro_consents_latest_date(char out[16])
@@ -97,9 +47,12 @@ static void bro_consents_latest_date(char out[16])
     strftime(out, 16, "%Y-%m-%d", &tm);
 }
 
-/* The scope's values, no repeats; the dates in order. */
-static int bro_consents_check(bro_job *job)
+/* The scope's values, no repeats; the dates in order (a bro_records_sub_check). */
+static int bro_consents_check(bro_job *job, const bro_records_sub *r, const char *cand,
+                              const char *const *values, const PGresult *locked)
 {
+    (void)cand;
+    (void)locked;
     const msgpack_object *scope = bro_jmp_map_get(job->data, "scope");
     for (uint32_t i = 0; scope && i < scope->via.array.size; i++) {
         const msgpack_object *v = &scope->via.array.ptr[i];
@@ -118,45 +71,72 @@ static int bro_consents_check(bro_job *job)
     }
     if (scope && scope->via.array.size == 0)
         bro_job_field_error(job, "scope", "must name at least one scope");
-    char given[16] = "", expires[16], latest[16];
+    /* YYYY-MM-DD sorts as text. */
+    const char *given = bro_records_sub_value(r, values, "given_at");
+    const char *expires = bro_records_sub_value(r, values, "expires_at");
+    char latest[16];
     bro_consents_latest_date(latest);
-    if (bro_job_param(job->data, "given_at", given, sizeof(given)) == 0 &&
-        strcmp(given, latest) > 0)
+    if (given && strcmp(given, latest) > 0)
         bro_job_field_error(job, "given_at", "must not be in the future");
-    if (bro_job_param(job->data, "expires_at", expires, sizeof(expires)) == 0 &&
-        strcmp(expires, given) <= 0)
+    if (given && expires && strcmp(expires, given) <= 0)
         bro_job_field_error(job, "expires_at", "must be after given_at");
     return bro_job_check_fields(job);
 }
 
+static const bro_records_sub bro_consents = {
+    .what = "consent",
+    .fields = bro_consents_fields,
+    .nfields = BRO_CONSENTS_NFIELDS,
+    .nwritable = BRO_CONSENTS_NFIELDS,
+    .check = bro_consents_check,
+    .event = 1,
+};
+
+/* $1..$5 audit, $6 candidate, $7 id, $8..$12 the fields, $13 outbox event id. */
+static const char *bro_consents_sql_create =
+    "WITH c AS (SELECT id FROM candidates c WHERE id = $6::uuid AND" BRO_RECORDS_VISIBLE("c")
+        BRO_RECORDS_HOLD
+    "),"
+    " k AS (INSERT INTO consents (id, candidate_id, scope, given_at, method, expires_at, "
+    "note,"
+    " recorded_by) SELECT $7::uuid, c.id, ARRAY(SELECT "
+    "jsonb_array_elements_text($8::jsonb)),"
+    " $9::date, $10, $11::date, $12, $1 FROM c RETURNING *),"
+    " evt AS (INSERT INTO outbox (event_id, event, aggregate_id, payload)"
+    " SELECT $13::uuid, 'consent.given', candidate_id, jsonb_build_object('id', id,"
+    " 'candidate_id', candidate_id, 'scope', scope) FROM k)," BRO_RECORDS_AUDIT(
+        "consent.create", "k.candidate_id", "k") " SELECT " BRO_CONSENTS_JSON " FROM k";
+
 int bro_consents_create(bro_job *job)
 {
-    char cand[BRO_UUID_LEN + 1], id[BRO_UUID_LEN + 1], event[BRO_UUID_LEN + 1];
-    if (bro_records_path_id(job, "id", cand, "candidate") < 0)
-        return -1;
-    bro_validate(job, job->data, bro_consents_fields, BRO_CONSENTS_NFIELDS, 0);
-    if (bro_job_check_fields(job) < 0 || bro_consents_check(job) < 0)
-        return -1;
-    bro_ids_uuid7(id);
-    bro_ids_uuid7(event);
-    const char *p[8 + BRO_CONSENTS_NFIELDS];
-    char *owned[BRO_CONSENTS_NFIELDS] = {0};
-    bro_records_audit_params(job, p);
-    p[5] = cand;
-    p[6] = id;
-    if (bro_records_texts(job, bro_consents_fields, BRO_CONSENTS_NFIELDS, p + 7, owned) < 0)
-        return -1;
-    p[7 + BRO_CONSENTS_NFIELDS] = event;
-    int rc = bro_job_query_one(job, bro_consents_sql_create, 8 + BRO_CONSENTS_NFIELDS, p, 201,
-                               "no such candidate");
-    bro_records_texts_free(owned, BRO_CONSENTS_NFIELDS);
-    return rc;
+    return bro_records_sub_create(job, &bro_consents, bro_consents_sql_create);
 }
+
+/* $1..$5 audit, $6 candidate, $7 id. */
+static const char *bro_consents_sql_get =
+    "WITH c AS (SELECT id FROM candidates c WHERE id = $6::uuid AND" BRO_RECORDS_VISIBLE(
+        "c") "),"
+             " k AS (SELECT k.* FROM consents k JOIN c ON c.id = k.candidate_id WHERE k.id = "
+             "$7::uuid)," BRO_RECORDS_AUDIT("consent.get", "k.candidate_id",
+                                            "k") " SELECT " BRO_CONSENTS_JSON " FROM k";
 
 int bro_consents_get(bro_job *job)
 {
-    return bro_records_sub_get(job, bro_consents_sql_get, "consent");
+    return bro_records_sub_get(job, bro_consents_sql_get, bro_consents.what);
 }
+
+/* $1..$5 audit, $6 candidate, $7 cursor, $8 limit, $9 active (boolean or NULL). */
+static const char *bro_consents_sql_list =
+    "WITH c AS (SELECT id FROM candidates c WHERE id = $6::uuid AND" BRO_RECORDS_VISIBLE(
+        "c") ")," BRO_RECORDS_AUDIT("consent.list", "c.id",
+                                    "c") " SELECT " BRO_CONSENTS_JSON
+                                         ", k.id::text FROM c JOIN consents k ON k.candidate_id = "
+                                         "c.id"
+                                         " WHERE ($9::boolean IS NULL OR (k.withdrawn_at IS NULL "
+                                         "AND (k.expires_at IS NULL OR"
+                                         " k.expires_at >= current_date)) = $9::boolean) AND "
+                                         "($7::uuid IS NULL OR k.id < $7::uuid)"
+                                         " ORDER BY k.id DESC LIMIT $8::int + 1";
 
 int bro_consents_list(bro_job *job)
 {
@@ -164,6 +144,20 @@ int bro_consents_list(bro_job *job)
     static const bro_vfield active = {"active", BRO_V_ENUM, 0, 1, 5, booleans};
     return bro_records_sub_list(job, bro_consents_sql_list, &active);
 }
+
+/* $1 candidate, $2 id: whether the consent is already withdrawn, locked. */
+static const char *bro_consents_sql_lock =
+    "SELECT (withdrawn_at IS NOT NULL)::text FROM consents WHERE candidate_id = $1::uuid"
+    " AND id = $2::uuid FOR UPDATE";
+
+/* $1..$5 audit, $6 candidate, $7 id, $8 reason, $9 outbox event id. */
+static const char *bro_consents_sql_withdraw =
+    "WITH k AS (UPDATE consents SET withdrawn_at = now(), withdrawn_by = $1,"
+    " withdrawal_reason = $8 WHERE id = $7::uuid AND candidate_id = $6::uuid RETURNING *),"
+    " evt AS (INSERT INTO outbox (event_id, event, aggregate_id, payload)"
+    " SELECT $9::uuid, 'consent.withdrawn', candidate_id, jsonb_build_object('id', id,"
+    " 'candidate_id', candidate_id, 'scope', scope) FROM k)," BRO_RECORDS_AUDIT(
+        "consent.withdraw", "k.candidate_id", "k") " SELECT " BRO_CONSENTS_JSON " FROM k";
 
 int bro_consents_withdraw(bro_job *job)
 {
