@@ -71,7 +71,7 @@ static int bro_consents_check(bro_job *job, const bro_records_sub *r, const char
     }
     if (scope && scope->via.array.size == 0)
         bro_job_field_error(job, "scope", "must name at least one scope");
-    /* YYYY-MM-DD sorts as text. */
+    /* The dates as stored (a date-time cut to its date): YYYY-MM-DD sorts as text. */
     const char *given = bro_records_sub_value(r, values, "given_at");
     const char *expires = bro_records_sub_value(r, values, "expires_at");
     char latest[16];

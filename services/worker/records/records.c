@@ -57,6 +57,9 @@ int bro_records_texts(bro_job *job, const bro_vfield *fields, int n, const char 
     int oom = 0;
     for (int i = 0; i < n; i++) {
         owned[i] = bro_records_text(job->data, fields[i].name, &oom);
+        if (owned[i] && bro_validate_takes_time(&fields[i]) &&
+            strlen(owned[i]) > BRO_VALIDATE_DATE_LEN)
+            owned[i][BRO_VALIDATE_DATE_LEN] = '\0'; /* the date as written, in its own offset */
         p[i] = owned[i];
     }
     if (!oom)

@@ -40,8 +40,9 @@ void bro_records_audit_params(const bro_job *job, const char **p);
  * allocation failure. The caller frees the result. */
 char *bro_records_text(const msgpack_object *data, const char *name, int *oom);
 
-/* Converts the first n fields of a table into p[0..n-1] (owned[] gets what to free). Returns 0,
- * or -1 with the job failed when memory ran out. */
+/* Converts the first n fields of a table into p[0..n-1] (owned[] gets what to free); a date
+ * field that takes a time (bro_validate_takes_time) becomes its date. Returns 0, or -1 with the
+ * job failed when memory ran out. */
 int bro_records_texts(bro_job *job, const bro_vfield *fields, int n, const char **p,
                       char **owned) BRO_MUST_USE;
 void bro_records_texts_free(char **owned, int n);
@@ -89,9 +90,9 @@ struct bro_records_sub;
 
 /* Checks a body of sub-resource r beyond its field table. cand is the candidate; values are
  * the writable fields as statement parameters (read them with bro_records_sub_value: NULL
- * where absent or null); locked is the row the lock statement returned on update (still owned
- * by the caller), NULL on create. Records field errors and returns bro_job_check_fields, or
- * fails the job; 0 lets the change go on. */
+ * where absent or null, a date that takes a time already cut to its date); locked is the row the
+ * lock statement returned on update (still owned by the caller), NULL on create. Records field
+ * errors and returns bro_job_check_fields, or fails the job; 0 lets the change go on. */
 typedef int (*bro_records_sub_check)(bro_job *job, const struct bro_records_sub *r,
                                      const char *cand, const char *const *values,
                                      const PGresult *locked);
