@@ -312,7 +312,7 @@ int bro_records_sub_update(bro_job *job, const bro_records_sub *r, const char *l
         return bro_job_fail(job, err.code, "%s", err.msg);
     const char *p[8 + BRO_RECORDS_SUB_MAX_WRITABLE];
     char *owned[BRO_RECORDS_SUB_MAX_WRITABLE] = {0};
-    int rc = -1, n;
+    int rc = -1, n, nowned = 0; /* nowned: entries of owned to free */
     snprintf(missing, sizeof(missing), "no such %s", r->what);
     if (PQntuples(locked) != 1) {
         rc = bro_job_fail(job, BRO_E_NOT_FOUND, "%s", missing);
@@ -321,13 +321,16 @@ int bro_records_sub_update(bro_job *job, const bro_records_sub *r, const char *l
     if (bro_job_if_match(job, PQgetvalue(locked, 0, 0)) < 0)
         goto out;
     n = bro_records_sub_params(job, r, cand, id, p, owned);
-    if (n < 0 || (r->check && r->check(job, r, cand, p + 7, locked) < 0))
+    if (n < 0)
+        goto out;
+    nowned = r->nwritable;
+    if (r->check && r->check(job, r, cand, p + 7, locked) < 0)
         goto out;
     bro_records_present(job->data, r->fields, r->nwritable, present, sizeof(present));
     p[n++] = present;
     rc = bro_job_query_one(job, update_sql, n, p, 200, missing);
 out:
     PQclear(locked);
-    bro_records_texts_free(owned, r->nwritable);
+    bro_records_texts_free(owned, nowned);
     return rc;
 }
