@@ -352,8 +352,18 @@ def flatten(doc, name, where=None):
 
 
 def nullable_of(doc, p):
-    """(p without its null alternative, whether null is allowed)."""
+    """(p without its null alternative, whether null is allowed). A date that may also be sent as
+    a date-time (anyOf date, date-time) becomes a date with x-or-time."""
     p = deref(doc, p)
+    if "anyOf" in p:
+        alts = [deref(doc, a) for a in p["anyOf"]]
+        rest = [a for a in alts if a.get("type") != "null"]
+        if sorted(a.get("format", "") for a in rest) == ["date", "date-time"] and \
+                all(a.get("type") == "string" for a in rest):
+            q = {k: v for k, v in p.items() if k != "anyOf"}
+            return {**q, "type": "string", "format": "date", "x-or-time": True}, \
+                len(rest) < len(alts)
+        return p, False
     if "oneOf" in p:
         alts = [deref(doc, a) for a in p["oneOf"]]
         rest = [a for a in alts if a.get("type") != "null"]
@@ -436,6 +446,8 @@ def field_of(doc, name, raw, required, where):
         flags.append("BRO_V_NULLABLE")
     if p.get("x-multiline"):
         flags.append("BRO_V_MULTILINE")
+    if p.get("x-or-time"):
+        flags.append("BRO_V_OR_TIME")
     t = p.get("type")
     if p.get("readOnly"):
         if t == "string" and "enum" in p:

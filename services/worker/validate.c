@@ -10,8 +10,9 @@
 #include "common/jmp.h"
 #include "common/utf8.h"
 
-#define BRO_VALIDATE_TAG_MAX_CHARS  60
-#define BRO_VALIDATE_TEXT_MAX_CHARS 1000
+#define BRO_VALIDATE_TAG_MAX_CHARS       60
+#define BRO_VALIDATE_TEXT_MAX_CHARS      1000
+#define BRO_VALIDATE_TIMESTAMP_MAX_CHARS 35 /* 2026-03-01T09:30:00.123456789+01:00 */
 
 static const char *const bro_validate_weekdays[] = {"mon", "tue", "wed", "thu",
                                                     "fri", "sat", "sun", NULL};
@@ -155,7 +156,7 @@ static int bro_validate_timestamp(const msgpack_object *o)
 {
     const char *s = o->via.str.ptr;
     size_t n = o->via.str.size;
-    if (n < 20 || n > 35)
+    if (n < 20 || n > BRO_VALIDATE_TIMESTAMP_MAX_CHARS)
         return 0;
     msgpack_object date = *o;
     date.via.str.size = 10;
@@ -184,10 +185,17 @@ static int bro_validate_timestamp(const msgpack_object *o)
            s[i + 4] <= '5' && s[i + 5] >= '0' && s[i + 5] <= '9';
 }
 
+int bro_validate_takes_time(const bro_vfield *f)
+{
+    return f->type == BRO_V_DATE && (f->flags & BRO_V_OR_TIME);
+}
+
 /* Checks a string-shaped type; returns after recording at most one error. */
 static void bro_validate_stringish(bro_job *job, const bro_vfield *f, const msgpack_object *o)
 {
     long long max = f->max > 0 ? f->max : 254;
+    if (bro_validate_takes_time(f))
+        max = BRO_VALIDATE_TIMESTAMP_MAX_CHARS;
     if (bro_validate_str(job, f->name, o, f->type == BRO_V_STRING ? f->min : 1, max, f->flags) < 0)
         return;
     char tmp[256];
@@ -239,8 +247,14 @@ static void bro_validate_stringish(bro_job *job, const bro_vfield *f, const msgp
         break;
     }
     case BRO_V_DATE:
-        if (!bro_validate_date(o))
+        if (bro_validate_takes_time(f)) {
+            if (!bro_validate_date(o) && !bro_validate_timestamp(o))
+                bro_job_field_error(job, f->name,
+                                    "must be a date YYYY-MM-DD or an RFC 3339 time, e.g. "
+                                    "2026-03-01T09:30:00+01:00");
+        } else if (!bro_validate_date(o)) {
             bro_job_field_error(job, f->name, "must be a date YYYY-MM-DD");
+        }
         break;
     case BRO_V_TIMESTAMP:
         if (!bro_validate_timestamp(o))

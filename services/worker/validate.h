@@ -21,7 +21,7 @@ typedef enum bro_vtype {
     BRO_V_EMAIL,        /* something@something, up to 254 characters */
     BRO_V_PHONE,        /* digits, spaces and one leading +, 3..32 characters */
     BRO_V_SLUG,         /* tenant slug */
-    BRO_V_DATE,         /* YYYY-MM-DD */
+    BRO_V_DATE,         /* YYYY-MM-DD; named *_at, an RFC 3339 date-time too (see below) */
     BRO_V_OBJECTS,      /* array of up to max objects; their members by bro_validate_items */
     BRO_V_TEXTS,        /* array of up to max strings of 1..1000 characters */
     BRO_V_TIMESTAMP,    /* RFC 3339 date-time with a zone (Z or +01:00) */
@@ -43,6 +43,9 @@ typedef enum bro_vtype {
 #define BRO_V_FILE 0x10
 /* An integer whose upper bound is the current year (UTC), whatever max says: a birth year. */
 #define BRO_V_THIS_YEAR 0x20
+/* A date that may also be sent as an RFC 3339 date-time (the document's anyOf date, date-time):
+ * the fields named *_at, where a coordinator may paste a time. It is kept as the date. */
+#define BRO_V_OR_TIME 0x40
 
 typedef struct bro_vfield {
     const char *name;          /* JSON member name */
@@ -51,6 +54,14 @@ typedef struct bro_vfield {
     long long min, max;        /* characters for strings, value for ints, items for tags */
     const char *const *values; /* NULL-terminated list for BRO_V_ENUM */
 } bro_vfield;
+
+/* A date field with BRO_V_OR_TIME (the *_at dates: given_at, conducted_at, expires_at, which the
+ * document describes as anyOf date, date-time) also accepts an RFC 3339 date-time, since clients
+ * that keep times send one where a date is enough. Such a value is stored as its date: the first BRO_VALIDATE_DATE_LEN
+ * characters, the date as written in the value's own offset, because that is the day the
+ * coordinator means ("2026-03-01T23:30:00-05:00" is 2026-03-01, not the UTC date 2026-03-02). */
+#define BRO_VALIDATE_DATE_LEN 10
+int bro_validate_takes_time(const bro_vfield *f);
 
 /* Checks data (must be a map; NULL or nil is a "body" error) against the table of n fields.
  * partial=1 (PATCH) does not require BRO_V_REQUIRED fields. Records every error in job and

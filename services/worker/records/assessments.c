@@ -2,32 +2,10 @@
  * accommodation, school and work experience, how to communicate, and wishes. Every read and
  * change is audited, as the candidate's own data is. */
 
-#include <libpq-fe.h>
-#include <stdio.h>
-#include <string.h>
-
-#include "common/ids.h"
 #include "records/records.h"
 #include "validate.h"
 #include "surface_handlers.h"
-
-/* The writable fields, in the order of the statements' parameters $8.. below. */
-static const bro_vfield bro_assessments_fields[] = {
-    {"resources", BRO_V_STRING, BRO_V_NULLABLE | BRO_V_MULTILINE, 1, 4000, NULL},
-    {"challenges", BRO_V_STRING, BRO_V_NULLABLE | BRO_V_MULTILINE, 1, 4000, NULL},
-    {"special_considerations", BRO_V_STRING, BRO_V_NULLABLE | BRO_V_MULTILINE, 1, 4000, NULL},
-    {"education", BRO_V_STRING, BRO_V_NULLABLE | BRO_V_MULTILINE, 1, 4000, NULL},
-    {"work_experience", BRO_V_STRING, BRO_V_NULLABLE | BRO_V_MULTILINE, 1, 4000, NULL},
-    {"communication", BRO_V_STRING, BRO_V_NULLABLE | BRO_V_MULTILINE, 1, 4000, NULL},
-    {"wishes", BRO_V_STRING, BRO_V_NULLABLE | BRO_V_MULTILINE, 1, 4000, NULL},
-    {"conducted_at", BRO_V_DATE, BRO_V_NULLABLE, 10, 10, NULL},
-    {"id", BRO_V_UUID, BRO_V_READONLY, 0, 0, NULL},
-    {"candidate_id", BRO_V_UUID, BRO_V_READONLY, 0, 0, NULL},
-    {"version", BRO_V_INT, BRO_V_READONLY, 0, 0, NULL},
-};
-#define BRO_ASSESSMENTS_NFIELDS                                                                    \
-    (int)(sizeof(bro_assessments_fields) / sizeof(bro_assessments_fields[0]))
-#define BRO_ASSESSMENTS_NWRITABLE 8
+#include "surface_schemas.h"
 
 #define BRO_ASSESSMENTS_JSON                                                                       \
     "json_build_object('id', a.id, 'candidate_id', a.candidate_id, 'resources', a.resources, "     \
@@ -37,6 +15,15 @@ static const bro_vfield bro_assessments_fields[] = {
     "'etag', '\"' || a.version || '\"', 'created_by', a.created_by, 'created_at', "                \
     "to_char(a.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), 'updated_at', "   \
     "to_char(a.updated_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'))::text"
+
+/* The fields are bro_schema_AssessmentCreate's (AssessmentPatch's are the same): the writable
+ * ones in the order of the statements' parameters $8.., then the read-only ones. */
+static const bro_records_sub bro_assessments = {
+    .what = "assessment",
+    .fields = bro_schema_AssessmentCreate,
+    .nfields = bro_schema_AssessmentCreate_n,
+    .nwritable = bro_schema_AssessmentCreate_writable,
+};
 
 /* $1..$5 audit, $6 candidate, $7 id, $8..$15 the writable fields. */
 static const char *bro_assessments_sql_create =
@@ -51,6 +38,11 @@ static const char *bro_assessments_sql_create =
     " RETURNING *)," BRO_RECORDS_AUDIT("assessment.create", "a.candidate_id",
                                        "a") " SELECT " BRO_ASSESSMENTS_JSON " FROM a";
 
+int bro_assessments_create(bro_job *job)
+{
+    return bro_records_sub_create(job, &bro_assessments, bro_assessments_sql_create);
+}
+
 /* $1..$5 audit, $6 candidate, $7 id. */
 static const char *bro_assessments_sql_get =
     "WITH c AS (SELECT id FROM candidates c WHERE id = $6::uuid AND" BRO_RECORDS_VISIBLE(
@@ -58,6 +50,11 @@ static const char *bro_assessments_sql_get =
              " a AS (SELECT a.* FROM assessments a JOIN c ON c.id = a.candidate_id WHERE a.id = "
              "$7::uuid)," BRO_RECORDS_AUDIT("assessment.get", "a.candidate_id",
                                             "a") " SELECT " BRO_ASSESSMENTS_JSON " FROM a";
+
+int bro_assessments_get(bro_job *job)
+{
+    return bro_records_sub_get(job, bro_assessments_sql_get, bro_assessments.what);
+}
 
 /* $1..$5 audit, $6 candidate, $7 cursor, $8 limit. */
 static const char *bro_assessments_sql_list =
@@ -68,6 +65,11 @@ static const char *bro_assessments_sql_list =
                                          "="
                                          " c.id WHERE ($7::uuid IS NULL OR a.id < $7::uuid) ORDER "
                                          "BY a.id DESC LIMIT $8::int + 1";
+
+int bro_assessments_list(bro_job *job)
+{
+    return bro_records_sub_list(job, bro_assessments_sql_list, NULL);
+}
 
 /* $1 candidate, $2 id. */
 static const char *bro_assessments_sql_lock =
@@ -93,64 +95,8 @@ static const char *bro_assessments_sql_update =
     " RETURNING *)," BRO_RECORDS_AUDIT("assessment.update", "a.candidate_id",
                                        "a") " SELECT " BRO_ASSESSMENTS_JSON " FROM a";
 
-int bro_assessments_create(bro_job *job)
-{
-    char cand[BRO_UUID_LEN + 1], id[BRO_UUID_LEN + 1];
-    if (bro_records_path_id(job, "id", cand, "candidate") < 0)
-        return -1;
-    bro_validate(job, job->data, bro_assessments_fields, BRO_ASSESSMENTS_NFIELDS, 0);
-    if (bro_job_check_fields(job) < 0)
-        return -1;
-    bro_ids_uuid7(id);
-    const char *p[7 + BRO_ASSESSMENTS_NWRITABLE];
-    char *owned[BRO_ASSESSMENTS_NWRITABLE] = {0};
-    bro_records_audit_params(job, p);
-    p[5] = cand;
-    p[6] = id;
-    if (bro_records_texts(job, bro_assessments_fields, BRO_ASSESSMENTS_NWRITABLE, p + 7, owned) < 0)
-        return -1;
-    int rc = bro_job_query_one(job, bro_assessments_sql_create, 7 + BRO_ASSESSMENTS_NWRITABLE, p,
-                               201, "no such candidate");
-    bro_records_texts_free(owned, BRO_ASSESSMENTS_NWRITABLE);
-    return rc;
-}
-
-int bro_assessments_get(bro_job *job)
-{
-    return bro_records_sub_get(job, bro_assessments_sql_get, "assessment");
-}
-
-int bro_assessments_list(bro_job *job)
-{
-    return bro_records_sub_list(job, bro_assessments_sql_list, NULL);
-}
-
 int bro_assessments_update(bro_job *job)
 {
-    char cand[BRO_UUID_LEN + 1], id[BRO_UUID_LEN + 1], present[256];
-    if (bro_records_path_id(job, "id", cand, "candidate") < 0 ||
-        bro_records_path_id(job, "sub_id", id, "assessment") < 0)
-        return -1;
-    bro_validate(job, job->data, bro_assessments_fields, BRO_ASSESSMENTS_NFIELDS, 1);
-    if (job->data && job->data->type == MSGPACK_OBJECT_MAP && job->data->via.map.size == 0)
-        bro_job_field_error(job, "body", "names no field to change");
-    if (bro_job_check_fields(job) < 0 || bro_records_candidate_hold(job, cand) < 0)
-        return -1;
-    const char *l[] = {cand, id};
-    if (bro_records_lock_version(job, bro_assessments_sql_lock, l, 2, "assessment") < 0)
-        return -1;
-    bro_records_present(job->data, bro_assessments_fields, BRO_ASSESSMENTS_NWRITABLE, present,
-                        sizeof(present));
-    const char *p[8 + BRO_ASSESSMENTS_NWRITABLE];
-    char *owned[BRO_ASSESSMENTS_NWRITABLE] = {0};
-    bro_records_audit_params(job, p);
-    p[5] = cand;
-    p[6] = id;
-    if (bro_records_texts(job, bro_assessments_fields, BRO_ASSESSMENTS_NWRITABLE, p + 7, owned) < 0)
-        return -1;
-    p[7 + BRO_ASSESSMENTS_NWRITABLE] = present;
-    int rc = bro_job_query_one(job, bro_assessments_sql_update, 8 + BRO_ASSESSMENTS_NWRITABLE, p,
-                               200, "no such assessment");
-    bro_records_texts_free(owned, BRO_ASSESSMENTS_NWRITABLE);
-    return rc;
+    return bro_records_sub_update(job, &bro_assessments, bro_assessments_sql_lock,
+                                  bro_assessments_sql_update);
 }

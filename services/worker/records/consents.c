@@ -13,20 +13,7 @@
 #include "records/records.h"
 #include "validate.h"
 #include "surface_handlers.h"
-
-static const char *const bro_consents_scopes[] = {"share_nav", "share_employer", "share_volunteer",
-                                                  "contact_relatives", NULL};
-static const char *const bro_consents_methods[] = {"skriftlig", "muntlig", NULL};
-
-/* The writable fields, in the order of the statement's parameters $8.. below. */
-static const bro_vfield bro_consents_fields[] = {
-    {"scope", BRO_V_TAGS, BRO_V_REQUIRED, 1, 4, NULL},
-    {"given_at", BRO_V_DATE, BRO_V_REQUIRED, 10, 10, NULL},
-    {"method", BRO_V_ENUM, BRO_V_REQUIRED, 1, 20, bro_consents_methods},
-    {"expires_at", BRO_V_DATE, BRO_V_NULLABLE, 10, 10, NULL},
-    {"note", BRO_V_STRING, BRO_V_NULLABLE | BRO_V_MULTILINE, 1, 1000, NULL},
-};
-#define BRO_CONSENTS_NFIELDS (int)(sizeof(bro_consents_fields) / sizeof(bro_consents_fields[0]))
+#include "surface_schemas.h"
 
 #define BRO_CONSENTS_JSON                                                                          \
     "json_build_object('id', k.id, 'candidate_id', k.candidate_id, 'scope', k.scope, "             \
@@ -36,6 +23,61 @@ static const bro_vfield bro_consents_fields[] = {
     "ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), 'withdrawn_at', to_char(k.withdrawn_at AT "    \
     "TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), 'withdrawn_by', k.withdrawn_by, "         \
     "'withdrawal_reason', k.withdrawal_reason)::text"
+
+/* Today's date in Norway, give or take the zone: a consent may be dated up to a day ahead of
+ * UTC, never later. */
+static void bro_consents_latest_date(char out[16])
+{
+    time_t t = time(NULL) + 24 * 3600;
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    strftime(out, 16, "%Y-%m-%d", &tm);
+}
+
+/* The scope's values, no repeats; the dates in order (a bro_records_sub_check). */
+static int bro_consents_check(bro_job *job, const bro_records_sub *r, const char *cand,
+                              const char *const *values, const PGresult *locked)
+{
+    (void)cand;
+    (void)locked;
+    const msgpack_object *scope = bro_jmp_map_get(job->data, "scope");
+    for (uint32_t i = 0; scope && i < scope->via.array.size; i++) {
+        const msgpack_object *v = &scope->via.array.ptr[i];
+        int known = 0;
+        for (int s = 0; bro_enum_ConsentScope[s]; s++)
+            known |= strlen(bro_enum_ConsentScope[s]) == v->via.str.size &&
+                     memcmp(bro_enum_ConsentScope[s], v->via.str.ptr, v->via.str.size) == 0;
+        for (uint32_t k = 0; k < i; k++)
+            if (scope->via.array.ptr[k].via.str.size == v->via.str.size &&
+                memcmp(scope->via.array.ptr[k].via.str.ptr, v->via.str.ptr, v->via.str.size) == 0)
+                bro_job_field_error(job, "scope", "names a scope twice");
+        if (!known)
+            bro_job_field_error(job, "scope",
+                                "must be share_nav, share_employer, "
+                                "share_volunteer or contact_relatives");
+    }
+    if (scope && scope->via.array.size == 0)
+        bro_job_field_error(job, "scope", "must name at least one scope");
+    /* The dates as stored (a date-time cut to its date): YYYY-MM-DD sorts as text. */
+    const char *given = bro_records_sub_value(r, values, "given_at");
+    const char *expires = bro_records_sub_value(r, values, "expires_at");
+    char latest[16];
+    bro_consents_latest_date(latest);
+    if (given && strcmp(given, latest) > 0)
+        bro_job_field_error(job, "given_at", "must not be in the future");
+    if (given && expires && strcmp(expires, given) <= 0)
+        bro_job_field_error(job, "expires_at", "must be after given_at");
+    return bro_job_check_fields(job);
+}
+
+static const bro_records_sub bro_consents = {
+    .what = "consent",
+    .fields = bro_schema_ConsentCreate,
+    .nfields = bro_schema_ConsentCreate_n,
+    .nwritable = bro_schema_ConsentCreate_writable,
+    .check = bro_consents_check,
+    .event = 1,
+};
 
 /* $1..$5 audit, $6 candidate, $7 id, $8..$12 the fields, $13 outbox event id. */
 static const char *bro_consents_sql_create =
@@ -52,6 +94,11 @@ static const char *bro_consents_sql_create =
     " 'candidate_id', candidate_id, 'scope', scope) FROM k)," BRO_RECORDS_AUDIT(
         "consent.create", "k.candidate_id", "k") " SELECT " BRO_CONSENTS_JSON " FROM k";
 
+int bro_consents_create(bro_job *job)
+{
+    return bro_records_sub_create(job, &bro_consents, bro_consents_sql_create);
+}
+
 /* $1..$5 audit, $6 candidate, $7 id. */
 static const char *bro_consents_sql_get =
     "WITH c AS (SELECT id FROM candidates c WHERE id = $6::uuid AND" BRO_RECORDS_VISIBLE(
@@ -59,6 +106,11 @@ static const char *bro_consents_sql_get =
              " k AS (SELECT k.* FROM consents k JOIN c ON c.id = k.candidate_id WHERE k.id = "
              "$7::uuid)," BRO_RECORDS_AUDIT("consent.get", "k.candidate_id",
                                             "k") " SELECT " BRO_CONSENTS_JSON " FROM k";
+
+int bro_consents_get(bro_job *job)
+{
+    return bro_records_sub_get(job, bro_consents_sql_get, bro_consents.what);
+}
 
 /* $1..$5 audit, $6 candidate, $7 cursor, $8 limit, $9 active (boolean or NULL). */
 static const char *bro_consents_sql_list =
@@ -73,6 +125,13 @@ static const char *bro_consents_sql_list =
                                          "($7::uuid IS NULL OR k.id < $7::uuid)"
                                          " ORDER BY k.id DESC LIMIT $8::int + 1";
 
+int bro_consents_list(bro_job *job)
+{
+    static const char *const booleans[] = {"true", "false", NULL};
+    static const bro_vfield active = {"active", BRO_V_ENUM, 0, 1, 5, booleans};
+    return bro_records_sub_list(job, bro_consents_sql_list, &active);
+}
+
 /* $1 candidate, $2 id: whether the consent is already withdrawn, locked. */
 static const char *bro_consents_sql_lock =
     "SELECT (withdrawn_at IS NOT NULL)::text FROM consents WHERE candidate_id = $1::uuid"
@@ -86,84 +145,6 @@ static const char *bro_consents_sql_withdraw =
     " SELECT $9::uuid, 'consent.withdrawn', candidate_id, jsonb_build_object('id', id,"
     " 'candidate_id', candidate_id, 'scope', scope) FROM k)," BRO_RECORDS_AUDIT(
         "consent.withdraw", "k.candidate_id", "k") " SELECT " BRO_CONSENTS_JSON " FROM k";
-
-/* Today's date in Norway, give or take the zone: a consent may be dated up to a day ahead of
- * UTC, never later. */
-static void bro_consents_latest_date(char out[16])
-{
-    time_t t = time(NULL) + 24 * 3600;
-    struct tm tm;
-    gmtime_r(&t, &tm);
-    strftime(out, 16, "%Y-%m-%d", &tm);
-}
-
-/* The scope's values, no repeats; the dates in order. */
-static int bro_consents_check(bro_job *job)
-{
-    const msgpack_object *scope = bro_jmp_map_get(job->data, "scope");
-    for (uint32_t i = 0; scope && i < scope->via.array.size; i++) {
-        const msgpack_object *v = &scope->via.array.ptr[i];
-        int known = 0;
-        for (int s = 0; bro_consents_scopes[s]; s++)
-            known |= strlen(bro_consents_scopes[s]) == v->via.str.size &&
-                     memcmp(bro_consents_scopes[s], v->via.str.ptr, v->via.str.size) == 0;
-        for (uint32_t k = 0; k < i; k++)
-            if (scope->via.array.ptr[k].via.str.size == v->via.str.size &&
-                memcmp(scope->via.array.ptr[k].via.str.ptr, v->via.str.ptr, v->via.str.size) == 0)
-                bro_job_field_error(job, "scope", "names a scope twice");
-        if (!known)
-            bro_job_field_error(job, "scope",
-                                "must be share_nav, share_employer, "
-                                "share_volunteer or contact_relatives");
-    }
-    if (scope && scope->via.array.size == 0)
-        bro_job_field_error(job, "scope", "must name at least one scope");
-    char given[16] = "", expires[16], latest[16];
-    bro_consents_latest_date(latest);
-    if (bro_job_param(job->data, "given_at", given, sizeof(given)) == 0 &&
-        strcmp(given, latest) > 0)
-        bro_job_field_error(job, "given_at", "must not be in the future");
-    if (bro_job_param(job->data, "expires_at", expires, sizeof(expires)) == 0 &&
-        strcmp(expires, given) <= 0)
-        bro_job_field_error(job, "expires_at", "must be after given_at");
-    return bro_job_check_fields(job);
-}
-
-int bro_consents_create(bro_job *job)
-{
-    char cand[BRO_UUID_LEN + 1], id[BRO_UUID_LEN + 1], event[BRO_UUID_LEN + 1];
-    if (bro_records_path_id(job, "id", cand, "candidate") < 0)
-        return -1;
-    bro_validate(job, job->data, bro_consents_fields, BRO_CONSENTS_NFIELDS, 0);
-    if (bro_job_check_fields(job) < 0 || bro_consents_check(job) < 0)
-        return -1;
-    bro_ids_uuid7(id);
-    bro_ids_uuid7(event);
-    const char *p[8 + BRO_CONSENTS_NFIELDS];
-    char *owned[BRO_CONSENTS_NFIELDS] = {0};
-    bro_records_audit_params(job, p);
-    p[5] = cand;
-    p[6] = id;
-    if (bro_records_texts(job, bro_consents_fields, BRO_CONSENTS_NFIELDS, p + 7, owned) < 0)
-        return -1;
-    p[7 + BRO_CONSENTS_NFIELDS] = event;
-    int rc = bro_job_query_one(job, bro_consents_sql_create, 8 + BRO_CONSENTS_NFIELDS, p, 201,
-                               "no such candidate");
-    bro_records_texts_free(owned, BRO_CONSENTS_NFIELDS);
-    return rc;
-}
-
-int bro_consents_get(bro_job *job)
-{
-    return bro_records_sub_get(job, bro_consents_sql_get, "consent");
-}
-
-int bro_consents_list(bro_job *job)
-{
-    static const char *const booleans[] = {"true", "false", NULL};
-    static const bro_vfield active = {"active", BRO_V_ENUM, 0, 1, 5, booleans};
-    return bro_records_sub_list(job, bro_consents_sql_list, &active);
-}
 
 int bro_consents_withdraw(bro_job *job)
 {

@@ -7,24 +7,11 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "common/ids.h"
 #include "common/jmp.h"
 #include "records/records.h"
 #include "validate.h"
 #include "surface_handlers.h"
-
-static const char *const bro_journal_kinds[] = {"samtale",    "mote",       "telefon",
-                                                "oppfolging", "evaluering", "hospitering",
-                                                "notat",      "annet",      NULL};
-
-/* The fields, in the order of the statement's parameters $8.. below. */
-static const bro_vfield bro_journal_fields[] = {
-    {"kind", BRO_V_ENUM, BRO_V_REQUIRED, 1, 20, bro_journal_kinds},
-    {"text", BRO_V_STRING, BRO_V_REQUIRED | BRO_V_MULTILINE, 1, 20000, NULL},
-    {"occurred_at", BRO_V_TIMESTAMP, BRO_V_REQUIRED, 20, 35, NULL},
-    {"corrects", BRO_V_UUID, BRO_V_NULLABLE, 36, 36, NULL},
-};
-#define BRO_JOURNAL_NFIELDS (int)(sizeof(bro_journal_fields) / sizeof(bro_journal_fields[0]))
+#include "surface_schemas.h"
 
 #define BRO_JOURNAL_JSON                                                                           \
     "json_build_object('id', j.id, 'candidate_id', j.candidate_id, 'kind', j.kind, 'text', "       \
@@ -35,46 +22,22 @@ static const bro_vfield bro_journal_fields[] = {
     "'created_at', to_char(j.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'))"    \
     "::text"
 
-/* $1..$5 audit, $6 candidate, $7 id, $8..$11 the fields. */
-static const char *bro_journal_sql_create =
-    "WITH c AS (SELECT id FROM candidates c WHERE id = $6::uuid AND" BRO_RECORDS_VISIBLE("c")
-        BRO_RECORDS_HOLD
-    "),"
-    " j AS (INSERT INTO journal (id, candidate_id, kind, text, occurred_at, corrects,"
-    " author_key_id, author_role) SELECT $7::uuid, c.id, $8, $9, $10::timestamptz, "
-    "$11::uuid,"
-    " $1, $2 FROM c RETURNING *)," BRO_RECORDS_AUDIT("journal.create", "j.candidate_id",
-                                                     "j") " SELECT " BRO_JOURNAL_JSON " FROM j";
-
-/* $1..$5 audit, $6 candidate, $7 id. */
-static const char *bro_journal_sql_get =
-    "WITH c AS (SELECT id FROM candidates c WHERE id = $6::uuid AND" BRO_RECORDS_VISIBLE(
-        "c") "),"
-             " j AS (SELECT j.* FROM journal j JOIN c ON c.id = j.candidate_id WHERE j.id = "
-             "$7::uuid)," BRO_RECORDS_AUDIT("journal.get", "j.candidate_id",
-                                            "j") " SELECT " BRO_JOURNAL_JSON " FROM j";
-
-/* $1..$5 audit, $6 candidate, $7 cursor, $8 limit, $9 kind. Newest first. */
-static const char *bro_journal_sql_list =
-    "WITH c AS (SELECT id FROM candidates c WHERE id = $6::uuid AND" BRO_RECORDS_VISIBLE(
-        "c") ")," BRO_RECORDS_AUDIT("journal.list", "c.id",
-                                    "c") " SELECT " BRO_JOURNAL_JSON
-                                         ", j.id::text FROM c JOIN journal j ON j.candidate_id = "
-                                         "c.id"
-                                         " WHERE ($9::text IS NULL OR j.kind = $9) AND ($7::uuid "
-                                         "IS NULL OR j.id < $7::uuid)"
-                                         " ORDER BY j.id DESC LIMIT $8::int + 1";
-
 /* $1 occurred_at, $2 corrects: whether the time is too far ahead, and whose entry $2 is. */
 static const char *bro_journal_sql_check =
     "SELECT ($1::timestamptz > now() + interval '1 day')::text,"
     " (SELECT candidate_id::text FROM journal WHERE id = $2::uuid)";
 
-/* The time may be at most a day ahead; a correction must name an entry of the same candidate. */
-static int bro_journal_check(bro_job *job, const char *cand, const char *occurred,
-                             const char *corrects)
+/* The time may be at most a day ahead; a correction must name an entry of the same candidate
+ * (a bro_records_sub_check). The candidate is held first, as for every addition to its
+ * records. */
+static int bro_journal_check(bro_job *job, const bro_records_sub *r, const char *cand,
+                             const char *const *values, const PGresult *locked)
 {
-    const char *p[] = {occurred, corrects};
+    (void)locked;
+    if (bro_records_candidate_hold(job, cand) < 0)
+        return -1;
+    const char *corrects = bro_records_sub_value(r, values, "corrects");
+    const char *p[] = {bro_records_sub_value(r, values, "occurred_at"), corrects};
     bro_err err = {0};
     PGresult *res = bro_db_exec(job->db, bro_journal_sql_check, 2, p, &err);
     if (res == NULL)
@@ -87,37 +50,57 @@ static int bro_journal_check(bro_job *job, const char *cand, const char *occurre
     return bro_job_check_fields(job);
 }
 
+/* Append-only: no update and no lock statement. */
+static const bro_records_sub bro_journal = {
+    .what = "journal entry",
+    .fields = bro_schema_JournalCreate,
+    .nfields = bro_schema_JournalCreate_n,
+    .nwritable = bro_schema_JournalCreate_writable,
+    .check = bro_journal_check,
+};
+
+/* $1..$5 audit, $6 candidate, $7 id, $8..$11 the fields. */
+static const char *bro_journal_sql_create =
+    "WITH c AS (SELECT id FROM candidates c WHERE id = $6::uuid AND" BRO_RECORDS_VISIBLE("c")
+        BRO_RECORDS_HOLD
+    "),"
+    " j AS (INSERT INTO journal (id, candidate_id, kind, text, occurred_at, corrects,"
+    " author_key_id, author_role) SELECT $7::uuid, c.id, $8, $9, $10::timestamptz, "
+    "$11::uuid,"
+    " $1, $2 FROM c RETURNING *)," BRO_RECORDS_AUDIT("journal.create", "j.candidate_id",
+                                                     "j") " SELECT " BRO_JOURNAL_JSON " FROM j";
+
 int bro_journal_create(bro_job *job)
 {
-    char cand[BRO_UUID_LEN + 1], id[BRO_UUID_LEN + 1];
-    if (bro_records_path_id(job, "id", cand, "candidate") < 0)
-        return -1;
-    bro_validate(job, job->data, bro_journal_fields, BRO_JOURNAL_NFIELDS, 0);
-    if (bro_job_check_fields(job) < 0 || bro_records_candidate_hold(job, cand) < 0)
-        return -1;
-    bro_ids_uuid7(id);
-    const char *p[7 + BRO_JOURNAL_NFIELDS];
-    char *owned[BRO_JOURNAL_NFIELDS] = {0};
-    bro_records_audit_params(job, p);
-    p[5] = cand;
-    p[6] = id;
-    if (bro_records_texts(job, bro_journal_fields, BRO_JOURNAL_NFIELDS, p + 7, owned) < 0)
-        return -1;
-    int rc = bro_journal_check(job, cand, p[9], p[10]);
-    if (rc == 0)
-        rc = bro_job_query_one(job, bro_journal_sql_create, 7 + BRO_JOURNAL_NFIELDS, p, 201,
-                               "no such candidate");
-    bro_records_texts_free(owned, BRO_JOURNAL_NFIELDS);
-    return rc;
+    return bro_records_sub_create(job, &bro_journal, bro_journal_sql_create);
 }
+
+/* $1..$5 audit, $6 candidate, $7 id. */
+static const char *bro_journal_sql_get =
+    "WITH c AS (SELECT id FROM candidates c WHERE id = $6::uuid AND" BRO_RECORDS_VISIBLE(
+        "c") "),"
+             " j AS (SELECT j.* FROM journal j JOIN c ON c.id = j.candidate_id WHERE j.id = "
+             "$7::uuid)," BRO_RECORDS_AUDIT("journal.get", "j.candidate_id",
+                                            "j") " SELECT " BRO_JOURNAL_JSON " FROM j";
 
 int bro_journal_get(bro_job *job)
 {
-    return bro_records_sub_get(job, bro_journal_sql_get, "journal entry");
+    return bro_records_sub_get(job, bro_journal_sql_get, bro_journal.what);
 }
+
+/* $1..$5 audit, $6 candidate, $7 cursor, $8 limit, $9 kind. Newest first. */
+static const char *bro_journal_sql_list =
+    "WITH c AS (SELECT id FROM candidates c WHERE id = $6::uuid AND" BRO_RECORDS_VISIBLE(
+        "c") ")," BRO_RECORDS_AUDIT("journal.list", "c.id",
+                                    "c") " SELECT " BRO_JOURNAL_JSON
+                                         ", j.id::text FROM c JOIN journal j ON j.candidate_id = "
+                                         "c.id"
+                                         " WHERE ($9::text IS NULL OR j.kind = $9) AND ($7::uuid "
+                                         "IS NULL OR j.id < $7::uuid)"
+                                         " ORDER BY j.id DESC LIMIT $8::int + 1";
 
 int bro_journal_list(bro_job *job)
 {
-    static const bro_vfield kind = {"kind", BRO_V_ENUM, 0, 1, 20, bro_journal_kinds};
+    static const bro_vfield kind = {"kind", BRO_V_ENUM, 0, 1, 20, bro_enum_JournalKind};
     return bro_records_sub_list(job, bro_journal_sql_list, &kind);
 }

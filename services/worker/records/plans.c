@@ -5,32 +5,11 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "common/ids.h"
 #include "common/jmp.h"
 #include "records/records.h"
 #include "validate.h"
 #include "surface_handlers.h"
-
-static const bro_vfield bro_plans_step_fields[] = {
-    {"text", BRO_V_STRING, BRO_V_REQUIRED | BRO_V_MULTILINE, 1, 1000, NULL},
-    {"responsible", BRO_V_STRING, BRO_V_NULLABLE, 1, 200, NULL},
-    {"due", BRO_V_DATE, BRO_V_NULLABLE, 10, 10, NULL},
-    {"done", BRO_V_BOOL, 0, 0, 0, NULL},
-};
-
-/* The writable fields, in the order of the statements' parameters $8.. below. */
-static const bro_vfield bro_plans_fields[] = {
-    {"goals", BRO_V_TEXTS, BRO_V_MULTILINE, 0, 20, NULL},
-    {"steps", BRO_V_OBJECTS, 0, 0, 50, NULL},
-    {"participants", BRO_V_STRING, BRO_V_NULLABLE | BRO_V_MULTILINE, 1, 1000, NULL},
-    {"valid_from", BRO_V_DATE, BRO_V_NULLABLE, 10, 10, NULL},
-    {"valid_to", BRO_V_DATE, BRO_V_NULLABLE, 10, 10, NULL},
-    {"id", BRO_V_UUID, BRO_V_READONLY, 0, 0, NULL},
-    {"candidate_id", BRO_V_UUID, BRO_V_READONLY, 0, 0, NULL},
-    {"version", BRO_V_INT, BRO_V_READONLY, 0, 0, NULL},
-};
-#define BRO_PLANS_NFIELDS   (int)(sizeof(bro_plans_fields) / sizeof(bro_plans_fields[0]))
-#define BRO_PLANS_NWRITABLE 5
+#include "surface_schemas.h"
 
 #define BRO_PLANS_JSON                                                                             \
     "json_build_object('id', p.id, 'candidate_id', p.candidate_id, 'goals', p.goals, 'steps', "    \
@@ -39,6 +18,40 @@ static const bro_vfield bro_plans_fields[] = {
     "p.created_by, 'created_at', to_char(p.created_at AT TIME ZONE 'UTC', "                        \
     "'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), 'updated_at', to_char(p.updated_at AT TIME ZONE 'UTC', "   \
     "'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'))::text"
+
+/* The steps' members and the order of the dates (a bro_records_sub_check). Where the body
+ * does not name a date, the stored one counts: columns 1 and 2 of the locked row ("" for
+ * none), nothing on create. */
+static int bro_plans_check(bro_job *job, const bro_records_sub *r, const char *cand,
+                           const char *const *values, const PGresult *locked)
+{
+    (void)r;
+    (void)cand;
+    (void)values;
+    const char *from_now = locked ? PQgetvalue(locked, 0, 1) : "";
+    const char *to_now = locked ? PQgetvalue(locked, 0, 2) : "";
+    bro_validate_items(job, "steps", bro_jmp_map_get(job->data, "steps"), bro_schema_PlanStep,
+                       bro_schema_PlanStep_n);
+    char from[16], to[16];
+    const msgpack_object *f = bro_jmp_map_get(job->data, "valid_from");
+    const msgpack_object *t = bro_jmp_map_get(job->data, "valid_to");
+    if (bro_job_param(job->data, "valid_from", from, sizeof(from)) < 0)
+        snprintf(from, sizeof(from), "%s", f ? "" : from_now);
+    if (bro_job_param(job->data, "valid_to", to, sizeof(to)) < 0)
+        snprintf(to, sizeof(to), "%s", t ? "" : to_now);
+    if (from[0] && to[0] && strcmp(to, from) < 0) /* YYYY-MM-DD sorts as text */
+        bro_job_field_error(job, t ? "valid_to" : "valid_from",
+                            "valid_to must not be before valid_from");
+    return bro_job_check_fields(job);
+}
+
+static const bro_records_sub bro_plans = {
+    .what = "plan",
+    .fields = bro_schema_PlanCreate,
+    .nfields = bro_schema_PlanCreate_n,
+    .nwritable = bro_schema_PlanCreate_writable,
+    .check = bro_plans_check,
+};
 
 /* $1..$5 audit, $6 candidate, $7 id, $8..$12 the writable fields. */
 static const char *bro_plans_sql_create =
@@ -51,6 +64,11 @@ static const char *bro_plans_sql_create =
     "*)," BRO_RECORDS_AUDIT("plan.create", "p.candidate_id", "p") " SELECT " BRO_PLANS_JSON
                                                                   " FROM p";
 
+int bro_plans_create(bro_job *job)
+{
+    return bro_records_sub_create(job, &bro_plans, bro_plans_sql_create);
+}
+
 /* $1..$5 audit, $6 candidate, $7 id. */
 static const char *bro_plans_sql_get =
     "WITH c AS (SELECT id FROM candidates c WHERE id = $6::uuid AND" BRO_RECORDS_VISIBLE(
@@ -58,6 +76,11 @@ static const char *bro_plans_sql_get =
              " p AS (SELECT p.* FROM plans p JOIN c ON c.id = p.candidate_id WHERE p.id = "
              "$7::uuid)," BRO_RECORDS_AUDIT("plan.get", "p.candidate_id",
                                             "p") " SELECT " BRO_PLANS_JSON " FROM p";
+
+int bro_plans_get(bro_job *job)
+{
+    return bro_records_sub_get(job, bro_plans_sql_get, bro_plans.what);
+}
 
 /* $1..$5 audit, $6 candidate, $7 cursor, $8 limit. */
 static const char *bro_plans_sql_list =
@@ -67,6 +90,11 @@ static const char *bro_plans_sql_list =
                                          ", p.id::text FROM c JOIN plans p ON p.candidate_id = c.id"
                                          " WHERE ($7::uuid IS NULL OR p.id < $7::uuid) ORDER BY "
                                          "p.id DESC LIMIT $8::int + 1";
+
+int bro_plans_list(bro_job *job)
+{
+    return bro_records_sub_list(job, bro_plans_sql_list, NULL);
+}
 
 /* $1 candidate, $2 id: version and dates of the plan, locked. */
 static const char *bro_plans_sql_lock =
@@ -85,95 +113,7 @@ static const char *bro_plans_sql_update =
     " RETURNING *)," BRO_RECORDS_AUDIT("plan.update", "p.candidate_id",
                                        "p") " SELECT " BRO_PLANS_JSON " FROM p";
 
-/* The steps' members and the order of the dates; from_now and to_now are the stored dates
- * ("" for none), used where the body does not name them. */
-static int bro_plans_check(bro_job *job, const char *from_now, const char *to_now)
-{
-    bro_validate_items(job, "steps", bro_jmp_map_get(job->data, "steps"), bro_plans_step_fields,
-                       (int)(sizeof(bro_plans_step_fields) / sizeof(bro_plans_step_fields[0])));
-    char from[16], to[16];
-    const msgpack_object *f = bro_jmp_map_get(job->data, "valid_from");
-    const msgpack_object *t = bro_jmp_map_get(job->data, "valid_to");
-    if (bro_job_param(job->data, "valid_from", from, sizeof(from)) < 0)
-        snprintf(from, sizeof(from), "%s", f ? "" : from_now);
-    if (bro_job_param(job->data, "valid_to", to, sizeof(to)) < 0)
-        snprintf(to, sizeof(to), "%s", t ? "" : to_now);
-    if (from[0] && to[0] && strcmp(to, from) < 0) /* YYYY-MM-DD sorts as text */
-        bro_job_field_error(job, t ? "valid_to" : "valid_from",
-                            "valid_to must not be before valid_from");
-    return bro_job_check_fields(job);
-}
-
-int bro_plans_create(bro_job *job)
-{
-    char cand[BRO_UUID_LEN + 1], id[BRO_UUID_LEN + 1];
-    if (bro_records_path_id(job, "id", cand, "candidate") < 0)
-        return -1;
-    bro_validate(job, job->data, bro_plans_fields, BRO_PLANS_NFIELDS, 0);
-    if (bro_job_check_fields(job) < 0 || bro_plans_check(job, "", "") < 0)
-        return -1;
-    bro_ids_uuid7(id);
-    const char *p[7 + BRO_PLANS_NWRITABLE];
-    char *owned[BRO_PLANS_NWRITABLE] = {0};
-    bro_records_audit_params(job, p);
-    p[5] = cand;
-    p[6] = id;
-    if (bro_records_texts(job, bro_plans_fields, BRO_PLANS_NWRITABLE, p + 7, owned) < 0)
-        return -1;
-    int rc = bro_job_query_one(job, bro_plans_sql_create, 7 + BRO_PLANS_NWRITABLE, p, 201,
-                               "no such candidate");
-    bro_records_texts_free(owned, BRO_PLANS_NWRITABLE);
-    return rc;
-}
-
-int bro_plans_get(bro_job *job)
-{
-    return bro_records_sub_get(job, bro_plans_sql_get, "plan");
-}
-
-int bro_plans_list(bro_job *job)
-{
-    return bro_records_sub_list(job, bro_plans_sql_list, NULL);
-}
-
 int bro_plans_update(bro_job *job)
 {
-    char cand[BRO_UUID_LEN + 1], id[BRO_UUID_LEN + 1], present[128];
-    if (bro_records_path_id(job, "id", cand, "candidate") < 0 ||
-        bro_records_path_id(job, "sub_id", id, "plan") < 0)
-        return -1;
-    bro_validate(job, job->data, bro_plans_fields, BRO_PLANS_NFIELDS, 1);
-    if (job->data && job->data->type == MSGPACK_OBJECT_MAP && job->data->via.map.size == 0)
-        bro_job_field_error(job, "body", "names no field to change");
-    if (bro_job_check_fields(job) < 0 || bro_records_candidate_hold(job, cand) < 0)
-        return -1;
-    const char *l[] = {cand, id};
-    bro_err err = {0};
-    PGresult *res = bro_db_exec(job->db, bro_plans_sql_lock, 2, l, &err);
-    if (res == NULL)
-        return bro_job_fail(job, err.code, "%s", err.msg);
-    if (PQntuples(res) != 1) {
-        PQclear(res);
-        return bro_job_fail(job, BRO_E_NOT_FOUND, "no such plan");
-    }
-    char version[16], from_now[16], to_now[16];
-    snprintf(version, sizeof(version), "%s", PQgetvalue(res, 0, 0));
-    snprintf(from_now, sizeof(from_now), "%s", PQgetvalue(res, 0, 1));
-    snprintf(to_now, sizeof(to_now), "%s", PQgetvalue(res, 0, 2));
-    PQclear(res);
-    if (bro_job_if_match(job, version) < 0 || bro_plans_check(job, from_now, to_now) < 0)
-        return -1;
-    bro_records_present(job->data, bro_plans_fields, BRO_PLANS_NWRITABLE, present, sizeof(present));
-    const char *p[8 + BRO_PLANS_NWRITABLE];
-    char *owned[BRO_PLANS_NWRITABLE] = {0};
-    bro_records_audit_params(job, p);
-    p[5] = cand;
-    p[6] = id;
-    if (bro_records_texts(job, bro_plans_fields, BRO_PLANS_NWRITABLE, p + 7, owned) < 0)
-        return -1;
-    p[7 + BRO_PLANS_NWRITABLE] = present;
-    int rc = bro_job_query_one(job, bro_plans_sql_update, 8 + BRO_PLANS_NWRITABLE, p, 200,
-                               "no such plan");
-    bro_records_texts_free(owned, BRO_PLANS_NWRITABLE);
-    return rc;
+    return bro_records_sub_update(job, &bro_plans, bro_plans_sql_lock, bro_plans_sql_update);
 }

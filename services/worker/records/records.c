@@ -1,4 +1,5 @@
-/* Shared pieces of the records handlers: parameters, replies and list queries. */
+/* Shared pieces of the records handlers: parameters, replies and list queries, and the steps
+ * every sub-resource of a candidate takes to be created, read, listed and changed. */
 #include "records/records.h"
 
 #include <libpq-fe.h>
@@ -56,6 +57,9 @@ int bro_records_texts(bro_job *job, const bro_vfield *fields, int n, const char 
     int oom = 0;
     for (int i = 0; i < n; i++) {
         owned[i] = bro_records_text(job->data, fields[i].name, &oom);
+        if (owned[i] && bro_validate_takes_time(&fields[i]) &&
+            strlen(owned[i]) > BRO_VALIDATE_DATE_LEN)
+            owned[i][BRO_VALIDATE_DATE_LEN] = '\0'; /* the date as written, in its own offset */
         p[i] = owned[i];
     }
     if (!oom)
@@ -227,4 +231,106 @@ int bro_records_sub_list(bro_job *job, const char *sql, const bro_vfield *filter
     if (filter)
         p[8] = bro_records_qparam(job, filter->name, value, sizeof(value));
     return bro_records_page(job, sql, BRO_RECORDS_NAUDIT + 3 + (filter != NULL), p, limit);
+}
+
+const char *bro_records_sub_value(const bro_records_sub *r, const char *const *values,
+                                  const char *name)
+{
+    for (int i = 0; i < r->nwritable; i++)
+        if (strcmp(r->fields[i].name, name) == 0)
+            return values[i];
+    return NULL;
+}
+
+/* Fills p with the parameters every create and update statement starts with: the audit,
+ * $6 candidate, $7 id, then the writable fields (owned[] gets what to free). Returns the count
+ * filled, or -1 with the job failed. */
+static int bro_records_sub_params(bro_job *job, const bro_records_sub *r, const char *cand,
+                                  const char *id, const char **p, char **owned)
+{
+    if (r->nwritable > BRO_RECORDS_SUB_MAX_WRITABLE)
+        return bro_job_fail(job, BRO_E_INTERNAL, "%s has too many fields", r->what);
+    bro_records_audit_params(job, p);
+    p[5] = cand;
+    p[6] = id;
+    if (bro_records_texts(job, r->fields, r->nwritable, p + 7, owned) < 0)
+        return -1;
+    return 7 + r->nwritable;
+}
+
+int bro_records_sub_create(bro_job *job, const bro_records_sub *r, const char *sql)
+{
+    char cand[BRO_UUID_LEN + 1], id[BRO_UUID_LEN + 1], event[BRO_UUID_LEN + 1];
+    if (bro_records_path_id(job, "id", cand, "candidate") < 0)
+        return -1;
+    bro_validate(job, job->data, r->fields, r->nfields, 0);
+    if (bro_job_check_fields(job) < 0)
+        return -1;
+    bro_ids_uuid7(id);
+    const char *p[8 + BRO_RECORDS_SUB_MAX_WRITABLE];
+    char *owned[BRO_RECORDS_SUB_MAX_WRITABLE] = {0};
+    int n = bro_records_sub_params(job, r, cand, id, p, owned);
+    if (n < 0)
+        return -1;
+    int rc = r->check ? r->check(job, r, cand, p + 7, NULL) : 0;
+    if (rc == 0 && r->event) {
+        bro_ids_uuid7(event);
+        p[n++] = event;
+    }
+    if (rc == 0)
+        rc = bro_job_query_one(job, sql, n, p, 201, "no such candidate");
+    bro_records_texts_free(owned, r->nwritable);
+    return rc;
+}
+
+/* The path's candidate and sub-resource and a body that names something to change, valid by
+ * r's table; then the candidate held. Returns 0, or -1 with the job failed. */
+static int bro_records_sub_update_start(bro_job *job, const bro_records_sub *r, char *cand,
+                                        char *id)
+{
+    if (bro_records_path_id(job, "id", cand, "candidate") < 0 ||
+        bro_records_path_id(job, "sub_id", id, r->what) < 0)
+        return -1;
+    bro_validate(job, job->data, r->fields, r->nfields, 1);
+    if (job->data && job->data->type == MSGPACK_OBJECT_MAP && job->data->via.map.size == 0)
+        bro_job_field_error(job, "body", "names no field to change");
+    if (bro_job_check_fields(job) < 0 || bro_records_candidate_hold(job, cand) < 0)
+        return -1;
+    return 0;
+}
+
+int bro_records_sub_update(bro_job *job, const bro_records_sub *r, const char *lock_sql,
+                           const char *update_sql)
+{
+    char cand[BRO_UUID_LEN + 1], id[BRO_UUID_LEN + 1], present[512], missing[64];
+    if (bro_records_sub_update_start(job, r, cand, id) < 0)
+        return -1;
+    const char *l[] = {cand, id};
+    bro_err err = {0};
+    PGresult *locked = bro_db_exec(job->db, lock_sql, 2, l, &err);
+    if (locked == NULL)
+        return bro_job_fail(job, err.code, "%s", err.msg);
+    const char *p[8 + BRO_RECORDS_SUB_MAX_WRITABLE];
+    char *owned[BRO_RECORDS_SUB_MAX_WRITABLE] = {0};
+    int rc = -1, n, nowned = 0; /* nowned: entries of owned to free */
+    snprintf(missing, sizeof(missing), "no such %s", r->what);
+    if (PQntuples(locked) != 1) {
+        rc = bro_job_fail(job, BRO_E_NOT_FOUND, "%s", missing);
+        goto out;
+    }
+    if (bro_job_if_match(job, PQgetvalue(locked, 0, 0)) < 0)
+        goto out;
+    n = bro_records_sub_params(job, r, cand, id, p, owned);
+    if (n < 0)
+        goto out;
+    nowned = r->nwritable;
+    if (r->check && r->check(job, r, cand, p + 7, locked) < 0)
+        goto out;
+    bro_records_present(job->data, r->fields, r->nwritable, present, sizeof(present));
+    p[n++] = present;
+    rc = bro_job_query_one(job, update_sql, n, p, 200, missing);
+out:
+    PQclear(locked);
+    bro_records_texts_free(owned, nowned);
+    return rc;
 }

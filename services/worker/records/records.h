@@ -1,7 +1,7 @@
 /* What every records handler shares: the audit columns and the visibility rule as SQL pieces,
- * text parameters from a body, single-row and page replies, and the list query (limit,
- * cursor). Handlers build their statements from these so the audit and the privacy rules are
- * written once. */
+ * text parameters from a body, single-row and page replies, the list query (limit, cursor),
+ * and the create / read / list / update steps of a candidate's sub-resources. Handlers build
+ * their statements from these so the audit and the privacy rules are written once. */
 #ifndef BRO_WORKER_RECORDS_H
 #define BRO_WORKER_RECORDS_H
 
@@ -40,8 +40,9 @@ void bro_records_audit_params(const bro_job *job, const char **p);
  * allocation failure. The caller frees the result. */
 char *bro_records_text(const msgpack_object *data, const char *name, int *oom);
 
-/* Converts the first n fields of a table into p[0..n-1] (owned[] gets what to free). Returns 0,
- * or -1 with the job failed when memory ran out. */
+/* Converts the first n fields of a table into p[0..n-1] (owned[] gets what to free); a date
+ * field that takes a time (bro_validate_takes_time) becomes its date. Returns 0, or -1 with the
+ * job failed when memory ran out. */
 int bro_records_texts(bro_job *job, const bro_vfield *fields, int n, const char **p,
                       char **owned) BRO_MUST_USE;
 void bro_records_texts_free(char **owned, int n);
@@ -72,6 +73,10 @@ int bro_records_path_id(bro_job *job, const char *name, char *id, const char *wh
  * the decimal id of the last row seen ("" when absent). */
 void bro_records_query_seq(bro_job *job, char cursor[24], int *limit);
 
+/* ---- sub-resources of a candidate (assessments, consents, plans, journal, matches) -------- */
+
+#define BRO_RECORDS_SUB_MAX_WRITABLE 16 /* writable fields a sub-resource may have */
+
 /* GET of one sub-resource of a candidate (path {id} and {sub_id}): sql takes the audit
  * parameters, $6 candidate and $7 id, and returns the JSON row; 404 names `what`. */
 int bro_records_sub_get(bro_job *job, const char *sql, const char *what) BRO_MUST_USE;
@@ -80,6 +85,48 @@ int bro_records_sub_get(bro_job *job, const char *sql, const char *what) BRO_MUS
  * $7 cursor, $8 limit and, when filter is not NULL, $9 the value of that query parameter (an
  * enum; NULL when absent), and returns the page rows. 404 when the candidate is not visible. */
 int bro_records_sub_list(bro_job *job, const char *sql, const bro_vfield *filter) BRO_MUST_USE;
+
+struct bro_records_sub;
+
+/* Checks a body of sub-resource r beyond its field table. cand is the candidate; values are
+ * the writable fields as statement parameters (read them with bro_records_sub_value: NULL
+ * where absent or null, a date that takes a time already cut to its date); locked is the row the
+ * lock statement returned on update (still owned by the caller), NULL on create. Records field
+ * errors and returns bro_job_check_fields, or fails the job; 0 lets the change go on. */
+typedef int (*bro_records_sub_check)(bro_job *job, const struct bro_records_sub *r,
+                                     const char *cand, const char *const *values,
+                                     const PGresult *locked);
+
+/* What the generic handlers below need to know of one sub-resource (assessments, consents,
+ * plans, journal). Its statements are not here: each handler passes its own, so the SQL stays
+ * beside the handler that binds it. */
+typedef struct bro_records_sub {
+    const char *what;            /* "assessment": names it in 404 details */
+    const bro_vfield *fields;    /* the body's field table, writable fields first */
+    int nfields;                 /* entries in fields */
+    int nwritable;               /* the first nwritable fields are the statements' $8.. */
+    bro_records_sub_check check; /* extra checks of create and update bodies, or NULL */
+    int event;                   /* 1: create's statement takes an outbox event id after them */
+} bro_records_sub;
+
+/* The value of writable field name among values (as passed to a bro_records_sub_check), or
+ * NULL when it is absent, null or not a writable field of r. */
+const char *bro_records_sub_value(const bro_records_sub *r, const char *const *values,
+                                  const char *name);
+
+/* POST of a new sub-resource of candidate {id}: validates the body by r's table and r->check,
+ * and runs sql with the audit parameters, $6 candidate, $7 a new id, $8.. the writable fields
+ * and, when r->event, an outbox event id after them; sql returns the JSON row (201), or no row
+ * when the candidate is not visible (404). */
+int bro_records_sub_create(bro_job *job, const bro_records_sub *r, const char *sql) BRO_MUST_USE;
+
+/* PATCH of sub-resource {sub_id} of candidate {id}, If-Match honoured: holds the candidate,
+ * locks the row with lock_sql ($1 candidate, $2 id; the version as its first column, then what
+ * r->check reads), answers 404 without a row and 412 when If-Match names another version, runs
+ * r->check, then update_sql with the parameters of create (the id being {sub_id}) followed by
+ * the names of the fields present (bro_records_present). An empty body is a 422. */
+int bro_records_sub_update(bro_job *job, const bro_records_sub *r, const char *lock_sql,
+                           const char *update_sql) BRO_MUST_USE;
 
 /* Fails the job with 404 unless candidate id exists and the caller may see it
  * (BRO_RECORDS_VISIBLE). Returns 0 when it may. */

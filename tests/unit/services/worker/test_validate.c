@@ -30,6 +30,7 @@ static const bro_vfield test_fields[] = {
     {"note", BRO_V_STRING, BRO_V_NULLABLE | BRO_V_MULTILINE, 1, 100, NULL},
     {"lines", BRO_V_TEXTS, BRO_V_MULTILINE, 0, 2, NULL},
     {"file", BRO_V_STRING, BRO_V_FILE, 0, 1000, NULL},
+    {"given_at", BRO_V_DATE, BRO_V_NULLABLE | BRO_V_OR_TIME, 10, 10, NULL},
 };
 
 static const bro_vfield test_item_fields[] = {
@@ -202,6 +203,39 @@ static void test_file_text_is_left_to_its_reader(void **state)
     assert_int_equal(job.nfields, 0);
 }
 
+static void test_dates_or_times_take_a_time_too(void **state)
+{
+    (void)state;
+    static const char *const good[] = {"2026-03-01", "2026-03-01T10:00:00+01:00",
+                                       "2026-03-01T10:00:00Z",
+                                       "2026-03-01t23:30:00.123456789-05:00", NULL};
+    static const char *const bad[] = {"2026-03-01T25:00:00Z",
+                                      "2026-02-30T10:00:00Z",
+                                      "2026-03-01T10:00:00",
+                                      "2026-03-01Z",
+                                      "2026-03-01T10:00:00.1234567890+01:00",
+                                      NULL};
+    char json[128];
+    for (int i = 0; good[i]; i++) {
+        snprintf(json, sizeof(json), "{\"name\": \"a\", \"given_at\": \"%s\"}", good[i]);
+        bro_job job = test_run(json, 0);
+        if (job.nfields != 0)
+            fail_msg("%s: %s %s", good[i], job.fields[0].field, job.fields[0].message);
+    }
+    for (int i = 0; bad[i]; i++) {
+        snprintf(json, sizeof(json), "{\"name\": \"a\", \"given_at\": \"%s\"}", bad[i]);
+        test_expect_one(json, "given_at");
+    }
+    /* A date without BRO_V_OR_TIME stays a date, whatever its name. */
+    test_expect_one("{\"name\": \"a\", \"day\": \"2026-03-01T10:00:00Z\"}", "day");
+    assert_true(bro_validate_takes_time(
+        &(bro_vfield){"given_at", BRO_V_DATE, BRO_V_OR_TIME, 10, 10, NULL}));
+    assert_false(bro_validate_takes_time(&(bro_vfield){"due", BRO_V_DATE, 0, 10, 10, NULL}));
+    assert_false(bro_validate_takes_time(&(bro_vfield){"made_at", BRO_V_DATE, 0, 10, 10, NULL}));
+    assert_false(bro_validate_takes_time(
+        &(bro_vfield){"created_at", BRO_V_TIMESTAMP, BRO_V_OR_TIME, 20, 35, NULL}));
+}
+
 static void test_all_errors_are_reported_at_once(void **state)
 {
     (void)state;
@@ -223,6 +257,7 @@ int main(void)
         cmocka_unit_test(test_each_error_names_its_field),
         cmocka_unit_test(test_all_errors_are_reported_at_once),
         cmocka_unit_test(test_objects_texts_and_times),
+        cmocka_unit_test(test_dates_or_times_take_a_time_too),
         cmocka_unit_test(test_partial_does_not_require),
         cmocka_unit_test(test_one_line_texts_refuse_controls),
         cmocka_unit_test(test_multi_line_texts_keep_breaks_and_tabs),
