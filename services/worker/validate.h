@@ -57,9 +57,10 @@ typedef struct bro_vfield {
 
 /* A date field with BRO_V_OR_TIME (the *_at dates: given_at, conducted_at, expires_at, which the
  * document describes as anyOf date, date-time) also accepts an RFC 3339 date-time, since clients
- * that keep times send one where a date is enough. Such a value is stored as its date: the first BRO_VALIDATE_DATE_LEN
- * characters, the date as written in the value's own offset, because that is the day the
- * coordinator means ("2026-03-01T23:30:00-05:00" is 2026-03-01, not the UTC date 2026-03-02). */
+ * that keep times send one where a date is enough. Such a value is stored as its date: the first
+ * BRO_VALIDATE_DATE_LEN characters, the date as written in the value's own offset, because that is
+ * the day the coordinator means ("2026-03-01T23:30:00-05:00" is 2026-03-01, not the UTC date
+ * 2026-03-02). */
 #define BRO_VALIDATE_DATE_LEN 10
 int bro_validate_takes_time(const bro_vfield *f);
 
