@@ -671,9 +671,10 @@ def main(argv):
     os.makedirs(outdir, exist_ok=True)
     for name, text in files.items():
         path = os.path.join(outdir, name)
-        with open(path + ".tmp", "w", encoding="ascii") as f:
+        tmp = f"{path}.{os.getpid()}.tmp"
+        with open(tmp, "w", encoding="ascii") as f:
             f.write(text)
-        os.replace(path + ".tmp", path)
+        os.replace(tmp, path)
     return 0
 
 
