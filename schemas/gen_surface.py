@@ -504,6 +504,29 @@ def tables_of(doc, routes):
     return tables
 
 
+def query_field(doc, param, where):
+    """The validation row of one query parameter. Every value of a query string is a string:
+    an integer is checked as its digits (the handler reads the number and says its bounds)."""
+    p, _ = nullable_of(doc, param.get("schema", {}))
+    if p.get("type") == "integer":
+        return Field(param["name"], "BRO_V_STRING", [], 1, len(str(bound(p, "maximum", where))))
+    return field_of(doc, param["name"], param.get("schema", {}), set(), where)
+
+
+def queries_of(doc, routes):
+    """{operationId: fields} for every operation that takes query parameters."""
+    out = {}
+    for r in routes:
+        fields = []
+        for i, param in enumerate(r.op.get("parameters", [])):
+            param = resolve(doc, param["$ref"]) if "$ref" in param else param
+            if param.get("in") == "query":
+                fields.append(query_field(doc, param, f"{r.where} parameters/{i}"))
+        if fields:
+            out[r.op["operationId"]] = fields
+    return out
+
+
 def enums_of(doc):
     """{schema name: values} of every named string enum."""
     out = {}
@@ -559,7 +582,7 @@ def c_strings(values):
     return "{" + ", ".join(json.dumps(v) for v in values) + ", NULL}"
 
 
-def render_schemas_h(tables, enums):
+def render_schemas_h(tables, queries, enums):
     lines = []
     for name, vals in enums.items():
         lines.append(f"extern const char *const bro_enum_{name}[{len(vals) + 1}];")
@@ -568,34 +591,40 @@ def render_schemas_h(tables, enums):
         writable = sum(1 for f in fields if "BRO_V_READONLY" not in f.flags)
         lines.append(f"enum {{ bro_schema_{name}_n = {len(fields)}, "
                      f"bro_schema_{name}_writable = {writable} }};")
+    for name, fields in queries.items():
+        lines.append(f"extern const bro_vfield bro_query_{name}[{len(fields)}];")
+        lines.append(f"enum {{ bro_query_{name}_n = {len(fields)} }};")
     body = "\n".join(lines)
     return (GENERATED + "#ifndef BRO_SURFACE_SCHEMAS_H\n#define BRO_SURFACE_SCHEMAS_H\n\n"
             '#include "validate.h"\n\n'
             "/* bro_enum_<Schema>: the values of a named enum, NULL-terminated.\n"
             " * bro_schema_<Schema>: the validation table of a request body or of an object in\n"
             " * one, its fields in the document's order: bro_schema_<Schema>_n entries, the\n"
-            " * first bro_schema_<Schema>_writable of them writable, the read-only ones last. */\n"
+            " * first bro_schema_<Schema>_writable of them writable, the read-only ones last.\n"
+            " * bro_query_<operationId>: the query parameters of an operation, in its order. */\n"
             f"{body}\n\n#endif\n")
 
 
-def render_schemas_c(tables, enums):
+def render_schemas_c(tables, queries, enums):
     out = [GENERATED, '#include "surface_schemas.h"\n\n#include <stddef.h>\n']
     by_values = {tuple(v): f"bro_enum_{n}" for n, v in enums.items()}
     for name, vals in enums.items():
         out.append(f"const char *const bro_enum_{name}[{len(vals) + 1}] = {c_strings(vals)};")
-    for name, fields in tables.items():
+    named = [("schema", n, f) for n, f in tables.items()] + \
+        [("query", n, f) for n, f in queries.items()]
+    for what, name, fields in named:
         rows = []
         for f in fields:
             values = "NULL"
             if f.values is not None:
                 values = by_values.get(tuple(f.values))
                 if values is None:
-                    values = f"bro_schema_{name}_{f.name}_values"
+                    values = f"bro_{what}_{name}_{f.name}_values"
                     out.append(f"static const char *const {values}[] = {c_strings(f.values)};")
                     by_values[tuple(f.values)] = values
             rows.append(f'    {{"{f.name}", {f.vtype}, {" | ".join(f.flags) or "0"}, {f.lo}, '
                         f'{f.hi}LL, {values}}},')
-        out.append(f"const bro_vfield bro_schema_{name}[{len(fields)}] = {{\n"
+        out.append(f"const bro_vfield bro_{what}_{name}[{len(fields)}] = {{\n"
                    + "\n".join(rows) + "\n};")
     return "\n".join(out) + "\n"
 
@@ -605,14 +634,15 @@ def surface(doc):
     routes = routes_of(doc)
     jobs = jobs_of(doc, routes)
     tables = tables_of(doc, routes)
+    queries = queries_of(doc, routes)
     enums = enums_of(doc)
     return {
         "openapi_doc.c": render_c(doc, "schemas/openapi.yaml"),
         "surface_routes.c": render_routes(routes),
         "surface_handlers.h": render_handlers_h(jobs),
         "surface_handlers.c": render_handlers_c(jobs),
-        "surface_schemas.h": render_schemas_h(tables, enums),
-        "surface_schemas.c": render_schemas_c(tables, enums),
+        "surface_schemas.h": render_schemas_h(tables, queries, enums),
+        "surface_schemas.c": render_schemas_c(tables, queries, enums),
     }
 
 

@@ -129,12 +129,8 @@ out:
 /* Reads ?limit= and ?cursor= for a slug-ordered list. */
 static int bro_platform_page_query(bro_job *job, char *cursor, size_t n, int *limit)
 {
-    static const bro_vfield query_fields[] = {
-        {"cursor", BRO_V_SLUG, 0, 2, 31, NULL},
-        {"limit", BRO_V_STRING, 0, 1, 3, NULL},
-    };
     if (job->query && job->query->via.map.size > 0)
-        bro_validate(job, job->query, query_fields, 2, 1);
+        bro_validate(job, job->query, bro_query_listTenants, bro_query_listTenants_n, 1);
     if (bro_job_param(job->query, "cursor", cursor, n) < 0)
         cursor[0] = '\0';
     char lim[8];

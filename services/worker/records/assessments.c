@@ -68,7 +68,8 @@ static const char *bro_assessments_sql_list =
 
 int bro_assessments_list(bro_job *job)
 {
-    return bro_records_sub_list(job, bro_assessments_sql_list, NULL);
+    return bro_records_sub_list(job, bro_assessments_sql_list, bro_query_listAssessments,
+                                bro_query_listAssessments_n);
 }
 
 /* $1 candidate, $2 id. */

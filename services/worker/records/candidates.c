@@ -232,19 +232,10 @@ int bro_candidates_get(bro_job *job)
 
 int bro_candidates_list(bro_job *job)
 {
-    static const bro_vfield query_fields[] = {
-        {"status", BRO_V_ENUM, 0, 1, 40, bro_enum_CandidateStatus},
-        {"measure", BRO_V_ENUM, 0, 1, 40, bro_enum_Measure},
-        {"tag", BRO_V_STRING, 0, 1, 60, NULL},
-        {"income_basis", BRO_V_ENUM, 0, 1, 40, bro_enum_IncomeBasis},
-        {"q", BRO_V_STRING, 0, 1, 200, NULL},
-        BRO_RECORDS_PAGE_FIELDS,
-    };
     char status[41], measure[41], tag[241], income[41], q[801], cursor[BRO_UUID_LEN + 1];
     char limit_s[8];
     int limit;
-    bro_records_query(job, query_fields, sizeof(query_fields) / sizeof(query_fields[0]), cursor,
-                      &limit);
+    bro_records_query(job, bro_query_listCandidates, bro_query_listCandidates_n, cursor, &limit);
     if (bro_job_check_fields(job) < 0)
         return -1;
     snprintf(limit_s, sizeof(limit_s), "%d", limit);

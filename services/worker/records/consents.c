@@ -127,9 +127,8 @@ static const char *bro_consents_sql_list =
 
 int bro_consents_list(bro_job *job)
 {
-    static const char *const booleans[] = {"true", "false", NULL};
-    static const bro_vfield active = {"active", BRO_V_ENUM, 0, 1, 5, booleans};
-    return bro_records_sub_list(job, bro_consents_sql_list, &active);
+    return bro_records_sub_list(job, bro_consents_sql_list, bro_query_listConsents,
+                                bro_query_listConsents_n);
 }
 
 /* $1 candidate, $2 id: whether the consent is already withdrawn, locked. */
@@ -148,14 +147,12 @@ static const char *bro_consents_sql_withdraw =
 
 int bro_consents_withdraw(bro_job *job)
 {
-    static const bro_vfield query_fields[] = {
-        {"reason", BRO_V_STRING, BRO_V_MULTILINE, 1, 500, NULL}};
     char cand[BRO_UUID_LEN + 1], id[BRO_UUID_LEN + 1], event[BRO_UUID_LEN + 1], reason[2001];
     if (bro_records_path_id(job, "id", cand, "candidate") < 0 ||
         bro_records_path_id(job, "sub_id", id, "consent") < 0)
         return -1;
     if (job->query && job->query->via.map.size > 0)
-        bro_validate(job, job->query, query_fields, 1, 1);
+        bro_validate(job, job->query, bro_query_withdrawConsent, bro_query_withdrawConsent_n, 1);
     if (bro_job_check_fields(job) < 0 || bro_records_candidate_hold(job, cand) < 0)
         return -1;
     const char *l[] = {cand, id};

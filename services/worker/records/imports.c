@@ -87,12 +87,9 @@ static const char *bro_imports_sql_list =
 /* Reads the type and the file from the body and the query string. */
 static int bro_imports_input(bro_job *job, int *type, const char **csv, size_t *len)
 {
-    static const bro_vfield query_fields[] = {
-        {"type", BRO_V_ENUM, 0, 1, 20, bro_enum_ImportType},
-    };
     bro_validate(job, job->data, bro_schema_ImportCreate, bro_schema_ImportCreate_n, 0);
     if (job->query && job->query->via.map.size > 0)
-        bro_validate(job, job->query, query_fields, 1, 1);
+        bro_validate(job, job->query, bro_query_createImport, bro_query_createImport_n, 1);
     if (bro_job_check_fields(job) < 0)
         return -1;
     const msgpack_object *body_type = bro_jmp_map_get(job->data, "type");
@@ -473,10 +470,9 @@ int bro_jobs_get(bro_job *job)
  * row errors. */
 int bro_imports_list(bro_job *job)
 {
-    static const bro_vfield fields[] = {BRO_RECORDS_PAGE_FIELDS};
     char cursor[BRO_UUID_LEN + 1], limit_s[16];
     int limit;
-    bro_records_query(job, fields, 2, cursor, &limit);
+    bro_records_query(job, bro_query_listImports, bro_query_listImports_n, cursor, &limit);
     if (bro_job_check_fields(job) < 0)
         return -1;
     snprintf(limit_s, sizeof(limit_s), "%d", limit);

@@ -101,6 +101,6 @@ static const char *bro_journal_sql_list =
 
 int bro_journal_list(bro_job *job)
 {
-    static const bro_vfield kind = {"kind", BRO_V_ENUM, 0, 1, 20, bro_enum_JournalKind};
-    return bro_records_sub_list(job, bro_journal_sql_list, &kind);
+    return bro_records_sub_list(job, bro_journal_sql_list, bro_query_listJournal,
+                                bro_query_listJournal_n);
 }

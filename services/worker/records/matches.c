@@ -10,10 +10,7 @@
 #include "records/records.h"
 #include "validate.h"
 #include "surface_handlers.h"
-
-static const char *const bro_matches_statuses[] = {
-    "proposed", "presented", "interested", "meeting",   "nav_involved",
-    "trial",    "placed",    "declined",   "withdrawn", NULL};
+#include "surface_schemas.h"
 
 #define BRO_MATCHES_JSON                                                                           \
     "json_build_object('id', m.id, 'candidate_id', m.candidate_id, 'opening_id', m.opening_id, "   \
@@ -54,16 +51,10 @@ static const char *bro_matches_sql_candidate =
 
 int bro_matches_list(bro_job *job)
 {
-    static const bro_vfield query_fields[] = {
-        {"opening_id", BRO_V_UUID, 0, 36, 36, NULL},
-        {"candidate_id", BRO_V_UUID, 0, 36, 36, NULL},
-        {"status", BRO_V_ENUM, 0, 1, 40, bro_matches_statuses},
-        BRO_RECORDS_PAGE_FIELDS,
-    };
     char opening[BRO_UUID_LEN + 1], candidate[BRO_UUID_LEN + 1], status[41];
     char cursor[BRO_UUID_LEN + 1], limit_s[8];
     int limit;
-    bro_records_query(job, query_fields, 5, cursor, &limit);
+    bro_records_query(job, bro_query_listMatches, bro_query_listMatches_n, cursor, &limit);
     if (bro_job_check_fields(job) < 0)
         return -1;
     const char *own = NULL;
@@ -84,6 +75,6 @@ int bro_matches_list(bro_job *job)
 
 int bro_matches_of_candidate(bro_job *job)
 {
-    static const bro_vfield status = {"status", BRO_V_ENUM, 0, 1, 40, bro_matches_statuses};
-    return bro_records_sub_list(job, bro_matches_sql_candidate, &status);
+    return bro_records_sub_list(job, bro_matches_sql_candidate, bro_query_listCandidateMatches,
+                                bro_query_listCandidateMatches_n);
 }

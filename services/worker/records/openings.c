@@ -177,20 +177,10 @@ int bro_openings_get(bro_job *job)
 
 int bro_openings_list(bro_job *job)
 {
-    static const char *const booleans[] = {"true", "false", NULL};
-    static const bro_vfield query_fields[] = {
-        {"organization_id", BRO_V_UUID, 0, 36, 36, NULL},
-        {"kind", BRO_V_ENUM, 0, 1, 40, bro_enum_OpeningKind},
-        {"active", BRO_V_ENUM, 0, 1, 5, booleans},
-        {"category", BRO_V_STRING, 0, 1, 60, NULL},
-        {"postal_code", BRO_V_POSTAL, 0, 4, 4, NULL},
-        BRO_RECORDS_PAGE_FIELDS,
-    };
     char org[BRO_UUID_LEN + 1], kind[41], active[8], category[241], postal[8];
     char cursor[BRO_UUID_LEN + 1], limit_s[8];
     int limit;
-    bro_records_query(job, query_fields, sizeof(query_fields) / sizeof(query_fields[0]), cursor,
-                      &limit);
+    bro_records_query(job, bro_query_listOpenings, bro_query_listOpenings_n, cursor, &limit);
     if (bro_job_check_fields(job) < 0)
         return -1;
     const char *own = bro_openings_is_partner(job) ? job->env->actor.org : NULL;

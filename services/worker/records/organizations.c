@@ -204,14 +204,10 @@ int bro_organizations_get(bro_job *job)
 
 int bro_organizations_list(bro_job *job)
 {
-    static const bro_vfield query_fields[] = {
-        {"kind", BRO_V_ENUM, 0, 1, 40, bro_enum_OrganizationKind},
-        {"q", BRO_V_STRING, 0, 1, 200, NULL},
-        BRO_RECORDS_PAGE_FIELDS,
-    };
     char kind[41], q[801], cursor[BRO_UUID_LEN + 1], limit_s[8];
     int limit;
-    bro_records_query(job, query_fields, 4, cursor, &limit);
+    bro_records_query(job, bro_query_listOrganizations, bro_query_listOrganizations_n, cursor,
+                      &limit);
     if (bro_job_check_fields(job) < 0)
         return -1;
     snprintf(limit_s, sizeof(limit_s), "%d", limit);

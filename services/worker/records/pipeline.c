@@ -161,7 +161,8 @@ int bro_candidates_history(bro_job *job)
     int limit;
     if (bro_records_path_id(job, "id", id, "candidate") < 0)
         return -1;
-    bro_records_query_seq(job, cursor, &limit);
+    bro_records_query_seq(job, bro_query_listCandidateHistory, bro_query_listCandidateHistory_n,
+                          cursor, &limit);
     if (bro_job_check_fields(job) < 0 || bro_records_candidate_visible(job, id) < 0)
         return -1;
     snprintf(limit_s, sizeof(limit_s), "%d", limit);

@@ -93,7 +93,8 @@ static const char *bro_plans_sql_list =
 
 int bro_plans_list(bro_job *job)
 {
-    return bro_records_sub_list(job, bro_plans_sql_list, NULL);
+    return bro_records_sub_list(job, bro_plans_sql_list, bro_query_listPlans,
+                                bro_query_listPlans_n);
 }
 
 /* $1 candidate, $2 id: version and dates of the plan, locked. */

@@ -160,7 +160,8 @@ int bro_candidates_access_log(bro_job *job)
     int limit;
     if (bro_privacy_admin_only(job) < 0 || bro_records_path_id(job, "id", id, "candidate") < 0)
         return -1;
-    bro_records_query_seq(job, cursor, &limit);
+    bro_records_query_seq(job, bro_query_listCandidateAccessLog, bro_query_listCandidateAccessLog_n,
+                          cursor, &limit);
     if (bro_job_check_fields(job) < 0)
         return -1;
     const char *q[] = {id};

@@ -182,14 +182,11 @@ int bro_records_lock_version(bro_job *job, const char *sql, const char *const *p
     return bro_job_if_match(job, version);
 }
 
-void bro_records_query_seq(bro_job *job, char cursor[24], int *limit)
+void bro_records_query_seq(bro_job *job, const bro_vfield *fields, int n, char cursor[24],
+                           int *limit)
 {
-    static const bro_vfield query_fields[] = {
-        {"cursor", BRO_V_STRING, 0, 1, 19, NULL},
-        {"limit", BRO_V_STRING, 0, 1, 3, NULL},
-    };
     char unused[BRO_UUID_LEN + 1];
-    bro_records_query(job, query_fields, 2, unused, limit);
+    bro_records_query(job, fields, n, unused, limit);
     if (bro_records_qparam(job, "cursor", cursor, 24) &&
         strspn(cursor, "0123456789") != strlen(cursor))
         bro_job_field_error(job, "cursor", "must be a cursor from an earlier page");
@@ -210,16 +207,17 @@ int bro_records_sub_get(bro_job *job, const char *sql, const char *what)
     return bro_job_query_one(job, sql, BRO_RECORDS_NAUDIT + 2, p, 200, missing);
 }
 
-int bro_records_sub_list(bro_job *job, const char *sql, const bro_vfield *filter)
+int bro_records_sub_list(bro_job *job, const char *sql, const bro_vfield *query, int n)
 {
-    bro_vfield query_fields[] = {BRO_RECORDS_PAGE_FIELDS, {"", BRO_V_STRING, 0, 0, 0, NULL}};
     char cand[BRO_UUID_LEN + 1], cursor[BRO_UUID_LEN + 1], value[64], limit_s[8];
-    int limit, n = 2;
-    if (filter)
-        query_fields[n++] = *filter;
+    int limit;
+    const bro_vfield *filter = NULL;
+    for (int i = 0; i < n; i++)
+        if (strcmp(query[i].name, "limit") != 0 && strcmp(query[i].name, "cursor") != 0)
+            filter = &query[i];
     if (bro_records_path_id(job, "id", cand, "candidate") < 0)
         return -1;
-    bro_records_query(job, query_fields, n, cursor, &limit);
+    bro_records_query(job, query, n, cursor, &limit);
     if (bro_job_check_fields(job) < 0 || bro_records_candidate_visible(job, cand) < 0)
         return -1;
     snprintf(limit_s, sizeof(limit_s), "%d", limit);

@@ -52,15 +52,10 @@ void bro_records_texts_free(char **owned, int n);
 int bro_records_page(bro_job *job, const char *sql, int n, const char *const *p,
                      int limit) BRO_MUST_USE;
 
-/* Validates the query string against fields (which must include BRO_RECORDS_PAGE_FIELDS), and
- * reads cursor (a UUID, "" when absent) and limit (default 50, 1..200). Errors are recorded in
- * the job; call bro_job_check_fields afterwards. */
+/* Validates the query string against fields (an operation's generated bro_query_* table, with
+ * its limit and cursor), and reads cursor (a UUID, "" when absent) and limit (default 50,
+ * 1..200). Errors are recorded in the job; call bro_job_check_fields afterwards. */
 void bro_records_query(bro_job *job, const bro_vfield *fields, int n, char *cursor, int *limit);
-#define BRO_RECORDS_PAGE_FIELDS                                                                    \
-    {"cursor", BRO_V_UUID, 0, 36, 36, NULL},                                                       \
-    {                                                                                              \
-        "limit", BRO_V_STRING, 0, 1, 3, NULL                                                       \
-    }
 
 /* Copies query parameter name into buf ("" when absent). Returns buf or NULL when absent, for
  * passing straight to a statement. */
@@ -71,7 +66,8 @@ int bro_records_path_id(bro_job *job, const char *name, char *id, const char *wh
 
 /* Like bro_records_query for lists paged by a sequence number (history, audit log): cursor is
  * the decimal id of the last row seen ("" when absent). */
-void bro_records_query_seq(bro_job *job, char cursor[24], int *limit);
+void bro_records_query_seq(bro_job *job, const bro_vfield *fields, int n, char cursor[24],
+                           int *limit);
 
 /* ---- sub-resources of a candidate (assessments, consents, plans, journal, matches) -------- */
 
@@ -81,10 +77,12 @@ void bro_records_query_seq(bro_job *job, char cursor[24], int *limit);
  * parameters, $6 candidate and $7 id, and returns the JSON row; 404 names `what`. */
 int bro_records_sub_get(bro_job *job, const char *sql, const char *what) BRO_MUST_USE;
 
-/* The list of a candidate's sub-resources: sql takes the audit parameters, $6 candidate,
- * $7 cursor, $8 limit and, when filter is not NULL, $9 the value of that query parameter (an
- * enum; NULL when absent), and returns the page rows. 404 when the candidate is not visible. */
-int bro_records_sub_list(bro_job *job, const char *sql, const bro_vfield *filter) BRO_MUST_USE;
+/* The list of a candidate's sub-resources, its query validated by the n fields of query (the
+ * operation's bro_query_* table): sql takes the audit parameters, $6 candidate, $7 cursor,
+ * $8 limit and, when the table has a parameter besides limit and cursor, $9 its value (an enum;
+ * NULL when absent), and returns the page rows. 404 when the candidate is not visible. */
+int bro_records_sub_list(bro_job *job, const char *sql, const bro_vfield *query,
+                         int n) BRO_MUST_USE;
 
 struct bro_records_sub;
 

@@ -292,3 +292,22 @@ def test_the_repository_document_gives_every_operation_a_row(tmp_path):
         {j["kind"] for j in doc["x-jobs"]}
     rows = re.findall(r'^    \{"([a-z_.]+)",', (tmp_path / "surface_handlers.c").read_text(), re.M)
     assert sorted(rows) == sorted(kinds)
+
+
+def test_query_parameters_get_a_table_per_operation():
+    doc = document()
+    op = doc["paths"]["/v1/things/{id}"]["delete"]
+    op["parameters"] = [
+        {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1,
+                                                    "maximum": 200}},
+        {"name": "colour", "in": "query", "schema": {"$ref": "#/components/schemas/Colour"}},
+        {"name": "X-Request-Id", "in": "header", "schema": {"type": "string"}}]
+    files = generate(doc)
+    m = re.search(r"const bro_vfield bro_query_dropThing\[2\] = \{\n(.*?)\n\};",
+                  files["surface_schemas.c"], re.S)
+    assert m, files["surface_schemas.c"]
+    assert m.group(1).split("\n") == [
+        '    {"limit", BRO_V_STRING, 0, 1, 3LL, NULL},',  # a query value is its digits
+        '    {"colour", BRO_V_ENUM, 0, 1, 40LL, bro_enum_Colour},']
+    assert "enum { bro_query_dropThing_n = 2 };" in files["surface_schemas.h"]
+    assert "bro_query_patchThing" not in files["surface_schemas.h"]
