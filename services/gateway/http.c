@@ -43,17 +43,16 @@ void bro_http_finish(bro_gw_req *r, int status, struct evbuffer *out)
     r->req = NULL;
 }
 
-/* Answers r with the problem document of word (common/problem.h); the answer's status is the
- * word's one status in the error table, which the caller's status must repeat (see
- * bro_conn_problem: a mismatch is logged, and tests/integration/test_problems.py fails on it). */
-void bro_http_problem(bro_gw_req *r, int status, const char *word, const char *detail,
-                      const char *field)
+/* Answers r with the problem document of word (common/problem.h), with the word's one status in
+ * the error table. */
+void bro_http_problem(bro_gw_req *r, const char *word, const char *detail, const char *field)
 {
     if (r->req == NULL)
         return;
+    int status = bro_err_http_status(bro_err_from_word(word));
     struct evbuffer *out = bro_conn_problem(status, word, detail, field);
     evhttp_add_header(bro_conn_out_headers(r->req), "Content-Type", "application/problem+json");
-    bro_http_finish(r, bro_err_http_status(bro_err_from_word(word)), out);
+    bro_http_finish(r, status, out);
     if (out)
         evbuffer_free(out);
 }
@@ -120,7 +119,7 @@ void bro_http_reply_body(bro_gw_req *r, int status, int is_error, const msgpack_
         char *text = bro_jmp_to_json_text(body, &len, &err);
         if (text == NULL) {
             evbuffer_free(out);
-            bro_http_problem(r, 500, "internal", "the reply could not be converted", NULL);
+            bro_http_problem(r, "internal", "the reply could not be converted", NULL);
             return;
         }
         evbuffer_add(out, text, len);

@@ -10,9 +10,9 @@
 
 #include "gw.h"
 
-/* Answers r with problem+json; field, when not NULL, names the part of the request at fault. */
-void bro_http_problem(bro_gw_req *r, int status, const char *word, const char *detail,
-                      const char *field);
+/* Answers r with problem+json for word, with the status the error table gives that word;
+ * field, when not NULL, names the part of the request at fault. */
+void bro_http_problem(bro_gw_req *r, const char *word, const char *detail, const char *field);
 /* Answers r with the JSON text json (len bytes, copied). */
 void bro_http_json(bro_gw_req *r, int status, const char *json, size_t len);
 /* Answers r with a worker's reply body: JSON, or msgpack when the client accepts it; a problem

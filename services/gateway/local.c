@@ -54,7 +54,7 @@ void bro_local_me(bro_gw_req *r)
     char *text = me ? json_dumps(me, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
     json_decref(me);
     if (text == NULL) {
-        bro_http_problem(r, 500, "internal", "out of memory", NULL);
+        bro_http_problem(r, "internal", "out of memory", NULL);
         return;
     }
     bro_http_json(r, 200, text, strlen(text));
@@ -66,7 +66,7 @@ static void bro_local_send_json(bro_gw_req *r, json_t *v)
     char *text = v ? json_dumps(v, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
     json_decref(v);
     if (text == NULL)
-        bro_http_problem(r, 500, "internal", "out of memory", NULL);
+        bro_http_problem(r, "internal", "out of memory", NULL);
     else
         bro_http_json(r, 200, text, strlen(text));
     free(text);
@@ -79,9 +79,9 @@ static int bro_local_no_answer(bro_gw_req *r, const bro_rpc_result *res, const c
     if (res->outcome == BRO_RPC_REPLY)
         return 0;
     if (res->outcome == BRO_RPC_TIMEOUT)
-        bro_http_problem(r, 504, "timeout", res->why, NULL);
+        bro_http_problem(r, "timeout", res->why, NULL);
     else
-        bro_http_problem(r, 503, "unavailable",
+        bro_http_problem(r, "unavailable",
                          res->outcome == BRO_RPC_UNREACHABLE ? "Redis is not reachable" : lost,
                          NULL);
     return 1;
@@ -96,7 +96,7 @@ static void bro_local_on_ready(bro_gw_req *r, const bro_rpc_result *res)
         static const char ok[] = "{\"status\":\"ready\"}";
         bro_http_json(r, 200, ok, sizeof(ok) - 1);
     } else {
-        bro_http_problem(r, 503, "unavailable", "no worker has a fresh heartbeat", NULL);
+        bro_http_problem(r, "unavailable", "no worker has a fresh heartbeat", NULL);
     }
 }
 
@@ -124,7 +124,7 @@ static void bro_local_on_queues(bro_gw_req *r, const bro_rpc_result *res)
         return;
     const redisReply *rep = res->reply;
     if (rep->type != REDIS_REPLY_ARRAY || rep->elements != 20) {
-        bro_http_problem(r, 503, "unavailable", "queue state could not be read", NULL);
+        bro_http_problem(r, "unavailable", "queue state could not be read", NULL);
     } else {
         json_t *items = json_array();
         for (int q = 0; q < 4; q++) {
@@ -158,7 +158,7 @@ static void bro_local_on_workers(bro_gw_req *r, const bro_rpc_result *res)
         return;
     const redisReply *rep = res->reply;
     if (rep->type != REDIS_REPLY_ARRAY) {
-        bro_http_problem(r, 503, "unavailable", "worker state could not be read", NULL);
+        bro_http_problem(r, "unavailable", "worker state could not be read", NULL);
     } else {
         json_t *items = json_array();
         for (size_t i = 0; i + 1 < rep->elements; i += 2) {

@@ -370,5 +370,5 @@ void bro_ratelimit_refuse(bro_gw_req *r)
     __atomic_add_fetch(&r->gw->metrics->rate_limited[kind], 1, __ATOMIC_RELAXED);
     bro_http_add_header(r, "Retry-After", retry);
     bro_ratelimit_headers(r);
-    bro_http_problem(r, 429, BRO_RL_PROBLEM, bro_rl_details[kind], NULL);
+    bro_http_problem(r, BRO_RL_PROBLEM, bro_rl_details[kind], NULL);
 }

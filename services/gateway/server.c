@@ -55,7 +55,7 @@ static int bro_server_pack_query(bro_gw_req *r, msgpack_packer *pk)
     struct evkeyvalq params;
     TAILQ_INIT(&params);
     if (q && evhttp_parse_query_str(q, &params) < 0) {
-        bro_http_problem(r, 400, "decode", "the query string is malformed", "query");
+        bro_http_problem(r, "decode", "the query string is malformed", "query");
         return -1;
     }
     int n = 0, rc = 0;
@@ -64,12 +64,12 @@ static int bro_server_pack_query(bro_gw_req *r, msgpack_packer *pk)
     {
         n++;
         if (strlen(kv->value) > BRO_SERVER_QUERY_VALUE && rc == 0) {
-            bro_http_problem(r, 400, "bad-request", "query parameter is too long", kv->key);
+            bro_http_problem(r, "bad-request", "query parameter is too long", kv->key);
             rc = -1;
         }
     }
     if (rc == 0 && n > BRO_SERVER_QUERY_MAX) {
-        bro_http_problem(r, 400, "bad-request", "too many query parameters", "query");
+        bro_http_problem(r, "bad-request", "too many query parameters", "query");
         rc = -1;
     }
     if (rc == 0) {
@@ -145,19 +145,19 @@ static int bro_server_pack_data(bro_gw_req *r, msgpack_packer *pk)
     if (!r->route->body) {
         if (len > 0 &&
             !bro_server_empty_object(r->req, (const char *)evbuffer_pullup(in, -1), len)) {
-            bro_http_problem(r, 400, "bad-request", "this route takes no body", "body");
+            bro_http_problem(r, "bad-request", "this route takes no body", "body");
             return -1;
         }
         return msgpack_pack_nil(pk);
     }
     if ((int)len > r->gw->cfg->max_body) {
-        bro_http_problem(r, 413, "too-large", "the body is larger than the limit", "body");
+        bro_http_problem(r, "too-large", "the body is larger than the limit", "body");
         return -1;
     }
     const char *data = len ? (const char *)evbuffer_pullup(in, -1) : "";
     if (len == 0 &&
         !(r->route->body == BRO_BODY_OR_CSV && bro_server_content_type(r->req, "text/csv"))) {
-        bro_http_problem(r, 400, "bad-request", "a JSON object is required", "body");
+        bro_http_problem(r, "bad-request", "a JSON object is required", "body");
         return -1;
     }
     bro_err err = {0};
@@ -171,7 +171,7 @@ static int bro_server_pack_data(bro_gw_req *r, msgpack_packer *pk)
         json_decref(check);
         msgpack_unpacked_destroy(&u);
         if (check == NULL) {
-            bro_http_problem(r, 400, "decode", ok ? err.msg : "the body must be one msgpack map",
+            bro_http_problem(r, "decode", ok ? err.msg : "the body must be one msgpack map",
                              "body");
             return -1;
         }
@@ -183,7 +183,7 @@ static int bro_server_pack_data(bro_gw_req *r, msgpack_packer *pk)
         if (!bro_utf8_valid(data, len)) {
             char detail[160];
             bro_server_csv_not_text(data, len, detail, sizeof(detail));
-            bro_http_problem(r, 400, "decode", detail, "body");
+            bro_http_problem(r, "decode", detail, "body");
             return -1;
         }
         msgpack_pack_map(pk, 1);
@@ -191,7 +191,7 @@ static int bro_server_pack_data(bro_gw_req *r, msgpack_packer *pk)
         return msgpack_pack_str_with_body(pk, data, len);
     }
     if (!bro_server_content_type(r->req, "application/json")) {
-        bro_http_problem(r, 415, "unsupported-media-type",
+        bro_http_problem(r, "unsupported-media-type",
                          r->route->body == BRO_BODY_OR_CSV
                              ? "send application/json, application/msgpack or text/csv"
                              : "send application/json or application/msgpack",
@@ -208,13 +208,13 @@ static int bro_server_pack_data(bro_gw_req *r, msgpack_packer *pk)
         else
             snprintf(detail, sizeof(detail), "the body must be a JSON object");
         json_decref(v);
-        bro_http_problem(r, 400, "decode", detail, "body");
+        bro_http_problem(r, "decode", detail, "body");
         return -1;
     }
     int rc = bro_jmp_pack_json(pk, v, &err);
     json_decref(v);
     if (rc < 0)
-        bro_http_problem(r, 400, "decode", err.msg, "body");
+        bro_http_problem(r, "decode", err.msg, "body");
     return rc;
 }
 
@@ -238,18 +238,17 @@ static void bro_server_not_answered(bro_gw_req *r, const bro_rpc_result *res)
 {
     switch (res->outcome) {
     case BRO_RPC_TIMEOUT:
-        bro_http_problem(r, 504, "timeout", res->why, NULL);
+        bro_http_problem(r, "timeout", res->why, NULL);
         break;
     case BRO_RPC_LIMITED:
         bro_ratelimit_refuse(r);
         break;
     case BRO_RPC_INVALID:
-        bro_http_problem(r, res->err_code == BRO_E_TOO_LARGE ? 413 : 500,
-                         res->err_code == BRO_E_TOO_LARGE ? "too-large" : "internal", res->why,
+        bro_http_problem(r, res->err_code == BRO_E_TOO_LARGE ? "too-large" : "internal", res->why,
                          NULL);
         break;
     default: /* unreachable, lost, stopping */
-        bro_http_problem(r, 503, "unavailable", res->why, NULL);
+        bro_http_problem(r, "unavailable", res->why, NULL);
         break;
     }
 }
@@ -284,22 +283,22 @@ static void bro_server_on_verdict(bro_gw_req *r, int verdict, const bro_rpc_resu
         break;
     case BRO_AUTH_NO_KEY:
         evhttp_add_header(bro_conn_out_headers(r->req), "WWW-Authenticate", "Bearer");
-        bro_http_problem(r, 401, "unauthorized", "a valid API key is required", NULL);
+        bro_http_problem(r, "unauthorized", "a valid API key is required", NULL);
         break;
     case BRO_AUTH_BAD_KEY:
-        bro_http_problem(r, 401, "unauthorized", "the API key is not valid", NULL);
+        bro_http_problem(r, "unauthorized", "the API key is not valid", NULL);
         break;
     case BRO_AUTH_FORBIDDEN:
-        bro_http_problem(r, 403, "forbidden", "this key's role may not use this route", NULL);
+        bro_http_problem(r, "forbidden", "this key's role may not use this route", NULL);
         break;
     case BRO_AUTH_NOMEM:
-        bro_http_problem(r, 503, "unavailable", "out of memory", NULL);
+        bro_http_problem(r, "unavailable", "out of memory", NULL);
         break;
     case BRO_AUTH_NOT_RESOLVED:
         bro_server_not_answered(r, res);
         break;
     default: /* BRO_AUTH_UNCHECKED */
-        bro_http_problem(r, 503, "unavailable", "the key could not be checked", NULL);
+        bro_http_problem(r, "unavailable", "the key could not be checked", NULL);
         break;
     }
 }
@@ -319,7 +318,7 @@ static void bro_server_dispatch(bro_gw_req *r)
         for (size_t i = 0; ok && i < n; i++)
             ok = idem[i] > 0x20 && idem[i] < 0x7f;
         if (!ok) {
-            bro_http_problem(r, 400, "bad-request", "must be 1-255 printable ASCII characters",
+            bro_http_problem(r, "bad-request", "must be 1-255 printable ASCII characters",
                              "Idempotency-Key");
             return;
         }
@@ -330,7 +329,7 @@ static void bro_server_dispatch(bro_gw_req *r)
     msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
     const char *if_match = evhttp_find_header(bro_conn_in_headers(r->req), "If-Match");
     if (if_match && strlen(if_match) > 72) {
-        bro_http_problem(r, 400, "bad-request", "must be an entity tag", "If-Match");
+        bro_http_problem(r, "bad-request", "must be an entity tag", "If-Match");
         return;
     }
     char route[128];
@@ -401,11 +400,11 @@ static void bro_server_on_request(bro_conn_req *req, void *arg)
         char methods[64];
         bro_routes_allow_text(allow, methods, sizeof(methods));
         evhttp_add_header(bro_conn_out_headers(req), "Allow", methods);
-        bro_http_problem(r, 405, "method-not-allowed", "this path does not take that method", NULL);
+        bro_http_problem(r, "method-not-allowed", "this path does not take that method", NULL);
     } else if (r->route == NULL) {
-        bro_http_problem(r, 404, "not-found", "no such resource", NULL);
+        bro_http_problem(r, "not-found", "no such resource", NULL);
     } else if (coding) {
-        bro_http_problem(r, 415, "unsupported-media-type", coding, "Content-Encoding");
+        bro_http_problem(r, "unsupported-media-type", coding, "Content-Encoding");
     } else if (r->route->roles == 0) {
         bro_server_dispatch(r);
     } else {

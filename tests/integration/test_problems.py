@@ -17,8 +17,11 @@ ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..")
 YAML = os.path.join(ROOT, "schemas", "openapi.yaml")
 BASE = "https://brobygger.no/problems/"
 # A refusal in the gateway's code: a call that names a status and a word, e.g.
-# bro_http_problem(r, 404, "not-found", ...) or bro_h1_refuse(p, 431, "header-fields-too-large".
+# bro_h1_refuse(p, 431, "header-fields-too-large".
 CALL = re.compile(r'\b(bro_\w*(?:problem|refuse))\(\s*\w+,\s*(\d{3}),\s*"([a-z-]+)"')
+# An answer that names only its word, its status coming from the table:
+# bro_http_problem(r, "not-found", ...).
+WORD_CALL = re.compile(r'\b(bro_http_problem)\(\s*\w+,\s*"([a-z-]+)"')
 
 
 @pytest.fixture(scope="module")
@@ -75,6 +78,11 @@ def test_every_word_the_code_sends_is_in_the_table_with_its_status(table):
                     if words.get(word, (None,))[0] != int(status):
                         wrong.append(f"{os.path.relpath(path, ROOT)}: {func} {status} {word!r}, "
                                      f"table: {words.get(word, 'no such word')}")
+                for func, word in WORD_CALL.findall(text):
+                    seen += 1
+                    if word not in words:
+                        wrong.append(f"{os.path.relpath(path, ROOT)}: {func} {word!r}: no such "
+                                     "word in the table")
     assert seen >= 50, f"only {seen} calls found: has the calls' shape changed?"
     assert not wrong, "\n".join(wrong)
 

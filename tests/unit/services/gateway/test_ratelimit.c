@@ -10,6 +10,7 @@
 
 #include <cmocka.h>
 
+#include "common/error.h"
 #include "services/gateway/ratelimit.c"
 
 /* ---- what the module sent out ---------------------------------------------------------------- */
@@ -45,10 +46,9 @@ int bro_http_peer_addr(bro_gw_req *r, char *out, size_t n)
     return 0;
 }
 
-void bro_http_problem(bro_gw_req *r, int status, const char *word, const char *detail,
-                      const char *field)
+void bro_http_problem(bro_gw_req *r, const char *word, const char *detail, const char *field)
 {
-    test_out.status = status;
+    test_out.status = bro_err_http_status(bro_err_from_word(word));
     snprintf(test_out.detail, sizeof(test_out.detail), "%s", detail);
 }
 
