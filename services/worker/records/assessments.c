@@ -45,11 +45,7 @@ int bro_assessments_create(bro_job *job)
 
 /* $1..$5 audit, $6 candidate, $7 id. */
 static const char *bro_assessments_sql_get =
-    "WITH c AS (SELECT id FROM candidates c WHERE id = $6::uuid AND" BRO_RECORDS_VISIBLE(
-        "c") "),"
-             " a AS (SELECT a.* FROM assessments a JOIN c ON c.id = a.candidate_id WHERE a.id = "
-             "$7::uuid)," BRO_RECORDS_AUDIT("assessment.get", "a.candidate_id",
-                                            "a") " SELECT " BRO_ASSESSMENTS_JSON " FROM a";
+    BRO_RECORDS_SUB_GET_SQL("assessments", "a", "assessment.get", BRO_ASSESSMENTS_JSON);
 
 int bro_assessments_get(bro_job *job)
 {
@@ -58,13 +54,7 @@ int bro_assessments_get(bro_job *job)
 
 /* $1..$5 audit, $6 candidate, $7 cursor, $8 limit. */
 static const char *bro_assessments_sql_list =
-    "WITH c AS (SELECT id FROM candidates c WHERE id = $6::uuid AND" BRO_RECORDS_VISIBLE(
-        "c") ")," BRO_RECORDS_AUDIT("assessment.list", "c.id",
-                                    "c") " SELECT " BRO_ASSESSMENTS_JSON
-                                         ", a.id::text FROM c JOIN assessments a ON a.candidate_id "
-                                         "="
-                                         " c.id WHERE ($7::uuid IS NULL OR a.id < $7::uuid) ORDER "
-                                         "BY a.id DESC LIMIT $8::int + 1";
+    BRO_RECORDS_SUB_LIST_SQL("assessments", "a", "assessment.list", BRO_ASSESSMENTS_JSON, "");
 
 int bro_assessments_list(bro_job *job)
 {

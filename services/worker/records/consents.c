@@ -101,11 +101,7 @@ int bro_consents_create(bro_job *job)
 
 /* $1..$5 audit, $6 candidate, $7 id. */
 static const char *bro_consents_sql_get =
-    "WITH c AS (SELECT id FROM candidates c WHERE id = $6::uuid AND" BRO_RECORDS_VISIBLE(
-        "c") "),"
-             " k AS (SELECT k.* FROM consents k JOIN c ON c.id = k.candidate_id WHERE k.id = "
-             "$7::uuid)," BRO_RECORDS_AUDIT("consent.get", "k.candidate_id",
-                                            "k") " SELECT " BRO_CONSENTS_JSON " FROM k";
+    BRO_RECORDS_SUB_GET_SQL("consents", "k", "consent.get", BRO_CONSENTS_JSON);
 
 int bro_consents_get(bro_job *job)
 {
@@ -113,17 +109,10 @@ int bro_consents_get(bro_job *job)
 }
 
 /* $1..$5 audit, $6 candidate, $7 cursor, $8 limit, $9 active (boolean or NULL). */
-static const char *bro_consents_sql_list =
-    "WITH c AS (SELECT id FROM candidates c WHERE id = $6::uuid AND" BRO_RECORDS_VISIBLE(
-        "c") ")," BRO_RECORDS_AUDIT("consent.list", "c.id",
-                                    "c") " SELECT " BRO_CONSENTS_JSON
-                                         ", k.id::text FROM c JOIN consents k ON k.candidate_id = "
-                                         "c.id"
-                                         " WHERE ($9::boolean IS NULL OR (k.withdrawn_at IS NULL "
-                                         "AND (k.expires_at IS NULL OR"
-                                         " k.expires_at >= current_date)) = $9::boolean) AND "
-                                         "($7::uuid IS NULL OR k.id < $7::uuid)"
-                                         " ORDER BY k.id DESC LIMIT $8::int + 1";
+static const char *bro_consents_sql_list = BRO_RECORDS_SUB_LIST_SQL(
+    "consents", "k", "consent.list", BRO_CONSENTS_JSON,
+    "($9::boolean IS NULL OR (k.withdrawn_at IS NULL AND (k.expires_at IS NULL OR "
+    "k.expires_at >= current_date)) = $9::boolean) AND");
 
 int bro_consents_list(bro_job *job)
 {

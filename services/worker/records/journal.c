@@ -77,11 +77,7 @@ int bro_journal_create(bro_job *job)
 
 /* $1..$5 audit, $6 candidate, $7 id. */
 static const char *bro_journal_sql_get =
-    "WITH c AS (SELECT id FROM candidates c WHERE id = $6::uuid AND" BRO_RECORDS_VISIBLE(
-        "c") "),"
-             " j AS (SELECT j.* FROM journal j JOIN c ON c.id = j.candidate_id WHERE j.id = "
-             "$7::uuid)," BRO_RECORDS_AUDIT("journal.get", "j.candidate_id",
-                                            "j") " SELECT " BRO_JOURNAL_JSON " FROM j";
+    BRO_RECORDS_SUB_GET_SQL("journal", "j", "journal.get", BRO_JOURNAL_JSON);
 
 int bro_journal_get(bro_job *job)
 {
@@ -89,15 +85,8 @@ int bro_journal_get(bro_job *job)
 }
 
 /* $1..$5 audit, $6 candidate, $7 cursor, $8 limit, $9 kind. Newest first. */
-static const char *bro_journal_sql_list =
-    "WITH c AS (SELECT id FROM candidates c WHERE id = $6::uuid AND" BRO_RECORDS_VISIBLE(
-        "c") ")," BRO_RECORDS_AUDIT("journal.list", "c.id",
-                                    "c") " SELECT " BRO_JOURNAL_JSON
-                                         ", j.id::text FROM c JOIN journal j ON j.candidate_id = "
-                                         "c.id"
-                                         " WHERE ($9::text IS NULL OR j.kind = $9) AND ($7::uuid "
-                                         "IS NULL OR j.id < $7::uuid)"
-                                         " ORDER BY j.id DESC LIMIT $8::int + 1";
+static const char *bro_journal_sql_list = BRO_RECORDS_SUB_LIST_SQL(
+    "journal", "j", "journal.list", BRO_JOURNAL_JSON, "($9::text IS NULL OR j.kind = $9) AND");
 
 int bro_journal_list(bro_job *job)
 {

@@ -71,11 +71,7 @@ int bro_plans_create(bro_job *job)
 
 /* $1..$5 audit, $6 candidate, $7 id. */
 static const char *bro_plans_sql_get =
-    "WITH c AS (SELECT id FROM candidates c WHERE id = $6::uuid AND" BRO_RECORDS_VISIBLE(
-        "c") "),"
-             " p AS (SELECT p.* FROM plans p JOIN c ON c.id = p.candidate_id WHERE p.id = "
-             "$7::uuid)," BRO_RECORDS_AUDIT("plan.get", "p.candidate_id",
-                                            "p") " SELECT " BRO_PLANS_JSON " FROM p";
+    BRO_RECORDS_SUB_GET_SQL("plans", "p", "plan.get", BRO_PLANS_JSON);
 
 int bro_plans_get(bro_job *job)
 {
@@ -84,12 +80,7 @@ int bro_plans_get(bro_job *job)
 
 /* $1..$5 audit, $6 candidate, $7 cursor, $8 limit. */
 static const char *bro_plans_sql_list =
-    "WITH c AS (SELECT id FROM candidates c WHERE id = $6::uuid AND" BRO_RECORDS_VISIBLE(
-        "c") ")," BRO_RECORDS_AUDIT("plan.list", "c.id",
-                                    "c") " SELECT " BRO_PLANS_JSON
-                                         ", p.id::text FROM c JOIN plans p ON p.candidate_id = c.id"
-                                         " WHERE ($7::uuid IS NULL OR p.id < $7::uuid) ORDER BY "
-                                         "p.id DESC LIMIT $8::int + 1";
+    BRO_RECORDS_SUB_LIST_SQL("plans", "p", "plan.list", BRO_PLANS_JSON, "");
 
 int bro_plans_list(bro_job *job)
 {

@@ -77,6 +77,24 @@ void bro_records_query_seq(bro_job *job, const bro_vfield *fields, int n, char c
  * parameters, $6 candidate and $7 id, and returns the JSON row; 404 names `what`. */
 int bro_records_sub_get(bro_job *job, const char *sql, const char *what) BRO_MUST_USE;
 
+/* The statements of a sub-resource's reads, the same for each: the candidate ($6) visible to the
+ * caller's role, then the row $7 of table (alias a, one letter) audited as action and answered as
+ * json (written with that alias), or the page of the candidate's rows newest first from cursor $7,
+ * $8 a page, where is an extra condition on the rows ("" for none, else ending in AND). */
+#define BRO_RECORDS_SUB_GET_SQL(table, a, action, json)                                            \
+    "WITH c AS (SELECT id FROM candidates c WHERE id = $6::uuid AND" BRO_RECORDS_VISIBLE(          \
+        "c") "), " a " AS (SELECT " a ".* FROM " table " " a " JOIN c ON c.id = " a                \
+             ".candidate_id WHERE " a                                                              \
+             ".id = $7::uuid)," BRO_RECORDS_AUDIT(action, a ".candidate_id", a) " SELECT " json    \
+                                                                                " FROM " a
+#define BRO_RECORDS_SUB_LIST_SQL(table, a, action, json, where)                                    \
+    "WITH c AS (SELECT id FROM candidates c WHERE id = $6::uuid AND" BRO_RECORDS_VISIBLE(          \
+        "c") ")," BRO_RECORDS_AUDIT(action, "c.id",                                                \
+                                    "c") " SELECT " json ", " a ".id::text FROM c JOIN " table     \
+                                         " " a " ON " a ".candidate_id = c.id WHERE " where        \
+                                         " ($7::uuid IS NULL OR " a ".id < $7::uuid) ORDER BY " a  \
+                                         ".id DESC LIMIT $8::int + 1"
+
 /* The list of a candidate's sub-resources, its query validated by the n fields of query (the
  * operation's bro_query_* table): sql takes the audit parameters, $6 candidate, $7 cursor,
  * $8 limit and, when the table has a parameter besides limit and cursor, $9 its value (an enum;
