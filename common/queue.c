@@ -371,7 +371,7 @@ int bro_queue_read(bro_queue *q, int block_ms, bro_queue_msg *msgs, int max, int
     if (max > BRO_QUEUE_BATCH_MAX)
         max = BRO_QUEUE_BATCH_MAX;
     int64_t now = bro_ids_now_ms();
-    if (now - q->last_promote_ms >= BRO_QUEUE_PROMOTE_EVERY_MS) {
+    if (!q->opts.no_promote && now - q->last_promote_ms >= BRO_QUEUE_PROMOTE_EVERY_MS) {
         if (bro_queue_promote(q, err) < 0)
             return -1;
         q->last_promote_ms = now;

@@ -49,6 +49,7 @@ typedef struct bro_queue_opts {
     int max_attempts;  /* deliveries before a job is dead-lettered */
     int command_ms;    /* timeout of each Redis command (a blocking read adds its block time) */
     const bro_seal_key *seal_key; /* seals dead letters' envelopes (copied); NULL: not kept */
+    int no_promote; /* 1: reads leave due delayed jobs to another handle of the process */
 } bro_queue_opts;
 
 /* What a dead letter records of the job besides its size and error; NULL members mean the
