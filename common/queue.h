@@ -16,6 +16,10 @@
  *   bro:reply:<name>     pub/sub channel a gateway thread listens on; message = msgpack reply
  *   bro:aof:requested    string: Redis time (unix ms) of the oldest rewrite request not yet served
  *   bro:aof:rewrite      string with a TTL of one rewrite period: whose turn the period was
+ *   bro:audit            stream; field "e" holds one msgpack read-audit record (tenant, who,
+ *                        route, job, request, time, candidate ids; no personal data), added in
+ *                        the same MULTI as the reply of the read it describes; group "audit"
+ *                        (the workers' janitors) moves it into the tenant's audit_log
  *
  * Acknowledged jobs are deleted from their stream (XACK + XDEL), but Redis's append-only file
  * keeps each XADD until the file is rewritten; the worker janitor has Redis rewrite it on a
@@ -116,6 +120,33 @@ const char *bro_queue_dead_aad(const char *queue, const char *tenant, const char
  * job is not reclaimed by another worker after the visibility timeout. The delivery count is
  * not raised. Returns 0, or -1 with err set. */
 int bro_queue_touch(bro_queue *q, const bro_queue_msg *m, bro_err *err) BRO_MUST_USE;
+
+#define BRO_QUEUE_AUDIT_STREAM "bro:audit"
+#define BRO_QUEUE_AUDIT_GROUP  "audit"
+
+/* Finishes a read in one MULTI/EXEC round trip: XADD audit (a read-audit record, msgpack;
+ * skipped when audit_len is 0) to bro:audit, PUBLISH reply on channel (skipped when channel is
+ * ""), then XACK and XDEL m. With Redis's appendfsync always, the record is on disk before any
+ * client (the gateway waiting on the channel included) sees the reply: Redis writes and syncs
+ * its log before it writes the replies of that event-loop turn. Returns 0 or -1 with err set
+ * (then nothing of it happened, or all of it). */
+int bro_queue_finish_read(bro_queue *q, const bro_queue_msg *m, const char *channel,
+                          const char *reply, size_t reply_len, const char *audit, size_t audit_len,
+                          bro_err *err) BRO_MUST_USE;
+
+/* Janitor: takes up to max read-audit records for this consumer of group "audit" (created
+ * when missing): first those another consumer left pending longer than reclaim_ms (a janitor
+ * that died mid-batch), else new ones, without blocking. msgs[i].queue is "audit"; each must
+ * be passed to bro_queue_audit_done once its rows are committed, then cleared. */
+int bro_queue_audit_take(bro_queue *q, int reclaim_ms, bro_queue_msg *msgs, int max, int *n,
+                         bro_err *err) BRO_MUST_USE;
+
+/* Acknowledges and deletes n moved read-audit records (their stream ids), in one round trip. */
+int bro_queue_audit_done(bro_queue *q, const char *const *stream_ids, int n,
+                         bro_err *err) BRO_MUST_USE;
+
+/* Removes this consumer from group "audit" when nothing is pending for it (a stopping worker). */
+int bro_queue_audit_leave(bro_queue *q, bro_err *err) BRO_MUST_USE;
 
 /* Publishes a reply on a channel (the envelope's reply_to). */
 int bro_queue_publish(bro_queue *q, const char *channel, const char *data, size_t len,

@@ -44,6 +44,7 @@ typedef struct bro_result {
     msgpack_sbuffer payload; /* one msgpack value, empty for none */
     bro_err err;             /* why, for retries and failures */
     unsigned after_commit;   /* the handler's BRO_JOB_AFTER_*, set once the job committed */
+    msgpack_sbuffer audit;   /* a read's audit record (bro_runtime_pack_audit), empty for none */
 } bro_result;
 
 /* ---- set-up -------------------------------------------------------------------------------- */
@@ -281,7 +282,9 @@ static int bro_runtime_lookup(bro_slot *s, const bro_envelope *env, const char *
     return found;
 }
 
-/* Stores the answer in the same transaction as the handler's changes. */
+/* Stores the answer in the same transaction as the handler's changes and commits: the last
+ * insert and the COMMIT share one round trip (bro_db_exec_commit), so the rows the handler
+ * locked (a year's ref counter) are held for that round trip and the flush, no longer. */
 static int bro_runtime_record(bro_slot *s, const bro_envelope *env, const char *fp,
                               const bro_result *res, const msgpack_sbuffer *stored, bro_err *err)
 {
@@ -290,23 +293,21 @@ static int bro_runtime_record(bro_slot *s, const bro_envelope *env, const char *
     const char *p[] = {env->id, env->kind, status, stored->data ? stored->data : ""};
     int lens[] = {0, 0, 0, (int)stored->size};
     int fmts[] = {0, 0, 0, 1};
+    if (env->idem[0] == '\0')
+        return bro_db_exec_commit(s->db, bro_runtime_sql_processed_put, 4, p, lens, fmts, err);
     PGresult *r = bro_db_exec_bin(s->db, bro_runtime_sql_processed_put, 4, p, lens, fmts, err);
     if (r == NULL)
         return -1;
     PQclear(r);
-    if (env->idem[0] == '\0')
-        return 0;
     const char *q[] = {env->actor.key_id, env->idem, fp, status, stored->data ? stored->data : ""};
     int qlens[] = {0, 0, 0, 0, (int)stored->size};
     int qfmts[] = {0, 0, 0, 0, 1};
-    r = bro_db_exec_bin(s->db, bro_runtime_sql_idem_put, 5, q, qlens, qfmts, err);
-    if (r == NULL) {
+    if (bro_db_exec_commit(s->db, bro_runtime_sql_idem_put, 5, q, qlens, qfmts, err) < 0) {
         /* Another delivery with the same key won the race: run again and replay its answer. */
         if (err->code == BRO_E_CONFLICT)
             err->code = BRO_E_RETRY;
         return -1;
     }
-    PQclear(r);
     return 0;
 }
 
@@ -371,12 +372,67 @@ static void bro_runtime_job_free(bro_job *job)
     msgpack_sbuffer_destroy(&job->stored);
 }
 
+/* Packs the read-audit record of a committed read into res->audit (nothing when it showed no
+ * candidate): who, which route and job, when, and the candidates' ids; never their data. */
+static void bro_runtime_pack_audit(bro_result *res, const bro_envelope *env, const bro_job *job)
+{
+    if (job->nread_ids == 0)
+        return;
+    msgpack_packer pk;
+    msgpack_packer_init(&pk, &res->audit, msgpack_sbuffer_write);
+    msgpack_pack_map(&pk, 10);
+    const char *pairs[][2] = {{"tenant", env->tenant},   {"key_id", env->actor.key_id},
+                              {"role", env->actor.role}, {"action", env->kind},
+                              {"route", job->route},     {"req", env->req},
+                              {"job", env->id}};
+    bro_runtime_pack_str(&pk, "v");
+    msgpack_pack_int(&pk, 1);
+    for (size_t i = 0; i < sizeof(pairs) / sizeof(pairs[0]); i++) {
+        bro_runtime_pack_str(&pk, pairs[i][0]);
+        bro_runtime_pack_str(&pk, pairs[i][1]);
+    }
+    bro_runtime_pack_str(&pk, "at");
+    msgpack_pack_int64(&pk, bro_ids_now_ms());
+    bro_runtime_pack_str(&pk, "ids");
+    msgpack_pack_array(&pk, (size_t)job->nread_ids);
+    for (int i = 0; i < job->nread_ids; i++)
+        bro_runtime_pack_str(&pk, job->read_ids[i]);
+}
+
+/* Runs the handler once the transaction is open: its reply into res, then (writes) the stored
+ * answer and the commit, or (reads) the commit and the audit record. */
+static bro_outcome bro_runtime_run_handler(bro_slot *s, const bro_handler *h,
+                                           const bro_envelope *env, const char *fp, bro_job *job,
+                                           bro_result *res)
+{
+    bro_err err = {0};
+    int readonly = (h->flags & (BRO_H_READONLY | BRO_H_READ)) != 0;
+    if (h->fn(job) < 0) {
+        bro_db_rollback(s->db);
+        return bro_runtime_classify(res, job, &job->err);
+    }
+    res->status = job->status;
+    res->is_error = 0;
+    res->payload.size = 0;
+    if (job->reply.size)
+        msgpack_sbuffer_write(&res->payload, job->reply.data, job->reply.size);
+    const msgpack_sbuffer *stored = job->has_stored ? &job->stored : &job->reply;
+    if (readonly ? bro_db_commit(s->db, &err) : bro_runtime_record(s, env, fp, res, stored, &err)) {
+        bro_db_rollback(s->db); /* whatever is left of the transaction */
+        return bro_runtime_classify(res, NULL, &err);
+    }
+    res->after_commit = job->after_commit;
+    if (h->flags & BRO_H_READ)
+        bro_runtime_pack_audit(res, env, job);
+    return BRO_OUT_REPLY;
+}
+
 /* Runs h for env inside one transaction. Fills res; returns what to do with the message. */
 static bro_outcome bro_runtime_execute(bro_slot *s, const bro_handler *h, const bro_envelope *env,
                                        bro_result *res)
 {
     bro_err err = {0};
-    int readonly = (h->flags & BRO_H_READONLY) != 0;
+    int readonly = (h->flags & (BRO_H_READONLY | BRO_H_READ)) != 0;
     const char *tenant = (h->flags & BRO_H_PLATFORM) ? NULL : env->tenant;
     if (!(h->flags & BRO_H_PLATFORM) && env->tenant[0] == '\0') {
         bro_runtime_set_problem(res, 403, BRO_E_FORBIDDEN, "this job needs a tenant", NULL);
@@ -387,7 +443,9 @@ static bro_outcome bro_runtime_execute(bro_slot *s, const bro_handler *h, const 
         bro_err_set(&res->err, BRO_E_INTERNAL, "fingerprint failed");
         return BRO_OUT_FAIL;
     }
-    if (bro_db_begin(s->db, tenant, &err) < 0)
+    int rc = (h->flags & BRO_H_READ) ? bro_db_begin_read(s->db, tenant, &err)
+                                     : bro_db_begin(s->db, tenant, &err);
+    if (rc < 0)
         return bro_runtime_classify(res, NULL, &err);
     if (!readonly) {
         int found = bro_runtime_lookup(s, env, fp, res, &err);
@@ -397,29 +455,11 @@ static bro_outcome bro_runtime_execute(bro_slot *s, const bro_handler *h, const 
         }
     }
     bro_job job;
+    char read_ids[BRO_JOB_READ_AUDIT_MAX][BRO_UUID_LEN + 1]; /* this job's, see bro_job */
     bro_runtime_job_init(&job, s, env);
-    bro_outcome out = BRO_OUT_REPLY;
-    if (h->fn(&job) < 0) {
-        bro_db_rollback(s->db);
-        out = bro_runtime_classify(res, &job, &job.err);
-        goto out;
-    }
-    res->status = job.status;
-    res->is_error = 0;
-    res->payload.size = 0;
-    if (job.reply.size)
-        msgpack_sbuffer_write(&res->payload, job.reply.data, job.reply.size);
-    if (!readonly &&
-        bro_runtime_record(s, env, fp, res, job.has_stored ? &job.stored : &job.reply, &err) < 0) {
-        bro_db_rollback(s->db);
-        out = bro_runtime_classify(res, NULL, &err);
-        goto out;
-    }
-    if (bro_db_commit(s->db, &err) < 0)
-        out = bro_runtime_classify(res, NULL, &err);
-    else
-        res->after_commit = job.after_commit;
-out:
+    if (h->flags & BRO_H_READ)
+        job.read_ids = read_ids;
+    bro_outcome out = bro_runtime_run_handler(s, h, env, fp, &job, res);
     bro_runtime_job_free(&job);
     return out;
 }
@@ -472,6 +512,7 @@ static void bro_runtime_retry(bro_slot *s, const bro_queue_msg *m, bro_envelope 
                                 NULL);
         bro_runtime_publish(s, env, &res, lc);
         msgpack_sbuffer_destroy(&res.payload);
+        msgpack_sbuffer_destroy(&res.audit);
         bro_runtime_dead(s, m, env, attempt, why, lc);
         return;
     }
@@ -518,6 +559,28 @@ static void bro_runtime_after_commit(bro_slot *s, const bro_result *res, const b
         bro_log_warn(lc, "AOF rewrite request failed (the periodic rewrite will do): %s", err.msg);
 }
 
+/* A read's reply, its audit record and its acknowledgement in one Redis round trip
+ * (bro_queue_finish_read): the audit is durable before the data leaves, and a read that was
+ * answered is never delivered again. When that fails, none of it happened: the job is
+ * delivered again after the visibility timeout and runs again (it stored nothing). */
+static void bro_runtime_finish_read(bro_slot *s, const bro_envelope *env, const bro_queue_msg *m,
+                                    const bro_result *res, const bro_log_ctx *lc)
+{
+    msgpack_sbuffer out;
+    msgpack_sbuffer_init(&out);
+    bro_err err = {0};
+    if (env->reply_to[0] && bro_envelope_reply_pack(&out, env->id, res->status, res->is_error,
+                                                    res->payload.size ? res->payload.data : NULL,
+                                                    res->payload.size, &err) < 0)
+        bro_log_warn(lc, "reply not packed: %s", err.msg);
+    else if (bro_queue_finish_read(s->queue, m, out.size ? env->reply_to : "", out.data, out.size,
+                                   res->audit.data, res->audit.size, &err) < 0)
+        bro_log_warn(lc, "read not finished (it runs again): %s", err.msg);
+    else
+        atomic_fetch_add(&s->w->jobs_done, 1);
+    msgpack_sbuffer_destroy(&out);
+}
+
 static int bro_runtime_long_take(bro_slot *s);
 static void bro_runtime_long_done(bro_slot *s);
 static void bro_runtime_defer(bro_slot *s, const bro_queue_msg *m, const bro_log_ctx *lc);
@@ -530,6 +593,10 @@ static void bro_runtime_finish(bro_slot *s, const bro_handler *h, bro_envelope *
     bro_err err = {0};
     switch (bro_runtime_execute(s, h, env, res)) {
     case BRO_OUT_REPLY:
+        if (h->flags & BRO_H_READ) {
+            bro_runtime_finish_read(s, env, m, res, lc);
+            break;
+        }
         bro_runtime_publish(s, env, res, lc);
         if (h->run && res->status == 202) {
             /* The accept is committed and answered; the run waits for a slot of its own. */
@@ -602,6 +669,7 @@ static void bro_runtime_handle(bro_slot *s, bro_queue_msg *m)
     bro_err err = {0};
     bro_result res = {0};
     msgpack_sbuffer_init(&res.payload);
+    msgpack_sbuffer_init(&res.audit);
     bro_log_ctx lc = {NULL, NULL, NULL};
     if (m->data == NULL) {
         bro_runtime_dead(s, m, NULL, m->deliveries, "decode: entry has no envelope field", &lc);
@@ -627,7 +695,7 @@ static void bro_runtime_handle(bro_slot *s, bro_queue_msg *m)
         bro_runtime_dead(s, m, &env, attempt, "too many deliveries", &lc);
         goto out;
     }
-    if ((h->flags & BRO_H_READONLY) && env.deadline < bro_ids_now_ms()) {
+    if ((h->flags & (BRO_H_READONLY | BRO_H_READ)) && env.deadline < bro_ids_now_ms()) {
         bro_log_debug(&lc, "dropped %s: deadline passed", env.kind);
         if (bro_queue_ack(s->queue, m, &err) < 0)
             bro_log_warn(&lc, "ack failed: %s", err.msg);
@@ -636,6 +704,7 @@ static void bro_runtime_handle(bro_slot *s, bro_queue_msg *m)
     bro_runtime_finish(s, h, &env, m, attempt, &res, &lc);
 out:
     msgpack_sbuffer_destroy(&res.payload);
+    msgpack_sbuffer_destroy(&res.audit);
     msgpack_unpacked_destroy(&holder);
 }
 
@@ -849,6 +918,7 @@ int bro_runtime_run(bro_worker *w)
     bro_runtime_slots_stop(w);
     bro_log_info(NULL, "worker %s stopping after %lld jobs", w->id,
                  (long long)atomic_load(&w->jobs_done));
+    bro_janitor_stop(w);
     bro_runtime_leave(w);
     return rc;
 }

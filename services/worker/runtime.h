@@ -53,6 +53,7 @@ struct bro_worker {
     int64_t started_ms; /* unix ms */
     int64_t last_heartbeat_ms;  /* unix ms of the last heartbeat written */
     int64_t last_touch_ms;      /* unix ms the slots' jobs were last claimed again */
+    int64_t last_audit_ms;      /* unix ms of the last read-audit move */
     int64_t last_janitor_ms;    /* unix ms of the last retention sweep */
     char janitor_after[40];     /* last tenant swept; "" starts a cycle */
     int64_t last_tidy_ms;       /* unix ms of the last group/dead-letter tidy */
