@@ -63,6 +63,8 @@ static const bro_handler bro_handlers[] = {
     {"import.get", BRO_QUEUE_RECORDS, BRO_H_READONLY, bro_imports_get, NULL},
     {"import.list", BRO_QUEUE_RECORDS, BRO_H_READONLY, bro_imports_list, NULL},
     {"job.get", BRO_QUEUE_RECORDS, BRO_H_READONLY, bro_jobs_get, NULL},
+    /* No route: only a benchmark posts it (tests/bench/bench_runtime.sh), to time the runtime. */
+    {"bench.noop", BRO_QUEUE_RECORDS, BRO_H_PLATFORM | BRO_H_READONLY, bro_job_noop, NULL},
 };
 
 const bro_handler *bro_handlers_find(const char *kind)

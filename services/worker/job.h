@@ -92,6 +92,10 @@ int bro_job_if_match(bro_job *job, const char *version) BRO_MUST_USE;
  * result; on -1 the step is rolled back and job->err says why. */
 int bro_job_step(bro_job *job, int (*fn)(bro_job *job, void *arg), void *arg) BRO_MUST_USE;
 
+/* The handler of the job kind "bench.noop", which no route posts: it answers 200 with no body
+ * and touches nothing, so a benchmark of it measures the runtime alone (take, finish). */
+int bro_job_noop(bro_job *job);
+
 /* Copies msgpack string o (must be a str) into a new NUL-terminated string; NULL if o is not a
  * string or on allocation failure. Caller frees. */
 char *bro_job_strdup(const msgpack_object *o);
