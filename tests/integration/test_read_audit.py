@@ -30,19 +30,27 @@ def read(api, cid, request_id):
     return r
 
 
-def test_a_read_is_in_the_access_log_within_a_second_and_stores_no_reply(service, tenants, db):
-    api = service.api(tenants["a"]["coordinator"])
+def test_a_read_is_in_the_access_log_within_a_second_and_stores_no_reply(migrated, tenants, db,
+                                                                          rds):
+    # A Redis database of its own: no other test's rate-limit cells or audit records in it.
+    url, own = private_redis(rds, 1)
+    svc = Service(redis_url=url, workers=1)
     slug = tenants["a"]["slug"]
-    cid = new_candidate(api)
-    request_id = "innen-" + suffix(12)
-    read(api, cid, request_id)
-    rows = wait_until(lambda: audit_rows(db, slug, request_id), timeout=1.0, interval=0.01,
-                      what="the read's audit row within a second")
-    assert [r[:3] for r in rows] == [("candidate.get", "GET /v1/candidates/{id}", cid)]
-    with db.cursor() as cur:
-        cur.execute(f'SELECT count(*) FROM "t_{slug}".processed_jobs WHERE job_id = %s',
-                    (rows[0][3],))
-        assert cur.fetchone()[0] == 0
+    try:
+        svc.wait_ready()
+        api = svc.api(tenants["a"]["coordinator"])
+        cid = new_candidate(api)
+        request_id = "innen-" + suffix(12)
+        read(api, cid, request_id)
+        rows = wait_until(lambda: audit_rows(db, slug, request_id), timeout=1.0, interval=0.01,
+                          what="the read's audit row within a second")
+        assert [r[:3] for r in rows] == [("candidate.get", "GET /v1/candidates/{id}", cid)]
+        with db.cursor() as cur:
+            cur.execute(f'SELECT count(*) FROM "t_{slug}".processed_jobs WHERE job_id = %s',
+                        (rows[0][3],))
+            assert cur.fetchone()[0] == 0
+    finally:
+        svc.stop()
 
 
 def test_a_redelivered_read_adds_no_second_audit_record(migrated, tenants, db, rds):
@@ -96,7 +104,9 @@ def test_a_janitor_that_dies_mid_batch_leaves_each_read_audited_once(migrated, t
         for request_id in request_ids:
             read(api, cid, request_id)  # answered: a read does not touch the log
         wait_until(lambda: lock_waiters(db), what="the janitor waiting inside its batch")
-        assert own.xpending("bro:audit", "audit")["pending"] == 3
+        # It took what had come (one record or more) and holds it; all three are in the stream.
+        assert own.xpending("bro:audit", "audit")["pending"] >= 1
+        assert own.xlen("bro:audit") == 3
         taken = [fields for _, fields in own.xrange("bro:audit")]
         svc.workers[0].stop(signal.SIGKILL)
         lock.release()
