@@ -445,6 +445,38 @@ int bro_queue_ack(bro_queue *q, const bro_queue_msg *m, bro_err *err)
     return bro_queue_transaction(q, 2, argvs, argcs, lens, "ack", err);
 }
 
+int bro_queue_ack_many(bro_queue *q, const bro_queue_msg *msgs, int n, bro_err *err)
+{
+    if (n <= 0)
+        return 0;
+    char streams[BRO_QUEUE_MAX][BRO_QUEUE_NAME_MAX + 8];
+    const char **argvs[2 * BRO_QUEUE_MAX];
+    int argcs[2 * BRO_QUEUE_MAX], ncmds = 0, rc = -1;
+    const size_t *lens[2 * BRO_QUEUE_MAX] = {0};
+    const char **all = malloc(sizeof(char *) * (size_t)(2 * q->nqueues * (n + 4)));
+    if (all == NULL)
+        return bro_err_set(err, BRO_E_NOMEM, "out of memory");
+    const char **next = all;
+    for (int i = 0; i < q->nqueues; i++) {
+        const char **ack = next, **del = next + n + 4;
+        int nids = 0;
+        for (int j = 0; j < n; j++)
+            if (strcmp(msgs[j].queue, q->queues[i]) == 0)
+                ack[3 + nids] = del[2 + nids] = msgs[j].stream_id, nids++;
+        if (nids == 0)
+            continue;
+        bro_queue_stream_key(q->queues[i], streams[i], sizeof(streams[i]));
+        ack[0] = "XACK", ack[1] = streams[i], ack[2] = BRO_QUEUE_GROUP;
+        del[0] = "XDEL", del[1] = streams[i];
+        argvs[ncmds] = ack, argcs[ncmds++] = 3 + nids;
+        argvs[ncmds] = del, argcs[ncmds++] = 2 + nids;
+        next += 2 * (n + 4);
+    }
+    rc = ncmds ? bro_queue_transaction(q, ncmds, argvs, argcs, lens, "ack", err) : 0;
+    free(all);
+    return rc;
+}
+
 int bro_queue_touch(bro_queue *q, const bro_queue_msg *m, bro_err *err)
 {
     char stream[BRO_QUEUE_NAME_MAX + 8];

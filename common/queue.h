@@ -38,7 +38,7 @@
 #define BRO_QUEUE_FIELD     "e"
 #define BRO_QUEUE_MAX       8  /* queues one worker may serve */
 #define BRO_QUEUE_NAME_MAX  32 /* bytes of a queue name, NUL included */
-#define BRO_QUEUE_BATCH_MAX 16 /* messages one bro_queue_read may return */
+#define BRO_QUEUE_BATCH_MAX 64 /* messages one bro_queue_read may return */
 
 /* The queues of DESIGN.md. */
 #define BRO_QUEUE_RECORDS  "records"
@@ -98,6 +98,10 @@ int bro_queue_read(bro_queue *q, int block_ms, bro_queue_msg *msgs, int max, int
 
 /* Acknowledges and deletes a finished message. */
 int bro_queue_ack(bro_queue *q, const bro_queue_msg *m, bro_err *err) BRO_MUST_USE;
+
+/* Acknowledges and deletes n finished messages, of any of the served queues, in one MULTI/EXEC
+ * round trip (per queue one XACK and one XDEL naming all of its ids). */
+int bro_queue_ack_many(bro_queue *q, const bro_queue_msg *msgs, int n, bro_err *err) BRO_MUST_USE;
 
 /* Schedules data (the envelope with its attempt raised) to run again after delay_ms and
  * acknowledges m, atomically. */

@@ -20,7 +20,6 @@
 #include "handlers.h"
 #include "janitor.h"
 
-#define BRO_RUNTIME_BATCH        8    /* messages taken per read */
 #define BRO_RUNTIME_BLOCK_MS     1000 /* longest blocking read, so stop is noticed quickly */
 #define BRO_RUNTIME_HEARTBEAT_MS 1000 /* heartbeat period */
 #define BRO_RUNTIME_PROBLEM_BASE "https://brobygger.no/problems/"
@@ -583,6 +582,7 @@ static void bro_runtime_finish_read(bro_slot *s, const bro_envelope *env, const 
 
 static int bro_runtime_long_take(bro_slot *s);
 static void bro_runtime_long_done(bro_slot *s);
+static void bro_runtime_ack(bro_slot *s, const bro_queue_msg *m, const bro_log_ctx *lc);
 static void bro_runtime_defer(bro_slot *s, const bro_queue_msg *m, const bro_log_ctx *lc);
 
 /* What a job's execution leads to: publish, acknowledge, retry or dead-letter. */
@@ -611,7 +611,9 @@ static void bro_runtime_finish(bro_slot *s, const bro_handler *h, bro_envelope *
                 break;
             }
         }
-        if (bro_queue_ack(s->queue, m, &err) < 0)
+        if (res->after_commit == 0) /* the common case: acknowledged with others */
+            bro_runtime_ack(s, m, lc);
+        else if (bro_queue_ack(s->queue, m, &err) < 0)
             bro_log_warn(lc, "ack failed: %s", err.msg);
         else
             bro_runtime_after_commit(s, res, lc);
@@ -697,8 +699,7 @@ static void bro_runtime_handle(bro_slot *s, bro_queue_msg *m)
     }
     if ((h->flags & (BRO_H_READONLY | BRO_H_READ)) && env.deadline < bro_ids_now_ms()) {
         bro_log_debug(&lc, "dropped %s: deadline passed", env.kind);
-        if (bro_queue_ack(s->queue, m, &err) < 0)
-            bro_log_warn(&lc, "ack failed: %s", err.msg);
+        bro_runtime_ack(s, m, &lc);
         goto out;
     }
     bro_runtime_finish(s, h, &env, m, attempt, &res, &lc);
@@ -710,24 +711,29 @@ out:
 
 /* ---- the slots ----------------------------------------------------------------------------- */
 
+/* Opens a queue handle for the worker's queues (records_only: the records queue alone). Only
+ * the fetcher's handle of all queues moves due delayed jobs back. */
+static bro_queue *bro_runtime_open_queue(bro_worker *w, int records_only, int promote, bro_err *err)
+{
+    const char *names[BRO_QUEUE_MAX];
+    int n = 0;
+    for (int i = 0; i < w->nqueues; i++)
+        if (!records_only || strcmp(w->queues[i], BRO_QUEUE_RECORDS) == 0)
+            names[n++] = w->queues[i];
+    bro_queue_opts opts = {w->cfg.visibility_ms, w->cfg.max_attempts, 2000,
+                           w->has_dead_key ? &w->dead_key : NULL, !promote};
+    return bro_queue_open(w->cfg.redis, w->id, names, n, &opts, err);
+}
+
 /* Connects a slot's own Redis and PostgreSQL connections, retrying with backoff until both
- * answer or stop is set. A kept slot reads the records queue alone; only slot 0 moves due
- * delayed jobs back, for all of them. */
+ * answer or stop is set. */
 static int bro_runtime_slot_connect(bro_slot *s)
 {
     bro_worker *w = s->w;
     for (int attempt = 1; !*w->stop; attempt++) {
         bro_err err = {0};
-        if (s->queue == NULL) {
-            const char *names[BRO_QUEUE_MAX];
-            int n = 0;
-            for (int i = 0; i < w->nqueues; i++)
-                if (!s->records_only || strcmp(w->queues[i], BRO_QUEUE_RECORDS) == 0)
-                    names[n++] = w->queues[i];
-            bro_queue_opts opts = {w->cfg.visibility_ms, w->cfg.max_attempts, 2000,
-                                   w->has_dead_key ? &w->dead_key : NULL, s->index != 0};
-            s->queue = bro_queue_open(w->cfg.redis, w->id, names, n, &opts, &err);
-        }
+        if (s->queue == NULL)
+            s->queue = bro_runtime_open_queue(w, 0, 0, &err);
         if (s->queue && s->db == NULL)
             s->db = bro_db_connect(w->cfg.pg, &err);
         if (s->queue && s->db)
@@ -752,47 +758,132 @@ static void bro_runtime_hold(bro_slot *s, const bro_queue_msg *m)
     pthread_mutex_unlock(&s->held_lock);
 }
 
-/* A slot's life: take one job at a time until stop. One at a time, so a job never waits
- * behind another in the same slot while other slots are free; a job taken is finished even
- * when stop arrives meanwhile (one dropped would only wait for its visibility timeout). */
+/* Acknowledges a finished job together with those other slots finish meanwhile: the first
+ * slot to arrive sends, in one round trip, every acknowledgement waiting, and goes on while
+ * more arrive; the others only leave theirs. Under load one round trip serves many jobs; alone,
+ * a job is acknowledged at once. A failed send leaves the jobs pending: they are delivered
+ * again after the visibility timeout and replayed from their stored replies. */
+static void bro_runtime_ack(bro_slot *s, const bro_queue_msg *m, const bro_log_ctx *lc)
+{
+    bro_worker *w = s->w;
+    bro_err err = {0};
+    pthread_mutex_lock(&w->lock);
+    if (w->nacks == w->concurrency) { /* a slow send: this one goes alone */
+        pthread_mutex_unlock(&w->lock);
+        if (bro_queue_ack(s->queue, m, &err) < 0)
+            bro_log_warn(lc, "ack failed: %s", err.msg);
+        return;
+    }
+    w->acks[w->nacks] = *m;
+    w->acks[w->nacks].data = NULL;
+    w->acks[w->nacks++].len = 0;
+    if (w->acking) {
+        pthread_mutex_unlock(&w->lock);
+        return;
+    }
+    w->acking = 1;
+    bro_queue_msg batch[BRO_RUNTIME_CONCURRENCY_MAX];
+    while (w->nacks > 0) {
+        int n = w->nacks;
+        memcpy(batch, w->acks, sizeof(batch[0]) * (size_t)n);
+        w->nacks = 0;
+        pthread_mutex_unlock(&w->lock);
+        if (bro_queue_ack_many(s->queue, batch, n, &err) < 0)
+            bro_log_warn(lc, "ack of %d job(s) failed: %s", n, err.msg);
+        pthread_mutex_lock(&w->lock);
+    }
+    w->acking = 0;
+    pthread_mutex_unlock(&w->lock);
+}
+
+/* Waits up to 100 ms on cond (so a stop is noticed even unsignalled). Called with w->lock. */
+static void bro_runtime_wait(bro_worker *w, pthread_cond_t *cond)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    ts.tv_nsec += 100 * 1000000L;
+    if (ts.tv_nsec >= 1000000000L) {
+        ts.tv_sec++;
+        ts.tv_nsec -= 1000000000L;
+    }
+    pthread_cond_timedwait(cond, &w->lock, &ts);
+}
+
+/* A slot's life: wait for a job from the fetcher, run it, again, until the fetcher has stopped
+ * and nothing is left in the inbox: every job taken is finished, even when stop arrives
+ * meanwhile (one dropped would only wait for its visibility timeout). */
 static void *bro_runtime_slot_main(void *arg)
 {
     bro_slot *s = arg;
     bro_worker *w = s->w;
-    if (bro_runtime_slot_connect(s) < 0)
+    if (bro_runtime_slot_connect(s) < 0) {
+        pthread_mutex_lock(&w->lock);
+        while (!w->fetch_done || w->inbox_len > 0) { /* no connection: leave the jobs to others */
+            bro_runtime_wait(w, &w->work);
+        }
+        pthread_mutex_unlock(&w->lock);
         return NULL;
-    bro_queue_msg msgs[BRO_RUNTIME_BATCH];
-    memset(msgs, 0, sizeof(msgs));
-    int batch = w->concurrency == 1 ? BRO_RUNTIME_BATCH : 1;
-    int failures = 0;
-    while (!*w->stop) {
-        int n = 0;
-        bro_err err = {0};
-        if (bro_queue_read(s->queue, BRO_RUNTIME_BLOCK_MS, msgs, batch, &n, &err) < 0) {
-            bro_log_warn(NULL, "queue read failed: %s", err.msg);
-            bro_runtime_pause(w, (int)bro_queue_backoff_ms(++failures < 6 ? failures : 6, 200));
-            continue;
-        }
-        failures = 0;
-        atomic_fetch_add(&w->in_flight, n);
-        for (int i = 0; i < n; i++) {
-            bro_runtime_hold(s, &msgs[i]);
-            bro_runtime_handle(s, &msgs[i]);
-            bro_runtime_hold(s, NULL);
-            bro_queue_msg_clear(&msgs[i]);
-            atomic_fetch_sub(&w->in_flight, 1);
-        }
     }
+    pthread_mutex_lock(&w->lock);
+    for (;;) {
+        w->idle++;
+        pthread_cond_signal(&w->room);
+        while (w->inbox_len == 0 && !w->fetch_done)
+            bro_runtime_wait(w, &w->work);
+        w->idle--;
+        if (w->inbox_len == 0)
+            break;
+        bro_queue_msg m = w->inbox[w->inbox_head];
+        w->inbox_head = (w->inbox_head + 1) % w->concurrency;
+        w->inbox_len--;
+        pthread_mutex_unlock(&w->lock);
+        int other = strcmp(m.queue, BRO_QUEUE_RECORDS) != 0;
+        bro_runtime_hold(s, &m);
+        bro_runtime_handle(s, &m);
+        bro_runtime_hold(s, NULL);
+        bro_queue_msg_clear(&m);
+        atomic_fetch_sub(&w->in_flight, 1);
+        if (other)
+            atomic_fetch_sub(&w->others_in_flight, 1);
+        pthread_mutex_lock(&w->lock);
+    }
+    pthread_mutex_unlock(&w->lock);
     return NULL;
 }
 
-/* Starts the slots with every signal blocked in them, so SIGTERM reaches the main thread.
- * Returns 0, or -1 when memory or threads ran out (the started ones keep running). */
-static int bro_runtime_slots_start(bro_worker *w)
+/* How many jobs the fetcher may take now (0: none), and whether from records alone: jobs of
+ * the other queues may fill every slot but the kept ones. Called with w->lock. */
+static int bro_runtime_room(bro_worker *w, int kept, int *records_only)
 {
-    w->slots = calloc((size_t)w->concurrency, sizeof(*w->slots));
-    if (w->slots == NULL)
-        return -1;
+    int room = w->idle - w->inbox_len;
+    int others = w->concurrency - kept - atomic_load(&w->others_in_flight);
+    *records_only = kept > 0 && others <= 0;
+    if (kept > 0 && !*records_only && others < room)
+        room = others; /* what comes may all be of the other queues */
+    return room < BRO_QUEUE_BATCH_MAX ? room : BRO_QUEUE_BATCH_MAX;
+}
+
+/* Hands n taken jobs to the waiting slots. */
+static void bro_runtime_deliver(bro_worker *w, bro_queue_msg *msgs, int n)
+{
+    pthread_mutex_lock(&w->lock);
+    for (int i = 0; i < n; i++) {
+        w->inbox[(w->inbox_head + w->inbox_len++) % w->concurrency] = msgs[i];
+        atomic_fetch_add(&w->in_flight, 1);
+        if (strcmp(msgs[i].queue, BRO_QUEUE_RECORDS) != 0)
+            atomic_fetch_add(&w->others_in_flight, 1);
+    }
+    pthread_cond_broadcast(&w->work);
+    pthread_mutex_unlock(&w->lock);
+}
+
+/* The fetcher: one thread that takes jobs for all slots, as many at once as slots wait (at
+ * most BRO_QUEUE_BATCH_MAX a read), blocking while none are free. When the worker serves more
+ * than records, a quarter of the slots is kept for records: once the other queues' jobs fill
+ * the rest, it reads records alone. */
+static void *bro_runtime_fetch_main(void *arg)
+{
+    bro_worker *w = arg;
     int serves_others = 0, serves_records = 0;
     for (int i = 0; i < w->nqueues; i++) {
         int rec = strcmp(w->queues[i], BRO_QUEUE_RECORDS) == 0;
@@ -800,26 +891,94 @@ static int bro_runtime_slots_start(bro_worker *w)
         serves_others |= !rec;
     }
     int kept = serves_records && serves_others ? bro_runtime_kept_slots(w->concurrency) : 0;
+    bro_queue *all = NULL, *records = NULL;
+    bro_queue_msg msgs[BRO_QUEUE_BATCH_MAX];
+    memset(msgs, 0, sizeof(msgs));
+    for (int failures = 0, attempt = 1; !*w->stop;) {
+        bro_err err = {0};
+        if (all == NULL || (kept && records == NULL)) {
+            if (all == NULL)
+                all = bro_runtime_open_queue(w, 0, 1, &err);
+            if (all && kept && records == NULL)
+                records = bro_runtime_open_queue(w, 1, 0, &err);
+            if (all == NULL || (kept && records == NULL)) {
+                bro_log_warn(NULL, "fetcher not connected yet (%s), retrying", err.msg);
+                bro_runtime_pause(w, (int)bro_queue_backoff_ms(attempt < 6 ? attempt++ : 6, 200));
+                continue;
+            }
+        }
+        int records_only = 0, room;
+        pthread_mutex_lock(&w->lock);
+        while ((room = bro_runtime_room(w, kept, &records_only)) <= 0 && !*w->stop)
+            bro_runtime_wait(w, &w->room);
+        pthread_mutex_unlock(&w->lock);
+        if (room <= 0)
+            break;
+        int n = 0;
+        if (bro_queue_read(records_only ? records : all, BRO_RUNTIME_BLOCK_MS, msgs, room, &n,
+                           &err) < 0) {
+            bro_log_warn(NULL, "queue read failed: %s", err.msg);
+            bro_runtime_pause(w, (int)bro_queue_backoff_ms(++failures < 6 ? failures : 6, 200));
+            continue;
+        }
+        failures = 0;
+        bro_runtime_deliver(w, msgs, n);
+    }
+    pthread_mutex_lock(&w->lock);
+    w->fetch_done = 1;
+    pthread_cond_broadcast(&w->work);
+    pthread_mutex_unlock(&w->lock);
+    bro_queue_free(all);
+    bro_queue_free(records);
+    return NULL;
+}
+
+/* Starts the slots and the fetcher with every signal blocked in them, so SIGTERM reaches the
+ * main thread. Returns 0, or -1 when memory or threads ran out (the started ones keep
+ * running until stop). */
+static int bro_runtime_slots_start(bro_worker *w)
+{
+    w->slots = calloc((size_t)w->concurrency, sizeof(*w->slots));
+    w->inbox = calloc((size_t)w->concurrency, sizeof(*w->inbox));
+    w->acks = calloc((size_t)w->concurrency, sizeof(*w->acks));
+    pthread_mutex_init(&w->lock, NULL);
+    pthread_cond_init(&w->work, NULL);
+    pthread_cond_init(&w->room, NULL);
+    if (w->slots == NULL || w->inbox == NULL || w->acks == NULL)
+        return -1;
     sigset_t all, old;
     sigfillset(&all);
     pthread_sigmask(SIG_BLOCK, &all, &old);
     int rc = 0;
     for (int i = 0; i < w->concurrency && rc == 0; i++) {
         bro_slot *s = &w->slots[i];
-        *s = (bro_slot){.w = w, .index = i, .records_only = i >= w->concurrency - kept};
+        *s = (bro_slot){.w = w, .index = i};
         pthread_mutex_init(&s->held_lock, NULL);
         if (pthread_create(&s->thread, NULL, bro_runtime_slot_main, s) != 0)
             rc = -1;
         else
             s->started = 1;
     }
+    if (rc == 0 && pthread_create(&w->fetcher, NULL, bro_runtime_fetch_main, w) != 0)
+        rc = -1;
+    else if (rc == 0)
+        w->fetcher_started = 1;
     pthread_sigmask(SIG_SETMASK, &old, NULL);
     return rc;
 }
 
-/* Waits for every slot to finish its job in hand, then closes their connections. */
+/* Waits for the fetcher, then for every slot to finish the jobs in hand, then closes their
+ * connections. */
 static void bro_runtime_slots_stop(bro_worker *w)
 {
+    if (w->fetcher_started) {
+        pthread_join(w->fetcher, NULL);
+    } else {
+        pthread_mutex_lock(&w->lock);
+        w->fetch_done = 1;
+        pthread_cond_broadcast(&w->work);
+        pthread_mutex_unlock(&w->lock);
+    }
     for (int i = 0; w->slots && i < w->concurrency; i++) {
         bro_slot *s = &w->slots[i];
         if (s->started)
@@ -828,7 +987,12 @@ static void bro_runtime_slots_stop(bro_worker *w)
         bro_db_free(s->db);
         pthread_mutex_destroy(&s->held_lock);
     }
+    pthread_cond_destroy(&w->work);
+    pthread_cond_destroy(&w->room);
+    pthread_mutex_destroy(&w->lock);
     free(w->slots);
+    free(w->inbox);
+    free(w->acks);
     w->slots = NULL;
 }
 

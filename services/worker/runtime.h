@@ -19,13 +19,13 @@
 
 typedef struct bro_worker bro_worker;
 
-/* One job slot: a thread that takes and runs one job at a time on connections of its own.
+/* One job slot: a thread that runs one job at a time, handed to it by the fetcher, on
+ * connections of its own.
  * Everything in a slot is per slot (no lock guards it); a handler reaches only `db`, through
  * bro_job, already inside its job's transaction. */
 typedef struct bro_slot {
     bro_worker *w;    /* the process's shared state: read-only but for its atomics */
     int index;        /* 0 .. concurrency - 1 */
-    int records_only; /* 1: takes only the records queue, capacity kept for interactive jobs */
     bro_queue *queue; /* this slot's Redis connection; NULL until connected */
     bro_db *db;       /* this slot's PostgreSQL connection; NULL until connected */
     pthread_t thread; /* valid when started */
@@ -67,6 +67,23 @@ struct bro_worker {
     atomic_llong jobs_failed;    /* jobs retried or dead-lettered */
     atomic_int in_flight;        /* jobs a slot holds now */
     atomic_int long_in_flight;   /* asynchronous jobs in their run phase now */
+    atomic_int others_in_flight; /* jobs of queues other than records now */
+    /* The hand-over from the fetcher thread to the slots, all guarded by `lock`. The fetcher
+     * takes at most as many jobs as slots wait, so no job waits behind another. */
+    pthread_mutex_t lock; /* guards the members below */
+    pthread_cond_t work;  /* signalled: a job in the inbox, or the fetcher stopped */
+    pthread_cond_t room;  /* signalled: a slot began to wait */
+    bro_queue_msg *inbox; /* taken, not yet started: a ring of concurrency entries, owned */
+    int inbox_head;       /* index of the oldest entry */
+    int inbox_len;        /* entries in the ring */
+    int idle;             /* slots waiting for a job */
+    int fetch_done;       /* 1: the fetcher takes no more jobs (stop) */
+    pthread_t fetcher;    /* valid when fetcher_started */
+    int fetcher_started;  /* 1 once the fetcher thread was created */
+    bro_queue_msg *acks;  /* finished jobs (queue, stream_id; data NULL) not yet acknowledged:
+                             concurrency entries, owned */
+    int nacks;            /* entries used in acks */
+    int acking;           /* 1 while a slot sends the grouped acknowledgement */
     volatile sig_atomic_t *stop; /* set by the signal handler */
 };
 
