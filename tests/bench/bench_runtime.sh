@@ -23,6 +23,9 @@ CANDIDATES=${CANDIDATES:-5000}   # the bench tenant's caseload (1,000 of them ar
 NOOP_JOBS=${NOOP_JOBS:-200000}   # no-op jobs drained per measurement
 NOOP_LEVELS=${NOOP_LEVELS:-"1 16 64"}
 REUSE=${REUSE:-}                 # 1: keep the seeded database for the next REUSE=1 run
+BASELINE=${BASELINE:-}           # a git revision: also measure its gateway with BASE_WORKERS
+BASE_WORKERS=${BASE_WORKERS:-4}  # worker processes (one job each), as that revision ran
+BASE_DIR=$BRO_ROOT/.local/bench-runtime-baseline
 PG_PORT=${PG_PORT:-54371} REDIS_PORT=${REDIS_PORT:-63841}
 GW_PORT=${GW_PORT:-18211} NGINX_PORT=${NGINX_PORT:-18215} # the gateway's admin: GW_PORT + 1
 
@@ -145,6 +148,14 @@ wait_worker_ready() {
   bro_die "worker not ready: $(tail -n 3 "$work/worker.log")"
 }
 
+if [ -n "$BASELINE" ]; then
+  rm -rf "$BASE_DIR" && mkdir -p "$BASE_DIR/src"
+  git -C "$BRO_ROOT" archive "$BASELINE" | tar -x -C "$BASE_DIR/src"
+  bro_say "building the baseline $BASELINE"
+  cmake -S "$BASE_DIR/src" -B "$BASE_DIR/build" -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+  cmake --build "$BASE_DIR/build" -j "$(nproc)" --target brobygger-gateway brobygger-worker >/dev/null
+fi
+
 # ---- references --------------------------------------------------------------------------------
 
 load_before=$(cut -d' ' -f1-3 /proc/loadavg)
@@ -186,6 +197,32 @@ for n in $LEVELS; do
   stop_worker
 done
 
+# ---- the baseline: the same requests through an earlier revision's gateway and workers ------
+
+if [ -n "$BASELINE" ]; then
+  bro_say "baseline $BASELINE: its gateway and $BASE_WORKERS of its workers"
+  kill -TERM "$gateway"; wait "$gateway" || true
+  "$BASE_DIR/build/brobygger-gateway" 2>>"$work/gateway-base.log" &
+  gateway=$!
+  bro_wait_http "http://127.0.0.1:$GW_PORT/healthz" 30 || bro_die "baseline gateway not answering"
+  base_pids=()
+  for i in $(seq "$BASE_WORKERS"); do
+    "$BASE_DIR/build/brobygger-worker" --queues records 2>>"$work/worker-base.log" &
+    base_pids+=($!)
+  done
+  wait_worker_ready
+  BENCH_PATHS="$work/single.txt" wrk -t 2 -c "$CONNS" -d 2s -s "$HERE/rotate.lua" \
+    -H "Authorization: Bearer $KEY" "http://127.0.0.1:$GW_PORT/" >/dev/null 2>&1 # warm-up
+  BENCH_PATHS="$work/single.txt" wrk_run get_base "http://127.0.0.1:$GW_PORT/" \
+    -s "$HERE/rotate.lua" -H "Authorization: Bearer $KEY"
+  BENCH_KEYS="$work/key-one.txt" wrk_run post_one_base "http://127.0.0.1:$GW_PORT/" -s "$HERE/post.lua"
+  BENCH_KEYS="$BRO_DATA/keys-spread.txt" wrk_run post_spread_base "http://127.0.0.1:$GW_PORT/" \
+    -s "$HERE/post.lua"
+  kill -TERM "${base_pids[@]}"
+  for p in "${base_pids[@]}"; do wait "$p" || true; done
+  redis-cli -p "$REDIS_PORT" del bro:q:records >/dev/null # the baseline's group, made anew below
+fi
+
 # ---- no-op jobs --------------------------------------------------------------------------------
 
 for n in $NOOP_LEVELS; do
@@ -200,7 +237,7 @@ load_after=$(cut -d' ' -f1-3 /proc/loadavg)
 
 # ---- the table ---------------------------------------------------------------------------------
 
-/usr/bin/python3 - "$work/results.txt" "$load_before" "$load_after" "$LEVELS" <<'PY'
+/usr/bin/python3 - "$work/results.txt" "$load_before" "$load_after" "$LEVELS" "$BASE_WORKERS" <<'PY'
 import sys
 rows = {}
 for line in open(sys.argv[1]):
@@ -224,10 +261,12 @@ for key, label in (("pg_read_before", "pgbench: the read's shape before (select 
 print()
 print("| jobs in flight (one worker) | GET /v1/candidates/{id} req/s | p50 / p99 ms | POST, one tenant req/s | p99 ms | POST, spread req/s | p99 ms | errors |")
 print("| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
-for n in levels:
+for n in levels + ["base"]:
     g, p1, ps = rows.get(f"get_{n}"), rows.get(f"post_one_{n}"), rows.get(f"post_spread_{n}")
     if not g:
         continue
+    if n == "base":
+        n = f"baseline: {sys.argv[5]} workers, one job each"
     err = int(g[3]) + int(p1[3]) + int(ps[3])
     print(f"| {n} | {float(g[0]):,.0f} | {float(g[1]):.1f} / {float(g[2]):.1f} | {float(p1[0]):,.0f} | "
           f"{float(p1[2]):.1f} | {float(ps[0]):,.0f} | {float(ps[2]):.1f} | {err} |")
