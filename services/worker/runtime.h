@@ -1,7 +1,8 @@
-/* The worker runtime: up to `concurrency` jobs at once, each slot a thread with its own Redis
- * and PostgreSQL connections that reads a job, runs its handler inside one transaction (tenant
- * or platform), records it as processed there, then publishes the reply and acknowledges. The
- * main thread keeps the heartbeat and the janitor. Retries and dead letters live here too. */
+/* The worker runtime: up to `concurrency` jobs at once. A fetcher thread takes jobs for the
+ * slots waiting; each slot, a thread with its own Redis and PostgreSQL connections, runs its
+ * job's handler inside one transaction (tenant or platform), records it as processed there,
+ * then publishes the reply and acknowledges. The main thread keeps the heartbeat, the claims on
+ * jobs in hand and the janitor. Retries and dead letters live here too. */
 #ifndef BRO_WORKER_RUNTIME_H
 #define BRO_WORKER_RUNTIME_H
 
