@@ -44,6 +44,9 @@ static const bro_config_entry bro_config_table[] = {
               "gateway event-loop threads (0: one per core)"),
     BRO_CFG_S("BROBYGGER_QUEUES", queues, "records,matching,notify,reports",
               "queues a worker serves (`--queues` wins)"),
+    BRO_CFG_I("BROBYGGER_WORKER_CONCURRENCY", worker_concurrency, "16", 1, 256,
+              "jobs one worker runs at once, each on its own PostgreSQL connection "
+              "(`--concurrency` wins)"),
     {"BROBYGGER_LOG", BRO_CFG_LEVEL, "info", 0, 0, offsetof(bro_config, log_level), 0,
      "log level: debug, info, warn, error"},
     BRO_CFG_I("BROBYGGER_REQUEST_TIMEOUT_MS", request_timeout_ms, "5000", 10, 600000,

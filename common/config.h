@@ -15,6 +15,7 @@ typedef struct bro_config {
     char admin_listen[128]; /* BROBYGGER_ADMIN_LISTEN: /metrics and operator routes */
     int threads;            /* BROBYGGER_THREADS: gateway event loops; 0 in env = cores */
     char queues[256];       /* BROBYGGER_QUEUES: comma-separated queues a worker serves */
+    int worker_concurrency; /* BROBYGGER_WORKER_CONCURRENCY: jobs one worker runs at once */
     int log_level;          /* BROBYGGER_LOG: bro_log_level */
     int request_timeout_ms; /* BROBYGGER_REQUEST_TIMEOUT_MS: gateway waits this long for a reply */
     int visibility_ms;      /* BROBYGGER_VISIBILITY_MS: pending job reclaimed after this idle */

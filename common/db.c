@@ -24,6 +24,7 @@ struct bro_db {
     char conninfo[512]; /* kept for reconnects */
     int in_txn;         /* 1 between a successful begin and commit/rollback */
     int begin_pending;  /* begun but not yet sent: goes out with the first statement */
+    int read_only;      /* the pending begin is BEGIN READ ONLY */
     char role_sql[96];  /* "SET LOCAL ROLE <ident>", "" for the platform */
     char path[72];      /* search_path value: an escaped identifier or "platform" */
     int reset_stmts;    /* a cached plan went stale: forget them all after rollback */
@@ -125,7 +126,19 @@ static int bro_db_ensure(bro_db *db, bro_err *err)
     return 0;
 }
 
+static int bro_db_begin_as(bro_db *db, const char *tenant, int read_only, bro_err *err);
+
 int bro_db_begin(bro_db *db, const char *tenant, bro_err *err)
+{
+    return bro_db_begin_as(db, tenant, 0, err);
+}
+
+int bro_db_begin_read(bro_db *db, const char *tenant, bro_err *err)
+{
+    return bro_db_begin_as(db, tenant, 1, err);
+}
+
+static int bro_db_begin_as(bro_db *db, const char *tenant, int read_only, bro_err *err)
 {
     if (bro_db_ensure(db, err) < 0)
         return -1;
@@ -147,6 +160,7 @@ int bro_db_begin(bro_db *db, const char *tenant, bro_err *err)
     /* Nothing is sent yet: BEGIN, the role and the search_path travel in one pipeline with
      * the first statement, so a job pays one round trip for them, not two. */
     db->begin_pending = 1;
+    db->read_only = read_only;
     db->in_txn = 1;
     return 0;
 }
@@ -256,13 +270,15 @@ static void bro_db_drain(bro_db *db, int nqueries, PGresult **last, PGresult **f
     }
 }
 
-PGresult *bro_db_exec_format(bro_db *db, const char *sql, int nparams, const char *const *params,
-                             const int *lengths, const int *formats, int result_format,
-                             bro_err *err)
+/* Runs one statement as bro_db_exec_format does; with commit, COMMIT goes out in the same
+ * pipeline and the result returned is the COMMIT's. */
+static PGresult *bro_db_run(bro_db *db, const char *sql, int nparams, const char *const *params,
+                            const int *lengths, const int *formats, int result_format, int commit,
+                            bro_err *err)
 {
     int fresh = 0;
     int slot = bro_db_stmt_slot(db, sql, &fresh);
-    if (!db->begin_pending && slot >= 0 && !fresh) { /* the common case: one message */
+    if (!commit && !db->begin_pending && slot >= 0 && !fresh) { /* one message */
         char name[16];
         snprintf(name, sizeof(name), "bro%d", slot);
         PGresult *res =
@@ -282,7 +298,8 @@ PGresult *bro_db_exec_format(bro_db *db, const char *sql, int nparams, const cha
     int n = 0, sent = 1, prep = -1, ok[5];
     if (db->begin_pending) {
         const char *path[] = {db->path};
-        sent = sent && PQsendQueryParams(db->conn, "BEGIN", 0, NULL, NULL, NULL, NULL, 0);
+        sent = sent && PQsendQueryParams(db->conn, db->read_only ? "BEGIN READ ONLY" : "BEGIN", 0,
+                                         NULL, NULL, NULL, NULL, 0);
         n++;
         if (db->role_sql[0]) {
             sent = sent && PQsendQueryParams(db->conn, db->role_sql, 0, NULL, NULL, NULL, NULL, 0);
@@ -306,6 +323,10 @@ PGresult *bro_db_exec_format(bro_db *db, const char *sql, int nparams, const cha
         sent = sent && PQsendQueryParams(db->conn, sql, nparams, NULL, params, lengths, formats,
                                          result_format);
     n++;
+    if (commit) {
+        sent = sent && PQsendQueryParams(db->conn, "COMMIT", 0, NULL, NULL, NULL, NULL, 0);
+        n++;
+    }
     sent = sent && PQpipelineSync(db->conn);
     PGresult *last = NULL, *failed = NULL;
     if (sent)
@@ -326,6 +347,28 @@ PGresult *bro_db_exec_format(bro_db *db, const char *sql, int nparams, const cha
     PQclear(failed);
     PQclear(last);
     return NULL;
+}
+
+PGresult *bro_db_exec_format(bro_db *db, const char *sql, int nparams, const char *const *params,
+                             const int *lengths, const int *formats, int result_format,
+                             bro_err *err)
+{
+    return bro_db_run(db, sql, nparams, params, lengths, formats, result_format, 0, err);
+}
+
+int bro_db_exec_commit(bro_db *db, const char *sql, int nparams, const char *const *params,
+                       const int *lengths, const int *formats, bro_err *err)
+{
+    PGresult *res = bro_db_run(db, sql, nparams, params, lengths, formats, 0, 1, err);
+    db->in_txn = 0;
+    if (res == NULL) {
+        bro_db_rollback(db); /* the pipeline's COMMIT did not run: end what is left */
+        return -1;
+    }
+    /* A COMMIT of an aborted transaction reports success with the tag ROLLBACK. */
+    int ok = strcmp(PQcmdStatus(res), "COMMIT") == 0;
+    PQclear(res);
+    return ok ? 0 : bro_err_set(err, BRO_E_DB, "postgres commit: transaction was aborted");
 }
 
 PGresult *bro_db_exec_bin(bro_db *db, const char *sql, int nparams, const char *const *params,

@@ -24,6 +24,11 @@ void bro_db_free(bro_db *db);
  * -1 with err set (BRO_E_RETRY when the database is unreachable). */
 int bro_db_begin(bro_db *db, const char *tenant, bro_err *err) BRO_MUST_USE;
 
+/* Like bro_db_begin, for a transaction that only reads: BEGIN READ ONLY, so a statement that
+ * would write fails (SQLSTATE 25006) instead of costing a WAL flush; its commit writes
+ * nothing and waits for no disk. */
+int bro_db_begin_read(bro_db *db, const char *tenant, bro_err *err) BRO_MUST_USE;
+
 /* Commits. On failure the transaction is gone; err->code is BRO_E_RETRY for serialization
  * failures and lost connections, BRO_E_DB otherwise. */
 int bro_db_commit(bro_db *db, bro_err *err) BRO_MUST_USE;
@@ -48,6 +53,13 @@ PGresult *bro_db_exec_bin(bro_db *db, const char *sql, int nparams, const char *
 PGresult *bro_db_exec_format(bro_db *db, const char *sql, int nparams, const char *const *params,
                              const int *lengths, const int *formats, int result_format,
                              bro_err *err);
+
+/* Runs one last statement of the transaction (as bro_db_exec_bin) and COMMIT in one pipeline:
+ * one round trip, so locks taken earlier are held for that round trip and the commit's flush,
+ * no longer. Returns 0 when both succeeded, or -1 with err set as bro_db_exec and
+ * bro_db_commit would (the transaction is then gone). */
+int bro_db_exec_commit(bro_db *db, const char *sql, int nparams, const char *const *params,
+                       const int *lengths, const int *formats, bro_err *err) BRO_MUST_USE;
 
 /* The underlying connection, for PQescape* helpers. Owned by db. */
 PGconn *bro_db_conn(bro_db *db);

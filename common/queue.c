@@ -32,6 +32,7 @@ struct bro_queue {
     int64_t last_reclaim_ms;                             /* last XAUTOCLAIM pass */
     bro_seal_key seal;                                   /* dead-letter key, if has_seal */
     int has_seal;                                        /* 1: dead letters keep sealed bodies */
+    int has_audit_group;                                 /* 1: group "audit" known to exist */
 };
 
 /* Moves due members of a delayed set onto the stream, atomically per member. */
@@ -129,9 +130,10 @@ static int bro_queue_reply_odd(redisReply *r, const char *what, bro_err *err)
     return bro_err_set(err, BRO_E_REDIS, "redis %s: odd reply", what);
 }
 
-static int bro_queue_create_group(bro_queue *q, const char *stream, bro_err *err)
+static int bro_queue_create_group_named(bro_queue *q, const char *stream, const char *group,
+                                        bro_err *err)
 {
-    const char *argv[] = {"XGROUP", "CREATE", stream, BRO_QUEUE_GROUP, "0", "MKSTREAM"};
+    const char *argv[] = {"XGROUP", "CREATE", stream, group, "0", "MKSTREAM"};
     redisReply *r = bro_queue_cmd(q, 6, argv, NULL, err);
     if (r == NULL)
         return -1;
@@ -140,6 +142,11 @@ static int bro_queue_create_group(bro_queue *q, const char *stream, bro_err *err
         return 0;
     }
     return bro_queue_reply_ok(r, "XGROUP CREATE", err);
+}
+
+static int bro_queue_create_group(bro_queue *q, const char *stream, bro_err *err)
+{
+    return bro_queue_create_group_named(q, stream, BRO_QUEUE_GROUP, err);
 }
 
 bro_queue *bro_queue_open(const char *redis_url, const char *consumer, const char *const *queues,
@@ -371,7 +378,7 @@ int bro_queue_read(bro_queue *q, int block_ms, bro_queue_msg *msgs, int max, int
     if (max > BRO_QUEUE_BATCH_MAX)
         max = BRO_QUEUE_BATCH_MAX;
     int64_t now = bro_ids_now_ms();
-    if (now - q->last_promote_ms >= BRO_QUEUE_PROMOTE_EVERY_MS) {
+    if (!q->opts.no_promote && now - q->last_promote_ms >= BRO_QUEUE_PROMOTE_EVERY_MS) {
         if (bro_queue_promote(q, err) < 0)
             return -1;
         q->last_promote_ms = now;
@@ -436,6 +443,38 @@ int bro_queue_ack(bro_queue *q, const bro_queue_msg *m, bro_err *err)
     int argcs[] = {4, 3};
     const size_t *lens[] = {NULL, NULL};
     return bro_queue_transaction(q, 2, argvs, argcs, lens, "ack", err);
+}
+
+int bro_queue_ack_many(bro_queue *q, const bro_queue_msg *msgs, int n, bro_err *err)
+{
+    if (n <= 0)
+        return 0;
+    char streams[BRO_QUEUE_MAX][BRO_QUEUE_NAME_MAX + 8];
+    const char **argvs[2 * BRO_QUEUE_MAX];
+    int argcs[2 * BRO_QUEUE_MAX], ncmds = 0, rc = -1;
+    const size_t *lens[2 * BRO_QUEUE_MAX] = {0};
+    const char **all = malloc(sizeof(char *) * (size_t)(2 * q->nqueues * (n + 4)));
+    if (all == NULL)
+        return bro_err_set(err, BRO_E_NOMEM, "out of memory");
+    const char **next = all;
+    for (int i = 0; i < q->nqueues; i++) {
+        const char **ack = next, **del = next + n + 4;
+        int nids = 0;
+        for (int j = 0; j < n; j++)
+            if (strcmp(msgs[j].queue, q->queues[i]) == 0)
+                ack[3 + nids] = del[2 + nids] = msgs[j].stream_id, nids++;
+        if (nids == 0)
+            continue;
+        bro_queue_stream_key(q->queues[i], streams[i], sizeof(streams[i]));
+        ack[0] = "XACK", ack[1] = streams[i], ack[2] = BRO_QUEUE_GROUP;
+        del[0] = "XDEL", del[1] = streams[i];
+        argvs[ncmds] = ack, argcs[ncmds++] = 3 + nids;
+        argvs[ncmds] = del, argcs[ncmds++] = 2 + nids;
+        next += 2 * (n + 4);
+    }
+    rc = ncmds ? bro_queue_transaction(q, ncmds, argvs, argcs, lens, "ack", err) : 0;
+    free(all);
+    return rc;
 }
 
 int bro_queue_touch(bro_queue *q, const bro_queue_msg *m, bro_err *err)
@@ -546,6 +585,156 @@ int bro_queue_dead(bro_queue *q, const bro_queue_msg *m, const bro_queue_dead_in
     int rc = bro_queue_transaction(q, 3, argvs, argcs, lens, "dead-letter", err);
     free(sealed);
     return rc;
+}
+
+int bro_queue_finish_read(bro_queue *q, const bro_queue_msg *m, const char *channel,
+                          const char *reply, size_t reply_len, const char *audit, size_t audit_len,
+                          bro_err *err)
+{
+    char stream[BRO_QUEUE_NAME_MAX + 8];
+    bro_queue_stream_key(m->queue, stream, sizeof(stream));
+    const char *add[] = {"XADD", BRO_QUEUE_AUDIT_STREAM, "*", BRO_QUEUE_FIELD, audit};
+    size_t addlen[] = {4, strlen(BRO_QUEUE_AUDIT_STREAM), 1, 1, audit_len};
+    const char *pub[] = {"PUBLISH", channel, reply};
+    size_t publen[] = {7, strlen(channel), reply_len};
+    const char *ack[] = {"XACK", stream, BRO_QUEUE_GROUP, m->stream_id};
+    const char *del[] = {"XDEL", stream, m->stream_id};
+    const char **argvs[4];
+    int argcs[4], n = 0;
+    const size_t *lens[4];
+    if (audit_len > 0) {
+        argvs[n] = add, argcs[n] = 5, lens[n++] = addlen;
+    }
+    if (channel[0] != '\0') {
+        argvs[n] = pub, argcs[n] = 3, lens[n++] = publen;
+    }
+    argvs[n] = ack, argcs[n] = 4, lens[n++] = NULL;
+    argvs[n] = del, argcs[n] = 3, lens[n++] = NULL;
+    return bro_queue_transaction(q, n, argvs, argcs, lens, "finish read", err);
+}
+
+/* The records of an XREADGROUP or XAUTOCLAIM entry list into msgs (queue "audit"). */
+static int bro_queue_audit_entries(const redisReply *entries, bro_queue_msg *msgs, int max, int *n,
+                                   bro_err *err)
+{
+    for (size_t j = 0; entries->type == REDIS_REPLY_ARRAY && j < entries->elements && *n < max;
+         j++) {
+        const redisReply *e = entries->element[j];
+        bro_queue_msg *m = &msgs[*n];
+        memset(m, 0, sizeof(*m));
+        if (e->type != REDIS_REPLY_ARRAY || e->elements < 2 ||
+            e->element[0]->type != REDIS_REPLY_STRING)
+            continue;
+        snprintf(m->queue, sizeof(m->queue), "audit");
+        snprintf(m->stream_id, sizeof(m->stream_id), "%s", e->element[0]->str);
+        const redisReply *f = e->element[1];
+        if (f->type == REDIS_REPLY_ARRAY && f->elements >= 2 &&
+            f->element[1]->type == REDIS_REPLY_STRING) {
+            if ((m->data = malloc(f->element[1]->len + 1)) == NULL)
+                return bro_err_set(err, BRO_E_NOMEM, "out of memory");
+            memcpy(m->data, f->element[1]->str, f->element[1]->len);
+            m->len = f->element[1]->len;
+        }
+        (*n)++;
+    }
+    return 0;
+}
+
+/* XAUTOCLAIM (reclaim_ms > 0) or XREADGROUP of the audit stream, appended to msgs. */
+static int bro_queue_audit_fetch(bro_queue *q, int reclaim_ms, bro_queue_msg *msgs, int max, int *n,
+                                 bro_err *err)
+{
+    char count[16], idle[16];
+    snprintf(count, sizeof(count), "%d", max - *n);
+    snprintf(idle, sizeof(idle), "%d", reclaim_ms);
+    const char *claim[] = {"XAUTOCLAIM",
+                           BRO_QUEUE_AUDIT_STREAM,
+                           BRO_QUEUE_AUDIT_GROUP,
+                           q->consumer,
+                           idle,
+                           "0-0",
+                           "COUNT",
+                           count};
+    const char *read[] = {"XREADGROUP", "GROUP",   BRO_QUEUE_AUDIT_GROUP,  q->consumer, "COUNT",
+                          count,        "STREAMS", BRO_QUEUE_AUDIT_STREAM, ">"};
+    redisReply *r = reclaim_ms > 0 ? bro_queue_cmd(q, 8, claim, NULL, err)
+                                   : bro_queue_cmd(q, 9, read, NULL, err);
+    if (r == NULL)
+        return -1;
+    int rc = 0;
+    if (r->type == REDIS_REPLY_ERROR)
+        rc = bro_queue_reply_odd(r, "audit take", err), r = NULL;
+    else if (reclaim_ms > 0 && r->type == REDIS_REPLY_ARRAY && r->elements >= 2)
+        rc = bro_queue_audit_entries(r->element[1], msgs, max, n, err);
+    else if (reclaim_ms == 0 && r->type == REDIS_REPLY_ARRAY && r->elements == 1 &&
+             r->element[0]->type == REDIS_REPLY_ARRAY && r->element[0]->elements == 2)
+        rc = bro_queue_audit_entries(r->element[0]->element[1], msgs, max, n, err);
+    if (r)
+        freeReplyObject(r);
+    return rc;
+}
+
+int bro_queue_audit_take(bro_queue *q, int reclaim_ms, bro_queue_msg *msgs, int max, int *n,
+                         bro_err *err)
+{
+    *n = 0;
+    if (!q->has_audit_group &&
+        bro_queue_create_group_named(q, BRO_QUEUE_AUDIT_STREAM, BRO_QUEUE_AUDIT_GROUP, err) < 0)
+        return -1;
+    q->has_audit_group = 1;
+    int rc = bro_queue_audit_fetch(q, reclaim_ms > 0 ? reclaim_ms : 1, msgs, max, n, err);
+    if (rc == 0 && *n == 0)
+        rc = bro_queue_audit_fetch(q, 0, msgs, max, n, err);
+    if (rc < 0) {
+        for (int i = 0; i < *n; i++)
+            bro_queue_msg_clear(&msgs[i]);
+        *n = 0;
+        q->has_audit_group = 0; /* NOGROUP after a flush, say: create it again next time */
+    }
+    return rc;
+}
+
+int bro_queue_audit_done(bro_queue *q, const char *const *stream_ids, int n, bro_err *err)
+{
+    if (n <= 0)
+        return 0;
+    const char **ack = malloc(sizeof(char *) * (size_t)(n + 3));
+    const char **del = malloc(sizeof(char *) * (size_t)(n + 2));
+    int rc = -1;
+    if (ack == NULL || del == NULL) {
+        bro_err_set(err, BRO_E_NOMEM, "out of memory");
+        goto out;
+    }
+    ack[0] = "XACK", ack[1] = BRO_QUEUE_AUDIT_STREAM, ack[2] = BRO_QUEUE_AUDIT_GROUP;
+    del[0] = "XDEL", del[1] = BRO_QUEUE_AUDIT_STREAM;
+    for (int i = 0; i < n; i++)
+        ack[3 + i] = del[2 + i] = stream_ids[i];
+    const char **argvs[] = {ack, del};
+    int argcs[] = {n + 3, n + 2};
+    const size_t *lens[] = {NULL, NULL};
+    rc = bro_queue_transaction(q, 2, argvs, argcs, lens, "audit done", err);
+out:
+    free(ack);
+    free(del);
+    return rc;
+}
+
+static int bro_queue_eval_int(bro_queue *q, int argc, const char **argv, long long *out,
+                              const char *what, bro_err *err);
+
+/* KEYS[1] the audit stream. ARGV: group, consumer. Deletes the consumer if nothing is pending. */
+static const char *bro_queue_audit_leave_lua =
+    "local ok, p = pcall(redis.call, 'XPENDING', KEYS[1], ARGV[1], '-', '+', 1, ARGV[2])\n"
+    "if ok and #p == 0 then redis.call('XGROUP', 'DELCONSUMER', KEYS[1], ARGV[1], ARGV[2]) end\n"
+    "return 0\n";
+
+int bro_queue_audit_leave(bro_queue *q, bro_err *err)
+{
+    const char *argv[] = {
+        "EVAL",     bro_queue_audit_leave_lua, "1", BRO_QUEUE_AUDIT_STREAM, BRO_QUEUE_AUDIT_GROUP,
+        q->consumer};
+    long long n = 0;
+    return bro_queue_eval_int(q, 6, argv, &n, "audit leave", err);
 }
 
 int bro_queue_publish(bro_queue *q, const char *channel, const char *data, size_t len, bro_err *err)

@@ -16,6 +16,10 @@
  *   bro:reply:<name>     pub/sub channel a gateway thread listens on; message = msgpack reply
  *   bro:aof:requested    string: Redis time (unix ms) of the oldest rewrite request not yet served
  *   bro:aof:rewrite      string with a TTL of one rewrite period: whose turn the period was
+ *   bro:audit            stream; field "e" holds one msgpack read-audit record (tenant, who,
+ *                        route, job, request, time, candidate ids; no personal data), added in
+ *                        the same MULTI as the reply of the read it describes; group "audit"
+ *                        (the workers' janitors) moves it into the tenant's audit_log
  *
  * Acknowledged jobs are deleted from their stream (XACK + XDEL), but Redis's append-only file
  * keeps each XADD until the file is rewritten; the worker janitor has Redis rewrite it on a
@@ -34,7 +38,7 @@
 #define BRO_QUEUE_FIELD     "e"
 #define BRO_QUEUE_MAX       8  /* queues one worker may serve */
 #define BRO_QUEUE_NAME_MAX  32 /* bytes of a queue name, NUL included */
-#define BRO_QUEUE_BATCH_MAX 16 /* messages one bro_queue_read may return */
+#define BRO_QUEUE_BATCH_MAX 64 /* messages one bro_queue_read may return */
 
 /* The queues of DESIGN.md. */
 #define BRO_QUEUE_RECORDS  "records"
@@ -49,6 +53,7 @@ typedef struct bro_queue_opts {
     int max_attempts;  /* deliveries before a job is dead-lettered */
     int command_ms;    /* timeout of each Redis command (a blocking read adds its block time) */
     const bro_seal_key *seal_key; /* seals dead letters' envelopes (copied); NULL: not kept */
+    int no_promote; /* 1: reads leave due delayed jobs to another handle of the process */
 } bro_queue_opts;
 
 /* What a dead letter records of the job besides its size and error; NULL members mean the
@@ -94,6 +99,10 @@ int bro_queue_read(bro_queue *q, int block_ms, bro_queue_msg *msgs, int max, int
 /* Acknowledges and deletes a finished message. */
 int bro_queue_ack(bro_queue *q, const bro_queue_msg *m, bro_err *err) BRO_MUST_USE;
 
+/* Acknowledges and deletes n finished messages, of any of the served queues, in one MULTI/EXEC
+ * round trip (per queue one XACK and one XDEL naming all of its ids). */
+int bro_queue_ack_many(bro_queue *q, const bro_queue_msg *msgs, int n, bro_err *err) BRO_MUST_USE;
+
 /* Schedules data (the envelope with its attempt raised) to run again after delay_ms and
  * acknowledges m, atomically. */
 int bro_queue_retry(bro_queue *q, const bro_queue_msg *m, const char *data, size_t len,
@@ -115,6 +124,33 @@ const char *bro_queue_dead_aad(const char *queue, const char *tenant, const char
  * job is not reclaimed by another worker after the visibility timeout. The delivery count is
  * not raised. Returns 0, or -1 with err set. */
 int bro_queue_touch(bro_queue *q, const bro_queue_msg *m, bro_err *err) BRO_MUST_USE;
+
+#define BRO_QUEUE_AUDIT_STREAM "bro:audit"
+#define BRO_QUEUE_AUDIT_GROUP  "audit"
+
+/* Finishes a read in one MULTI/EXEC round trip: XADD audit (a read-audit record, msgpack;
+ * skipped when audit_len is 0) to bro:audit, PUBLISH reply on channel (skipped when channel is
+ * ""), then XACK and XDEL m. With Redis's appendfsync always, the record is on disk before any
+ * client (the gateway waiting on the channel included) sees the reply: Redis writes and syncs
+ * its log before it writes the replies of that event-loop turn. Returns 0 or -1 with err set
+ * (then nothing of it happened, or all of it). */
+int bro_queue_finish_read(bro_queue *q, const bro_queue_msg *m, const char *channel,
+                          const char *reply, size_t reply_len, const char *audit, size_t audit_len,
+                          bro_err *err) BRO_MUST_USE;
+
+/* Janitor: takes up to max read-audit records for this consumer of group "audit" (created
+ * when missing): first those another consumer left pending longer than reclaim_ms (a janitor
+ * that died mid-batch), else new ones, without blocking. msgs[i].queue is "audit"; each must
+ * be passed to bro_queue_audit_done once its rows are committed, then cleared. */
+int bro_queue_audit_take(bro_queue *q, int reclaim_ms, bro_queue_msg *msgs, int max, int *n,
+                         bro_err *err) BRO_MUST_USE;
+
+/* Acknowledges and deletes n moved read-audit records (their stream ids), in one round trip. */
+int bro_queue_audit_done(bro_queue *q, const char *const *stream_ids, int n,
+                         bro_err *err) BRO_MUST_USE;
+
+/* Removes this consumer from group "audit" when nothing is pending for it (a stopping worker). */
+int bro_queue_audit_leave(bro_queue *q, bro_err *err) BRO_MUST_USE;
 
 /* Publishes a reply on a channel (the envelope's reply_to). */
 int bro_queue_publish(bro_queue *q, const char *channel, const char *data, size_t len,

@@ -184,7 +184,7 @@ ROLE_C = {"platform_admin": "BRO_ROLE_PLATFORM_ADMIN", "tenant_admin": "BRO_ROLE
 QUEUE_C = {"records": "BRO_QUEUE_RECORDS", "matching": "BRO_QUEUE_MATCHING",
            "notify": "BRO_QUEUE_NOTIFY", "reports": "BRO_QUEUE_REPORTS"}
 # x-job flags: which side reads each, and the C name there.
-WORKER_FLAGS = {"platform": "BRO_H_PLATFORM", "readonly": "BRO_H_READONLY"}
+WORKER_FLAGS = {"platform": "BRO_H_PLATFORM", "readonly": "BRO_H_READONLY", "read": "BRO_H_READ"}
 ROUTE_FLAGS = {"changes-keys": "BRO_ROUTE_CHANGES_KEYS"}
 C_NAME = re.compile(r"^bro_[a-z0-9_]+$")
 KIND = re.compile(r"^[a-z][a-z_]*\.[a-z][a-z_]*$")

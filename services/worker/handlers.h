@@ -10,10 +10,14 @@ typedef int (*bro_handler_fn)(bro_job *job);
 
 #define BRO_H_PLATFORM 0x1 /* runs in the platform transaction (search_path platform, no role) */
 #define BRO_H_READONLY 0x2 /* no side effects: not recorded as processed, dropped past deadline */
+/* A read of personal data: runs in a READ ONLY transaction, stores no reply (a redelivery runs
+ * it again), is dropped past its deadline, and its audit (bro_job_audit_read) travels in the
+ * Redis round trip that carries its reply; the janitor moves it into audit_log. */
+#define BRO_H_READ 0x4
 
 typedef struct bro_handler {
     const char *kind;   /* envelope kind, e.g. "candidate.create" */
-    const char *queue;  /* the queue it is posted to */
+    const char *queue;  /* its queue; a job of this kind read from another is dead-lettered */
     unsigned flags;     /* BRO_H_* */
     bro_handler_fn fn;  /* the handler */
     bro_handler_fn run; /* asynchronous work after fn accepted the job with 202, or NULL */

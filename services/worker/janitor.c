@@ -1,16 +1,21 @@
-/* The worker's periodic upkeep. The retention sweep: a stored reply exists so that a
+/* The worker's periodic upkeep. The read-audit move: reads' audit records reach bro:audit with
+ * their replies and are written into each tenant's audit_log here, in batches, exactly once (a
+ * row's read_key is unique). The retention sweep: a stored reply exists so that a
  * redelivered job or a repeated Idempotency-Key gets the first answer again; past that window it
  * is only a copy of personal data, so it is deleted. Several workers may sweep at once: the
  * deletes are idempotent. Redis upkeep: consumers of dead workers, old dead letters, and AOF
  * rewrites so that deleted jobs leave the disk. */
 #include "janitor.h"
 
+#include <jansson.h>
 #include <libpq-fe.h>
+#include <msgpack.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "common/ids.h"
+#include "common/jmp.h"
 #include "common/log.h"
 #include "common/queue.h"
 
@@ -182,6 +187,162 @@ static void bro_janitor_retention(bro_worker *w, int64_t now)
     free(tenants);
 }
 
+/* ---- reads' audit records: bro:audit into audit_log ---------------------------------------- */
+
+/* $1 a JSON array of {at (unix ms), key_id, role, action, route, cand, req, job}, one per
+ * candidate shown. A record moved before adds nothing. */
+static const char *bro_janitor_sql_audit =
+    "INSERT INTO audit_log (at, key_id, role, action, route, candidate_id, request_id, job_id,"
+    " read_key) SELECT to_timestamp(a.at / 1000.0), a.key_id, a.role, a.action, a.route,"
+    " a.cand::uuid, a.req, a.job::uuid, a.job || ':' || a.cand FROM jsonb_to_recordset($1::jsonb)"
+    " AS a(at bigint, key_id text, role text, action text, route text, cand text, req text,"
+    " job text) ON CONFLICT (read_key) DO NOTHING";
+
+/* One record as JSON (its tenant in *tenant, borrowed from the result), or NULL when it cannot
+ * be read: then it can never be moved. The caller frees the result. */
+static json_t *bro_janitor_audit_record(const bro_queue_msg *m)
+{
+    msgpack_unpacked u;
+    msgpack_unpacked_init(&u);
+    json_t *rec = NULL;
+    if (m->data && bro_mp_unpack_one(&u, m->data, m->len) == 0) {
+        bro_err err = {0};
+        rec = bro_jmp_to_json(&u.data, &err);
+    }
+    msgpack_unpacked_destroy(&u);
+    if (rec && (!json_is_string(json_object_get(rec, "tenant")) ||
+                !json_is_array(json_object_get(rec, "ids")))) {
+        json_decref(rec);
+        rec = NULL;
+    }
+    return rec;
+}
+
+/* Appends a row per candidate of rec to rows. */
+static void bro_janitor_audit_rows(json_t *rows, json_t *rec)
+{
+    size_t i;
+    json_t *id;
+    json_array_foreach(json_object_get(rec, "ids"), i, id)
+    {
+        json_t *row = json_pack(
+            "{s:O, s:O, s:O, s:O, s:O, s:O, s:O, s:O}", "at", json_object_get(rec, "at"), "key_id",
+            json_object_get(rec, "key_id"), "role", json_object_get(rec, "role"), "action",
+            json_object_get(rec, "action"), "route", json_object_get(rec, "route"), "cand", id,
+            "req", json_object_get(rec, "req"), "job", json_object_get(rec, "job"));
+        if (row)
+            json_array_append_new(rows, row);
+    }
+}
+
+/* Writes the rows of one tenant in one transaction. Returns 0, or -1 with err set. */
+static int bro_janitor_audit_write(bro_worker *w, const char *tenant, json_t *rows, bro_err *err)
+{
+    char *text = json_dumps(rows, JSON_COMPACT);
+    if (text == NULL)
+        return bro_err_set(err, BRO_E_NOMEM, "out of memory");
+    const char *p[] = {text};
+    int rc = bro_db_begin(w->db, tenant, err);
+    if (rc == 0) {
+        PGresult *res = bro_db_exec(w->db, bro_janitor_sql_audit, 1, p, err);
+        rc = res ? bro_db_commit(w->db, err) : -1;
+        PQclear(res);
+        if (rc < 0)
+            bro_db_rollback(w->db);
+    }
+    free(text);
+    return rc;
+}
+
+static const char *bro_janitor_audit_tenant(json_t *rec)
+{
+    return json_string_value(json_object_get(rec, "tenant"));
+}
+
+/* Writes the records of recs[first]'s tenant (those not yet handled) in one transaction;
+ * marks them handled, and done when written. */
+static void bro_janitor_audit_tenant_batch(bro_worker *w, json_t **recs, int n, int first,
+                                           char *handled, char *done)
+{
+    const char *tenant = bro_janitor_audit_tenant(recs[first]);
+    json_t *rows = json_array();
+    for (int j = first; j < n; j++)
+        if (recs[j] && !handled[j] && strcmp(bro_janitor_audit_tenant(recs[j]), tenant) == 0)
+            bro_janitor_audit_rows(rows, recs[j]);
+    bro_err err = {0};
+    int rc = rows ? bro_janitor_audit_write(w, tenant, rows, &err) : -1;
+    json_decref(rows);
+    if (rc < 0) {
+        bro_log_ctx lc = {tenant, NULL, NULL};
+        bro_log_warn(&lc, "read audit: rows not written (tried again later): %s", err.msg);
+    }
+    for (int j = n - 1; j >= first; j--) /* backwards: tenant points into recs[first] */
+        if (recs[j] && !handled[j] && strcmp(bro_janitor_audit_tenant(recs[j]), tenant) == 0)
+            handled[j] = 1, done[j] = rc == 0;
+}
+
+/* Moves one batch, a transaction per tenant in it, then acknowledges what was written (and
+ * what could never be). Records of a tenant whose write failed stay pending and come back
+ * after the visibility timeout, here or at another worker's janitor. Returns the records
+ * taken. */
+static int bro_janitor_audit_batch(bro_worker *w)
+{
+    bro_queue_msg msgs[BRO_JANITOR_AUDIT_BATCH];
+    json_t *recs[BRO_JANITOR_AUDIT_BATCH];
+    char handled[BRO_JANITOR_AUDIT_BATCH] = {0}, done[BRO_JANITOR_AUDIT_BATCH] = {0};
+    const char *ids[BRO_JANITOR_AUDIT_BATCH];
+    int n = 0, nids = 0;
+    bro_err err = {0};
+    if (bro_queue_audit_take(w->queue, w->cfg.visibility_ms, msgs, BRO_JANITOR_AUDIT_BATCH, &n,
+                             &err) < 0) {
+        bro_log_warn(NULL, "read audit: cannot take records: %s", err.msg);
+        return 0;
+    }
+    for (int i = 0; i < n; i++) {
+        if ((recs[i] = bro_janitor_audit_record(&msgs[i])) == NULL) {
+            bro_log_error(NULL, "read audit: record %s cannot be read; dropped", msgs[i].stream_id);
+            done[i] = 1;
+        }
+    }
+    for (int i = 0; i < n; i++)
+        if (recs[i] && !handled[i])
+            bro_janitor_audit_tenant_batch(w, recs, n, i, handled, done);
+    for (int i = 0; i < n; i++) {
+        if (done[i])
+            ids[nids++] = msgs[i].stream_id;
+        json_decref(recs[i]);
+    }
+    if (bro_queue_audit_done(w->queue, ids, nids, &err) < 0)
+        bro_log_warn(NULL, "read audit: acknowledgement failed (moved again later): %s", err.msg);
+    for (int i = 0; i < n; i++)
+        bro_queue_msg_clear(&msgs[i]);
+    return n;
+}
+
+/* Every BRO_JANITOR_AUDIT_TICK_MS on a records worker: batches until the stream is drained
+ * (a bounded number per tick, so the heartbeat keeps its pace). */
+static void bro_janitor_audit(bro_worker *w, int64_t now)
+{
+    if (w->queue == NULL || w->db == NULL || now - w->last_audit_ms < BRO_JANITOR_AUDIT_TICK_MS)
+        return;
+    int records = 0;
+    for (int i = 0; i < w->nqueues; i++)
+        records |= strcmp(w->queues[i], BRO_QUEUE_RECORDS) == 0;
+    if (!records)
+        return;
+    w->last_audit_ms = now;
+    for (int i = 0; i < BRO_JANITOR_AUDIT_ROUNDS; i++)
+        if (bro_janitor_audit_batch(w) < BRO_JANITOR_AUDIT_BATCH)
+            break;
+}
+
+void bro_janitor_stop(bro_worker *w)
+{
+    bro_err err = {0};
+    if (w->queue && bro_queue_audit_leave(w->queue, &err) < 0)
+        bro_log_warn(NULL, "read audit: could not leave the group: %s", err.msg);
+}
+
 void bro_janitor_tick(bro_worker *w)
 {
     int64_t now = bro_ids_now_ms();
@@ -189,5 +350,6 @@ void bro_janitor_tick(bro_worker *w)
         bro_janitor_aof(w, now);
         bro_janitor_tidy(w, now);
     }
+    bro_janitor_audit(w, now);
     bro_janitor_retention(w, now);
 }

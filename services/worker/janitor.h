@@ -1,5 +1,6 @@
-/* Periodic upkeep a worker does between jobs, on one fixed tick: stored replies past their
- * retention, consumers of workers that are gone, old dead letters, Redis's append-only file. */
+/* Periodic upkeep on the worker's main thread, on one fixed tick: reads' audit records into
+ * audit_log, stored replies past their retention, consumers of workers that are gone, old dead
+ * letters, Redis's append-only file. It uses the main thread's connections only. */
 #ifndef BRO_WORKER_JANITOR_H
 #define BRO_WORKER_JANITOR_H
 
@@ -23,7 +24,20 @@
  * serves the consumers of workers that are gone (no heartbeat, nothing pending any more), and
  * dead letters older than BROBYGGER_DEAD_LETTER_HOURS. */
 
-/* Runs what of the above is due; called by the consume loop between reads. */
+/* Every BRO_JANITOR_AUDIT_TICK_MS, on a records worker: takes up to BRO_JANITOR_AUDIT_BATCH
+ * read-audit records from bro:audit (first any another janitor left pending past the
+ * visibility timeout), writes them into their tenants' audit_log (one transaction per tenant,
+ * ON CONFLICT (read_key) DO NOTHING) and acknowledges them; up to BRO_JANITOR_AUDIT_ROUNDS
+ * batches a tick while the stream is not drained. So a read shows in the access log within a
+ * tick and a transaction, and each exactly once, whatever crashed in between. */
+#define BRO_JANITOR_AUDIT_TICK_MS 100
+#define BRO_JANITOR_AUDIT_BATCH   256
+#define BRO_JANITOR_AUDIT_ROUNDS  8
+
+/* Runs what of the above is due; called by the main thread's loop. */
 void bro_janitor_tick(bro_worker *w);
+
+/* For a worker that stops: leaves the read-audit group when nothing is pending for it. */
+void bro_janitor_stop(bro_worker *w);
 
 #endif

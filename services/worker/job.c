@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/ids.h"
 #include "common/jmp.h"
 
 void bro_job_field_error(bro_job *job, const char *field, const char *fmt, ...)
@@ -29,6 +30,18 @@ int bro_job_fail(bro_job *job, int code, const char *fmt, ...)
     vsnprintf(job->err.msg, sizeof(job->err.msg), fmt, ap);
     va_end(ap);
     return -1;
+}
+
+int bro_job_audit_read(bro_job *job, const char *candidate_id)
+{
+    if (job->read_ids == NULL)
+        return bro_job_fail(job, BRO_E_INTERNAL, "audit of a read in a job that is not a read");
+    if (!bro_ids_is_uuid(candidate_id))
+        return bro_job_fail(job, BRO_E_INTERNAL, "audit of a read: not a candidate id");
+    if (job->nread_ids >= BRO_JOB_READ_AUDIT_MAX)
+        return bro_job_fail(job, BRO_E_INTERNAL, "audit of a read: too many candidates");
+    memcpy(job->read_ids[job->nread_ids++], candidate_id, BRO_UUID_LEN + 1);
+    return 0;
 }
 
 int bro_job_check_fields(bro_job *job)
@@ -146,5 +159,11 @@ int bro_job_step(bro_job *job, int (*fn)(bro_job *job, void *arg), void *arg)
     }
     if (bro_db_commit(job->db, &err) < 0)
         return bro_job_fail(job, err.code, "%s", err.msg);
+    return 0;
+}
+
+int bro_job_noop(bro_job *job)
+{
+    job->status = 200;
     return 0;
 }

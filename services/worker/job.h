@@ -9,6 +9,7 @@
 #include "common/db.h"
 #include "common/envelope.h"
 #include "common/error.h"
+#include "common/ids.h"
 
 #define BRO_JOB_FIELD_ERRORS_MAX 32
 
@@ -20,6 +21,9 @@ typedef struct bro_field_error {
     char field[64];    /* dotted path of the field at fault, e.g. "availability.mon" */
     char message[128]; /* English, names no personal data */
 } bro_field_error;
+
+/* Candidates one read may name in its audit record: a page at most (BRO_RECORDS_LIMIT_MAX). */
+#define BRO_JOB_READ_AUDIT_MAX 200
 
 typedef struct bro_job {
     const bro_envelope *env;     /* borrowed; lives for the whole job */
@@ -37,9 +41,12 @@ typedef struct bro_job {
     bro_err err;                 /* set when the handler fails */
     bro_field_error fields[BRO_JOB_FIELD_ERRORS_MAX]; /* validation errors */
     int nfields;                                      /* entries used above */
-    void (*keepalive)(void *ctx); /* called before each bro_job_step; NULL outside a run */
-    void *keepalive_ctx;          /* the runtime's, for keepalive */
-    unsigned after_commit;        /* BRO_JOB_AFTER_*; ignored when the job does not commit */
+    void (*keepalive)(void *ctx);       /* called before each bro_job_step; NULL outside a run */
+    void *keepalive_ctx;                /* the runtime's, for keepalive */
+    unsigned after_commit;              /* BRO_JOB_AFTER_*; ignored when the job does not commit */
+    char (*read_ids)[BRO_UUID_LEN + 1]; /* a read's audited candidates (runtime's, per job); NULL
+                                for jobs that are not reads (BRO_H_READ) */
+    int nread_ids;                      /* entries used in read_ids */
 } bro_job;
 
 /* Records a field error (dropped silently past BRO_JOB_FIELD_ERRORS_MAX). */
@@ -49,6 +56,12 @@ void bro_job_field_error(bro_job *job, const char *field, const char *fmt, ...)
 /* Fails the job with code and message; always returns -1. */
 int bro_job_fail(bro_job *job, int code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+
+/* For a read (BRO_H_READ): records that candidate_id (a UUID) was shown to the caller. The
+ * runtime sends one audit record naming them with the reply, and the janitor writes one
+ * audit_log row per candidate, as the write routes do in their own statement. Returns 0, or -1
+ * with the job failed (not a read, not a UUID, more than BRO_JOB_READ_AUDIT_MAX). */
+int bro_job_audit_read(bro_job *job, const char *candidate_id) BRO_MUST_USE;
 
 /* Fails with BRO_E_INVALID when field errors were recorded; returns 0 when there were none. */
 int bro_job_check_fields(bro_job *job);
@@ -78,6 +91,10 @@ int bro_job_if_match(bro_job *job, const char *version) BRO_MUST_USE;
  * run phase of asynchronous jobs, which works outside the job's transaction. Returns fn's
  * result; on -1 the step is rolled back and job->err says why. */
 int bro_job_step(bro_job *job, int (*fn)(bro_job *job, void *arg), void *arg) BRO_MUST_USE;
+
+/* The handler of the job kind "bench.noop", which no route posts: it answers 200 with no body
+ * and touches nothing, so a benchmark of it measures the runtime alone (take, finish). */
+int bro_job_noop(bro_job *job);
 
 /* Copies msgpack string o (must be a str) into a new NUL-terminated string; NULL if o is not a
  * string or on allocation failure. Caller frees. */

@@ -1,5 +1,6 @@
-/* brobygger-worker: serves the queues named by --queues (or BROBYGGER_QUEUES) until SIGTERM or
- * SIGINT, finishing the job in hand and leaving the consumer group before it exits. */
+/* brobygger-worker: serves the queues named by --queues (or BROBYGGER_QUEUES) with up to
+ * --concurrency (BROBYGGER_WORKER_CONCURRENCY) jobs at once until SIGTERM or SIGINT, finishing
+ * every job in hand and leaving the consumer group before it exits. */
 #include <getopt.h>
 #include <openssl/crypto.h>
 #include <signal.h>
@@ -22,9 +23,24 @@ static void bro_worker_on_signal(int sig)
 
 static void bro_worker_usage(FILE *out)
 {
-    fprintf(out, "usage: brobygger-worker [--queues records,matching,notify,reports]\n"
-                 "Serves the named job queues until SIGTERM or SIGINT.\n"
+    fprintf(out, "usage: brobygger-worker [--queues records,matching,notify,reports] "
+                 "[--concurrency N]\n"
+                 "Serves the named job queues, N jobs at once, until SIGTERM or SIGINT.\n"
                  "Configuration comes from BROBYGGER_* environment variables (see README).\n");
+}
+
+/* --concurrency N: 1 .. BRO_RUNTIME_CONCURRENCY_MAX. */
+static int bro_worker_parse_concurrency(const char *text, int *out)
+{
+    char *end;
+    long v = strtol(text, &end, 10);
+    if (end == text || *end != '\0' || v < 1 || v > BRO_RUNTIME_CONCURRENCY_MAX) {
+        fprintf(stderr, "brobygger-worker: --concurrency: must be between 1 and %d\n",
+                BRO_RUNTIME_CONCURRENCY_MAX);
+        return -1;
+    }
+    *out = (int)v;
+    return 0;
 }
 
 int main(int argc, char **argv)
@@ -36,12 +52,18 @@ int main(int argc, char **argv)
         return 2;
     }
     const char *queues = w.cfg.queues;
-    static const struct option opts[] = {
-        {"queues", required_argument, NULL, 'q'}, {"help", no_argument, NULL, 'h'}, {0}};
+    w.concurrency = w.cfg.worker_concurrency;
+    static const struct option opts[] = {{"queues", required_argument, NULL, 'q'},
+                                         {"concurrency", required_argument, NULL, 'c'},
+                                         {"help", no_argument, NULL, 'h'},
+                                         {0}};
     int c;
-    while ((c = getopt_long(argc, argv, "q:h", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "q:c:h", opts, NULL)) != -1) {
         if (c == 'q') {
             queues = optarg;
+        } else if (c == 'c') {
+            if (bro_worker_parse_concurrency(optarg, &w.concurrency) < 0)
+                return 2;
         } else if (c == 'h') {
             bro_worker_usage(stdout);
             return 0;

@@ -55,6 +55,14 @@ def wait_until(predicate, timeout=15.0, interval=0.05, what="condition"):
         time.sleep(interval)
 
 
+def audit_moved(rds, timeout=5.0):
+    """Waits until the janitors have moved every read's audit record into audit_log: a read's
+    record travels with its reply through bro:audit (on the Redis database of rds) and is
+    deleted from it once written, so an empty stream means every answered read is in the log."""
+    wait_until(lambda: rds.xlen("bro:audit") == 0, timeout=timeout, interval=0.02,
+               what="the reads' audit records in audit_log")
+
+
 def uuid7():
     """A time-ordered UUID (version 7) like the ones the service makes, for rows tests insert."""
     value = (int(time.time() * 1000) << 80) | (0x7 << 76) | (random.getrandbits(12) << 64) \

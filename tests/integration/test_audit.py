@@ -1,13 +1,14 @@
 """Every route that reads or changes one candidate's records writes exactly one audit row for
-it, in the same statement: who (key id, role), what (the route's pattern and job kind, the
-candidate), and the request id. Driven by the gateway's route table, so a route added under
+it: a change in its own statement, a read through the record that travels with its reply (then
+the row is there once the janitor has moved it). Who (key id, role), what (the route's pattern
+and job kind, the candidate), and the request id. Driven by the gateway's route table, so a route added under
 /v1/candidates/{id} later is swept without being listed here."""
 import os
 
 import psycopg2
 import pytest
 
-from conftest import suffix, uuid7
+from conftest import audit_moved, suffix, uuid7
 from test_every_route import BODIES, call, fill, routes
 
 CANDIDATE_ROUTES = [(m, p, k, r) for m, p, k, r in routes()
@@ -41,8 +42,8 @@ def one_of_everything(api, slug):
 
 @pytest.mark.parametrize("method,pattern,kind,roles", CANDIDATE_ROUTES,
                          ids=[f"{m} {p}" for m, p, _, _ in CANDIDATE_ROUTES])
-def test_every_candidate_route_writes_one_audit_row(service, tenants, db, method, pattern, kind,
-                                                    roles):
+def test_every_candidate_route_writes_one_audit_row(service, tenants, db, rds, method, pattern,
+                                                    kind, roles):
     role = "coordinator" if "coordinator" in roles else "tenant_admin"
     key = tenants["a"][role]
     api = service.api(key)
@@ -59,6 +60,7 @@ def test_every_candidate_route_writes_one_audit_row(service, tenants, db, method
     api.s.headers["X-Request-Id"] = request_id
     r = call(api, method, fill(pattern, values), BODIES.get((method, pattern)))
     assert 200 <= r.status_code < 300, r.text
+    audit_moved(rds)
     with db.cursor() as cur:
         cur.execute(f'SELECT key_id, role, action, route, candidate_id::text FROM '
                     f'"t_{slug}".audit_log WHERE request_id = %s', (request_id,))

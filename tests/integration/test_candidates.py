@@ -5,8 +5,8 @@ import re
 import threading
 import uuid
 
-from conftest import (Held, admin, count_candidates, issue_key, lock_waiters, suffix,
-                      wait_until)
+from conftest import (Held, admin, audit_moved, count_candidates, issue_key, lock_waiters,
+                      suffix, wait_until)
 
 
 def new_candidate(api, **fields):
@@ -16,7 +16,7 @@ def new_candidate(api, **fields):
     return r.json()
 
 
-def test_create_and_get(service, tenants, db):
+def test_create_and_get(service, tenants, db, rds):
     api = service.api(tenants["a"]["coordinator"])
     c = new_candidate(api, birth_year=1984, postal_code="3510", income_basis="uforetrygd",
                       interests=["dyr", "gårdsarbeid"], availability={"mon": ["day"]},
@@ -30,6 +30,7 @@ def test_create_and_get(service, tenants, db):
     assert r.json() == c
     assert r.headers["ETag"] == '"1"'
     # the read is in the audit log, with the key and the request id
+    audit_moved(rds)
     with db.cursor() as cur:
         cur.execute(f'SELECT key_id, action, request_id FROM "t_{tenants["a"]["slug"]}".audit_log '
                     "WHERE candidate_id = %s ORDER BY id", (c["id"],))
@@ -180,7 +181,7 @@ def test_cursor_pages_stay_stable_under_inserts(service, tenants):
     assert page()[0] == added[::-1]
 
 
-def test_a_list_audits_the_candidates_it_shows_and_no_others(service, tenants, db):
+def test_a_list_audits_the_candidates_it_shows_and_no_others(service, tenants, db, rds):
     """A page is read with one row more than asked, to tell whether a next page exists; that row
     is not shown, so it is not in anyone's access log."""
     api = service.api(tenants["b"]["coordinator"])
@@ -191,6 +192,7 @@ def test_a_list_audits_the_candidates_it_shows_and_no_others(service, tenants, d
                 headers={"X-Request-Id": request_id})
     shown = [x["id"] for x in r.json()["items"]]
     assert shown == made[:0:-1] and r.json()["next_cursor"] == shown[-1]
+    audit_moved(rds)
     with db.cursor() as cur:
         cur.execute(f'SELECT candidate_id::text, action, route, key_id, role FROM '
                     f'"t_{tenants["b"]["slug"]}".audit_log WHERE request_id = %s', (request_id,))

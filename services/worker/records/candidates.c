@@ -52,50 +52,45 @@ static const char *bro_candidates_sql_create =
     " 'status', status) FROM ins)," BRO_RECORDS_AUDIT(
         "candidate.create", "ins.id", "ins") " SELECT " BRO_CANDIDATES_JSON " FROM ins c";
 
-/* $1..$5 audit, $6 candidate id. */
+/* $1 role, $2 candidate id. A read: its audit travels with the reply (bro_job_audit_read of
+ * column 1), so the statement writes nothing. */
 static const char *bro_candidates_sql_get =
-    "WITH c AS (SELECT * FROM candidates c WHERE id = $6::uuid AND" BRO_RECORDS_VISIBLE(
-        "c") ")," BRO_RECORDS_AUDIT("candidate.get", "c.id", "c") " SELECT " BRO_CANDIDATES_JSON
-                                                                  " FROM c";
+    "SELECT " BRO_CANDIDATES_JSON ", c.id::text FROM candidates c WHERE c.id = $2::uuid"
+    " AND" BRO_RECORDS_VISIBLE_ROLE1("c");
 
-/* A partner's read: $6 candidate id, $7 the partner's organisation. The candidate must have a
+/* A partner's read: $1 candidate id, $2 the partner's organisation. The candidate must have a
  * live match (BRO_MATCHES_PARTNER_LIVE) on one of the organisation's openings. A live consent
  * whose scope covers the organisation's kind shows the shared profile; otherwise only the
- * anonymous one. */
+ * anonymous one. Column 1 is the id the read's audit names. */
 static const char *bro_candidates_sql_partner_get =
-    "WITH c AS (SELECT * FROM candidates c WHERE id = $6::uuid AND erased_at IS NULL"
+    "WITH c AS (SELECT * FROM candidates c WHERE id = $1::uuid AND erased_at IS NULL"
     " AND NOT restricted AND EXISTS (SELECT 1 FROM matches m JOIN openings o ON o.id ="
-    " m.opening_id WHERE m.candidate_id = c.id AND o.organization_id = $7::uuid"
+    " m.opening_id WHERE m.candidate_id = c.id AND o.organization_id = $2::uuid"
     " AND" BRO_MATCHES_PARTNER_LIVE ")),"
     " scope AS (SELECT CASE kind WHEN 'nav_office' THEN 'share_nav' WHEN 'volunteer' THEN"
     " 'share_volunteer' WHEN 'employer' THEN 'share_employer' WHEN 'labour_market_company' THEN"
     " 'share_employer' WHEN 'municipal_unit' THEN 'share_employer' END AS s"
-    " FROM organizations WHERE id = $7::uuid),"
+    " FROM organizations WHERE id = $2::uuid),"
     " live AS (SELECT scope.s FROM scope, c WHERE EXISTS (SELECT 1 FROM consents k"
     " WHERE k.candidate_id = c.id AND k.withdrawn_at IS NULL AND (k.expires_at IS NULL OR"
-    " k.expires_at >= current_date) AND scope.s = ANY (k.scope)))," BRO_RECORDS_AUDIT(
-        "candidate.get", "c.id",
-        "c") " SELECT CASE WHEN EXISTS (SELECT 1 FROM live) THEN " BRO_CANDIDATES_JSON_SHARED
-             " ELSE " BRO_CANDIDATES_JSON_ANONYMOUS " END FROM c";
+    " k.expires_at >= current_date) AND scope.s = ANY (k.scope)))"
+    " SELECT CASE WHEN EXISTS (SELECT 1 FROM live) THEN " BRO_CANDIDATES_JSON_SHARED
+    " ELSE " BRO_CANDIDATES_JSON_ANONYMOUS " END, c.id::text FROM c";
 
-/* $1..$5 audit, $6 status, $7 measure, $8 tag, $9 income basis, $10 q, $11 cursor (last id
- * seen), $12 limit. Newest first; a cursor is the last id of the previous page, so rows created
- * meanwhile never shift later pages. q matches any part of the name or ref (a trigram index
- * serves it) or a whole tag. One row more than asked tells whether there is a next page; it is
- * not audited. */
+/* $1 role, $2 status, $3 measure, $4 tag, $5 income basis, $6 q, $7 cursor (last id seen), $8
+ * limit. Newest first; a cursor is the last id of the previous page, so rows created meanwhile
+ * never shift later pages. q matches any part of the name or ref (a trigram index serves it) or
+ * a whole tag. One row more than asked tells whether there is a next page; it is not shown, so
+ * not audited (bro_records_read_page audits the rows shown). */
 static const char *bro_candidates_sql_list =
-    "WITH page AS (SELECT * FROM candidates c WHERE" BRO_RECORDS_VISIBLE(
-        "c") " AND ($6::text IS NULL OR status = $6) AND ($7::text IS NULL OR measure = $7)"
-             " AND ($8::text IS NULL OR tags @> ARRAY[$8::text]) AND ($9::text IS NULL OR"
-             " income_basis = $9) AND ($10::text IS NULL OR search_text LIKE '%' ||"
-             " replace(replace(replace(lower($10), '\\', '\\\\'), '%', '\\%'), '_', '\\_') || '%'"
-             " OR tags @> ARRAY[$10::text])"
-             " AND ($11::uuid IS NULL OR id < $11::uuid)"
-             " ORDER BY id DESC LIMIT $12::int + 1),"
-             " shown AS (SELECT id FROM page ORDER BY id DESC LIMIT $12::int)," BRO_RECORDS_AUDIT(
-                 "candidate.list", "shown.id",
-                 "shown") " SELECT " BRO_CANDIDATES_JSON
-                          ", c.id::text FROM page c ORDER BY c.id DESC";
+    "SELECT " BRO_CANDIDATES_JSON ", c.id::text FROM candidates c WHERE" BRO_RECORDS_VISIBLE_ROLE1(
+        "c") " AND ($2::text IS NULL OR status = $2) AND ($3::text IS NULL OR measure = $3)"
+             " AND ($4::text IS NULL OR tags @> ARRAY[$4::text]) AND ($5::text IS NULL OR"
+             " income_basis = $5) AND ($6::text IS NULL OR search_text LIKE '%' ||"
+             " replace(replace(replace(lower($6), '\\', '\\\\'), '%', '\\%'), '_', '\\_') || '%'"
+             " OR tags @> ARRAY[$6::text])"
+             " AND ($7::uuid IS NULL OR id < $7::uuid)"
+             " ORDER BY id DESC LIMIT $8::int + 1";
 
 /* Locks a visible candidate for a change: $1 role (for visibility), $2 id. */
 static const char *bro_candidates_sql_lock =
@@ -216,18 +211,14 @@ int bro_candidates_get(bro_job *job)
     char id[BRO_UUID_LEN + 1];
     if (bro_records_path_id(job, "id", id, "candidate") < 0)
         return -1;
-    const char *p[BRO_RECORDS_NAUDIT + 2];
-    bro_records_audit_params(job, p);
-    p[BRO_RECORDS_NAUDIT] = id;
     if (strcmp(job->env->actor.role, "partner") == 0) {
         if (!bro_ids_is_uuid(job->env->actor.org))
             return bro_job_fail(job, BRO_E_NOT_FOUND, "no such candidate");
-        p[BRO_RECORDS_NAUDIT + 1] = job->env->actor.org;
-        return bro_job_query_one(job, bro_candidates_sql_partner_get, BRO_RECORDS_NAUDIT + 2, p,
-                                 200, "no such candidate");
+        const char *p[] = {id, job->env->actor.org};
+        return bro_records_read_one(job, bro_candidates_sql_partner_get, 2, p, "no such candidate");
     }
-    return bro_job_query_one(job, bro_candidates_sql_get, BRO_RECORDS_NAUDIT + 1, p, 200,
-                             "no such candidate");
+    const char *p[] = {job->env->actor.role, id};
+    return bro_records_read_one(job, bro_candidates_sql_get, 2, p, "no such candidate");
 }
 
 int bro_candidates_list(bro_job *job)
@@ -239,16 +230,16 @@ int bro_candidates_list(bro_job *job)
     if (bro_job_check_fields(job) < 0)
         return -1;
     snprintf(limit_s, sizeof(limit_s), "%d", limit);
-    const char *p[BRO_RECORDS_NAUDIT + 7];
-    bro_records_audit_params(job, p);
-    p[5] = bro_records_qparam(job, "status", status, sizeof(status));
-    p[6] = bro_records_qparam(job, "measure", measure, sizeof(measure));
-    p[7] = bro_records_qparam(job, "tag", tag, sizeof(tag));
-    p[8] = bro_records_qparam(job, "income_basis", income, sizeof(income));
-    p[9] = bro_records_qparam(job, "q", q, sizeof(q));
-    p[10] = cursor[0] ? cursor : NULL;
-    p[11] = limit_s;
-    return bro_records_page(job, bro_candidates_sql_list, BRO_RECORDS_NAUDIT + 7, p, limit);
+    const char *p[8];
+    p[0] = job->env->actor.role;
+    p[1] = bro_records_qparam(job, "status", status, sizeof(status));
+    p[2] = bro_records_qparam(job, "measure", measure, sizeof(measure));
+    p[3] = bro_records_qparam(job, "tag", tag, sizeof(tag));
+    p[4] = bro_records_qparam(job, "income_basis", income, sizeof(income));
+    p[5] = bro_records_qparam(job, "q", q, sizeof(q));
+    p[6] = cursor[0] ? cursor : NULL;
+    p[7] = limit_s;
+    return bro_records_read_page(job, bro_candidates_sql_list, 8, p, limit);
 }
 
 int bro_candidates_update(bro_job *job)

@@ -88,6 +88,38 @@ int bro_records_page(bro_job *job, const char *sql, int n, const char *const *p,
     return rc;
 }
 
+int bro_records_read_one(bro_job *job, const char *sql, int n, const char *const *p,
+                         const char *missing)
+{
+    bro_err err = {0};
+    PGresult *res = bro_db_exec(job->db, sql, n, p, &err);
+    if (res == NULL)
+        return bro_job_fail(job, err.code, "%s", err.msg);
+    int rc = PQntuples(res) == 1 ? 0 : bro_job_fail(job, BRO_E_NOT_FOUND, "%s", missing);
+    if (rc == 0)
+        rc = bro_job_reply_json(job, 200, PQgetvalue(res, 0, 0), PQgetlength(res, 0, 0));
+    if (rc == 0)
+        rc = bro_job_audit_read(job, PQgetvalue(res, 0, 1));
+    PQclear(res);
+    return rc;
+}
+
+int bro_records_read_page(bro_job *job, const char *sql, int n, const char *const *p, int limit)
+{
+    bro_err err = {0};
+    PGresult *res = bro_db_exec(job->db, sql, n, p, &err);
+    if (res == NULL)
+        return bro_job_fail(job, err.code, "%s", err.msg);
+    int rows = PQntuples(res);
+    int shown = rows > limit ? limit : rows;
+    const char *next = rows > limit ? PQgetvalue(res, limit - 1, 1) : NULL;
+    int rc = bro_job_reply_page(job, res, limit, next);
+    for (int i = 0; i < shown && rc == 0; i++)
+        rc = bro_job_audit_read(job, PQgetvalue(res, i, 1));
+    PQclear(res);
+    return rc;
+}
+
 void bro_records_query(bro_job *job, const bro_vfield *fields, int n, char *cursor, int *limit)
 {
     if (job->query && job->query->via.map.size > 0)

@@ -52,6 +52,16 @@ void bro_records_texts_free(char **owned, int n);
 int bro_records_page(bro_job *job, const char *sql, int n, const char *const *p,
                      int limit) BRO_MUST_USE;
 
+/* For reads (BRO_H_READ): runs sql, whose one row is (JSON text, candidate id), replies with
+ * the JSON and records the candidate for the read's audit; 404 with `missing` when no row. */
+int bro_records_read_one(bro_job *job, const char *sql, int n, const char *const *p,
+                         const char *missing) BRO_MUST_USE;
+
+/* For reads: bro_records_page where column 1 (the cursor) is the candidate's id, each row shown
+ * recorded for the read's audit, and the look-ahead row not. */
+int bro_records_read_page(bro_job *job, const char *sql, int n, const char *const *p,
+                          int limit) BRO_MUST_USE;
+
 /* Validates the query string against fields (an operation's generated bro_query_* table, with
  * its limit and cursor), and reads cursor (a UUID, "" when absent) and limit (default 50,
  * 1..200). Errors are recorded in the job; call bro_job_check_fields afterwards. */

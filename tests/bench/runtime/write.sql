@@ -1,0 +1,20 @@
+-- pgbench: POST /v1/candidates in one tenant: the year's ref counter, the candidate, its first
+-- status, the outbox event and the audit row in one statement, the stored reply, the commit.
+BEGIN;
+SET LOCAL ROLE t_bench;
+SET LOCAL search_path = t_bench;
+WITH ref AS (INSERT INTO ref_counters (year, last) VALUES (2100, 1)
+  ON CONFLICT (year) DO UPDATE SET last = ref_counters.last + 1 RETURNING year, last),
+ ins AS (INSERT INTO candidates (id, ref, given_name, family_name, interests, created_by)
+  SELECT gen_random_uuid(), 'P-' || ref.year || '-' || ref.last, 'Benk', 'Opprettet',
+  ARRAY['kino'], 'benchkey' FROM ref RETURNING *),
+ hist AS (INSERT INTO status_history (candidate_id, to_status, key_id, role)
+  SELECT id, status, 'benchkey', 'coordinator' FROM ins),
+ evt AS (INSERT INTO outbox (event_id, event, aggregate_id, payload)
+  SELECT gen_random_uuid(), 'candidate.created', id, jsonb_build_object('id', id) FROM ins),
+ aud AS (INSERT INTO audit_log (key_id, role, action, route, candidate_id, request_id, job_id)
+  SELECT 'benchkey', 'coordinator', 'candidate.create', 'POST /v1/candidates', id, 'bench',
+  gen_random_uuid() FROM ins)
+SELECT row_to_json(ins) FROM ins;
+INSERT INTO processed_jobs (job_id, kind, status, reply) VALUES (gen_random_uuid(), 'candidate.create', 201, '\x81a1');
+COMMIT;
