@@ -95,6 +95,10 @@ psql_admin -tA -c "SELECT '/v1/candidates/' || id FROM t_bench.bench_ids ORDER B
   >"$work/single.txt"
 cp "$BRO_DATA/key-one.txt" "$work/key-one.txt"
 KEY=$(cat "$work/key-one.txt")
+# The creates: rotate.lua posts BENCH_BODY to each line's path with its key.
+POST_BODY='{"given_name":"Benk","family_name":"Opprettet","interests":["kino"]}'
+sed 's|^|/v1/candidates |' "$work/key-one.txt" >"$work/post-one.txt"
+sed 's|^|/v1/candidates |' "$BRO_DATA/keys-spread.txt" >"$work/post-spread.txt"
 psql_admin -c "VACUUM ANALYZE" >/dev/null
 bro_redis_start always
 
@@ -169,8 +173,8 @@ redis-benchmark -h 127.0.0.1 -p "$REDIS_PORT" -c "$CONNS" -n 200000 -q \
 redis-cli -p "$REDIS_PORT" del bro:bench:xadd >/dev/null
 pgbench_run pg_read_before "$HERE/runtime/read_before.sql" -M prepared
 pgbench_run pg_read_after "$HERE/runtime/read_after.sql" -M prepared
-pgbench_run pg_write_one "$HERE/runtime/write.sql" -M prepared
-pgbench_run pg_write_spread "$HERE/runtime/write_spread.sql" -M simple -D tenants="$TENANTS"
+pgbench_run pg_write_one "$HERE/runtime/write.sql" -M simple -D tenants=1
+pgbench_run pg_write_spread "$HERE/runtime/write.sql" -M simple -D tenants="$TENANTS"
 
 # ---- the service at each concurrency -----------------------------------------------------------
 
@@ -191,9 +195,10 @@ for n in $LEVELS; do
   # shellcheck disable=SC2086
   after="$(cpu_of "$gateway") $(cpu_of "$worker") $(cpu_of "$(redis_pid)") $(cpu_of $pg)"
   echo "cpu_$n $before $after" >>"$work/results.txt"
-  BENCH_KEYS="$work/key-one.txt" wrk_run "post_one_$n" "http://127.0.0.1:$GW_PORT/" -s "$HERE/post.lua"
-  BENCH_KEYS="$BRO_DATA/keys-spread.txt" wrk_run "post_spread_$n" "http://127.0.0.1:$GW_PORT/" \
-    -s "$HERE/post.lua"
+  BENCH_PATHS="$work/post-one.txt" BENCH_BODY="$POST_BODY" wrk_run "post_one_$n" \
+    "http://127.0.0.1:$GW_PORT/" -s "$HERE/rotate.lua"
+  BENCH_PATHS="$work/post-spread.txt" BENCH_BODY="$POST_BODY" wrk_run "post_spread_$n" \
+    "http://127.0.0.1:$GW_PORT/" -s "$HERE/rotate.lua"
   stop_worker
 done
 
@@ -215,9 +220,10 @@ if [ -n "$BASELINE" ]; then
     -H "Authorization: Bearer $KEY" "http://127.0.0.1:$GW_PORT/" >/dev/null 2>&1 # warm-up
   BENCH_PATHS="$work/single.txt" wrk_run get_base "http://127.0.0.1:$GW_PORT/" \
     -s "$HERE/rotate.lua" -H "Authorization: Bearer $KEY"
-  BENCH_KEYS="$work/key-one.txt" wrk_run post_one_base "http://127.0.0.1:$GW_PORT/" -s "$HERE/post.lua"
-  BENCH_KEYS="$BRO_DATA/keys-spread.txt" wrk_run post_spread_base "http://127.0.0.1:$GW_PORT/" \
-    -s "$HERE/post.lua"
+  BENCH_PATHS="$work/post-one.txt" BENCH_BODY="$POST_BODY" wrk_run post_one_base \
+    "http://127.0.0.1:$GW_PORT/" -s "$HERE/rotate.lua"
+  BENCH_PATHS="$work/post-spread.txt" BENCH_BODY="$POST_BODY" wrk_run post_spread_base \
+    "http://127.0.0.1:$GW_PORT/" -s "$HERE/rotate.lua"
   kill -TERM "${base_pids[@]}"
   for p in "${base_pids[@]}"; do wait "$p" || true; done
   redis-cli -p "$REDIS_PORT" del bro:q:records >/dev/null # the baseline's group, made anew below

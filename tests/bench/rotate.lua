@@ -1,8 +1,9 @@
--- wrk script for bench_records.sh: each request takes the next line of the file named by the
+-- wrk script for the benchmarks: each request takes the next line of the file named by the
 -- environment variable BENCH_PATHS, so a round reads many records instead of one hot row.
 -- A line is "PATH" (sent with the -H headers given to wrk) or "PATH KEY" (sent with
--- "Authorization: Bearer KEY" instead, for reads spread over many tenants). Requests are
--- formatted once in init; each thread starts at its own offset so threads do not move in step.
+-- "Authorization: Bearer KEY" instead, for requests spread over many tenants). With BENCH_BODY
+-- set, each request is a POST of that JSON body instead of a GET. Requests are formatted once in
+-- init; each thread starts at its own offset so threads do not move in step.
 
 local requests = {}
 local next_index = 0
@@ -18,18 +19,27 @@ function init(args)
     if file == nil or file == "" then
         error("BENCH_PATHS is not set")
     end
+    local body = os.getenv("BENCH_BODY")
+    if body == "" then
+        body = nil
+    end
     for line in io.lines(file) do
         local path, key = line:match("^(%S+)%s*(%S*)$")
         if path ~= nil then
             local headers = nil
-            if key ~= "" then
+            if key ~= "" or body ~= nil then
                 headers = {}
                 for name, value in pairs(wrk.headers) do
                     headers[name] = value
                 end
+            end
+            if key ~= "" then
                 headers["Authorization"] = "Bearer " .. key
             end
-            requests[#requests + 1] = wrk.format("GET", path, headers)
+            if body ~= nil then
+                headers["Content-Type"] = "application/json"
+            end
+            requests[#requests + 1] = wrk.format(body and "POST" or "GET", path, headers, body)
         end
     end
     if #requests == 0 then

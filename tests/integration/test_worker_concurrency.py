@@ -3,6 +3,7 @@ own transaction on its own connection: jobs that wait on PostgreSQL do not stop 
 slower than the visibility timeout is not run twice by its own process, SIGTERM finishes every
 job in hand, the heartbeat names the concurrency and the jobs in flight, and long jobs (imports)
 leave a slot for the records queue's short jobs."""
+import contextlib
 import json
 import signal
 import subprocess
@@ -38,16 +39,34 @@ def post_in_background(api, names):
     return threads, answers
 
 
-def test_jobs_waiting_on_postgres_do_not_stop_the_others(migrated, tenants, db, rds):
-    url, own = private_redis(rds, 7)
-    svc = Service(redis_url=url, workers=1, env={"BROBYGGER_WORKER_CONCURRENCY": "4"})
-    slug = tenants["a"]["slug"]
-    lock = None
+@contextlib.contextmanager
+def one_worker(rds, tenants, redis_db, concurrency):
+    """A gateway and one worker of `concurrency` slots on a Redis database of their own, with the
+    coordinator's key resolved first (so a lock taken later never stands before the key check).
+    Yields (svc, own, api, held): held(statement) takes a lock that is released at the end."""
+    url, own = private_redis(rds, redis_db)
+    svc = Service(redis_url=url, workers=1,
+                  env={"BROBYGGER_WORKER_CONCURRENCY": str(concurrency)})
+    locks = []
+
+    def held(statement):
+        locks.append(Held(statement))
+        return locks[-1]
     try:
         svc.wait_ready()
         api = svc.api(tenants["a"]["coordinator"])
-        assert api.get("/v1/me").status_code == 200  # the key is resolved before the lock
-        lock = Held(f'LOCK TABLE "t_{slug}".candidates IN ACCESS EXCLUSIVE MODE')
+        assert api.get("/v1/me").status_code == 200
+        yield svc, own, api, held
+    finally:
+        for lock in locks:
+            lock.release()
+        svc.stop()
+
+
+def test_jobs_waiting_on_postgres_do_not_stop_the_others(migrated, tenants, db, rds):
+    slug = tenants["a"]["slug"]
+    with one_worker(rds, tenants, 7, 4) as (svc, own, api, held):
+        lock = held(f'LOCK TABLE "t_{slug}".candidates IN ACCESS EXCLUSIVE MODE')
         names = ["Samtidig" + suffix() for _ in range(3)]
         threads, answers = post_in_background(api, names)
         # Three jobs of one process wait on the lock at once, each on its own connection.
@@ -66,22 +85,12 @@ def test_jobs_waiting_on_postgres_do_not_stop_the_others(migrated, tenants, db, 
         assert sorted(r.status_code for r in answers.values()) == [201, 201, 201]
         for name in names:
             assert count_candidates(db, slug, "family_name = %s", (name,)) == 1
-    finally:
-        if lock:
-            lock.release()
-        svc.stop()
 
 
 def test_a_job_slower_than_the_visibility_timeout_runs_once(migrated, tenants, db, rds):
-    url, own = private_redis(rds, 6)
-    svc = Service(redis_url=url, workers=1, env={"BROBYGGER_WORKER_CONCURRENCY": "4"})
     slug = tenants["a"]["slug"]
-    lock = None
-    try:
-        svc.wait_ready()
-        api = svc.api(tenants["a"]["coordinator"])
-        assert api.get("/v1/me").status_code == 200
-        lock = Held(f'LOCK TABLE "t_{slug}".candidates IN ACCESS EXCLUSIVE MODE')
+    with one_worker(rds, tenants, 6, 4) as (svc, own, api, held):
+        lock = held(f'LOCK TABLE "t_{slug}".candidates IN ACCESS EXCLUSIVE MODE')
         name = "Langsom" + suffix()
         threads, answers = post_in_background(api, [name])
         wait_until(lambda: len(lock_waiters(db)) == 1, what="the job waiting on the lock")
@@ -98,24 +107,14 @@ def test_a_job_slower_than_the_visibility_timeout_runs_once(migrated, tenants, d
         assert count_candidates(db, slug, "family_name = %s", (name,)) == 1
         wait_until(lambda: own.xpending("bro:q:records", "workers")["pending"] == 0,
                    what="the job acknowledged")
-    finally:
-        if lock:
-            lock.release()
-        svc.stop()
 
 
 def test_sigterm_finishes_every_job_in_hand(migrated, tenants, db, rds):
-    url, own = private_redis(rds, 5)
-    svc = Service(redis_url=url, workers=1, env={"BROBYGGER_WORKER_CONCURRENCY": "4"})
     slug = tenants["a"]["slug"]
-    lock = None
-    try:
-        svc.wait_ready()
-        api = svc.api(tenants["a"]["coordinator"])
-        assert api.get("/v1/me").status_code == 200
+    with one_worker(rds, tenants, 5, 4) as (svc, own, api, held):
         w = svc.workers[0]
         wait_until(lambda: heartbeat(own, w), what="the heartbeat")
-        lock = Held(f'LOCK TABLE "t_{slug}".candidates IN ACCESS EXCLUSIVE MODE')
+        lock = held(f'LOCK TABLE "t_{slug}".candidates IN ACCESS EXCLUSIVE MODE')
         names = ["Stopp" + suffix() for _ in range(3)]
         threads, answers = post_in_background(api, names)
         wait_until(lambda: len(lock_waiters(db)) == 3, what="three jobs in hand")
@@ -131,24 +130,14 @@ def test_sigterm_finishes_every_job_in_hand(migrated, tenants, db, rds):
             assert count_candidates(db, slug, "family_name = %s", (name,)) == 1
         assert own.xpending("bro:q:records", "workers")["pending"] == 0
         assert list(own.scan_iter("bro:worker:*")) == []
-    finally:
-        if lock:
-            lock.release()
-        svc.stop()
 
 
 def test_imports_leave_a_slot_for_short_jobs(migrated, tenants, db, rds):
-    url, own = private_redis(rds, 4)
-    svc = Service(redis_url=url, workers=1, env={"BROBYGGER_WORKER_CONCURRENCY": "2"})
     slug = tenants["a"]["slug"]
-    lock = None
-    try:
-        svc.wait_ready()
-        api = svc.api(tenants["a"]["coordinator"])
-        assert api.get("/v1/me").status_code == 200
+    with one_worker(rds, tenants, 4, 2) as (svc, own, api, held):
         fam = "Lang" + suffix()
         # Every import step updates the ref counter row: held, the first import's run waits.
-        lock = Held(f'SELECT * FROM "t_{slug}".ref_counters FOR UPDATE')
+        lock = held(f'SELECT * FROM "t_{slug}".ref_counters FOR UPDATE')
         first = accepted(post_csv(api, f"fornavn;etternavn\nA;{fam}\n"))
         wait_until(lambda: len(lock_waiters(db)) == 1, what="the first import's run to wait")
         # The second is accepted at once, but its run waits for the long slot: the other slot
@@ -164,10 +153,6 @@ def test_imports_leave_a_slot_for_short_jobs(migrated, tenants, db, rds):
         assert finished(api, first["id"])["status"] == "done"
         assert finished(api, second["id"])["status"] == "done"
         assert count_candidates(db, slug, "family_name = %s", (fam,)) == 2
-    finally:
-        if lock:
-            lock.release()
-        svc.stop()
 
 
 def test_concurrency_out_of_bounds_is_bad_usage():

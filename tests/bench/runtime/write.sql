@@ -1,8 +1,11 @@
--- pgbench: POST /v1/candidates in one tenant: the year's ref counter, the candidate, its first
--- status, the outbox event and the audit row in one statement, the stored reply, the commit.
+-- pgbench: POST /v1/candidates: the year's ref counter, the candidate, its first status, the
+-- outbox event and the audit row in one statement, the stored reply, the commit; each in a
+-- random one of the tenants bt1 .. bt<tenants> (-D tenants=N; 1 for the one-tenant figure;
+-- -M simple: the role is named by a variable).
+\set t random(1, :tenants)
 BEGIN;
-SET LOCAL ROLE t_bench;
-SET LOCAL search_path = t_bench;
+SET LOCAL ROLE t_bt:t;
+SET LOCAL search_path = t_bt:t;
 WITH ref AS (INSERT INTO ref_counters (year, last) VALUES (2100, 1)
   ON CONFLICT (year) DO UPDATE SET last = ref_counters.last + 1 RETURNING year, last),
  ins AS (INSERT INTO candidates (id, ref, given_name, family_name, interests, created_by)
