@@ -3,7 +3,7 @@ import uuid
 
 import pytest
 
-from conftest import issue_key, suffix, uuid7, valid_org_number
+from conftest import audit_moved, issue_key, suffix, uuid7, valid_org_number
 
 
 
@@ -195,7 +195,8 @@ def test_a_partner_tends_its_own_openings_only_in_what_it_may(service, partner_w
                          {"capacity": 9}).status_code == 404
 
 
-def test_a_coordinator_lists_a_candidates_matches_with_audit(service, partner_world, tenants, db):
+def test_a_coordinator_lists_a_candidates_matches_with_audit(service, partner_world, tenants, db,
+                                                             rds):
     w = partner_world
     api = service.api(tenants["a"]["coordinator"])
     request_id = "matches-" + suffix(12)
@@ -204,6 +205,7 @@ def test_a_coordinator_lists_a_candidates_matches_with_audit(service, partner_wo
     assert {m["id"] for m in items} == {w["my_match"], w["their_match"]}
     filtered = api.get("/v1/matches", params={"opening_id": w["their_opening"]["id"]}).json()
     assert [m["id"] for m in filtered["items"]] == [w["their_match"]]
+    audit_moved(rds)  # a read's audit record is moved into audit_log after its answer
     with db.cursor() as cur:
         cur.execute(f'SELECT candidate_id::text, action FROM "t_{tenants["a"]["slug"]}".audit_log '
                     "WHERE request_id = %s", (request_id,))

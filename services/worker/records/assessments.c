@@ -43,18 +43,18 @@ int bro_assessments_create(bro_job *job)
     return bro_records_sub_create(job, &bro_assessments, bro_assessments_sql_create);
 }
 
-/* $1..$5 audit, $6 candidate, $7 id. */
+/* $1 role, $2 candidate, $3 id. */
 static const char *bro_assessments_sql_get =
-    BRO_RECORDS_SUB_GET_SQL("assessments", "a", "assessment.get", BRO_ASSESSMENTS_JSON);
+    BRO_RECORDS_SUB_GET_SQL("assessments", "a", BRO_ASSESSMENTS_JSON);
 
 int bro_assessments_get(bro_job *job)
 {
     return bro_records_sub_get(job, bro_assessments_sql_get, bro_assessments.what);
 }
 
-/* $1..$5 audit, $6 candidate, $7 cursor, $8 limit. */
+/* $1 candidate, $2 cursor, $3 limit. */
 static const char *bro_assessments_sql_list =
-    BRO_RECORDS_SUB_LIST_SQL("assessments", "a", "assessment.list", BRO_ASSESSMENTS_JSON, "");
+    BRO_RECORDS_SUB_LIST_SQL("assessments", "a", BRO_ASSESSMENTS_JSON, "");
 
 int bro_assessments_list(bro_job *job)
 {

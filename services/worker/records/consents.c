@@ -99,20 +99,20 @@ int bro_consents_create(bro_job *job)
     return bro_records_sub_create(job, &bro_consents, bro_consents_sql_create);
 }
 
-/* $1..$5 audit, $6 candidate, $7 id. */
+/* $1 role, $2 candidate, $3 id. */
 static const char *bro_consents_sql_get =
-    BRO_RECORDS_SUB_GET_SQL("consents", "k", "consent.get", BRO_CONSENTS_JSON);
+    BRO_RECORDS_SUB_GET_SQL("consents", "k", BRO_CONSENTS_JSON);
 
 int bro_consents_get(bro_job *job)
 {
     return bro_records_sub_get(job, bro_consents_sql_get, bro_consents.what);
 }
 
-/* $1..$5 audit, $6 candidate, $7 cursor, $8 limit, $9 active (boolean or NULL). */
+/* $1 candidate, $2 cursor, $3 limit, $4 filter. */
 static const char *bro_consents_sql_list = BRO_RECORDS_SUB_LIST_SQL(
-    "consents", "k", "consent.list", BRO_CONSENTS_JSON,
-    "($9::boolean IS NULL OR (k.withdrawn_at IS NULL AND (k.expires_at IS NULL OR "
-    "k.expires_at >= current_date)) = $9::boolean) AND");
+    "consents", "k", BRO_CONSENTS_JSON,
+    "($4::boolean IS NULL OR (k.withdrawn_at IS NULL AND (k.expires_at IS NULL OR "
+    "k.expires_at >= current_date)) = $4::boolean) AND");
 
 int bro_consents_list(bro_job *job)
 {

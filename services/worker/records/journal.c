@@ -75,18 +75,17 @@ int bro_journal_create(bro_job *job)
     return bro_records_sub_create(job, &bro_journal, bro_journal_sql_create);
 }
 
-/* $1..$5 audit, $6 candidate, $7 id. */
-static const char *bro_journal_sql_get =
-    BRO_RECORDS_SUB_GET_SQL("journal", "j", "journal.get", BRO_JOURNAL_JSON);
+/* $1 role, $2 candidate, $3 id. */
+static const char *bro_journal_sql_get = BRO_RECORDS_SUB_GET_SQL("journal", "j", BRO_JOURNAL_JSON);
 
 int bro_journal_get(bro_job *job)
 {
     return bro_records_sub_get(job, bro_journal_sql_get, bro_journal.what);
 }
 
-/* $1..$5 audit, $6 candidate, $7 cursor, $8 limit, $9 kind. Newest first. */
+/* $1 candidate, $2 cursor, $3 limit, $4 filter. */
 static const char *bro_journal_sql_list = BRO_RECORDS_SUB_LIST_SQL(
-    "journal", "j", "journal.list", BRO_JOURNAL_JSON, "($9::text IS NULL OR j.kind = $9) AND");
+    "journal", "j", BRO_JOURNAL_JSON, "($4::text IS NULL OR j.kind = $4) AND");
 
 int bro_journal_list(bro_job *job)
 {

@@ -38,16 +38,9 @@ static const char *bro_matches_sql_list =
         "match.list", "shown.candidate_id", "shown") " SELECT " BRO_MATCHES_JSON
                                                      ", m.id::text FROM page m ORDER BY m.id DESC";
 
-/* $1..$5 audit, $6 candidate, $7 cursor, $8 limit, $9 status: one candidate's matches. */
-static const char *bro_matches_sql_candidate =
-    "WITH c AS (SELECT id FROM candidates c WHERE id = $6::uuid AND" BRO_RECORDS_VISIBLE(
-        "c") ")," BRO_RECORDS_AUDIT("candidate.matches", "c.id",
-                                    "c") " SELECT " BRO_MATCHES_JSON
-                                         ", m.id::text FROM c JOIN matches m ON m.candidate_id = "
-                                         "c.id"
-                                         " WHERE ($9::text IS NULL OR m.status = $9) AND ($7::uuid "
-                                         "IS NULL OR m.id < $7::uuid)"
-                                         " ORDER BY m.id DESC LIMIT $8::int + 1";
+/* $1 candidate, $2 cursor, $3 limit, $4 status: one candidate's matches (a read). */
+static const char *bro_matches_sql_candidate = BRO_RECORDS_SUB_LIST_SQL(
+    "matches", "m", BRO_MATCHES_JSON, "($4::text IS NULL OR m.status = $4) AND");
 
 int bro_matches_list(bro_job *job)
 {

@@ -69,18 +69,16 @@ int bro_plans_create(bro_job *job)
     return bro_records_sub_create(job, &bro_plans, bro_plans_sql_create);
 }
 
-/* $1..$5 audit, $6 candidate, $7 id. */
-static const char *bro_plans_sql_get =
-    BRO_RECORDS_SUB_GET_SQL("plans", "p", "plan.get", BRO_PLANS_JSON);
+/* $1 role, $2 candidate, $3 id. */
+static const char *bro_plans_sql_get = BRO_RECORDS_SUB_GET_SQL("plans", "p", BRO_PLANS_JSON);
 
 int bro_plans_get(bro_job *job)
 {
     return bro_records_sub_get(job, bro_plans_sql_get, bro_plans.what);
 }
 
-/* $1..$5 audit, $6 candidate, $7 cursor, $8 limit. */
-static const char *bro_plans_sql_list =
-    BRO_RECORDS_SUB_LIST_SQL("plans", "p", "plan.list", BRO_PLANS_JSON, "");
+/* $1 candidate, $2 cursor, $3 limit. */
+static const char *bro_plans_sql_list = BRO_RECORDS_SUB_LIST_SQL("plans", "p", BRO_PLANS_JSON, "");
 
 int bro_plans_list(bro_job *job)
 {

@@ -230,13 +230,10 @@ int bro_records_sub_get(bro_job *job, const char *sql, const char *what)
     if (bro_records_path_id(job, "id", cand, "candidate") < 0 ||
         bro_records_path_id(job, "sub_id", id, what) < 0)
         return -1;
-    const char *p[BRO_RECORDS_NAUDIT + 2];
-    bro_records_audit_params(job, p);
-    p[5] = cand;
-    p[6] = id;
+    const char *p[] = {job->env->actor.role, cand, id};
     char missing[64];
     snprintf(missing, sizeof(missing), "no such %s", what);
-    return bro_job_query_one(job, sql, BRO_RECORDS_NAUDIT + 2, p, 200, missing);
+    return bro_records_read_one(job, sql, 3, p, missing);
 }
 
 int bro_records_sub_list(bro_job *job, const char *sql, const bro_vfield *query, int n)
@@ -253,14 +250,12 @@ int bro_records_sub_list(bro_job *job, const char *sql, const bro_vfield *query,
     if (bro_job_check_fields(job) < 0 || bro_records_candidate_visible(job, cand) < 0)
         return -1;
     snprintf(limit_s, sizeof(limit_s), "%d", limit);
-    const char *p[BRO_RECORDS_NAUDIT + 4];
-    bro_records_audit_params(job, p);
-    p[5] = cand;
-    p[6] = cursor[0] ? cursor : NULL;
-    p[7] = limit_s;
+    const char *p[4] = {cand, cursor[0] ? cursor : NULL, limit_s, NULL};
     if (filter)
-        p[8] = bro_records_qparam(job, filter->name, value, sizeof(value));
-    return bro_records_page(job, sql, BRO_RECORDS_NAUDIT + 3 + (filter != NULL), p, limit);
+        p[3] = bro_records_qparam(job, filter->name, value, sizeof(value));
+    if (bro_records_page(job, sql, 3 + (filter != NULL), p, limit) < 0)
+        return -1;
+    return bro_job_audit_read(job, cand); /* the list shows the candidate's records */
 }
 
 const char *bro_records_sub_value(const bro_records_sub *r, const char *const *values,

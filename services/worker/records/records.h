@@ -87,28 +87,26 @@ void bro_records_query_seq(bro_job *job, const bro_vfield *fields, int n, char c
  * parameters, $6 candidate and $7 id, and returns the JSON row; 404 names `what`. */
 int bro_records_sub_get(bro_job *job, const char *sql, const char *what) BRO_MUST_USE;
 
-/* The statements of a sub-resource's reads, the same for each: the candidate ($6) visible to the
- * caller's role, then the row $7 of table (alias a, one letter) audited as action and answered as
- * json (written with that alias), or the page of the candidate's rows newest first from cursor $7,
- * $8 a page, where is an extra condition on the rows ("" for none, else ending in AND). */
-#define BRO_RECORDS_SUB_GET_SQL(table, a, action, json)                                            \
-    "WITH c AS (SELECT id FROM candidates c WHERE id = $6::uuid AND" BRO_RECORDS_VISIBLE(          \
-        "c") "), " a " AS (SELECT " a ".* FROM " table " " a " JOIN c ON c.id = " a                \
-             ".candidate_id WHERE " a                                                              \
-             ".id = $7::uuid)," BRO_RECORDS_AUDIT(action, a ".candidate_id", a) " SELECT " json    \
-                                                                                " FROM " a
-#define BRO_RECORDS_SUB_LIST_SQL(table, a, action, json, where)                                    \
-    "WITH c AS (SELECT id FROM candidates c WHERE id = $6::uuid AND" BRO_RECORDS_VISIBLE(          \
-        "c") ")," BRO_RECORDS_AUDIT(action, "c.id",                                                \
-                                    "c") " SELECT " json ", " a ".id::text FROM c JOIN " table     \
-                                         " " a " ON " a ".candidate_id = c.id WHERE " where        \
-                                         " ($7::uuid IS NULL OR " a ".id < $7::uuid) ORDER BY " a  \
-                                         ".id DESC LIMIT $8::int + 1"
+/* The statements of a sub-resource's reads, the same for each. They are reads (BRO_H_READ): they
+ * write nothing, and the read's audit record travels with the reply. The row $3 of table (alias
+ * a, one letter) of candidate $2, visible to role $1, answered as json (written with that alias)
+ * with the candidate's id as column 1; or the page of candidate $1's rows newest first from
+ * cursor $2, $3 a page, where is an extra condition on the rows ("" for none, else ending in
+ * AND; its parameter is $4), with each row's id as column 1 (the cursor). */
+#define BRO_RECORDS_SUB_GET_SQL(table, a, json)                                                    \
+    "SELECT " json ", c.id::text FROM candidates c JOIN " table " " a " ON " a                     \
+    ".candidate_id = c.id WHERE c.id = $2::uuid AND " a                                            \
+    ".id = $3::uuid AND" BRO_RECORDS_VISIBLE_ROLE1("c")
+#define BRO_RECORDS_SUB_LIST_SQL(table, a, json, where)                                            \
+    "SELECT " json ", " a ".id::text FROM " table " " a " WHERE " a                                \
+    ".candidate_id = $1::uuid AND " where " ($2::uuid IS NULL OR " a ".id < $2::uuid) ORDER BY " a \
+    ".id DESC LIMIT $3::int + 1"
 
-/* The list of a candidate's sub-resources, its query validated by the n fields of query (the
- * operation's bro_query_* table): sql takes the audit parameters, $6 candidate, $7 cursor,
- * $8 limit and, when the table has a parameter besides limit and cursor, $9 its value (an enum;
- * NULL when absent), and returns the page rows. 404 when the candidate is not visible. */
+/* The list of a candidate's sub-resources (a read), its query validated by the n fields of query
+ * (the operation's bro_query_* table): sql (BRO_RECORDS_SUB_LIST_SQL) takes $1 candidate,
+ * $2 cursor, $3 limit and, when the table has a parameter besides limit and cursor, $4 its value
+ * (an enum; NULL when absent). 404 when the candidate is not visible; otherwise the page, and
+ * the candidate named in the read's audit. */
 int bro_records_sub_list(bro_job *job, const char *sql, const bro_vfield *query,
                          int n) BRO_MUST_USE;
 
