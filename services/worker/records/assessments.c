@@ -20,16 +20,11 @@
  * ones in the order of the statements' parameters $8.., then the read-only ones. */
 static const bro_records_sub bro_assessments = {
     .what = "assessment",
-    .fields = bro_schema_AssessmentCreate,
-    .nfields = bro_schema_AssessmentCreate_n,
-    .nwritable = bro_schema_AssessmentCreate_writable,
+    BRO_RECORDS_SUB_SCHEMA(AssessmentCreate),
 };
 
 /* $1..$5 audit, $6 candidate, $7 id, $8..$15 the writable fields. */
-static const char *bro_assessments_sql_create =
-    "WITH c AS (SELECT id FROM candidates c WHERE id = $6::uuid AND" BRO_RECORDS_VISIBLE("c")
-        BRO_RECORDS_HOLD
-    "),"
+static const char *bro_assessments_sql_create = BRO_RECORDS_SUB_HELD
     " a AS (INSERT INTO assessments (id, candidate_id, resources, challenges,"
     " special_considerations, education, work_experience, communication, wishes, "
     "conducted_at,"

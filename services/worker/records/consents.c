@@ -72,18 +72,13 @@ static int bro_consents_check(bro_job *job, const bro_records_sub *r, const char
 
 static const bro_records_sub bro_consents = {
     .what = "consent",
-    .fields = bro_schema_ConsentCreate,
-    .nfields = bro_schema_ConsentCreate_n,
-    .nwritable = bro_schema_ConsentCreate_writable,
+    BRO_RECORDS_SUB_SCHEMA(ConsentCreate),
     .check = bro_consents_check,
     .event = 1,
 };
 
 /* $1..$5 audit, $6 candidate, $7 id, $8..$12 the fields, $13 outbox event id. */
-static const char *bro_consents_sql_create =
-    "WITH c AS (SELECT id FROM candidates c WHERE id = $6::uuid AND" BRO_RECORDS_VISIBLE("c")
-        BRO_RECORDS_HOLD
-    "),"
+static const char *bro_consents_sql_create = BRO_RECORDS_SUB_HELD
     " k AS (INSERT INTO consents (id, candidate_id, scope, given_at, method, expires_at, "
     "note,"
     " recorded_by) SELECT $7::uuid, c.id, ARRAY(SELECT "

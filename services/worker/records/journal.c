@@ -53,17 +53,12 @@ static int bro_journal_check(bro_job *job, const bro_records_sub *r, const char 
 /* Append-only: no update and no lock statement. */
 static const bro_records_sub bro_journal = {
     .what = "journal entry",
-    .fields = bro_schema_JournalCreate,
-    .nfields = bro_schema_JournalCreate_n,
-    .nwritable = bro_schema_JournalCreate_writable,
+    BRO_RECORDS_SUB_SCHEMA(JournalCreate),
     .check = bro_journal_check,
 };
 
 /* $1..$5 audit, $6 candidate, $7 id, $8..$11 the fields. */
-static const char *bro_journal_sql_create =
-    "WITH c AS (SELECT id FROM candidates c WHERE id = $6::uuid AND" BRO_RECORDS_VISIBLE("c")
-        BRO_RECORDS_HOLD
-    "),"
+static const char *bro_journal_sql_create = BRO_RECORDS_SUB_HELD
     " j AS (INSERT INTO journal (id, candidate_id, kind, text, occurred_at, corrects,"
     " author_key_id, author_role) SELECT $7::uuid, c.id, $8, $9, $10::timestamptz, "
     "$11::uuid,"

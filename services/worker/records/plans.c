@@ -47,17 +47,12 @@ static int bro_plans_check(bro_job *job, const bro_records_sub *r, const char *c
 
 static const bro_records_sub bro_plans = {
     .what = "plan",
-    .fields = bro_schema_PlanCreate,
-    .nfields = bro_schema_PlanCreate_n,
-    .nwritable = bro_schema_PlanCreate_writable,
+    BRO_RECORDS_SUB_SCHEMA(PlanCreate),
     .check = bro_plans_check,
 };
 
 /* $1..$5 audit, $6 candidate, $7 id, $8..$12 the writable fields. */
-static const char *bro_plans_sql_create =
-    "WITH c AS (SELECT id FROM candidates c WHERE id = $6::uuid AND" BRO_RECORDS_VISIBLE("c")
-        BRO_RECORDS_HOLD
-    "),"
+static const char *bro_plans_sql_create = BRO_RECORDS_SUB_HELD
     " p AS (INSERT INTO plans (id, candidate_id, goals, steps, participants, valid_from,"
     " valid_to, created_by) SELECT $7::uuid, c.id, coalesce($8::jsonb, '[]'),"
     " coalesce($9::jsonb, '[]'), $10, $11::date, $12::date, $1 FROM c RETURNING "

@@ -87,6 +87,17 @@ void bro_records_query_seq(bro_job *job, const bro_vfield *fields, int n, char c
  * parameters, $6 candidate and $7 id, and returns the JSON row; 404 names `what`. */
 int bro_records_sub_get(bro_job *job, const char *sql, const char *what) BRO_MUST_USE;
 
+/* The first CTE of a statement that adds to candidate $6's records: the candidate, visible to
+ * the caller and share-locked as bro_records_candidate_hold does. */
+#define BRO_RECORDS_SUB_HELD                                                                       \
+    "WITH c AS (SELECT id FROM candidates c WHERE id = $6::uuid AND" BRO_RECORDS_VISIBLE("c")      \
+        BRO_RECORDS_HOLD "),"
+
+/* A descriptor's fields from the generated validation table of schema (AssessmentCreate). */
+#define BRO_RECORDS_SUB_SCHEMA(schema)                                                             \
+    .fields = bro_schema_##schema, .nfields = bro_schema_##schema##_n,                             \
+    .nwritable = bro_schema_##schema##_writable
+
 /* The statements of a sub-resource's reads, the same for each. They are reads (BRO_H_READ): they
  * write nothing, and the read's audit record travels with the reply. The row $3 of table (alias
  * a, one letter) of candidate $2, visible to role $1, answered as json (written with that alias)
