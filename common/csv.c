@@ -40,9 +40,11 @@ static int bro_csv_fail(bro_csv *c, bro_err *err, int code, const char *fmt, ...
     return -1;
 }
 
+/* A separator is one ASCII byte: a byte of 0x80 or above is part of a multi-byte UTF-8
+ * character, and splitting fields at it would cut characters in two. */
 static int bro_csv_sep_ok(char sep)
 {
-    return sep != '\0' && sep != '"' && sep != '\r' && sep != '\n';
+    return sep != '\0' && sep != '"' && sep != '\r' && sep != '\n' && (unsigned char)sep < 0x80;
 }
 
 /* Returns the index of the quote closing the quoted field opened at pos, past doubled quotes,
@@ -106,7 +108,8 @@ static int bro_csv_eol(const char *buf, size_t len, size_t *pos)
 bro_csv *bro_csv_new(const char *buf, size_t len, char sep, bro_err *err)
 {
     if (sep != 0 && !bro_csv_sep_ok(sep)) {
-        bro_err_set(err, BRO_E_INVALID, "csv: the separator cannot be a quote or a line end");
+        bro_err_set(err, BRO_E_INVALID,
+                    "csv: the separator must be one ASCII character, not a quote or a line end");
         return NULL;
     }
     bro_csv *c = calloc(1, sizeof(*c));

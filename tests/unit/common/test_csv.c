@@ -236,6 +236,10 @@ static void test_malformed_input_is_an_error_with_its_row(void **state)
     static const char utf16[] = "\xff\xfe"
                                 "a\0;\0b\0";
     test_expect_error(utf16, sizeof(utf16) - 1, BRO_E_DECODE, 1, "UTF-16");
+    /* A "sep=" line naming a byte that is no ASCII character is not a separator (it would cut
+     * the 4-byte character after it in two): the line is an ordinary row, and not UTF-8. */
+    static const char sep_high[] = "sep=\x9b\r\n\xf3\x9c\x9b\x9d\n";
+    test_expect_error(sep_high, sizeof(sep_high) - 1, BRO_E_DECODE, 1, "not UTF-8");
 }
 
 static void test_errors_are_sticky(void **state)
@@ -296,6 +300,8 @@ static void test_bad_separator_is_refused(void **state)
     assert_null(bro_csv_new("a", 1, '"', &err));
     assert_int_equal(err.code, BRO_E_INVALID);
     assert_null(bro_csv_new("a", 1, '\n', &err));
+    assert_null(bro_csv_new("a", 1, (char)0x9b, &err)); /* a byte inside UTF-8 characters */
+    assert_int_equal(err.code, BRO_E_INVALID);
     bro_csv_free(NULL); /* a no-op */
 }
 
