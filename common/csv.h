@@ -31,9 +31,10 @@ typedef struct bro_csv_row {
 /* Starts reading the len bytes at buf, which must outlive the parser and stay unchanged.
  * sep is the field separator, or 0 to detect it: of ';', tab and ',' the one that occurs most
  * often outside quotes on the first line (';' on a tie, ',' when none occurs); a first line
- * "sep=X", as Excel writes it, names the separator and is not a row. A UTF-8 byte order mark
- * is skipped. Returns a parser the caller frees with bro_csv_free, or NULL with err set
- * (BRO_E_NOMEM). */
+ * "sep=X", as Excel writes it, names the separator and is not a row. A separator is one ASCII
+ * byte other than a quote or a line end (a "sep=" line naming another is an ordinary row). A
+ * UTF-8 byte order mark is skipped. Returns a parser the caller frees with bro_csv_free, or NULL
+ * with err set (BRO_E_NOMEM, or BRO_E_INVALID for a separator given that is not one). */
 bro_csv *bro_csv_new(const char *buf, size_t len, char sep, bro_err *err);
 
 /* Frees the parser. NULL is a no-op. */
