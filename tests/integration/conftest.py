@@ -205,6 +205,16 @@ class Service:
             p.assert_clean()
         return codes
 
+    def stop_after_kill(self, killed):
+        """Stops what still runs, and checks every process ended cleanly but killed, the one the
+        test killed on purpose."""
+        for p in self.procs:
+            if p.alive():
+                p.stop()
+        for p in self.procs:
+            if p is not killed:
+                p.assert_clean()
+
 
 def private_redis(rds, db):
     """A Redis database of the session's server for one test alone, emptied: its own streams,

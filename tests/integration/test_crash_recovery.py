@@ -51,11 +51,7 @@ def test_job_of_killed_worker_is_reclaimed_and_done_once(migrated, tenants, db, 
     finally:
         if lock:
             lock.release()
-        for p in svc.procs:
-            if p.alive():
-                p.stop()
-        for p in svc.procs[:1] + svc.procs[2:]:
-            p.assert_clean()
+        svc.stop_after_kill(svc.procs[1])  # the worker the test killed
 
 
 def stored_reply(db, slug, name):
@@ -136,8 +132,4 @@ def test_a_committed_unacknowledged_job_is_replayed_from_its_stored_reply(migrat
         if lock:
             lock.release()
         replies.close()
-        for p in svc.procs:
-            if p.alive():
-                p.stop()
-        for p in svc.procs[:1] + svc.procs[2:]:
-            p.assert_clean()
+        svc.stop_after_kill(svc.procs[1])  # the worker the test killed
