@@ -166,8 +166,10 @@ class Api:
 class Service:
     """A gateway and workers sharing the session's databases."""
 
-    def __init__(self, redis_url=None, workers=1, env=None):
-        """env: more BROBYGGER_* settings for every process, over FAST_ENV's."""
+    def __init__(self, redis_url=None, workers=1, env=None, queues="records"):
+        """env: more BROBYGGER_* settings for every process, over FAST_ENV's; queues: what the
+        workers serve (a module's tests name its own queue beside records)."""
+        self.queues = queues
         self.port, self.admin_port = free_port(), free_port()
         env = {"BROBYGGER_LISTEN": f"127.0.0.1:{self.port}",
                "BROBYGGER_ADMIN_LISTEN": f"127.0.0.1:{self.admin_port}",
@@ -180,8 +182,9 @@ class Service:
         self.workers = [self.start_worker() for _ in range(workers)]
         self.procs = [self.gateway] + self.workers
 
-    def start_worker(self):
-        w = Proc("brobygger-worker", ["--queues", "records"], env=self.env)
+    def start_worker(self, queues=None):
+        w = Proc("brobygger-worker", ["--queues", queues or getattr(self, "queues", "records")],
+                 env=self.env)
         if hasattr(self, "procs"):
             self.procs.append(w)
         return w
@@ -289,7 +292,7 @@ def tenants(migrated):
 
 @pytest.fixture(scope="session")
 def service(migrated):
-    svc = Service(workers=2)
+    svc = Service(workers=2, queues="records,matching,notify,reports")
     svc.wait_ready()
     yield svc
     codes = svc.stop()
