@@ -235,7 +235,9 @@ def test_the_access_log_answers_who_has_looked(service, tenants, rds):
     read = items[1]
     assert read["key_id"] == tenants["a"]["coordinator"][4:12] and read["role"] == "coordinator"
     assert read["route"] == "GET /v1/candidates/{id}" and read["request_id"] == "les-1"
-    # reading the log is itself logged, and pages walk back through it
+    # reading the log is itself logged (its record moved like any read's), and pages walk
+    # back through it
+    audit_moved(rds)
     page = admin.get(f"/v1/candidates/{c['id']}/access-log", params={"limit": 2}).json()
     assert page["items"][0]["action"] == "candidate.access_log" and page["next_cursor"]
     rest = admin.get(f"/v1/candidates/{c['id']}/access-log",

@@ -127,3 +127,57 @@ def test_a_janitor_that_dies_mid_batch_leaves_each_read_audited_once(migrated, t
         if lock:
             lock.release()
         svc.stop_after_kill(svc.procs[1])  # the worker the test killed
+
+
+def read_routes():
+    """(pattern, kind) of every GET the document flags as a read of one candidate's data."""
+    import os
+    import sys
+    here = os.path.dirname(os.path.abspath(__file__))
+    sys.path.insert(0, os.path.join(here, "..", "..", "schemas"))
+    try:
+        import gen_surface
+        doc = gen_surface.load(os.path.join(here, "..", "..", "schemas", "openapi.yaml"))
+    finally:
+        sys.path.pop(0)
+    out = []
+    for path, item in doc["paths"].items():
+        job = item.get("get", {}).get("x-job", {})
+        if "read" in (job.get("flags") or []) and path.startswith("/v1/candidates/{id}"):
+            out.append((path, job["kind"]))
+    return out
+
+
+def test_every_read_of_a_candidate_is_audited_through_the_stream(service, tenants, db, rds):
+    """Each read route (the document's `read` flag), one sub-resource of each kind in hand: the
+    access log names the read's kind, route and candidate within a second, and the read stored
+    no reply."""
+    routes = read_routes()
+    assert {k for _, k in routes} >= {"candidate.get", "candidate.history",
+                                      "candidate.access_log", "journal.get", "consent.list"}
+    admin = service.api(tenants["a"]["tenant_admin"])
+    slug = tenants["a"]["slug"]
+    cid = new_candidate(admin)
+    subs = {}
+    for sub, body in (("assessments", {"resources": "Stø"}),
+                      ("consents", {"scope": ["share_nav"], "given_at": "2026-01-05",
+                                    "method": "skriftlig"}),
+                      ("plans", {"goals": ["Arbeid"]}),
+                      ("journal", {"kind": "samtale", "text": "Møte", "occurred_at": "2026-01-05T10:00:00Z"})):
+        r = admin.post(f"/v1/candidates/{cid}/{sub}", body)
+        assert r.status_code == 201, (sub, r.text)
+        subs[sub] = r.json()["id"]
+    for pattern, kind in routes:
+        path = pattern.replace("{id}", cid)
+        if "{sub_id}" in path:
+            path = path.replace("{sub_id}", subs[path.split("/")[4]])
+        request_id = "hver-" + suffix(12)
+        r = admin.get(path, headers={"X-Request-Id": request_id})
+        assert r.status_code == 200, (pattern, r.text)
+        rows = wait_until(lambda: audit_rows(db, slug, request_id), timeout=1.0, interval=0.01,
+                          what=f"the audit row of {pattern}")
+        assert [row[:3] for row in rows] == [(kind, "GET " + pattern, cid)], pattern
+        with db.cursor() as cur:
+            cur.execute(f'SELECT count(*) FROM "t_{slug}".processed_jobs WHERE job_id = %s',
+                        (rows[0][3],))
+            assert cur.fetchone()[0] == 0, pattern
