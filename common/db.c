@@ -24,7 +24,8 @@ struct bro_db {
     char conninfo[512]; /* kept for reconnects */
     int in_txn;         /* 1 between a successful begin and commit/rollback */
     int begin_pending;  /* begun but not yet sent: goes out with the first statement */
-    int read_only;      /* the pending begin is BEGIN READ ONLY */
+    int read_only;      /* the transaction began READ ONLY */
+    int commit_unread;  /* a read-only COMMIT was sent and its result not yet read */
     char role_sql[96];  /* "SET LOCAL ROLE <ident>", "" for the platform */
     char path[72];      /* search_path value: an escaped identifier or "platform" */
     int reset_stmts;    /* a cached plan went stale: forget them all after rollback */
@@ -67,6 +68,28 @@ static void bro_db_forget_stmts(bro_db *db)
     }
 }
 
+static void bro_db_drain(bro_db *db, int nqueries, PGresult **last, PGresult **failed, int *ok);
+
+/* Reads the result of a read-only transaction's COMMIT, sent without waiting for it (see
+ * bro_db_commit). By the time the connection is used again it has long arrived, so this costs
+ * no round trip. A failure there lost nothing (the transaction wrote nothing) and is only
+ * logged; a lost connection is found by the next begin. */
+static void bro_db_settle(bro_db *db)
+{
+    if (!db->commit_unread)
+        return;
+    db->commit_unread = 0;
+    PGresult *last = NULL, *failed = NULL;
+    int ok[1];
+    bro_db_drain(db, 1, &last, &failed, ok);
+    PQexitPipelineMode(db->conn);
+    if (last == NULL || strcmp(PQcmdStatus(last), "COMMIT") != 0)
+        bro_log_warn(NULL, "postgres: a read-only commit did not succeed: %.80s",
+                     failed ? PQresultErrorMessage(failed) : PQerrorMessage(db->conn));
+    PQclear(last);
+    PQclear(failed);
+}
+
 void bro_db_free(bro_db *db)
 {
     if (db == NULL)
@@ -79,6 +102,7 @@ void bro_db_free(bro_db *db)
 
 PGconn *bro_db_conn(bro_db *db)
 {
+    bro_db_settle(db); /* whoever uses the connection directly finds it idle */
     return db->conn;
 }
 
@@ -115,6 +139,7 @@ static int bro_db_fail(bro_db *db, const PGresult *res, const char *what, bro_er
 /* Reconnects when the connection was lost between jobs. */
 static int bro_db_ensure(bro_db *db, bro_err *err)
 {
+    bro_db_settle(db);
     if (PQstatus(db->conn) == CONNECTION_OK)
         return 0;
     PQreset(db->conn);
@@ -165,6 +190,26 @@ static int bro_db_begin_as(bro_db *db, const char *tenant, int read_only, bro_er
     return 0;
 }
 
+/* A read-only transaction's COMMIT goes out without waiting for its answer: it has nothing to
+ * flush and cannot fail for want of it, and its result is read before the connection's next
+ * use (bro_db_settle). A read then costs PostgreSQL one round trip: BEGIN READ ONLY, role, path
+ * and the statement in one pipeline, and this COMMIT riding behind it. */
+static int bro_db_commit_unwaited(bro_db *db, bro_err *err)
+{
+    db->in_txn = 0;
+    if (PQenterPipelineMode(db->conn) != 1 ||
+        !PQsendQueryParams(db->conn, "COMMIT", 0, NULL, NULL, NULL, NULL, 0) ||
+        !PQpipelineSync(db->conn)) {
+        bro_err_set(err, BRO_E_RETRY, "postgres commit: send failed: %.80s",
+                    PQerrorMessage(db->conn));
+        if (PQpipelineStatus(db->conn) != PQ_PIPELINE_OFF)
+            PQexitPipelineMode(db->conn);
+        return -1;
+    }
+    db->commit_unread = 1;
+    return 0;
+}
+
 int bro_db_commit(bro_db *db, bro_err *err)
 {
     if (db->begin_pending) { /* nothing was run: nothing to commit */
@@ -172,6 +217,8 @@ int bro_db_commit(bro_db *db, bro_err *err)
         db->in_txn = 0;
         return 0;
     }
+    if (db->read_only) /* nothing to make durable, nothing to wait for */
+        return bro_db_commit_unwaited(db, err);
     PGresult *res = PQexec(db->conn, "COMMIT");
     db->in_txn = 0;
     /* A COMMIT of an aborted transaction reports success with the tag ROLLBACK. */
@@ -189,6 +236,7 @@ int bro_db_commit(bro_db *db, bro_err *err)
 
 void bro_db_rollback(bro_db *db)
 {
+    bro_db_settle(db);
     db->begin_pending = 0;
     db->in_txn = 0;
     if (PQstatus(db->conn) != CONNECTION_OK)

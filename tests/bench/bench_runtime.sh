@@ -23,6 +23,8 @@ CANDIDATES=${CANDIDATES:-5000}   # the bench tenant's caseload (1,000 of them ar
 NOOP_JOBS=${NOOP_JOBS:-200000}   # no-op jobs drained per measurement
 NOOP_LEVELS=${NOOP_LEVELS:-"1 16 64"}
 REUSE=${REUSE:-}                 # 1: keep the seeded database for the next REUSE=1 run
+POSTS=${POSTS:-1}                # 0: measure the reads only (NOOP_LEVELS="" skips the no-op jobs)
+REDIS_SYNC=${REDIS_SYNC:-always} # Redis appendfsync; "everysec" only to see what the fsync costs
 BASELINE=${BASELINE:-}           # a git revision: also measure its gateway with BASE_WORKERS
 BASE_WORKERS=${BASE_WORKERS:-4}  # worker processes (one job each), as that revision ran
 BASE_DIR=$BRO_ROOT/.local/bench-runtime-baseline
@@ -100,7 +102,7 @@ POST_BODY='{"given_name":"Benk","family_name":"Opprettet","interests":["kino"]}'
 sed 's|^|/v1/candidates |' "$work/key-one.txt" >"$work/post-one.txt"
 sed 's|^|/v1/candidates |' "$BRO_DATA/keys-spread.txt" >"$work/post-spread.txt"
 psql_admin -c "VACUUM ANALYZE" >/dev/null
-bro_redis_start always
+bro_redis_start "$REDIS_SYNC"
 
 # ---- helpers -----------------------------------------------------------------------------------
 
@@ -195,10 +197,12 @@ for n in $LEVELS; do
   # shellcheck disable=SC2086
   after="$(cpu_of "$gateway") $(cpu_of "$worker") $(cpu_of "$(redis_pid)") $(cpu_of $pg)"
   echo "cpu_$n $before $after" >>"$work/results.txt"
-  BENCH_PATHS="$work/post-one.txt" BENCH_BODY="$POST_BODY" wrk_run "post_one_$n" \
-    "http://127.0.0.1:$GW_PORT/" -s "$HERE/rotate.lua"
-  BENCH_PATHS="$work/post-spread.txt" BENCH_BODY="$POST_BODY" wrk_run "post_spread_$n" \
-    "http://127.0.0.1:$GW_PORT/" -s "$HERE/rotate.lua"
+  if [ "$POSTS" = 1 ]; then
+    BENCH_PATHS="$work/post-one.txt" BENCH_BODY="$POST_BODY" wrk_run "post_one_$n" \
+      "http://127.0.0.1:$GW_PORT/" -s "$HERE/rotate.lua"
+    BENCH_PATHS="$work/post-spread.txt" BENCH_BODY="$POST_BODY" wrk_run "post_spread_$n" \
+      "http://127.0.0.1:$GW_PORT/" -s "$HERE/rotate.lua"
+  fi
   stop_worker
 done
 
@@ -243,7 +247,7 @@ load_after=$(cut -d' ' -f1-3 /proc/loadavg)
 
 # ---- the table ---------------------------------------------------------------------------------
 
-/usr/bin/python3 - "$work/results.txt" "$load_before" "$load_after" "$LEVELS" "$BASE_WORKERS" <<'PY'
+/usr/bin/python3 - "$work/results.txt" "$load_before" "$load_after" "$LEVELS" "$BASE_WORKERS" "$REDIS_SYNC" <<'PY'
 import sys
 rows = {}
 for line in open(sys.argv[1]):
@@ -255,6 +259,8 @@ def rps(name):
     return float(rows[name][0]) if name in rows else 0.0
 nginx = rps("nginx")
 print(f"Load average before and after: {sys.argv[2]} / {sys.argv[3]} (2 cores, shared).\n")
+if sys.argv[6] != "always":
+    print(f"Redis appendfsync {sys.argv[6]}: not the durable setting.\n")
 print("| reference (same run) | per second |")
 print("| --- | ---: |")
 print(f"| nginx static 200, wrk {64} connections | {nginx:,.0f} |")
@@ -268,7 +274,8 @@ print()
 print("| jobs in flight (one worker) | GET /v1/candidates/{id} req/s | p50 / p99 ms | POST, one tenant req/s | p99 ms | POST, spread req/s | p99 ms | errors |")
 print("| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
 for n in levels + ["base"]:
-    g, p1, ps = rows.get(f"get_{n}"), rows.get(f"post_one_{n}"), rows.get(f"post_spread_{n}")
+    none = ["0", "0", "0", "0"]
+    g, p1, ps = rows.get(f"get_{n}"), rows.get(f"post_one_{n}", none), rows.get(f"post_spread_{n}", none)
     if not g:
         continue
     if n == "base":

@@ -79,6 +79,41 @@ static void test_begin_travels_with_the_first_statement(void **state)
     assert_int_equal(err.code, BRO_E_INVALID);
 }
 
+/* A read-only transaction refuses writes, and its COMMIT is sent without waiting: the next
+ * transaction on the connection (and anyone using the connection directly) finds it ended. */
+static void test_a_read_only_commit_does_not_wait(void **state)
+{
+    bro_db *db = *state;
+    bro_err err = {0};
+    assert_int_equal(test_insert(db, "INSERT INTO u VALUES ($1::int)", "7"), BRO_E_NONE);
+    assert_int_equal(bro_db_begin_read(db, NULL, &err), 0);
+    const char *seven[] = {"7"};
+    PGresult *r = bro_db_exec(db, "SELECT a FROM u WHERE a = $1::int", 1, seven, &err);
+    assert_non_null(r);
+    assert_int_equal(PQntuples(r), 1);
+    PQclear(r);
+    assert_int_equal(bro_db_commit(db, &err), 0);
+    /* Another read right after: its begin reads the first one's COMMIT on the way. */
+    assert_int_equal(bro_db_begin_read(db, NULL, &err), 0);
+    r = bro_db_exec(db, "SELECT count(*)::text FROM u", 0, NULL, &err);
+    assert_non_null(r);
+    assert_string_equal(PQgetvalue(r, 0, 0), "1");
+    PQclear(r);
+    /* A write in a read-only transaction fails there, and the connection stays usable. */
+    r = bro_db_exec(db, "INSERT INTO u VALUES ($1::int)", 1, seven, &err);
+    assert_null(r);
+    bro_db_rollback(db);
+    assert_int_equal(bro_db_begin_read(db, NULL, &err), 0);
+    r = bro_db_exec(db, "SELECT 1", 0, NULL, &err);
+    assert_non_null(r);
+    PQclear(r);
+    assert_int_equal(bro_db_commit(db, &err), 0);
+    assert_int_equal(PQtransactionStatus(bro_db_conn(db)), PQTRANS_IDLE);
+    assert_int_equal(PQpipelineStatus(bro_db_conn(db)), PQ_PIPELINE_OFF);
+    /* And a write transaction after a read commits as before. */
+    assert_int_equal(test_insert(db, "INSERT INTO u VALUES ($1::int)", "8"), BRO_E_NONE);
+}
+
 static void test_failures_keep_the_statement_cache_sound(void **state)
 {
     bro_db *db = *state;
@@ -166,6 +201,8 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_begin_travels_with_the_first_statement, test_setup,
+                                        test_teardown),
+        cmocka_unit_test_setup_teardown(test_a_read_only_commit_does_not_wait, test_setup,
                                         test_teardown),
         cmocka_unit_test_setup_teardown(test_failures_keep_the_statement_cache_sound, test_setup,
                                         test_teardown),
