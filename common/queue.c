@@ -587,9 +587,8 @@ int bro_queue_dead(bro_queue *q, const bro_queue_msg *m, const bro_queue_dead_in
     return rc;
 }
 
-int bro_queue_finish_read(bro_queue *q, const bro_queue_msg *m, const char *channel,
-                          const char *reply, size_t reply_len, const char *audit, size_t audit_len,
-                          bro_err *err)
+int bro_queue_finish(bro_queue *q, const bro_queue_msg *m, const char *channel, const char *reply,
+                     size_t reply_len, const char *audit, size_t audit_len, bro_err *err)
 {
     char stream[BRO_QUEUE_NAME_MAX + 8];
     bro_queue_stream_key(m->queue, stream, sizeof(stream));
@@ -610,7 +609,7 @@ int bro_queue_finish_read(bro_queue *q, const bro_queue_msg *m, const char *chan
     }
     argvs[n] = ack, argcs[n] = 4, lens[n++] = NULL;
     argvs[n] = del, argcs[n] = 3, lens[n++] = NULL;
-    return bro_queue_transaction(q, n, argvs, argcs, lens, "finish read", err);
+    return bro_queue_transaction(q, n, argvs, argcs, lens, "finish", err);
 }
 
 /* The records of an XREADGROUP or XAUTOCLAIM entry list into msgs (queue "audit"). */

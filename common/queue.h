@@ -128,15 +128,15 @@ int bro_queue_touch(bro_queue *q, const bro_queue_msg *m, bro_err *err) BRO_MUST
 #define BRO_QUEUE_AUDIT_STREAM "bro:audit"
 #define BRO_QUEUE_AUDIT_GROUP  "audit"
 
-/* Finishes a read in one MULTI/EXEC round trip: XADD audit (a read-audit record, msgpack;
+/* Finishes a job in one MULTI/EXEC round trip: XADD audit (a read-audit record, msgpack;
  * skipped when audit_len is 0) to bro:audit, PUBLISH reply on channel (skipped when channel is
  * ""), then XACK and XDEL m. With Redis's appendfsync always, the record is on disk before any
  * client (the gateway waiting on the channel included) sees the reply: Redis writes and syncs
  * its log before it writes the replies of that event-loop turn. Returns 0 or -1 with err set
  * (then nothing of it happened, or all of it). */
-int bro_queue_finish_read(bro_queue *q, const bro_queue_msg *m, const char *channel,
-                          const char *reply, size_t reply_len, const char *audit, size_t audit_len,
-                          bro_err *err) BRO_MUST_USE;
+int bro_queue_finish(bro_queue *q, const bro_queue_msg *m, const char *channel, const char *reply,
+                     size_t reply_len, const char *audit, size_t audit_len,
+                     bro_err *err) BRO_MUST_USE;
 
 /* Janitor: takes up to max read-audit records for this consumer of group "audit" (created
  * when missing): first those another consumer left pending longer than reclaim_ms (a janitor

@@ -494,12 +494,13 @@ static void bro_runtime_after_commit(bro_slot *s, const bro_result *res, const b
         bro_log_warn(lc, "AOF rewrite request failed (the periodic rewrite will do): %s", err.msg);
 }
 
-/* A read's reply, its audit record and its acknowledgement in one Redis round trip
- * (bro_queue_finish_read): the audit is durable before the data leaves, and a read that was
- * answered is never delivered again. When that fails, none of it happened: the job is
- * delivered again after the visibility timeout and runs again (it stored nothing). */
-static void bro_runtime_finish_read(bro_slot *s, const bro_envelope *env, const bro_queue_msg *m,
-                                    const bro_result *res, const bro_log_ctx *lc)
+/* A job's reply, a read's audit record and the acknowledgement in one Redis round trip
+ * (bro_queue_finish, one MULTI): for a read the audit is durable before the data leaves,
+ * and a job that was answered is never delivered again. When that fails, none of it happened:
+ * the job is delivered again after the visibility timeout and runs again (a read stored
+ * nothing; a write's stored reply is sent again). */
+static void bro_runtime_answer(bro_slot *s, const bro_envelope *env, const bro_queue_msg *m,
+                               const bro_result *res, const bro_log_ctx *lc)
 {
     msgpack_sbuffer out;
     msgpack_sbuffer_init(&out);
@@ -508,9 +509,9 @@ static void bro_runtime_finish_read(bro_slot *s, const bro_envelope *env, const 
                                                     res->payload.size ? res->payload.data : NULL,
                                                     res->payload.size, &err) < 0)
         bro_log_warn(lc, "reply not packed: %s", err.msg);
-    else if (bro_queue_finish_read(s->queue, m, out.size ? env->reply_to : "", out.data, out.size,
-                                   res->audit.data, res->audit.size, &err) < 0)
-        bro_log_warn(lc, "read not finished (it runs again): %s", err.msg);
+    else if (bro_queue_finish(s->queue, m, out.size ? env->reply_to : "", out.data, out.size,
+                              res->audit.data, res->audit.size, &err) < 0)
+        bro_log_warn(lc, "reply and acknowledgement not sent (it runs again): %s", err.msg);
     else
         atomic_fetch_add(&s->w->jobs_done, 1);
     msgpack_sbuffer_destroy(&out);
@@ -529,8 +530,9 @@ static void bro_runtime_finish(bro_slot *s, const bro_handler *h, bro_envelope *
     bro_err err = {0};
     switch (bro_runtime_execute(s, h, env, res)) {
     case BRO_OUT_REPLY:
-        if (h->flags & BRO_H_READ) {
-            bro_runtime_finish_read(s, env, m, res, lc);
+        if ((h->flags & BRO_H_READ) || (!(h->run && res->status == 202) && !res->after_commit)) {
+            bro_runtime_answer(s, env, m, res, lc); /* the common case: one round trip */
+            bro_log_debug(lc, "%s -> %d", env->kind, res->status);
             break;
         }
         bro_runtime_publish(s, env, res, lc);
@@ -547,7 +549,7 @@ static void bro_runtime_finish(bro_slot *s, const bro_handler *h, bro_envelope *
                 break;
             }
         }
-        if (res->after_commit == 0) /* the common case: acknowledged with others */
+        if (res->after_commit == 0) /* a long job's run: acknowledged with others */
             bro_runtime_ack(s, m, lc);
         else if (bro_queue_ack(s->queue, m, &err) < 0)
             bro_log_warn(lc, "ack failed: %s", err.msg);

@@ -1,11 +1,15 @@
--- pgbench: POST /v1/candidates: the year's ref counter, the candidate, its first status, the
--- outbox event and the audit row in one statement, the stored reply, the commit; each in a
--- random one of the tenants bt1 .. bt<tenants> (-D tenants=N; 1 for the one-tenant figure;
--- -M simple: the role is named by a variable).
+-- pgbench: POST /v1/candidates as the worker sends it (-M prepared), in three round trips:
+-- BEGIN, the role, the path and the stored-reply lookup in one pipeline; the create (the year's
+-- ref counter, the candidate, its first status, the outbox event and the audit row in one
+-- statement); the stored reply and the COMMIT in one pipeline. Each in a random one of the
+-- tenants bt1 .. bt<tenants> (-D tenants=N; 1 for the one-tenant figure).
 \set t random(1, :tenants)
+\startpipeline
 BEGIN;
-SET LOCAL ROLE t_bt:t;
-SET LOCAL search_path = t_bt:t;
+SELECT set_config('role', 't_bt' || :t, true);
+SELECT set_config('search_path', 't_bt' || :t, true);
+SELECT status, reply FROM processed_jobs WHERE job_id = gen_random_uuid();
+\endpipeline
 WITH ref AS (INSERT INTO ref_counters (year, last) VALUES (2100, 1)
   ON CONFLICT (year) DO UPDATE SET last = ref_counters.last + 1 RETURNING year, last),
  ins AS (INSERT INTO candidates (id, ref, given_name, family_name, interests, created_by)
@@ -19,5 +23,7 @@ WITH ref AS (INSERT INTO ref_counters (year, last) VALUES (2100, 1)
   SELECT 'benchkey', 'coordinator', 'candidate.create', 'POST /v1/candidates', id, 'bench',
   gen_random_uuid() FROM ins)
 SELECT row_to_json(ins) FROM ins;
+\startpipeline
 INSERT INTO processed_jobs (job_id, kind, status, reply) VALUES (gen_random_uuid(), 'candidate.create', 201, '\x81a1');
 COMMIT;
+\endpipeline
