@@ -530,8 +530,11 @@ static void bro_runtime_finish(bro_slot *s, const bro_handler *h, bro_envelope *
     bro_err err = {0};
     switch (bro_runtime_execute(s, h, env, res)) {
     case BRO_OUT_REPLY:
-        if ((h->flags & BRO_H_READ) || (!(h->run && res->status == 202) && !res->after_commit)) {
-            bro_runtime_answer(s, env, m, res, lc); /* the common case: one round trip */
+        /* The common case, a reply awaited: reply and acknowledgement in one round trip. A
+         * job nobody waits for is acknowledged with others below. */
+        if ((h->flags & BRO_H_READ) ||
+            (env->reply_to[0] && !(h->run && res->status == 202) && !res->after_commit)) {
+            bro_runtime_answer(s, env, m, res, lc);
             bro_log_debug(lc, "%s -> %d", env->kind, res->status);
             break;
         }
@@ -549,7 +552,7 @@ static void bro_runtime_finish(bro_slot *s, const bro_handler *h, bro_envelope *
                 break;
             }
         }
-        if (res->after_commit == 0) /* a long job's run: acknowledged with others */
+        if (res->after_commit == 0) /* acknowledged with those other slots finish meanwhile */
             bro_runtime_ack(s, m, lc);
         else if (bro_queue_ack(s->queue, m, &err) < 0)
             bro_log_warn(lc, "ack failed: %s", err.msg);

@@ -175,8 +175,8 @@ redis-benchmark -h 127.0.0.1 -p "$REDIS_PORT" -c "$CONNS" -n 200000 -q \
 redis-cli -p "$REDIS_PORT" del bro:bench:xadd >/dev/null
 pgbench_run pg_read_before "$HERE/runtime/read_before.sql" -M prepared
 pgbench_run pg_read_after "$HERE/runtime/read_after.sql" -M prepared
-pgbench_run pg_write_one "$HERE/runtime/write.sql" -M prepared -D tenants=1
-pgbench_run pg_write_spread "$HERE/runtime/write.sql" -M prepared -D tenants="$TENANTS"
+pgbench_run pg_write_one "$HERE/runtime/write.sql" -M extended -D tenants=1
+pgbench_run pg_write_spread "$HERE/runtime/write.sql" -M extended -D tenants="$TENANTS"
 
 # ---- the service at each concurrency -----------------------------------------------------------
 

@@ -1,4 +1,6 @@
--- pgbench: POST /v1/candidates as the worker sends it (-M prepared), in three round trips:
+-- pgbench: POST /v1/candidates as the worker sends it, in three round trips (-M extended: the
+-- tables are the tenant's, found by the path set in the same pipeline, so each statement is
+-- parsed where it runs; the worker parses each once per connection):
 -- BEGIN, the role, the path and the stored-reply lookup in one pipeline; the create (the year's
 -- ref counter, the candidate, its first status, the outbox event and the audit row in one
 -- statement); the stored reply and the COMMIT in one pipeline. Each in a random one of the
