@@ -149,3 +149,43 @@ LANGUAGE sql STABLE AS $$
         ELSE payload
     END
 $$;
+
+-- ---- who receives an event ------------------------------------------------------------------
+-- Whether endpoint e receives the outbox event (event, payload): it subscribes to it (or to
+-- `*`; a ping goes to the endpoint pinged alone), and a partner's endpoint only for events about
+-- its own organisation's matches: a match event names the organisation, a candidate's event
+-- counts when the candidate has a live match (not declined or withdrawn) on one of the
+-- organisation's openings. Reports are the tenant's own. Events not listed here (a candidate
+-- created, an organisation changed) are internal and go to no endpoint.
+CREATE FUNCTION webhook_wants(e webhook_endpoints, event text, payload jsonb) RETURNS boolean
+LANGUAGE sql STABLE AS $$
+    SELECT (event = 'ping' OR event = ANY (e.events) OR '*' = ANY (e.events)) AND CASE event
+        WHEN 'ping' THEN payload->>'endpoint_id' = e.id::text
+        WHEN 'webhook.disabled' THEN payload->>'endpoint_id' <> e.id::text
+        WHEN 'report.ready' THEN e.organization_id IS NULL
+        WHEN 'candidate.status_changed' THEN e.organization_id IS NULL OR EXISTS (
+            SELECT 1 FROM matches m JOIN openings o ON o.id = m.opening_id
+            WHERE m.candidate_id = (payload->>'id')::uuid AND o.organization_id = e.organization_id
+            AND m.status NOT IN ('declined', 'withdrawn'))
+        WHEN 'consent.withdrawn' THEN e.organization_id IS NULL OR EXISTS (
+            SELECT 1 FROM matches m JOIN openings o ON o.id = m.opening_id
+            WHERE m.candidate_id = (payload->>'candidate_id')::uuid
+            AND o.organization_id = e.organization_id AND m.status NOT IN ('declined', 'withdrawn'))
+        WHEN 'match.proposed' THEN e.organization_id IS NULL
+            OR payload->>'organization_id' = e.organization_id::text
+        WHEN 'match.presented' THEN e.organization_id IS NULL
+            OR payload->>'organization_id' = e.organization_id::text
+        WHEN 'match.status_changed' THEN e.organization_id IS NULL
+            OR payload->>'organization_id' = e.organization_id::text
+        ELSE false
+    END
+$$;
+
+-- The candidate an event is about, which orders its deliveries to one endpoint; NULL for
+-- events about no candidate (reports, pings), which wait for nothing.
+CREATE FUNCTION webhook_order_key(event text, payload jsonb) RETURNS uuid
+LANGUAGE sql IMMUTABLE AS $$
+    SELECT CASE WHEN event = 'candidate.status_changed' THEN (payload->>'id')::uuid
+        WHEN event IN ('consent.withdrawn', 'match.proposed', 'match.presented',
+                       'match.status_changed') THEN (payload->>'candidate_id')::uuid END
+$$;

@@ -1,0 +1,77 @@
+/* The delivery thread's SQL (see store.h). Delivery state is these rows: a worker that dies
+ * leaves leases that run out, Redis holds none of it. */
+#include "notify/store.h"
+
+const char *const bro_store_sql_dispatch_lock = "SELECT pg_try_advisory_xact_lock(hashtext($1))";
+
+const char *const bro_store_sql_dispatch =
+    "WITH o AS (SELECT id, event_id, event, payload, created_at FROM outbox"
+    " WHERE dispatched_at IS NULL ORDER BY id LIMIT $1::int FOR UPDATE),"
+    " m AS (UPDATE outbox SET dispatched_at = now() WHERE id IN (SELECT id FROM o))"
+    " INSERT INTO webhook_deliveries (endpoint_id, event_id, event, order_key, payload, event_at)"
+    " SELECT e.id, o.event_id, o.event, webhook_order_key(o.event, o.payload), o.payload,"
+    " o.created_at FROM o JOIN webhook_endpoints e ON e.active"
+    " AND webhook_wants(e, o.event, o.payload) ORDER BY o.id, e.id";
+
+const char *const bro_store_sql_expired =
+    "UPDATE webhook_deliveries SET status = 'pending', next_attempt_at = now(), lease_until = NULL"
+    " WHERE status = 'delivering' AND lease_until < now()";
+
+const char *const bro_store_sql_lease =
+    "WITH c AS (SELECT d.id, d.endpoint_id, d.seq FROM webhook_deliveries d"
+    " JOIN webhook_endpoints e ON e.id = d.endpoint_id AND e.active"
+    " WHERE d.status = 'pending' AND d.next_attempt_at <= now() AND NOT EXISTS (SELECT 1 FROM"
+    " webhook_deliveries p WHERE p.endpoint_id = d.endpoint_id AND p.order_key = d.order_key"
+    " AND p.seq < d.seq AND p.status IN ('pending', 'delivering'))"
+    " ORDER BY d.seq LIMIT $1::int FOR UPDATE OF d SKIP LOCKED),"
+    " r AS (SELECT c.id, row_number() OVER (PARTITION BY c.endpoint_id ORDER BY c.seq)"
+    " + (SELECT count(*) FROM webhook_deliveries f WHERE f.endpoint_id = c.endpoint_id"
+    " AND f.status = 'delivering') AS n FROM c),"
+    " u AS (UPDATE webhook_deliveries d SET status = 'delivering', attempts = d.attempts + 1,"
+    " lease_until = now() + $2::int * interval '1 millisecond' FROM r WHERE d.id = r.id"
+    " AND r.n <= $3::int RETURNING d.*)"
+    " SELECT u.id::text, u.event_id::text, e.id::text, e.url, encode(e.secret, 'hex'),"
+    " e.secret_seal, CASE WHEN e.previous_until > now() THEN encode(e.previous_secret, 'hex')"
+    " END, e.previous_seal, json_build_object('id', u.event_id, 'type', u.event, 'timestamp',"
+    " to_char(u.event_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"'), 'tenant',"
+    " $4::text, 'data', webhook_data(u.event, u.payload, e.organization_id))::text"
+    " FROM u JOIN webhook_endpoints e ON e.id = u.endpoint_id ORDER BY u.seq";
+
+const char *const bro_store_sql_next_due =
+    "SELECT (extract(epoch FROM least((SELECT min(d.next_attempt_at) FROM webhook_deliveries d"
+    " JOIN webhook_endpoints e ON e.id = d.endpoint_id AND e.active WHERE d.status = 'pending'),"
+    " (SELECT min(lease_until) FROM webhook_deliveries WHERE status = 'delivering'))) * 1000)"
+    "::bigint::text";
+
+const char *const bro_store_sql_record =
+    "WITH r AS (SELECT * FROM jsonb_to_recordset($1::jsonb) AS x(id uuid, code int, ms int,"
+    " body text, error text, ok boolean, gone boolean)),"
+    " a AS (INSERT INTO webhook_attempts (delivery_id, attempt, status_code, latency_ms,"
+    " response, error) SELECT d.id, d.attempts, r.code, r.ms, r.body, r.error FROM r"
+    " JOIN webhook_deliveries d ON d.id = r.id AND d.status = 'delivering'),"
+    " u AS (UPDATE webhook_deliveries d SET status = CASE WHEN r.ok THEN 'succeeded'"
+    " WHEN r.gone OR d.attempts > cardinality($2::int[]) THEN 'failed' ELSE 'pending' END,"
+    " next_attempt_at = CASE WHEN r.ok OR r.gone OR d.attempts > cardinality($2::int[])"
+    " THEN NULL ELSE now() + ($2::int[])[d.attempts] * (0.8 + random() * 0.4)"
+    " * interval '1 millisecond' END,"
+    " finished_at = CASE WHEN r.ok OR r.gone OR d.attempts > cardinality($2::int[]) THEN now()"
+    " END, lease_until = NULL, last_status_code = r.code, last_latency_ms = r.ms,"
+    " last_error = r.error FROM r WHERE d.id = r.id AND d.status = 'delivering'"
+    " RETURNING d.endpoint_id, r.ok, r.gone),"
+    " g AS (SELECT endpoint_id, bool_or(ok) AS ok, bool_or(gone) AS gone FROM u"
+    " GROUP BY endpoint_id),"
+    " e AS (UPDATE webhook_endpoints e SET failing_since = CASE WHEN g.ok THEN NULL"
+    " ELSE coalesce(e.failing_since, now()) END,"
+    " active = NOT (g.gone OR (NOT g.ok AND e.failing_since < now() - $3::bigint"
+    " * interval '1 millisecond')),"
+    " disabled_at = CASE WHEN g.gone OR (NOT g.ok AND e.failing_since < now() - $3::bigint"
+    " * interval '1 millisecond') THEN now() END,"
+    " disabled_reason = CASE WHEN g.gone THEN 'gone' WHEN NOT g.ok AND e.failing_since < now()"
+    " - $3::bigint * interval '1 millisecond' THEN 'failing' END, updated_at = now()"
+    " FROM g WHERE e.id = g.endpoint_id AND e.active AND (NOT g.ok OR e.failing_since IS NOT"
+    " NULL) RETURNING e.id, e.active, e.disabled_reason)"
+    " INSERT INTO outbox (event_id, event, aggregate_id, payload)"
+    " SELECT gen_random_uuid(), 'webhook.disabled', id, jsonb_build_object('endpoint_id', id,"
+    " 'reason', disabled_reason) FROM e WHERE NOT active";
+
+const char *const bro_store_sql_tenants = "SELECT slug FROM tenants ORDER BY slug";
