@@ -119,7 +119,7 @@ CREATE FUNCTION webhook_candidate(cand uuid, org uuid) RETURNS jsonb LANGUAGE sq
             'interests', c.interests, 'skills', c.skills, 'accommodations', c.accommodations,
             'languages', c.languages, 'availability', c.availability,
             'needs_transport', c.needs_transport, 'prefers_pair_work', c.prefers_pair_work,
-            'consent', (SELECT scope FROM live))
+            'max_travel_km', c.max_travel_km, 'consent', (SELECT scope FROM live))
         ELSE jsonb_build_object('id', c.id, 'age_band', CASE WHEN c.birth_year IS NULL THEN NULL
             WHEN extract(year FROM now())::int - c.birth_year < 18 THEN 'under_18'
             WHEN extract(year FROM now())::int - c.birth_year < 25 THEN '18-24'
@@ -131,7 +131,7 @@ CREATE FUNCTION webhook_candidate(cand uuid, org uuid) RETURNS jsonb LANGUAGE sq
             'interests', c.interests, 'skills', c.skills, 'accommodations', c.accommodations,
             'languages', c.languages, 'availability', c.availability,
             'needs_transport', c.needs_transport, 'prefers_pair_work', c.prefers_pair_work,
-            'consent', NULL)
+            'max_travel_km', c.max_travel_km, 'consent', NULL)
     END FROM c
 $$;
 

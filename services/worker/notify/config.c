@@ -26,6 +26,7 @@ static const bro_notify_setting bro_notify_settings_table[] = {
     {"BROBYGGER_NOTIFY_SWEEP_MS", 5000, 50, 3600000, BRO_NOTIFY_AT(sweep_ms)},
     {"BROBYGGER_NOTIFY_ALLOW_LOOPBACK", 0, 0, 1, BRO_NOTIFY_AT(policy.allow_loopback)},
     {"BROBYGGER_NOTIFY_ALLOW_PRIVATE", 0, 0, 1, BRO_NOTIFY_AT(policy.allow_private)},
+    {"BROBYGGER_NOTIFY_DELIVER", 1, 0, 1, BRO_NOTIFY_AT(deliver)},
 };
 
 /* The delays after each failed attempt: immediately, then 5 s, 5 min, 30 min, 2 h, 5 h, 10 h

@@ -349,7 +349,7 @@ static int bro_deliver_turn(bro_deliver *d, bro_deliver_tenant *t, bro_err *err)
              d->cfg.in_flight - d->in_flight < BRO_DELIVER_LEASE_BATCH
                  ? d->cfg.in_flight - d->in_flight
                  : BRO_DELIVER_LEASE_BATCH);
-    snprintf(lease, sizeof(lease), "%d", d->cfg.timeout_ms + d->cfg.connect_timeout_ms + 5000);
+    snprintf(lease, sizeof(lease), "%d", d->cfg.timeout_ms + d->cfg.connect_timeout_ms + 1000);
     snprintf(cap, sizeof(cap), "%d", d->cfg.endpoint_in_flight);
     snprintf(dispatch, sizeof(dispatch), "%d", BRO_DELIVER_DISPATCH);
     if (bro_db_begin(d->db, t->slug, err) < 0)
@@ -548,6 +548,8 @@ int bro_notify_start(const bro_config *cfg, const bro_seal_key *seal, volatile s
     d->wcfg = cfg;
     d->seal = seal;
     d->stop = stop;
+    if (!d->cfg.deliver)
+        return 0; /* the routes only: another worker delivers */
     size_t used = (size_t)snprintf(d->schedule, sizeof(d->schedule), "{");
     for (int i = 0; i < d->cfg.nschedule; i++)
         used += (size_t)snprintf(d->schedule + used, sizeof(d->schedule) - used, "%s%d",

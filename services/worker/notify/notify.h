@@ -24,6 +24,7 @@ typedef struct bro_notify_config {
     int in_flight;                            /* BROBYGGER_NOTIFY_IN_FLIGHT: per process */
     int sweep_ms;                             /* BROBYGGER_NOTIFY_SWEEP_MS */
     bro_ssrf_policy policy;                   /* BROBYGGER_NOTIFY_ALLOW_LOOPBACK, _PRIVATE */
+    int deliver; /* BROBYGGER_NOTIFY_DELIVER: 0 answers the routes but runs no delivery thread */
 } bro_notify_config;
 
 /* Reads the settings from the environment into cfg. Returns 0, or -1 with err naming the

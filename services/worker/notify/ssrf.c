@@ -152,6 +152,12 @@ int bro_ssrf_check(const char *url, const bro_ssrf_policy *policy, bro_ssrf_targ
     *unresolved = 0;
     if (bro_ssrf_parse(url, t, msg, msglen) < 0)
         return -1;
+    /* http goes to loopback alone: a name that is not loopback by itself is refused before
+     * anything is resolved. */
+    if (!t->https && !(policy->allow_loopback &&
+                       (strcmp(t->host, "localhost") == 0 || strncmp(t->host, "127.", 4) == 0 ||
+                        strcmp(t->host, "::1") == 0)))
+        return bro_ssrf_fail(msg, msglen, "must be an https:// URL");
     struct addrinfo hints = {0}, *res = NULL;
     hints.ai_family = AF_UNSPEC;
     hints.ai_socktype = SOCK_STREAM;
