@@ -37,8 +37,8 @@ bro_ssrf_class bro_ssrf_classify(const struct sockaddr *sa)
     const unsigned char *b = ((const struct sockaddr_in6 *)sa)->sin6_addr.s6_addr;
     static const unsigned char mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
     static const unsigned char zeros[15] = {0};
-    static const unsigned char metadata[16] = {0xfd, 0, 0, 0xec, 2, 0, 0, 0,
-                                               0,    0, 0, 0,    0, 0, 2, 0x54};
+    static const unsigned char metadata[16] = {0xfd, 0x00, 0x0e, 0xc2, 0, 0, 0,    0,
+                                               0,    0,    0,    0,    0, 0, 0x02, 0x54};
     if (memcmp(b, mapped, 12) == 0)
         return bro_ssrf_classify4(b + 12);
     if (memcmp(b, zeros, 15) == 0)
