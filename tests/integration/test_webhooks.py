@@ -163,6 +163,13 @@ def deliveries(db, tenant, endpoint):
         return cur.fetchall()
 
 
+def counted(svc, field):
+    """The delivery workers' count of field in the metrics hash of the service's Redis."""
+    import redis
+    return int(redis.Redis.from_url(svc.env["BROBYGGER_REDIS"]).hget("bro:metrics:notify", field)
+               or 0)
+
+
 def report(n):
     return {"report_id": str(uuid.uuid4()), "type": "pipeline", "format": "csv", "n": n}
 
@@ -282,6 +289,7 @@ def test_a_receiver_down_then_up_gets_everything_once_per_id(svc, tenant, db):
 def test_a_receiver_failing_half_the_time_gets_everything(svc, tenant, db):
     rec = Receiver(lambda n: (500 if n % 2 == 0 else 204, 0))
     made = create(svc, tenant, rec.url, ["report.ready"])
+    statuses = counted(svc, "attempts:status")
     sent = [emit(db, tenant, "report.ready", report(i)) for i in range(8)]
     wait_until(lambda: [s for _, s, _ in deliveries(db, tenant, made["id"])] == ["succeeded"] * 8,
                timeout=25, what="every delivery despite the 500s")
@@ -293,6 +301,8 @@ def test_a_receiver_failing_half_the_time_gets_everything(svc, tenant, db):
                     f"d.endpoint_id = %s", (made["id"],))
         failed, ok = cur.fetchone()
     assert ok == 8 and failed == len(rec.requests) - 8
+    wait_until(lambda: counted(svc, "attempts:status") - statuses == failed,
+               what="the 500s counted in the metrics")
     rec.stop()
 
 
@@ -340,6 +350,7 @@ def dispatched(db, tenant, event_id):
 def test_gone_disables_at_once_and_tells_the_other_endpoints(svc, tenant, db):
     gone, other = Receiver(lambda n: (410, 0)), Receiver()
     made = create(svc, tenant, gone.url, ["report.ready"])
+    gones = counted(svc, "attempts:gone")
     watcher = create(svc, tenant, other.url, ["webhook.disabled"])
     emit(db, tenant, "report.ready", report(1))
     wait_until(lambda: len(other.requests) == 1, what="webhook.disabled")
@@ -353,6 +364,7 @@ def test_gone_disables_at_once_and_tells_the_other_endpoints(svc, tenant, db):
     wait_until(lambda: dispatched(db, tenant, later), what="the later event dispatched")
     assert len(gone.requests) == 1  # one 410 and nothing more
     assert [s for _, s, _ in deliveries(db, tenant, made["id"])] == ["failed"]
+    wait_until(lambda: counted(svc, "attempts:gone") - gones == 1, what="the 410 counted")
     gone.stop()
     other.stop()
 

@@ -18,6 +18,7 @@
 #include "common/db.h"
 #include "common/ids.h"
 #include "common/log.h"
+#include "notify/metrics.h"
 #include "notify/sign.h"
 #include "notify/store.h"
 
@@ -63,6 +64,7 @@ typedef struct bro_deliver {
     json_t *results;             /* slug -> array of finished attempts not yet recorded */
     char schedule[256];          /* the retry schedule as a PostgreSQL int[] literal */
     char disable_after[24];      /* cfg.disable_after_ms as text */
+    bro_metrics metrics;         /* attempts per outcome and latency */
 } bro_deliver;
 
 static bro_deliver bro_deliver_ctx; /* the one delivery thread of this process (bro_notify_*) */
@@ -305,6 +307,7 @@ static void bro_deliver_start(bro_deliver *d, const char *tenant, PGresult *r, i
     if (bro_ssrf_check(url, &d->cfg.policy, &t, &unresolved, why, sizeof(why)) < 0) {
         char error[160];
         snprintf(error, sizeof(error), "%s: %s", unresolved ? "dns" : "refused", why);
+        bro_metrics_count(&d->metrics, unresolved ? BRO_METRICS_ERROR : BRO_METRICS_REFUSED, 0);
         bro_deliver_result(d, tenant, id, 0, 0, NULL, error);
         return;
     }
@@ -441,6 +444,13 @@ static void bro_deliver_reap(bro_deliver *d)
                                 ? "timeout"
                                 : curl_easy_strerror(m->data.result);
         long ms = (long)(bro_ids_now_ms() - x->started_ms);
+        bro_metrics_count(&d->metrics,
+                          m->data.result == CURLE_OPERATION_TIMEDOUT ? BRO_METRICS_TIMEOUT
+                          : m->data.result != CURLE_OK               ? BRO_METRICS_ERROR
+                          : code >= 200 && code < 300                ? BRO_METRICS_SUCCEEDED
+                          : code == 410                              ? BRO_METRICS_GONE
+                                                                     : BRO_METRICS_STATUS,
+                          ms);
         bro_deliver_result(d, x->tenant, x->id, code, ms, x->response_len ? x->response : NULL,
                            error);
         curl_multi_remove_handle(d->multi, m->easy_handle);
@@ -508,6 +518,7 @@ static void bro_deliver_round(bro_deliver *d)
     curl_multi_perform(d->multi, &running);
     bro_deliver_reap(d);
     bro_deliver_flush(d);
+    bro_metrics_flush(&d->metrics, d->wcfg->redis);
 }
 
 static void *bro_deliver_main(void *arg)
@@ -535,6 +546,8 @@ static void *bro_deliver_main(void *arg)
         bro_deliver_reap(d);
         bro_deliver_flush(d);
     }
+    d->metrics.flushed_ms = 0;
+    bro_metrics_flush(&d->metrics, d->wcfg->redis);
     return NULL;
 }
 
@@ -580,6 +593,7 @@ void bro_notify_stop(void)
     curl_multi_cleanup(d->multi);
     PQfinish(d->listen);
     bro_db_free(d->db);
+    bro_metrics_free(&d->metrics);
     json_decref(d->results);
     free(d->tenants);
     d->multi = NULL;
