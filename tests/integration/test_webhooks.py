@@ -300,7 +300,12 @@ def test_a_receiver_failing_half_the_time_gets_everything(svc, tenant, db):
                     f"{tenant['schema']}.webhook_deliveries d ON d.id = a.delivery_id WHERE "
                     f"d.endpoint_id = %s", (made["id"],))
         failed, ok = cur.fetchone()
-    assert ok == 8 and failed == len(rec.requests) - 8
+        cur.execute(f"SELECT a.status_code, a.error FROM {tenant['schema']}.webhook_attempts a "
+                    f"JOIN {tenant['schema']}.webhook_deliveries d ON d.id = a.delivery_id WHERE "
+                    f"d.endpoint_id = %s ORDER BY a.id", (made["id"],))
+        everything = cur.fetchall()
+    assert ok == 8 and len(everything) == len(rec.requests), [e for e in everything if e[1]]
+    assert failed == len(rec.requests) - 8
     wait_until(lambda: counted(svc, "attempts:status") - statuses == failed,
                what="the 500s counted in the metrics")
     rec.stop()
