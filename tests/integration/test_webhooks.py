@@ -72,8 +72,11 @@ class Receiver:
             def log_message(self, *args):
                 pass
 
-        http.server.ThreadingHTTPServer.allow_reuse_address = True
-        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
+        class Server(http.server.ThreadingHTTPServer):
+            allow_reuse_address = True
+            request_queue_size = 128  # a burst of connections waits in the backlog
+
+        self.server = Server(("127.0.0.1", self.port), Handler)
         self.server.daemon_threads = True
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
 
@@ -304,7 +307,9 @@ def test_a_receiver_failing_half_the_time_gets_everything(svc, tenant, db):
                     f"JOIN {tenant['schema']}.webhook_deliveries d ON d.id = a.delivery_id WHERE "
                     f"d.endpoint_id = %s ORDER BY a.id", (made["id"],))
         everything = cur.fetchall()
-    assert ok == 8 and len(everything) == len(rec.requests), [e for e in everything if e[1]]
+    # An attempt may also time out before the receiver read it (a loaded machine): such a one
+    # has no status code and is retried like a 500; every request the receiver saw has one.
+    assert ok == 8 and len([e for e in everything if e[0]]) == len(rec.requests)
     assert failed == len(rec.requests) - 8
     wait_until(lambda: counted(svc, "attempts:status") - statuses == failed,
                what="the 500s counted in the metrics")

@@ -591,6 +591,7 @@ void bro_notify_stop(void)
     pthread_join(d->thread, NULL);
     d->started = 0;
     curl_multi_cleanup(d->multi);
+    curl_global_cleanup();
     PQfinish(d->listen);
     bro_db_free(d->db);
     bro_metrics_free(&d->metrics);
