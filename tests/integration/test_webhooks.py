@@ -197,6 +197,37 @@ def test_the_secret_is_shown_once_and_the_endpoint_can_be_changed_and_deleted(sv
     assert api.get(f"/v1/webhooks/{made['id']}").status_code == 404
 
 
+def test_the_webhook_routes_answer_as_documented(svc, tenant, db):
+    from test_openapi import assert_documented
+    import requests
+    doc = requests.get(svc.base + "/v1/openapi.json", timeout=10).json()
+    api = svc.api(tenant["admin"])
+    body = {"url": "http://127.0.0.1:9/hook", "events": ["report.ready", "ping"],
+            "description": "Dokumentert", "active": True}
+    r = api.post("/v1/webhooks", body)
+    assert_documented(doc, "POST", "/v1/webhooks", r, body)
+    wid = r.json()["id"]
+    assert r.headers["ETag"] == r.json()["etag"] == '"1"'
+    assert_documented(doc, "POST", "/v1/webhooks", api.post("/v1/webhooks", {"url": "x"}))
+    assert_documented(doc, "GET", "/v1/webhooks", api.get("/v1/webhooks", params={"limit": 1}))
+    assert_documented(doc, "GET", "/v1/webhooks/{id}", api.get(f"/v1/webhooks/{wid}"))
+    assert_documented(doc, "PATCH", "/v1/webhooks/{id}",
+                      api.patch(f"/v1/webhooks/{wid}", {"description": None}), {"description": None})
+    r = api.post(f"/v1/webhooks/{wid}/rotate-secret", {})
+    assert_documented(doc, "POST", "/v1/webhooks/{id}/rotate-secret", r)
+    r = api.post(f"/v1/webhooks/{wid}/ping")
+    assert_documented(doc, "POST", "/v1/webhooks/{id}/ping", r)
+    wait_until(lambda: deliveries(db, tenant, wid), what="the ping's delivery")
+    r = api.get(f"/v1/webhooks/{wid}/deliveries", params={"status": "pending", "limit": 5})
+    assert_documented(doc, "GET", "/v1/webhooks/{id}/deliveries", r)
+    assert_documented(doc, "POST", "/v1/webhooks/{id}/deliveries/{sub_id}/retry",
+                      api.post(f"/v1/webhooks/{wid}/deliveries/{uuid7()}/retry"))
+    r = api.post(f"/v1/webhooks/{wid}/replay", {"since": "2026-01-01T00:00:00Z"})
+    assert_documented(doc, "POST", "/v1/webhooks/{id}/replay", r)
+    assert_documented(doc, "DELETE", "/v1/webhooks/{id}", api.delete(f"/v1/webhooks/{wid}"))
+    assert_documented(doc, "GET", "/v1/webhooks/{id}", api.get(f"/v1/webhooks/{wid}"))
+
+
 def test_only_the_tenant_admin_manages_webhooks(svc, tenant, db):
     r = svc.api(tenant["coordinator"]).post("/v1/webhooks", {"url": "https://example.no/h",
                                                               "events": ["*"]})
