@@ -338,10 +338,11 @@ def test_a_receiver_failing_half_the_time_gets_everything(svc, tenant, db):
                     f"JOIN {tenant['schema']}.webhook_deliveries d ON d.id = a.delivery_id WHERE "
                     f"d.endpoint_id = %s ORDER BY a.id", (made["id"],))
         everything = cur.fetchall()
-    # An attempt may also time out before the receiver read it (a loaded machine): such a one
-    # has no status code and is retried like a 500; every request the receiver saw has one.
-    assert ok == 8 and len([e for e in everything if e[0]]) == len(rec.requests)
-    assert failed == len(rec.requests) - 8
+    # Every answer recorded came from a request the receiver saw. On a loaded machine an
+    # attempt may also time out while the receiver is still answering it: then the receiver saw
+    # a request whose attempt has no status code, and the delivery is retried like after a 500.
+    assert ok == 8 and failed + ok <= len(rec.requests)
+    assert failed + ok + len([e for e in everything if e[0] is None]) >= len(rec.requests)
     wait_until(lambda: counted(svc, "attempts:status") - statuses == failed,
                what="the 500s counted in the metrics")
     rec.stop()
