@@ -1,6 +1,7 @@
 -- Tenant template, version 5: webhooks. Endpoints a tenant admin subscribes, one delivery per
--- endpoint and outbox event, every attempt with its answer, and the wake-up a commit sends the
--- notify module. Delivery state lives here, not in Redis, so losing Redis delays nothing.
+-- endpoint and outbox event, every attempt with its answer, and who receives what. Delivery
+-- state lives here, not in Redis, so losing Redis delays nothing. The notify module hears of new
+-- outbox rows by polling platform.outbox_pending() (platform migration 004).
 
 -- ---- endpoints ------------------------------------------------------------------------------
 -- secret is the signing key's bytes, sealed (AES-256-GCM, common/seal.c) when secret_seal names
@@ -63,6 +64,8 @@ CREATE INDEX webhook_deliveries_lease_idx ON webhook_deliveries (lease_until)
 CREATE INDEX webhook_deliveries_open_idx ON webhook_deliveries (endpoint_id, order_key, seq)
     WHERE status IN ('pending', 'delivering');
 CREATE INDEX webhook_deliveries_endpoint_idx ON webhook_deliveries (endpoint_id, seq);
+CREATE INDEX webhook_deliveries_endpoint_due_idx ON webhook_deliveries (endpoint_id,
+    next_attempt_at) WHERE status = 'pending';
 
 -- response: the first 1 KiB of the answer's body; error: why there was no answer (timeout,
 -- refused address, connection), never a value from the payload.
@@ -77,21 +80,6 @@ CREATE TABLE webhook_attempts (
     error        text
 );
 CREATE INDEX webhook_attempts_delivery_idx ON webhook_attempts (delivery_id, id);
-
--- ---- waking the dispatcher ------------------------------------------------------------------
--- PostgreSQL delivers a NOTIFY only when its transaction commits, and once per distinct
--- payload per transaction, so the notify module hears of committed events at once and never
--- of rolled-back ones. The payload is the tenant's schema. Rows committed while no worker
--- listened are found by the module's sweep of undispatched rows (outbox_pending_idx).
-
-CREATE FUNCTION outbox_wake() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN
-    PERFORM pg_notify('bro_outbox', current_schema());
-    RETURN NULL;
-END
-$$;
-CREATE TRIGGER outbox_wake AFTER INSERT ON outbox
-    FOR EACH STATEMENT EXECUTE FUNCTION outbox_wake();
 
 -- ---- what a partner sees --------------------------------------------------------------------
 -- The candidate as an endpoint of organisation org may see it when the event is delivered: the

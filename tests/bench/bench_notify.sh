@@ -14,8 +14,8 @@ set -euo pipefail
 . "$(dirname "$0")/bench_lib.sh"
 
 DURATION=${DURATION:-10}          # seconds events are committed
-RATE=${RATE:-500}                 # event transactions per second (pgbench -R)
-EVENTS_PER_TX=${EVENTS_PER_TX:-2} # outbox rows per transaction
+RATE=${RATE:-200}                 # event transactions per second (pgbench -R)
+EVENTS_PER_TX=${EVENTS_PER_TX:-5} # outbox rows per transaction
 ENDPOINTS=${ENDPOINTS:-5}         # endpoints each event goes to
 WORKERS=${WORKERS:-2}             # delivering worker processes
 IN_FLIGHT=${IN_FLIGHT:-64}        # BROBYGGER_NOTIFY_ENDPOINT_IN_FLIGHT

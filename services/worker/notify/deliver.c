@@ -1,7 +1,8 @@
 /* The notify module's delivery thread: one per worker that serves notify, beside the job slots.
- * It LISTENs for commits that wrote outbox rows, dispatches them into deliveries, leases the due
- * ones and sends them with one libcurl multi handle (connections kept alive per host), records
- * every attempt, and sweeps all tenants now and then for what it did not hear of. */
+ * It polls for tenants with committed, undispatched outbox rows, dispatches them into
+ * deliveries, leases the due ones and sends them with one libcurl multi handle (connections kept
+ * alive per host), records every attempt, and sweeps all tenants now and then for retries that
+ * fell due in another worker's hands. */
 #include "notify/notify.h"
 
 #include <curl/curl.h>
@@ -55,12 +56,12 @@ typedef struct bro_deliver {
     pthread_t thread;            /* valid when started */
     int started;                 /* 1 once the thread runs */
     bro_db *db;                  /* transactions; NULL until connected */
-    PGconn *listen;              /* LISTEN bro_outbox; NULL until connected */
     CURLM *multi;                /* the transfers */
     int in_flight;               /* transfers running */
     bro_deliver_tenant *tenants; /* known tenants, owned */
     int ntenants;                /* entries used */
     int64_t next_sweep_ms;       /* when all tenants are looked at again */
+    int64_t next_poll_ms;        /* when bro_store_sql_pending is asked again */
     json_t *results;             /* slug -> array of finished attempts not yet recorded */
     char schedule[256];          /* the retry schedule as a PostgreSQL int[] literal */
     char disable_after[24];      /* cfg.disable_after_ms as text */
@@ -102,7 +103,7 @@ static void bro_deliver_due(bro_deliver *d, const char *slug, int64_t ms)
         t->due_ms = ms;
 }
 
-/* Every tenant due now: at start, after LISTEN was lost, and every sweep period. */
+/* Every tenant due now: at start and every sweep period. */
 static int bro_deliver_sweep_all(bro_deliver *d, bro_err *err)
 {
     if (bro_db_begin(d->db, NULL, err) < 0)
@@ -118,45 +119,24 @@ static int bro_deliver_sweep_all(bro_deliver *d, bro_err *err)
     return bro_db_commit(d->db, err);
 }
 
-/* ---- LISTEN ------------------------------------------------------------------------------- */
+/* ---- hearing of new events ---------------------------------------------------------------- */
 
-/* (Re)connects the listening connection; a fresh one means notifications may have been
- * missed, so every tenant is looked at. */
-static void bro_deliver_listen(bro_deliver *d)
+/* Every poll period: the tenants with committed, undispatched outbox rows are due now. */
+static int bro_deliver_poll(bro_deliver *d, bro_err *err)
 {
-    if (d->listen && PQstatus(d->listen) == CONNECTION_OK)
-        return;
-    PQfinish(d->listen);
-    d->listen = PQconnectdb(d->wcfg->pg);
-    PGresult *r = NULL;
-    if (PQstatus(d->listen) == CONNECTION_OK)
-        r = PQexec(d->listen, "LISTEN bro_outbox");
-    if (r == NULL || PQresultStatus(r) != PGRES_COMMAND_OK) {
-        bro_log_warn(NULL, "notify: LISTEN failed, retrying");
-        PQclear(r);
-        PQfinish(d->listen);
-        d->listen = NULL;
-        return;
-    }
-    PQclear(r);
-    PQsetnonblocking(d->listen, 1);
-    d->next_sweep_ms = 0;
-}
-
-/* Takes the notifications that arrived: each names a tenant's schema (t_<slug>). */
-static void bro_deliver_notified(bro_deliver *d)
-{
-    if (d->listen == NULL)
-        return;
-    if (!PQconsumeInput(d->listen)) {
-        PQfinish(d->listen);
-        d->listen = NULL;
-        return;
-    }
     int64_t now = bro_ids_now_ms();
-    for (PGnotify *n; (n = PQnotifies(d->listen)) != NULL; PQfreemem(n))
-        if (strncmp(n->extra, "t_", 2) == 0)
-            bro_deliver_due(d, n->extra + 2, now);
+    if (now < d->next_poll_ms)
+        return 0;
+    d->next_poll_ms = now + d->cfg.poll_ms;
+    if (bro_db_begin(d->db, NULL, err) < 0)
+        return -1;
+    PGresult *r = bro_db_exec(d->db, bro_store_sql_pending, 0, NULL, err);
+    if (r == NULL)
+        return -1;
+    for (int i = 0; i < PQntuples(r); i++)
+        bro_deliver_due(d, PQgetvalue(r, i, 0), now);
+    PQclear(r);
+    return bro_db_commit(d->db, err);
 }
 
 /* ---- starting an attempt ------------------------------------------------------------------ */
@@ -202,6 +182,7 @@ static void bro_deliver_result(bro_deliver *d, const char *tenant, const char *i
                   "error", error, "ok", code >= 200 && code < 300, "gone", code == 410);
     if (r)
         json_array_append_new(list, r);
+    bro_deliver_due(d, tenant, bro_ids_now_ms()); /* what waited on it may go now */
 }
 
 /* A secret column (hex, sealed when seal_id is not NULL) as key bytes. Returns the length. */
@@ -340,10 +321,50 @@ static void bro_deliver_start(bro_deliver *d, const char *tenant, PGresult *r, i
     d->in_flight++;
 }
 
+/* Records the tenant's finished attempts in the transaction open on d->db (nothing when it has
+ * none) and forgets them: written, or dropped with the transaction, when their leases run out
+ * and the deliveries are tried again. Returns 0, or -1 with err set. */
+static int bro_deliver_record(bro_deliver *d, const char *slug, bro_err *err)
+{
+    json_t *list = json_object_get(d->results, slug);
+    if (list == NULL)
+        return 0;
+    char *text = json_dumps(list, JSON_COMPACT);
+    json_object_del(d->results, slug);
+    if (text == NULL)
+        return bro_err_set(err, BRO_E_NOMEM, "out of memory");
+    const char *p[] = {text, d->schedule, d->disable_after};
+    PGresult *r = bro_db_exec(d->db, bro_store_sql_record, 3, p, err);
+    free(text);
+    PQclear(r);
+    return r ? 0 : -1;
+}
+
+/* Writes the finished attempts of the tenants that had no turn, one transaction each. */
+static void bro_deliver_flush(bro_deliver *d)
+{
+    const char *slug;
+    json_t *list;
+    void *tmp;
+    json_object_foreach_safe(d->results, tmp, slug, list)
+    {
+        char name[40];
+        snprintf(name, sizeof(name), "%s", slug);
+        bro_err err = {0};
+        if (bro_db_begin(d->db, name, &err) < 0 || bro_deliver_record(d, name, &err) < 0 ||
+            bro_db_commit(d->db, &err) < 0) {
+            bro_db_rollback(d->db);
+            json_object_del(d->results, name);
+            bro_log_ctx lc = {name, NULL, NULL};
+            bro_log_warn(&lc, "notify: attempts not recorded: %s", err.msg);
+        }
+    }
+}
+
 /* ---- one tenant's turn --------------------------------------------------------------------- */
 
-/* Dispatches, frees expired leases, leases what is due and starts it, and learns when the
- * tenant is next due; one transaction. Returns 0, or -1 with err set. */
+/* Records finished attempts, dispatches, frees expired leases, leases what is due and starts it,
+ * and learns when the tenant is next due; one transaction. Returns 0, or -1 with err set. */
 static int bro_deliver_turn(bro_deliver *d, bro_deliver_tenant *t, bro_err *err)
 {
     char key[80], limit[16], lease[16], cap[16], dispatch[16];
@@ -355,7 +376,7 @@ static int bro_deliver_turn(bro_deliver *d, bro_deliver_tenant *t, bro_err *err)
     snprintf(lease, sizeof(lease), "%d", d->cfg.timeout_ms + d->cfg.connect_timeout_ms + 1000);
     snprintf(cap, sizeof(cap), "%d", d->cfg.endpoint_in_flight);
     snprintf(dispatch, sizeof(dispatch), "%d", BRO_DELIVER_DISPATCH);
-    if (bro_db_begin(d->db, t->slug, err) < 0)
+    if (bro_db_begin(d->db, t->slug, err) < 0 || bro_deliver_record(d, t->slug, err) < 0)
         return -1;
     const char *p1[] = {key};
     PGresult *r = bro_db_exec(d->db, bro_store_sql_dispatch_lock, 1, p1, err);
@@ -394,37 +415,6 @@ static int bro_deliver_turn(bro_deliver *d, bro_deliver_tenant *t, bro_err *err)
     PQclear(due);
     PQclear(r);
     return 0;
-}
-
-/* Writes the finished attempts of each tenant in one transaction each. Results that could not
- * be written are dropped: their leases run out and the deliveries are tried again. */
-static void bro_deliver_flush(bro_deliver *d)
-{
-    const char *slug;
-    json_t *list;
-    int64_t now = bro_ids_now_ms();
-    json_object_foreach(d->results, slug, list)
-    {
-        char *text = json_dumps(list, JSON_COMPACT);
-        bro_err err = {0};
-        const char *p[] = {text, d->schedule, d->disable_after};
-        PGresult *r = NULL;
-        if (text && bro_db_begin(d->db, slug, &err) == 0 &&
-            (r = bro_db_exec(d->db, bro_store_sql_record, 3, p, &err)) != NULL) {
-            PQclear(r);
-            if (bro_db_commit(d->db, &err) == 0)
-                err.code = 0;
-        } else {
-            bro_db_rollback(d->db);
-        }
-        if (err.code) {
-            bro_log_ctx lc = {slug, NULL, NULL};
-            bro_log_warn(&lc, "notify: attempts not recorded: %s", err.msg);
-        }
-        free(text);
-        bro_deliver_due(d, slug, now); /* what waited on these may go now */
-    }
-    json_object_clear(d->results);
 }
 
 /* Collects the transfers that ended. */
@@ -485,6 +475,8 @@ static int bro_deliver_wait_ms(const bro_deliver *d)
     int64_t now = bro_ids_now_ms(), next = now + BRO_DELIVER_POLL_MS;
     if (d->next_sweep_ms < next)
         next = d->next_sweep_ms;
+    if (d->next_poll_ms < next)
+        next = d->next_poll_ms;
     for (int i = 0; d->in_flight < d->cfg.in_flight && i < d->ntenants; i++)
         if (d->tenants[i].due_ms && d->tenants[i].due_ms < next)
             next = d->tenants[i].due_ms;
@@ -493,40 +485,48 @@ static int bro_deliver_wait_ms(const bro_deliver *d)
 
 static void bro_deliver_round(bro_deliver *d)
 {
-    bro_deliver_listen(d);
-    bro_deliver_notified(d);
-    if (bro_ids_now_ms() >= d->next_sweep_ms) {
-        bro_err err = {0};
-        if (bro_deliver_sweep_all(d, &err) < 0) {
-            bro_db_rollback(d->db);
-            bro_log_warn(NULL, "notify: tenant sweep failed: %s", err.msg);
-            d->next_sweep_ms = bro_ids_now_ms() + d->cfg.sweep_ms;
-        }
+    bro_err err = {0};
+    if (bro_deliver_poll(d, &err) < 0) {
+        bro_db_rollback(d->db);
+        bro_log_warn(NULL, "notify: poll failed: %s", err.msg);
     }
+    if (bro_ids_now_ms() >= d->next_sweep_ms && bro_deliver_sweep_all(d, &err) < 0) {
+        bro_db_rollback(d->db);
+        bro_log_warn(NULL, "notify: tenant sweep failed: %s", err.msg);
+        d->next_sweep_ms = bro_ids_now_ms() + d->cfg.sweep_ms;
+    }
+    bro_deliver_reap(d);
     bro_deliver_turns(d);
+    bro_deliver_flush(d);
     int running = 0;
     curl_multi_perform(d->multi, &running);
-    struct curl_waitfd extra = {0};
-    int nextra = 0;
-    if (d->listen && PQsocket(d->listen) >= 0) {
-        extra.fd = PQsocket(d->listen);
-        extra.events = CURL_WAIT_POLLIN;
-        nextra = 1;
-    }
-    curl_multi_poll(d->multi, nextra ? &extra : NULL, (unsigned)nextra, bro_deliver_wait_ms(d),
-                    NULL);
+    curl_multi_poll(d->multi, NULL, 0, bro_deliver_wait_ms(d), NULL);
     curl_multi_perform(d->multi, &running);
-    bro_deliver_reap(d);
-    bro_deliver_flush(d);
     bro_metrics_flush(&d->metrics, d->wcfg->redis);
+}
+
+/* The delivery thread's own connection string: the worker's, with commits that do not wait
+ * for the disk. Every transaction here is safe to lose in a database crash: an undone dispatch
+ * is dispatched again, an undone lease leased again, an undone result tried again, each with the
+ * same webhook-id, which is what receivers deduplicate on; a lost commit never loses an event,
+ * whose outbox row was committed durably by the module that wrote it. */
+static void bro_deliver_conninfo(const char *pg, char *out, size_t n)
+{
+    if (strncmp(pg, "postgres://", 11) == 0 || strncmp(pg, "postgresql://", 13) == 0)
+        snprintf(out, n, "%s%soptions=-csynchronous_commit%%3Doff", pg,
+                 strchr(pg, '?') ? "&" : "?");
+    else
+        snprintf(out, n, "%s options='-c synchronous_commit=off'", pg);
 }
 
 static void *bro_deliver_main(void *arg)
 {
     bro_deliver *d = arg;
+    char conninfo[sizeof(d->wcfg->pg) + 64];
+    bro_deliver_conninfo(d->wcfg->pg, conninfo, sizeof(conninfo));
     for (int attempt = 1; d->db == NULL && !*d->stop; attempt++) {
         bro_err err = {0};
-        d->db = bro_db_connect(d->wcfg->pg, &err);
+        d->db = bro_db_connect(conninfo, &err);
         if (d->db == NULL) {
             bro_log_warn(NULL, "notify: not connected yet (%s), retrying", err.msg);
             struct timespec ts = {0, 200 * 1000000L};
@@ -592,13 +592,11 @@ void bro_notify_stop(void)
     d->started = 0;
     curl_multi_cleanup(d->multi);
     curl_global_cleanup();
-    PQfinish(d->listen);
     bro_db_free(d->db);
     bro_metrics_free(&d->metrics);
     json_decref(d->results);
     free(d->tenants);
     d->multi = NULL;
-    d->listen = NULL;
     d->db = NULL;
     d->results = NULL;
     d->tenants = NULL;

@@ -1,6 +1,6 @@
 /* The notify module: webhooks. Its routes (webhooks.c) are jobs on the notify queue; its
  * delivery runs on a thread of its own beside the job slots (deliver.c) in every worker that
- * serves notify: it hears committed outbox rows (LISTEN), turns them into deliveries, and sends
+ * serves notify: it polls for committed outbox rows, turns them into deliveries, and sends
  * them with libcurl, all state in PostgreSQL. */
 #ifndef BRO_NOTIFY_H
 #define BRO_NOTIFY_H
@@ -23,6 +23,7 @@ typedef struct bro_notify_config {
     int endpoint_in_flight;                   /* BROBYGGER_NOTIFY_ENDPOINT_IN_FLIGHT */
     int in_flight;                            /* BROBYGGER_NOTIFY_IN_FLIGHT: per process */
     int sweep_ms;                             /* BROBYGGER_NOTIFY_SWEEP_MS */
+    int poll_ms;                              /* BROBYGGER_NOTIFY_POLL_MS */
     bro_ssrf_policy policy;                   /* BROBYGGER_NOTIFY_ALLOW_LOOPBACK, _PRIVATE */
     int deliver; /* BROBYGGER_NOTIFY_DELIVER: 0 answers the routes but runs no delivery thread */
 } bro_notify_config;

@@ -17,16 +17,19 @@ const char *const bro_store_sql_expired =
     "UPDATE webhook_deliveries SET status = 'pending', next_attempt_at = now(), lease_until = NULL"
     " WHERE status = 'delivering' AND lease_until < now()";
 
+/* The due rows in index order (next_attempt_at, seq), so the LIMIT stops the scan early; the
+ * rows in flight are counted once per endpoint from the lease index. */
 const char *const bro_store_sql_lease =
     "WITH c AS (SELECT d.id, d.endpoint_id, d.seq FROM webhook_deliveries d"
     " JOIN webhook_endpoints e ON e.id = d.endpoint_id AND e.active"
     " WHERE d.status = 'pending' AND d.next_attempt_at <= now() AND NOT EXISTS (SELECT 1 FROM"
     " webhook_deliveries p WHERE p.endpoint_id = d.endpoint_id AND p.order_key = d.order_key"
     " AND p.seq < d.seq AND p.status IN ('pending', 'delivering'))"
-    " ORDER BY d.seq LIMIT $1::int FOR UPDATE OF d SKIP LOCKED),"
+    " ORDER BY d.next_attempt_at, d.seq LIMIT $1::int FOR UPDATE OF d SKIP LOCKED),"
+    " busy AS (SELECT endpoint_id, count(*) AS n FROM webhook_deliveries"
+    " WHERE status = 'delivering' GROUP BY endpoint_id),"
     " r AS (SELECT c.id, row_number() OVER (PARTITION BY c.endpoint_id ORDER BY c.seq)"
-    " + (SELECT count(*) FROM webhook_deliveries f WHERE f.endpoint_id = c.endpoint_id"
-    " AND f.status = 'delivering') AS n FROM c),"
+    " + coalesce(busy.n, 0) AS n FROM c LEFT JOIN busy ON busy.endpoint_id = c.endpoint_id),"
     " u AS (UPDATE webhook_deliveries d SET status = 'delivering', attempts = d.attempts + 1,"
     " lease_until = now() + $2::int * interval '1 millisecond' FROM r WHERE d.id = r.id"
     " AND r.n <= $3::int RETURNING d.*)"
@@ -37,9 +40,11 @@ const char *const bro_store_sql_lease =
     " $4::text, 'data', webhook_data(u.event, u.payload, e.organization_id))::text"
     " FROM u JOIN webhook_endpoints e ON e.id = u.endpoint_id ORDER BY u.seq";
 
+/* One index probe per active endpoint (webhook_deliveries_endpoint_due_idx), one for leases. */
 const char *const bro_store_sql_next_due =
-    "SELECT (extract(epoch FROM least((SELECT min(d.next_attempt_at) FROM webhook_deliveries d"
-    " JOIN webhook_endpoints e ON e.id = d.endpoint_id AND e.active WHERE d.status = 'pending'),"
+    "SELECT (extract(epoch FROM least((SELECT min(n.at) FROM webhook_endpoints e CROSS JOIN"
+    " LATERAL (SELECT d.next_attempt_at AS at FROM webhook_deliveries d WHERE d.endpoint_id ="
+    " e.id AND d.status = 'pending' ORDER BY d.next_attempt_at LIMIT 1) n WHERE e.active),"
     " (SELECT min(lease_until) FROM webhook_deliveries WHERE status = 'delivering'))) * 1000)"
     "::bigint::text";
 
@@ -72,5 +77,7 @@ const char *const bro_store_sql_record =
     " INSERT INTO outbox (event_id, event, aggregate_id, payload)"
     " SELECT gen_random_uuid(), 'webhook.disabled', id, jsonb_build_object('endpoint_id', id,"
     " 'reason', disabled_reason) FROM e WHERE NOT active";
+
+const char *const bro_store_sql_pending = "SELECT slug FROM outbox_pending() AS slug";
 
 const char *const bro_store_sql_tenants = "SELECT slug FROM tenants ORDER BY slug";

@@ -22,6 +22,8 @@ extern const char *const bro_store_sql_next_due;
  * moves each delivery on, and disables endpoints (410, or failing too long) with a
  * webhook.disabled event for the others. */
 extern const char *const bro_store_sql_record;
+/* The slugs of the tenants with committed, undispatched outbox rows (platform transaction). */
+extern const char *const bro_store_sql_pending;
 /* All tenants' slugs (platform transaction). */
 extern const char *const bro_store_sql_tenants;
 

@@ -1,7 +1,12 @@
 /* The /v1/webhooks routes (tenant admin): endpoints with their signing secrets, shown once;
  * their deliveries, a retry, a replay since a time and a ping. Each runs in the job's tenant
- * transaction; a change the delivery thread must act on wakes it with the same NOTIFY an outbox
- * row sends, delivered at commit. */
+ * transaction; a change the delivery thread must act on writes a `webhook.wake` outbox row
+ * beside it (no endpoint receives it), which the thread's poll of pending outbox rows sees. */
+
+/* The wake-up a statement adds as a CTE: an outbox row that goes to no endpoint. */
+#define BRO_WEBHOOKS_WAKE                                                                          \
+    "w AS (INSERT INTO outbox (event_id, event, payload) VALUES (gen_random_uuid(), "              \
+    "'webhook.wake', '{}') RETURNING 1)"
 #include <jansson.h>
 #include <libpq-fe.h>
 #include <openssl/crypto.h>
@@ -151,8 +156,8 @@ static const char *bro_webhooks_sql_update =
     " ELSE failing_since END,"
     " version = version + 1, updated_at = now() WHERE id = $1::uuid AND ($5::uuid IS NULL OR"
     " NOT ('organization_id' = ANY ($2::text[])) OR EXISTS (SELECT 1 FROM organizations WHERE"
-    " id = $5::uuid)) RETURNING *), w AS (SELECT pg_notify('bro_outbox', current_schema()))"
-    " SELECT " BRO_WEBHOOKS_JSON "::text FROM e, w";
+    " id = $5::uuid)) RETURNING *), " BRO_WEBHOOKS_WAKE " SELECT " BRO_WEBHOOKS_JSON
+    "::text FROM e, w";
 
 static const char *bro_webhooks_sql_delete =
     "DELETE FROM webhook_endpoints WHERE id = $1::uuid RETURNING 1";
@@ -177,8 +182,8 @@ static const char *bro_webhooks_sql_exists =
 static const char *bro_webhooks_sql_retry =
     "WITH d AS (UPDATE webhook_deliveries SET status = 'pending', next_attempt_at = now(),"
     " finished_at = NULL WHERE endpoint_id = $1::uuid AND id = $2::uuid AND status <>"
-    " 'delivering' RETURNING *), w AS (SELECT pg_notify('bro_outbox', current_schema()))"
-    " SELECT " BRO_WEBHOOKS_DELIVERY_JSON " FROM d, w";
+    " 'delivering' RETURNING *), " BRO_WEBHOOKS_WAKE " SELECT " BRO_WEBHOOKS_DELIVERY_JSON
+    " FROM d, w";
 
 static const char *bro_webhooks_sql_delivery_state =
     "SELECT status FROM webhook_deliveries WHERE endpoint_id = $1::uuid AND id = $2::uuid";
@@ -189,8 +194,8 @@ static const char *bro_webhooks_sql_replay =
     " event_at) SELECT e.id, o.event_id, o.event, webhook_order_key(o.event, o.payload),"
     " o.payload, o.created_at FROM webhook_endpoints e JOIN outbox o ON o.created_at >="
     " $2::timestamptz AND o.event <> 'ping' WHERE e.id = $1::uuid AND webhook_wants(e, o.event,"
-    " o.payload) ORDER BY o.id LIMIT 10000 RETURNING 1), w AS (SELECT pg_notify('bro_outbox',"
-    " current_schema())) SELECT json_build_object('queued', (SELECT count(*) FROM n))::text"
+    " o.payload) ORDER BY o.id LIMIT 10000 RETURNING 1), " BRO_WEBHOOKS_WAKE
+    " SELECT json_build_object('queued', (SELECT count(*) FROM n))::text"
     " FROM w";
 
 /* $1 endpoint, $2 event id. */
