@@ -57,15 +57,13 @@ CREATE TABLE webhook_deliveries (
     created_at       timestamptz NOT NULL DEFAULT now(),
     finished_at      timestamptz
 );
-CREATE INDEX webhook_deliveries_due_idx ON webhook_deliveries (next_attempt_at, seq)
-    WHERE status = 'pending';
 CREATE INDEX webhook_deliveries_lease_idx ON webhook_deliveries (lease_until)
     WHERE status = 'delivering';
 CREATE INDEX webhook_deliveries_open_idx ON webhook_deliveries (endpoint_id, order_key, seq)
     WHERE status IN ('pending', 'delivering');
 CREATE INDEX webhook_deliveries_endpoint_idx ON webhook_deliveries (endpoint_id, seq);
 CREATE INDEX webhook_deliveries_endpoint_due_idx ON webhook_deliveries (endpoint_id,
-    next_attempt_at) WHERE status = 'pending';
+    next_attempt_at, seq) WHERE status = 'pending';
 
 -- response: the first 1 KiB of the answer's body; error: why there was no answer (timeout,
 -- refused address, connection), never a value from the payload.

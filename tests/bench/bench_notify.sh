@@ -62,10 +62,10 @@ for _ in $(seq "$WORKERS"); do
   "$BIN/brobygger-worker" --queues notify --concurrency 2 2>>"$work/workers.log" &
   workers+=($!)
 done
-bro_say "waiting for the delivery threads to listen"
+bro_say "waiting for the delivery threads to poll"
 for _ in $(seq 100); do
-  [ "$(psql_admin -c "SELECT count(*) FROM pg_stat_activity WHERE query = 'LISTEN bro_outbox'")" \
-    -ge "$WORKERS" ] && break
+  [ "$(psql_admin -c "SELECT count(*) FROM pg_stat_activity WHERE query LIKE '%outbox_pending%'
+    AND usename = 'brobygger_worker'")" -ge "$WORKERS" ] && break
   sleep 0.1
 done
 

@@ -17,22 +17,22 @@ const char *const bro_store_sql_expired =
     "UPDATE webhook_deliveries SET status = 'pending', next_attempt_at = now(), lease_until = NULL"
     " WHERE status = 'delivering' AND lease_until < now()";
 
-/* The due rows in index order (next_attempt_at, seq), so the LIMIT stops the scan early; the
+/* Per active endpoint, its due rows in the order of webhook_deliveries_endpoint_due_idx, as many
+ * as its cap leaves room for, so each scan stops early and every endpoint gets its share; the
  * rows in flight are counted once per endpoint from the lease index. */
 const char *const bro_store_sql_lease =
-    "WITH c AS (SELECT d.id, d.endpoint_id, d.seq FROM webhook_deliveries d"
-    " JOIN webhook_endpoints e ON e.id = d.endpoint_id AND e.active"
-    " WHERE d.status = 'pending' AND d.next_attempt_at <= now() AND NOT EXISTS (SELECT 1 FROM"
+    "WITH busy AS (SELECT endpoint_id, count(*) AS n FROM webhook_deliveries"
+    " WHERE status = 'delivering' GROUP BY endpoint_id),"
+    " c AS (SELECT x.id FROM webhook_endpoints e LEFT JOIN busy b ON b.endpoint_id = e.id"
+    " CROSS JOIN LATERAL (SELECT d.id FROM webhook_deliveries d WHERE d.endpoint_id = e.id"
+    " AND d.status = 'pending' AND d.next_attempt_at <= now() AND NOT EXISTS (SELECT 1 FROM"
     " webhook_deliveries p WHERE p.endpoint_id = d.endpoint_id AND p.order_key = d.order_key"
     " AND p.seq < d.seq AND p.status IN ('pending', 'delivering'))"
-    " ORDER BY d.next_attempt_at, d.seq LIMIT $1::int FOR UPDATE OF d SKIP LOCKED),"
-    " busy AS (SELECT endpoint_id, count(*) AS n FROM webhook_deliveries"
-    " WHERE status = 'delivering' GROUP BY endpoint_id),"
-    " r AS (SELECT c.id, row_number() OVER (PARTITION BY c.endpoint_id ORDER BY c.seq)"
-    " + coalesce(busy.n, 0) AS n FROM c LEFT JOIN busy ON busy.endpoint_id = c.endpoint_id),"
+    " ORDER BY d.next_attempt_at, d.seq LIMIT greatest($3::int - coalesce(b.n, 0), 0)"
+    " FOR UPDATE OF d SKIP LOCKED) x WHERE e.active LIMIT $1::int),"
     " u AS (UPDATE webhook_deliveries d SET status = 'delivering', attempts = d.attempts + 1,"
-    " lease_until = now() + $2::int * interval '1 millisecond' FROM r WHERE d.id = r.id"
-    " AND r.n <= $3::int RETURNING d.*)"
+    " lease_until = now() + $2::int * interval '1 millisecond' WHERE d.id IN (SELECT id FROM c)"
+    " RETURNING d.*)"
     " SELECT u.id::text, u.event_id::text, e.id::text, e.url, encode(e.secret, 'hex'),"
     " e.secret_seal, CASE WHEN e.previous_until > now() THEN encode(e.previous_secret, 'hex')"
     " END, e.previous_seal, json_build_object('id', u.event_id, 'type', u.event, 'timestamp',"
