@@ -20,6 +20,7 @@
 #include "common/problem.h"
 #include "handlers.h"
 #include "janitor.h"
+#include "notify/notify.h"
 
 #define BRO_RUNTIME_BLOCK_MS     1000 /* longest blocking read, so stop is noticed quickly */
 #define BRO_RUNTIME_HEARTBEAT_MS 1000 /* heartbeat period */
@@ -1012,9 +1013,16 @@ int bro_runtime_run(bro_worker *w)
     int rc = bro_runtime_slots_start(w);
     if (rc < 0)
         bro_log_error(NULL, "could not start %d job slots; stopping", w->concurrency);
-    else
-        bro_log_info(NULL, "worker %s serving %d queue(s) with %d job slot(s)", w->id, w->nqueues,
-                     w->concurrency);
+    /* A module's own thread beside the slots: notify's deliveries run outside any job. */
+    bro_err nerr = {0};
+    for (int i = 0; rc == 0 && i < w->nqueues; i++)
+        if (strcmp(w->queues[i], BRO_QUEUE_NOTIFY) == 0 &&
+            (rc = bro_notify_start(&w->cfg, w->has_dead_key ? &w->dead_key : NULL, w->stop,
+                                   &nerr)) < 0)
+            bro_log_error(NULL, "%s; stopping", nerr.msg);
+        else
+            bro_log_info(NULL, "worker %s serving %d queue(s) with %d job slot(s)", w->id,
+                         w->nqueues, w->concurrency);
     while (rc == 0 && !*w->stop) {
         bro_runtime_heartbeat(w);
         bro_runtime_touch_held(w);
@@ -1023,6 +1031,7 @@ int bro_runtime_run(bro_worker *w)
     }
     if (rc < 0)
         *w->stop = 1;
+    bro_notify_stop();
     bro_runtime_slots_stop(w);
     bro_log_info(NULL, "worker %s stopping after %lld jobs", w->id,
                  (long long)atomic_load(&w->jobs_done));

@@ -358,3 +358,11 @@ class EdgeService(Service):
         """Stops everything and fails the test unless each process exited 0."""
         for proc, code in self.stop().items():
             assert code == 0, f"{proc.name} exited {code}:\n{proc.stderr()[-3000:]}"
+
+
+# ---- notify ----------------------------------------------------------------------------------
+# Webhook URLs in the tests point at receivers on loopback, which the notify module refuses
+# unless the operator allows it. The session's workers answer the webhook routes but deliver
+# nothing (BROBYGGER_NOTIFY_DELIVER=0): the delivery tests start the delivering workers they
+# need, on a Redis database of their own, so they know which process holds which attempt.
+FAST_ENV.update({"BROBYGGER_NOTIFY_ALLOW_LOOPBACK": "1", "BROBYGGER_NOTIFY_DELIVER": "0"})

@@ -103,7 +103,8 @@ def owned(service, tenants):
     assert r.status_code == 201
     cand = r.json()["id"]
     ids = {name: uuid7() for name in
-           ("assessment", "consent", "plan", "journal", "organization", "opening", "match", "job")}
+           ("assessment", "consent", "plan", "journal", "organization", "opening", "match", "job",
+            "webhook", "delivery")}
     s = f'"t_{tenants["a"]["slug"]}"'
     conn = psycopg2.connect(os.environ["BROBYGGER_PG_ADMIN"])
     conn.autocommit = True
@@ -127,6 +128,13 @@ def owned(service, tenants):
                     (ids["match"], cand, ids["opening"]))
         cur.execute(f"INSERT INTO {s}.jobs (id, kind, created_by) VALUES (%s, 'import', 'test')",
                     (ids["job"],))
+        cur.execute(f"INSERT INTO {s}.webhook_endpoints (id, url, events, active, secret, "
+                    f"created_by) VALUES (%s, 'https://example.no/h', ARRAY['report.ready'], "
+                    f"false, '\\x00', 'test')",
+                    (ids["webhook"],))
+        cur.execute(f"INSERT INTO {s}.webhook_deliveries (id, endpoint_id, event_id, event, "
+                    f"payload, event_at, status) VALUES (%s, %s, %s, 'report.ready', '{{}}', now(), "
+                    f"'failed')", (ids["delivery"], ids["webhook"], uuid7()))
     conn.close()
     key = issue_key(tenants["a"]["slug"], "reader")
     return {"candidate": cand, **ids, "key_id": key[4:12], "schema": s}
@@ -147,6 +155,9 @@ def params_for(pattern, owned):
                 "imports": "job", "jobs": "job"}
     if "{key_id}" in pattern:
         return {"key_id": owned["key_id"]}
+    if pattern.startswith("/v1/webhooks/{id}"):
+        return {"id": owned["webhook"], **({"sub_id": owned["delivery"]} if "{sub_id}" in pattern
+                                           else {})}
     name = pattern.split("/")[2]
     assert name in resource, f"add {pattern} to test_every_route.params_for"
     return {"id": owned[resource[name]]}
@@ -171,7 +182,7 @@ def test_every_route_naming_a_resource_is_404_to_another_tenant(service, tenants
         if values is None:
             continue
         body = BODIES.get((method, pattern))
-        assert method in ("GET", "DELETE") or body is not None or pattern.endswith("unrestrict"), \
+        assert method in ("GET", "DELETE") or body is not None or pattern.endswith(("unrestrict", "/ping", "/retry")), \
             f"{method} {pattern} takes a body but schemas/openapi.yaml gives it no example"
         role = "coordinator" if "coordinator" in roles else "tenant_admin"
         r = call(service.api(tenants["b"][role]), method, fill(pattern, values), body)

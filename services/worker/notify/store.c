@@ -1,0 +1,83 @@
+/* The delivery thread's SQL (see store.h). Delivery state is these rows: a worker that dies
+ * leaves leases that run out, Redis holds none of it. */
+#include "notify/store.h"
+
+const char *const bro_store_sql_dispatch_lock = "SELECT pg_try_advisory_xact_lock(hashtext($1))";
+
+const char *const bro_store_sql_dispatch =
+    "WITH o AS (SELECT id, event_id, event, payload, created_at FROM outbox"
+    " WHERE dispatched_at IS NULL ORDER BY id LIMIT $1::int FOR UPDATE),"
+    " m AS (UPDATE outbox SET dispatched_at = now() WHERE id IN (SELECT id FROM o))"
+    " INSERT INTO webhook_deliveries (endpoint_id, event_id, event, order_key, payload, event_at)"
+    " SELECT e.id, o.event_id, o.event, webhook_order_key(o.event, o.payload), o.payload,"
+    " o.created_at FROM o JOIN webhook_endpoints e ON e.active"
+    " AND webhook_wants(e, o.event, o.payload) ORDER BY o.id, e.id";
+
+const char *const bro_store_sql_expired =
+    "UPDATE webhook_deliveries SET status = 'pending', next_attempt_at = now(), lease_until = NULL"
+    " WHERE status = 'delivering' AND lease_until < now()";
+
+/* Per active endpoint, its due rows in the order of webhook_deliveries_endpoint_due_idx, as many
+ * as its cap leaves room for, so each scan stops early and every endpoint gets its share; the
+ * rows in flight are counted once per endpoint from the lease index. */
+const char *const bro_store_sql_lease =
+    "WITH busy AS (SELECT endpoint_id, count(*) AS n FROM webhook_deliveries"
+    " WHERE status = 'delivering' GROUP BY endpoint_id),"
+    " c AS (SELECT x.id FROM webhook_endpoints e LEFT JOIN busy b ON b.endpoint_id = e.id"
+    " CROSS JOIN LATERAL (SELECT d.id FROM webhook_deliveries d WHERE d.endpoint_id = e.id"
+    " AND d.status = 'pending' AND d.next_attempt_at <= now() AND NOT EXISTS (SELECT 1 FROM"
+    " webhook_deliveries p WHERE p.endpoint_id = d.endpoint_id AND p.order_key = d.order_key"
+    " AND p.seq < d.seq AND p.status IN ('pending', 'delivering'))"
+    " ORDER BY d.next_attempt_at, d.seq LIMIT greatest($3::int - coalesce(b.n, 0), 0)"
+    " FOR UPDATE OF d SKIP LOCKED) x WHERE e.active LIMIT $1::int),"
+    " u AS (UPDATE webhook_deliveries d SET status = 'delivering', attempts = d.attempts + 1,"
+    " lease_until = now() + $2::int * interval '1 millisecond' WHERE d.id IN (SELECT id FROM c)"
+    " RETURNING d.*)"
+    " SELECT u.id::text, u.event_id::text, e.id::text, e.url, encode(e.secret, 'hex'),"
+    " e.secret_seal, CASE WHEN e.previous_until > now() THEN encode(e.previous_secret, 'hex')"
+    " END, e.previous_seal, json_build_object('id', u.event_id, 'type', u.event, 'timestamp',"
+    " to_char(u.event_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"'), 'tenant',"
+    " $4::text, 'data', webhook_data(u.event, u.payload, e.organization_id))::text"
+    " FROM u JOIN webhook_endpoints e ON e.id = u.endpoint_id ORDER BY u.seq";
+
+/* One index probe per active endpoint (webhook_deliveries_endpoint_due_idx), one for leases. */
+const char *const bro_store_sql_next_due =
+    "SELECT (extract(epoch FROM least((SELECT min(n.at) FROM webhook_endpoints e CROSS JOIN"
+    " LATERAL (SELECT d.next_attempt_at AS at FROM webhook_deliveries d WHERE d.endpoint_id ="
+    " e.id AND d.status = 'pending' ORDER BY d.next_attempt_at LIMIT 1) n WHERE e.active),"
+    " (SELECT min(lease_until) FROM webhook_deliveries WHERE status = 'delivering'))) * 1000)"
+    "::bigint::text";
+
+const char *const bro_store_sql_record =
+    "WITH r AS (SELECT * FROM jsonb_to_recordset($1::jsonb) AS x(id uuid, code int, ms int,"
+    " body text, error text, ok boolean, gone boolean)),"
+    " a AS (INSERT INTO webhook_attempts (delivery_id, attempt, status_code, latency_ms,"
+    " response, error) SELECT d.id, d.attempts, r.code, r.ms, r.body, r.error FROM r"
+    " JOIN webhook_deliveries d ON d.id = r.id AND d.status = 'delivering'),"
+    " u AS (UPDATE webhook_deliveries d SET status = CASE WHEN r.ok THEN 'succeeded'"
+    " WHEN r.gone OR d.attempts > cardinality($2::int[]) THEN 'failed' ELSE 'pending' END,"
+    " next_attempt_at = CASE WHEN r.ok OR r.gone OR d.attempts > cardinality($2::int[])"
+    " THEN NULL ELSE now() + ($2::int[])[d.attempts] * (0.8 + random() * 0.4)"
+    " * interval '1 millisecond' END,"
+    " finished_at = CASE WHEN r.ok OR r.gone OR d.attempts > cardinality($2::int[]) THEN now()"
+    " END, lease_until = NULL, last_status_code = r.code, last_latency_ms = r.ms,"
+    " last_error = r.error FROM r WHERE d.id = r.id AND d.status = 'delivering'"
+    " RETURNING d.endpoint_id, r.ok, r.gone),"
+    " g AS (SELECT u.endpoint_id, bool_or(u.ok) AS ok, bool_or(u.gone) AS gone FROM u"
+    " GROUP BY u.endpoint_id),"
+    " x AS (SELECT g.*, g.gone OR (NOT g.ok AND coalesce(e.failing_since, now()) < now()"
+    " - $3::bigint * interval '1 millisecond') AS off FROM g JOIN webhook_endpoints e"
+    " ON e.id = g.endpoint_id),"
+    " e AS (UPDATE webhook_endpoints e SET failing_since = CASE WHEN x.ok THEN NULL"
+    " ELSE coalesce(e.failing_since, now()) END, active = NOT x.off,"
+    " disabled_at = CASE WHEN x.off THEN now() END,"
+    " disabled_reason = CASE WHEN x.gone THEN 'gone' WHEN x.off THEN 'failing' END,"
+    " updated_at = now() FROM x WHERE e.id = x.endpoint_id AND e.active"
+    " AND (NOT x.ok OR e.failing_since IS NOT NULL) RETURNING e.id, e.active, e.disabled_reason)"
+    " INSERT INTO outbox (event_id, event, aggregate_id, payload)"
+    " SELECT gen_random_uuid(), 'webhook.disabled', id, jsonb_build_object('endpoint_id', id,"
+    " 'reason', disabled_reason) FROM e WHERE NOT active";
+
+const char *const bro_store_sql_pending = "SELECT slug FROM outbox_pending() AS slug";
+
+const char *const bro_store_sql_tenants = "SELECT slug FROM tenants ORDER BY slug";

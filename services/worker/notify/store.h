@@ -1,0 +1,43 @@
+/* The notify module's statements on a tenant's delivery tables, for the delivery thread:
+ * dispatch committed outbox rows into deliveries, lease due ones, record attempts. SQL beside
+ * the code that binds it; every statement runs in the tenant's transaction. */
+#ifndef BRO_NOTIFY_STORE_H
+#define BRO_NOTIFY_STORE_H
+
+/* $1 "notify.dispatch:<slug>": one dispatcher per tenant at a time, so deliveries are made in
+ * outbox order even with many workers. */
+extern const char *const bro_store_sql_dispatch_lock;
+/* $1 limit: committed, undispatched outbox rows, oldest first, into one delivery per endpoint
+ * that wants them, marked dispatched in the same statement. */
+extern const char *const bro_store_sql_dispatch;
+/* Makes deliveries whose lease ran out (their worker died mid-attempt) pending again. */
+extern const char *const bro_store_sql_expired;
+/* $1 limit, $2 lease ms, $3 per-endpoint cap, $4 tenant slug: leases due deliveries that wait
+ * for no earlier one of their candidate, at most $3 in flight per endpoint; answers what an
+ * attempt needs (see bro_store_col). */
+extern const char *const bro_store_sql_lease;
+/* Unix ms of the next due delivery or lease end of an active endpoint, or NULL. */
+extern const char *const bro_store_sql_next_due;
+/* $1 JSON array of results, $2 schedule ms (int[]), $3 disable-after ms: records each attempt,
+ * moves each delivery on, and disables endpoints (410, or failing too long) with a
+ * webhook.disabled event for the others. */
+extern const char *const bro_store_sql_record;
+/* The slugs of the tenants with committed, undispatched outbox rows (platform transaction). */
+extern const char *const bro_store_sql_pending;
+/* All tenants' slugs (platform transaction). */
+extern const char *const bro_store_sql_tenants;
+
+/* Columns of bro_store_sql_lease. */
+enum bro_store_col {
+    BRO_STORE_ID,
+    BRO_STORE_EVENT_ID,
+    BRO_STORE_ENDPOINT,
+    BRO_STORE_URL,
+    BRO_STORE_SECRET,
+    BRO_STORE_SECRET_SEAL,
+    BRO_STORE_PREVIOUS,
+    BRO_STORE_PREVIOUS_SEAL,
+    BRO_STORE_BODY,
+};
+
+#endif

@@ -1,0 +1,109 @@
+#!/usr/bin/env bash
+# Notify benchmark (on demand, not part of the test command): signed webhook deliveries per
+# second from the outbox to a local receiver (nginx answering 200 to every POST), with WORKERS
+# delivering worker processes, and the time from an event's commit to its first attempt. With
+# durability on (synchronous_commit on, appendfsync always), pgbench commits RATE events a
+# second into one tenant's outbox for DURATION seconds (EVENTS_PER_TX rows per transaction, as
+# a matching run or an import writes several), each going to ENDPOINTS endpoints. Prints a
+# Markdown table for README. Loopback only; everything it starts it stops.
+# shellcheck disable=SC2119 # bro_pg_start without "fast": the durable settings
+set -euo pipefail
+# shellcheck source-path=SCRIPTDIR source=../../deploy/local/lib.sh
+. "$(dirname "$0")/../../deploy/local/lib.sh"
+# shellcheck source=bench_lib.sh
+. "$(dirname "$0")/bench_lib.sh"
+
+DURATION=${DURATION:-10}          # seconds events are committed
+RATE=${RATE:-200}                 # event transactions per second (pgbench -R)
+EVENTS_PER_TX=${EVENTS_PER_TX:-5} # outbox rows per transaction
+ENDPOINTS=${ENDPOINTS:-5}         # endpoints each event goes to
+WORKERS=${WORKERS:-2}             # delivering worker processes
+IN_FLIGHT=${IN_FLIGHT:-64}        # BROBYGGER_NOTIFY_ENDPOINT_IN_FLIGHT
+PG_PORT=${PG_PORT:-54381} REDIS_PORT=${REDIS_PORT:-63851} NGINX_PORT=${NGINX_PORT:-18225}
+
+bro_install nginx-light
+bro_build "$BRO_ROOT/build"
+BIN=$BRO_ROOT/build
+bro_profile bench-notify "$PG_PORT" "$REDIS_PORT"
+export BROBYGGER_LOG=warn BROBYGGER_NOTIFY_ALLOW_LOOPBACK=1
+export BROBYGGER_NOTIFY_ENDPOINT_IN_FLIGHT=$IN_FLIGHT BROBYGGER_NOTIFY_SWEEP_MS=1000
+work=$(mktemp -d)
+workers=()
+
+bench_stop() {
+  for w in "${workers[@]}"; do kill -TERM "$w" 2>/dev/null || true; wait "$w" 2>/dev/null || true; done
+  [ -f "$work/nginx.pid" ] && { kill "$(cat "$work/nginx.pid")" 2>/dev/null || true; }
+  bro_redis_stop
+  bro_pg_stop
+  rm -rf "$BRO_DATA" "$work"
+}
+for port in "$PG_PORT" "$REDIS_PORT" "$NGINX_PORT"; do
+  if (: <"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
+    bro_die "port $port is in use; choose others with PG_PORT, REDIS_PORT, NGINX_PORT"
+  fi
+done
+trap bench_stop EXIT
+psql_admin() {
+  psql -X -q -tA -v ON_ERROR_STOP=1 -h 127.0.0.1 -p "$PG_PORT" -U postgres -d brobygger "$@"
+}
+
+rm -rf "$BRO_DATA"
+bro_pg_start
+bro_redis_start always
+"$BIN/brobygger-admin" migrate >/dev/null
+"$BIN/brobygger-admin" tenant create --slug bench --name "Bench" --kommunenummer 9999 >/dev/null
+bench_nginx_start "$work" "$NGINX_PORT" 4096
+# Endpoints written directly (the routes are tested elsewhere): a known 24-byte secret each.
+psql_admin -c "INSERT INTO t_bench.webhook_endpoints (id, url, events, secret, created_by)
+  SELECT gen_random_uuid(), 'http://127.0.0.1:$NGINX_PORT/hook/' || i, ARRAY['*'],
+  decode(repeat('ab', 24), 'hex'), 'bench' FROM generate_series(1, $ENDPOINTS) i"
+
+for _ in $(seq "$WORKERS"); do
+  "$BIN/brobygger-worker" --queues notify --concurrency 2 2>>"$work/workers.log" &
+  workers+=($!)
+done
+bro_say "waiting for the delivery threads to poll"
+for _ in $(seq 100); do
+  [ "$(psql_admin -c "SELECT count(*) FROM pg_stat_activity WHERE query LIKE '%outbox_pending%'
+    AND usename = 'brobygger_worker'")" -ge "$WORKERS" ] && break
+  sleep 0.1
+done
+
+cat >"$work/event.sql" <<SQL
+INSERT INTO t_bench.outbox (event_id, event, aggregate_id, payload)
+SELECT gen_random_uuid(), 'report.ready', NULL, jsonb_build_object('report_id', gen_random_uuid(),
+  'type', 'pipeline', 'format', 'csv') FROM generate_series(1, $EVENTS_PER_TX);
+SQL
+bro_say "committing $RATE transactions/s of $EVENTS_PER_TX events for ${DURATION}s to $ENDPOINTS endpoints, $WORKERS workers"
+cpu_before=$(awk '{ s += $14 + $15 } END { print s }' $(printf '/proc/%s/stat ' "${workers[@]}"))
+pgbench -n -h 127.0.0.1 -p "$PG_PORT" -U postgres -c 8 -j 2 -R "$RATE" -T "$DURATION" \
+  -f "$work/event.sql" brobygger >"$work/pgbench.txt" 2>&1
+expected=$(psql_admin -c "SELECT count(*) * $ENDPOINTS FROM t_bench.outbox")
+bro_say "waiting for $expected deliveries"
+for _ in $(seq 600); do
+  done_n=$(psql_admin -c "SELECT count(*) FROM t_bench.webhook_deliveries WHERE status = 'succeeded'")
+  [ "$done_n" -ge "$expected" ] && break
+  sleep 0.5
+done
+cpu_after=$(awk '{ s += $14 + $15 } END { print s }' $(printf '/proc/%s/stat ' "${workers[@]}"))
+psql_admin -c "
+WITH a AS (SELECT d.id, o.created_at AS committed, min(w.at) AS first, d.status
+  FROM t_bench.webhook_deliveries d JOIN t_bench.outbox o ON o.event_id = d.event_id
+  JOIN t_bench.webhook_attempts w ON w.delivery_id = d.id GROUP BY d.id, o.created_at, d.status),
+ s AS (SELECT count(*) FILTER (WHERE status = 'succeeded') AS ok, count(*) AS n,
+  extract(epoch FROM max(first) - min(committed)) AS span,
+  percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM first - committed)) * 1000 AS p50,
+  percentile_cont(0.99) WITHIN GROUP (ORDER BY extract(epoch FROM first - committed)) * 1000 AS p99
+  FROM a)
+SELECT format('| %s | %s | %s | %s | %s | %s | %s |', $WORKERS, $ENDPOINTS, n, ok,
+  round((ok / greatest(span, 0.001))::numeric, 0), round(p50::numeric, 1), round(p99::numeric, 1))
+FROM s" >"$work/row.txt"
+echo
+echo "| workers | endpoints | deliveries | succeeded | deliveries/s (first commit to last first attempt) | commit to first attempt p50 ms | p99 ms |"
+echo "| ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
+cat "$work/row.txt"
+echo
+grep -E "^(tps|latency average|number of transactions actually)" "$work/pgbench.txt" | sed 's/^/pgbench: /'
+awk -v a="$cpu_before" -v b="$cpu_after" -v hz="$(getconf CLK_TCK)" \
+  'BEGIN { printf "CPU seconds of the workers: %.1f\n", (b - a) / hz }'
+grep -c '"level":"warn"' "$work/workers.log" | sed 's/^/worker warnings: /' || true
