@@ -92,6 +92,7 @@ static int bro_indicators_hours(bro_job *job, bro_report *r)
                                      cols, 4);
     if (t == NULL)
         return bro_job_fail(job, BRO_E_NOMEM, "out of memory");
+    t->suppressible = 1;
     char end[24];
     snprintf(end, sizeof(end), "%lld", (long long)r->end_s);
     const char *params[] = {end};

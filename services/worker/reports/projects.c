@@ -2,6 +2,7 @@
  * candidates taking part, from whom a grant report counts its quantitative part. A participant
  * is shown by id and ref, never by name. */
 #include <libpq-fe.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -191,12 +192,45 @@ static int bro_projects_exists(bro_job *job, const char *id)
     return found ? 0 : bro_job_fail(job, BRO_E_NOT_FOUND, "no such project");
 }
 
+/* The paragraphs must be the law's as the schema lists them, each once: the validator checks an
+ * array's length and strings, not their values. */
+static void bro_projects_check_paragraphs(bro_job *job, const bro_vfield *fields, int n)
+{
+    const msgpack_object *o = bro_jmp_map_get(job->data, "paragraphs");
+    const bro_vfield *f = NULL;
+    for (int i = 0; i < n; i++)
+        if (strcmp(fields[i].name, "paragraphs") == 0)
+            f = &fields[i];
+    if (o == NULL || f == NULL || f->values == NULL || o->type != MSGPACK_OBJECT_ARRAY)
+        return;
+    for (uint32_t i = 0; i < o->via.array.size; i++) {
+        const msgpack_object *item = &o->via.array.ptr[i];
+        int known = 0, twice = 0;
+        for (int k = 0; f->values[k] && item->type == MSGPACK_OBJECT_STR; k++)
+            known |= strlen(f->values[k]) == item->via.str.size &&
+                     memcmp(f->values[k], item->via.str.ptr, item->via.str.size) == 0;
+        for (uint32_t k = 0; k < i; k++)
+            twice |=
+                item->type == MSGPACK_OBJECT_STR &&
+                o->via.array.ptr[k].type == MSGPACK_OBJECT_STR &&
+                o->via.array.ptr[k].via.str.size == item->via.str.size &&
+                memcmp(o->via.array.ptr[k].via.str.ptr, item->via.str.ptr, item->via.str.size) == 0;
+        char name[32];
+        snprintf(name, sizeof(name), "paragraphs[%u]", i);
+        if (!known)
+            bro_job_field_error(job, name, "is not a paragraph of the list (1, 12, ..., 42)");
+        else if (twice)
+            bro_job_field_error(job, name, "is given twice");
+    }
+}
+
 /* ---- projects ------------------------------------------------------------------------------ */
 
 /* project.create: the form's fields (name required); 201 with the project. */
 int bro_projects_create(bro_job *job)
 {
     bro_validate(job, job->data, bro_schema_ProjectCreate, bro_schema_ProjectCreate_n, 0);
+    bro_projects_check_paragraphs(job, bro_schema_ProjectCreate, bro_schema_ProjectCreate_n);
     if (bro_job_check_fields(job) < 0)
         return -1;
     const char *p[2 + BRO_PROJECTS_N];
@@ -250,6 +284,7 @@ int bro_projects_update(bro_job *job)
     if (bro_projects_id(job, "id", id, "project") < 0)
         return -1;
     bro_validate(job, job->data, bro_schema_ProjectPatch, bro_schema_ProjectPatch_n, 0);
+    bro_projects_check_paragraphs(job, bro_schema_ProjectPatch, bro_schema_ProjectPatch_n);
     if (bro_job_check_fields(job) < 0)
         return -1;
     const char *lp[] = {id};

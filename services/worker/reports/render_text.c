@@ -53,8 +53,11 @@ static void bro_json_cell(bro_rbuf *b, const bro_rcell *c)
         bro_json_str(b, c->text);
         break;
     case BRO_RCELL_INT:
-    case BRO_RCELL_NUM:
         bro_rcell_format(c, 0, text, sizeof(text));
+        bro_rbuf_str(b, text);
+        break;
+    case BRO_RCELL_NUM: /* full precision: json is read by programs, not people */
+        snprintf(text, sizeof(text), "%.10g", c->num);
         bro_rbuf_str(b, text);
         break;
     case BRO_RCELL_DATE:

@@ -10,7 +10,7 @@
 #include <unistd.h>
 #include <xlsxwriter.h>
 
-#define BRO_XLSX_SHEET_CHARS 28    /* Excel allows 31; room for " 2" when two titles agree */
+#define BRO_XLSX_SHEET_CHARS 31    /* what Excel allows in a sheet name */
 #define BRO_XLSX_WIDTH_MAX   60    /* widest column, in characters */
 #define BRO_XLSX_EXCEL_EPOCH 25569 /* days from Excel's day 0 (1899-12-30) to 1970-01-01 */
 
@@ -30,20 +30,29 @@ static size_t bro_xlsx_chars(const char *s)
     return n;
 }
 
-/* A sheet name from the title: no []:*?/\, at most BRO_XLSX_SHEET_CHARS characters, cut at a
- * character boundary, and unique in the workbook (index added when it is not). */
-static void bro_xlsx_sheet_name(lxw_workbook *wb, const char *title, int index, char *out, size_t n)
+/* Copies title into out without []:*?/\ and cut at max characters (a character boundary). */
+static size_t bro_xlsx_cut(const char *title, size_t max, char *out, size_t n)
 {
     size_t o = 0, chars = 0;
-    for (const char *s = title; *s && o + 5 < n; s++) {
+    for (const char *s = title; *s && o + 1 < n; s++) {
         unsigned char ch = (unsigned char)*s;
-        if ((ch & 0xC0) != 0x80 && ++chars > BRO_XLSX_SHEET_CHARS)
+        if ((ch & 0xC0) != 0x80 && ++chars > max)
             break;
         out[o++] = strchr("[]:*?/\\", ch) ? ' ' : (char)ch;
     }
     out[o] = '\0';
-    if (workbook_get_worksheet_by_name(wb, out) != NULL)
-        snprintf(out + o, n - o, " %d", index + 1);
+    return o;
+}
+
+/* A sheet name from the title: what Excel allows (31 characters, none of []:*?/\), and unique
+ * in the workbook (cut shorter, with the table's number, when another sheet has it). */
+static void bro_xlsx_sheet_name(lxw_workbook *wb, const char *title, int index, char *out, size_t n)
+{
+    bro_xlsx_cut(title, BRO_XLSX_SHEET_CHARS, out, n);
+    if (workbook_get_worksheet_by_name(wb, out) == NULL)
+        return;
+    size_t o = bro_xlsx_cut(title, BRO_XLSX_SHEET_CHARS - 4, out, n - 5);
+    snprintf(out + o, n - o, " %d", index + 1);
 }
 
 /* Sets each column's width from its heading and values (constant_memory writes rows at once,
