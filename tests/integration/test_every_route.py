@@ -103,7 +103,8 @@ def owned(service, tenants):
     assert r.status_code == 201
     cand = r.json()["id"]
     ids = {name: uuid7() for name in
-           ("assessment", "consent", "plan", "journal", "organization", "opening", "match", "job")}
+           ("assessment", "consent", "plan", "journal", "organization", "opening", "match", "job",
+            "report", "project")}
     s = f'"t_{tenants["a"]["slug"]}"'
     conn = psycopg2.connect(os.environ["BROBYGGER_PG_ADMIN"])
     conn.autocommit = True
@@ -127,6 +128,13 @@ def owned(service, tenants):
                     (ids["match"], cand, ids["opening"]))
         cur.execute(f"INSERT INTO {s}.jobs (id, kind, created_by) VALUES (%s, 'import', 'test')",
                     (ids["job"],))
+        cur.execute(f"INSERT INTO {s}.reports (id, type, period, period_from, period_to, format, "
+                    f"created_by) VALUES (%s, 'pipeline', '2026', '2026-01-01', '2026-12-31', "
+                    f"'json', 'test')", (ids["report"],))
+        cur.execute(f"INSERT INTO {s}.projects (id, name, created_by) VALUES (%s, 'Eierprosjekt', "
+                    f"'test')", (ids["project"],))
+        cur.execute(f"INSERT INTO {s}.project_participants (project_id, candidate_id, added_by) "
+                    f"VALUES (%s, %s, 'test')", (ids["project"], cand))
     conn.close()
     key = issue_key(tenants["a"]["slug"], "reader")
     return {"candidate": cand, **ids, "key_id": key[4:12], "schema": s}
@@ -144,7 +152,9 @@ def params_for(pattern, owned):
             values["sub_id"] = owned[subs[pattern.split("/")[4]]]
         return values
     resource = {"organizations": "organization", "openings": "opening", "matches": "match",
-                "imports": "job", "jobs": "job"}
+                "imports": "job", "jobs": "job", "reports": "report", "projects": "project"}
+    if pattern.startswith("/v1/projects/{id}/participants/{sub_id}"):
+        return {"id": owned["project"], "sub_id": owned["candidate"]}
     if "{key_id}" in pattern:
         return {"key_id": owned["key_id"]}
     name = pattern.split("/")[2]
@@ -157,7 +167,9 @@ def counts(db, schema):
         cur.execute(f"SELECT (SELECT count(*) FROM {schema}.audit_log), "
                     f"(SELECT count(*) FROM {schema}.outbox), "
                     f"(SELECT coalesce(sum(version), 0) FROM {schema}.candidates), "
-                    f"(SELECT count(*) FROM {schema}.consents WHERE withdrawn_at IS NULL)")
+                    f"(SELECT count(*) FROM {schema}.consents WHERE withdrawn_at IS NULL), "
+                    f"(SELECT coalesce(sum(version), 0) FROM {schema}.projects), "
+                    f"(SELECT count(*) FROM {schema}.project_participants)")
         return cur.fetchone()
 
 

@@ -542,3 +542,120 @@ def test_grant_report_has_the_forms_fields_in_order_and_counts_by_hand(service, 
                        "I tiltak ved periodens slutt": 1, "Avsluttet ved periodens slutt": 1}
     moves = column(doc, "transitions", "measure")
     assert moves["VTA"] == 1 and moves["Aktivitet"] == 1 and moves["VTA-O"] == 0
+
+
+# ---- across tenants: the platform report and its suppression ----------------------------------
+
+def determined(rows, hidden):
+    """The hidden cells of a table with its totals (rows: lists of ints, the last column and the
+    last row the totals) that the published values fix exactly. A hidden cell is fixed exactly
+    when its unit vector lies in the row space of the lines' equations over the hidden cells;
+    solved over the integers modulo a large prime (exact for 0/1 equations with overwhelming
+    likelihood), independently of how the service chose them."""
+    prime = 2_147_483_647
+    cells = sorted(hidden)
+    index = {c: k for k, c in enumerate(cells)}
+    nr, nc = len(rows), len(rows[0])
+    lines = [[(i, j) for j in range(nc - 1)] + [(i, nc - 1)] for i in range(nr)] + \
+            [[(i, j) for i in range(nr - 1)] + [(nr - 1, j)] for j in range(nc)]
+    basis = {}  # pivot -> reduced vector
+
+    def reduce(vec):
+        vec = list(vec)
+        for pivot, b in basis.items():
+            if vec[pivot]:
+                f = vec[pivot]
+                vec = [(x - f * y) % prime for x, y in zip(vec, b)]
+        return vec
+    for line in lines:
+        vec = [0] * len(cells)
+        for k, cell in enumerate(line):  # parts minus the total: sum is 0
+            if cell in index:
+                vec[index[cell]] = (vec[index[cell]] + (1 if k < len(line) - 1 else -1)) % prime
+        vec = reduce(vec)
+        pivot = next((k for k, x in enumerate(vec) if x), None)
+        if pivot is None:
+            continue
+        inv = pow(vec[pivot], prime - 2, prime)
+        vec = [x * inv % prime for x in vec]
+        for p2, b in list(basis.items()):
+            if b[pivot]:
+                f = b[pivot]
+                basis[p2] = [(x - f * y) % prime for x, y in zip(b, vec)]
+        basis[pivot] = vec
+    out = set()
+    for c in cells:
+        unit = [0] * len(cells)
+        unit[index[c]] = 1
+        if not any(reduce(unit)):
+            out.add(c)
+    return out
+
+
+def test_determined_finds_a_lone_hidden_cell_and_passes_a_cycle():
+    rows = [[2, 5, 7], [6, 8, 14], [8, 13, 21]]
+    assert determined(rows, {(0, 0)}) == {(0, 0)}
+    assert determined(rows, {(0, 0), (0, 1), (1, 0), (1, 1)}) == set()
+
+
+def test_platform_report_suppresses_so_no_hidden_count_can_be_worked_out(service, tenants, seed000,
+                                                                        few, db):
+    platform = service.api(tenants["platform"])
+    state, f = made(platform, {"period": "2026", "format": "json"}, path="/v1/admin/reports")
+    assert state["type"] == "platform" and state["params"]["suppress"] is True
+    doc = f.json()
+    t = table(doc, "tenants")
+    keys = [c["key"] for c in t["columns"]]
+    assert keys == ["tenant", "henvist", "tilnaerming", "kartlagt", "arbeidstrening",
+                    "utproving", "i_tiltak", "avsluttet", "venter", "total"]
+    rows = t["rows"]
+    assert rows[-1]["tenant"] == "Alle kommuner"
+    by_name = {r["tenant"]: r for r in rows}
+    # the seed 000 tenant: its 3 in intake hidden; what is shown is its own (secondary
+    # suppression may hide more of the row)
+    with db.cursor() as cur:
+        cur.execute("SELECT name || ' (' || kommunenummer || ')' FROM platform.tenants "
+                    "WHERE slug = %s", (seed000["slug"],))
+        seed_row = by_name[cur.fetchone()[0]]
+    expected = {"henvist": 3, "tilnaerming": 31, "kartlagt": 0, "arbeidstrening": 4,
+                "utproving": 0, "i_tiltak": 23, "avsluttet": 4, "venter": 0, "total": 65}
+    assert seed_row["henvist"] is None
+    assert {k: v for k, v in seed_row.items() if k != "tenant" and v is not None} == \
+        {k: v for k, v in expected.items() if seed_row[k] is not None}
+    assert sum(v is not None for k, v in seed_row.items() if k != "tenant") >= 5
+    # no published count is from 1 to 3
+    published = [v for r in rows for k, v in r.items() if k != "tenant" and v is not None]
+    assert not [v for v in published if 1 <= v <= 3]
+    # true values from the database, to check what is published and what is hidden
+    truth = []
+    with db.cursor() as cur:
+        for r in rows[:-1]:
+            cur.execute("SELECT slug FROM platform.tenants WHERE name || ' (' || kommunenummer "
+                        "|| ')' = %s", (r["tenant"],))
+            slug = cur.fetchone()[0]
+            cur.execute(f'SELECT s, count(*) FROM (SELECT DISTINCT ON (candidate_id) to_status s '
+                        f'FROM "t_{slug}".status_history WHERE at < %s ORDER BY candidate_id, '
+                        f'id DESC) x GROUP BY s', ("2027-01-01",))
+            got = dict(cur.fetchall())
+            truth.append([got.get(k, 0) for k in keys[1:-1]] + [sum(got.values())])
+    truth.append([sum(col) for col in zip(*truth)])
+    hidden = set()
+    for i, r in enumerate(rows):
+        for j, k in enumerate(keys[1:]):
+            if r[k] is None:
+                hidden.add((i, j))
+            else:
+                assert r[k] == truth[i][j], (r["tenant"], k)
+    assert all(not 1 <= truth[i][j] <= 3 for i in range(len(rows)) for j in range(len(keys) - 1)
+               if (i, j) not in hidden)
+    assert hidden and determined(truth, hidden) == set()
+    assert t["hidden_cells"] == len(hidden)
+
+
+def test_platform_routes_are_the_platform_admins(service, tenants, seed000):
+    reader = service.api(seed000["reader"])
+    assert reader.post("/v1/admin/reports", {"period": "2026", "format": "csv"}).status_code == 403
+    r = service.api(tenants["platform"]).post("/v1/reports", {"type": "pipeline",
+                                                                "period": "2026",
+                                                                "format": "csv"})
+    assert r.status_code == 403

@@ -7,8 +7,9 @@
  * published counts as hidden). The hidden values can be changed together without changing a
  * published total exactly along a cycle of hidden cells (add, subtract, add, ... around it),
  * so a hidden cell is exactly known from the totals precisely when its edge lies on no cycle:
- * when it is a bridge. While a bridge remains, the smallest unhidden count beside it (same row
- * or column, totals last) is hidden too. */
+ * when it is a bridge. While a bridge remains, the cheapest unhidden cell that joins the two
+ * parts the bridge alone connects is hidden too (positive counts first, totals last), which
+ * puts the bridge on a cycle. */
 #include "reports/report.h"
 
 #include <stdlib.h>
@@ -64,27 +65,55 @@ static int bro_sup_find_bridge(bro_sup *s)
     return s->bridge_r >= 0;
 }
 
-/* Hides the smallest unhidden count in the bridge's row or column: positive ones first, data
- * cells before totals. Returns 0, or -1 when every cell there is hidden already. */
-static int bro_sup_widen(bro_sup *s)
+/* Marks with mark every node reachable from node from over hidden cells, not crossing the
+ * bridge itself. side: per node, 0 when not reached yet. */
+static void bro_sup_reach(const bro_sup *s, int from, unsigned char *side, unsigned char mark,
+                          int *queue)
 {
-    int best = -1;
-    double best_key = 0;
-    for (int pass = 0; pass < 2; pass++) {
-        int n = pass == 0 ? s->cols : s->rows;
+    int head = 0, tail = 0;
+    side[from] = mark;
+    queue[tail++] = from;
+    while (head < tail) {
+        int u = queue[head++], is_row = u < s->rows;
+        int n = is_row ? s->cols : s->rows;
         for (int k = 0; k < n; k++) {
-            int r = pass == 0 ? s->bridge_r : k, c = pass == 0 ? k : s->bridge_c;
-            int at = r * s->cols + c;
-            if (s->hid[at])
+            int r = is_row ? u : k, c = is_row ? k : u - s->rows;
+            int v = is_row ? s->rows + k : k;
+            if (!s->hid[r * s->cols + c] || side[v] || (r == s->bridge_r && c == s->bridge_c))
                 continue;
-            int margin = r == s->rows - 1 || c == s->cols - 1;
-            double key = (s->value[at] > 0 ? 0 : 1e12) + (margin ? 1e9 : 0) + s->value[at];
-            if (best < 0 || key < best_key) {
-                best = at;
-                best_key = key;
-            }
+            side[v] = mark;
+            queue[tail++] = v;
         }
     }
+}
+
+/* Hides the cheapest unhidden cell that joins the two sides the bridge holds together, so the
+ * bridge lies on a cycle: positive counts first, data cells before totals, small before large.
+ * Returns 0, or -1 when there is none (every such cell is hidden already). */
+static int bro_sup_widen(bro_sup *s, unsigned char *side, int *queue)
+{
+    memset(side, 0, (size_t)(s->rows + s->cols));
+    bro_sup_reach(s, s->bridge_r, side, 1, queue);
+    bro_sup_reach(s, s->rows + s->bridge_c, side, 2, queue);
+    int best = -1;
+    double best_key = 0;
+    for (int pass = 0; pass < 2 && best < 0; pass++)
+        for (int r = 0; r < s->rows; r++)
+            for (int c = 0; c < s->cols; c++) {
+                int at = r * s->cols + c, a = side[r], b = side[s->rows + c];
+                /* Pass 0: a cell that joins the sides. Pass 1, when the sides are the bridge's
+                 * two ends alone: one beside it, which grows a side for the next round. */
+                int joins = (a == 1 && b == 2) || (a == 2 && b == 1);
+                int beside = r == s->bridge_r || c == s->bridge_c;
+                if (s->hid[at] || !(pass == 0 ? joins : beside))
+                    continue;
+                int margin = r == s->rows - 1 || c == s->cols - 1;
+                double key = (s->value[at] > 0 ? 0 : 1e12) + (margin ? 1e9 : 0) + s->value[at];
+                if (best < 0 || key < best_key) {
+                    best = at;
+                    best_key = key;
+                }
+            }
     if (best < 0)
         return -1;
     s->hid[best] = 1;
@@ -145,13 +174,17 @@ int bro_report_suppress_table(bro_rtable *t)
     s.hid = malloc(cells);
     s.disc = malloc(sizeof(int) * nodes);
     s.low = malloc(sizeof(int) * nodes);
+    unsigned char *side = malloc(nodes);
+    int *queue = malloc(sizeof(int) * nodes);
     int rc = -1;
-    if (s.value && s.hid && s.disc && s.low) {
+    if (s.value && s.hid && s.disc && s.low && side && queue) {
         bro_sup_load(&s, t, colmap);
-        while (bro_sup_find_bridge(&s) && bro_sup_widen(&s) == 0)
+        while (bro_sup_find_bridge(&s) && bro_sup_widen(&s, side, queue) == 0)
             ;
         rc = bro_sup_store(&s, t, colmap);
     }
+    free(side);
+    free(queue);
     free(s.value);
     free(s.hid);
     free(s.disc);
