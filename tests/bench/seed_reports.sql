@@ -25,11 +25,11 @@ FROM generate_series(1, :cands) i;
 
 -- Every candidate has `changes` changes in the table; how many fall before 2027 varies.
 CREATE TEMP TABLE bench_change AS
-SELECT c.id, k, p.status, p.measure,
-       c.born + sum(CASE WHEN k = 0 THEN 0 ELSE 3 + floor(random() * 28) END)
-           OVER (PARTITION BY c.id ORDER BY k) * interval '1 day' AS at
-FROM bench_cand c CROSS JOIN generate_series(0, :changes - 1) k
-JOIN bench_path p ON p.k = least(k, 10);
+SELECT c.id, g.k, p.status, p.measure,
+       c.born + sum(CASE WHEN g.k = 0 THEN 0 ELSE 3 + floor(random() * 28) END)
+           OVER (PARTITION BY c.id ORDER BY g.k) * interval '1 day' AS at
+FROM bench_cand c CROSS JOIN generate_series(0, :changes - 1) g (k)
+JOIN bench_path p ON p.k = least(g.k, 10);
 
 INSERT INTO candidates (id, ref, given_name, family_name, birth_year, income_basis, status,
                         measure, created_by, created_at)
