@@ -37,8 +37,8 @@ SELECT c.id, 'K-B-' || c.i, 'Bench', 'Person', 1958 + c.i % 48,
        (ARRAY['uforetrygd', 'aap', 'sosialhjelp', 'arbeid', 'ingen', 'annet'])[1 + c.i % 6],
        l.status, l.measure, 'bench', c.born
 FROM bench_cand c
-JOIN LATERAL (SELECT status, measure FROM bench_change x WHERE x.id = c.id ORDER BY k DESC
-              LIMIT 1) l ON true;
+JOIN (SELECT DISTINCT ON (id) id, status, measure FROM bench_change ORDER BY id, k DESC) l
+    ON l.id = c.id;
 
 INSERT INTO status_history (candidate_id, from_status, to_status, measure, key_id, role, at)
 SELECT id, lag(status) OVER (PARTITION BY id ORDER BY k), status, measure, 'bench',
