@@ -3,7 +3,6 @@
 
 #include <libpq-fe.h>
 #include <stdarg.h>
-#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -171,8 +170,8 @@ int bro_job_step_in(bro_job *job, const char *tenant, int (*fn)(bro_job *job, vo
 int bro_job_reply_file(bro_job *job, const char *content_type, const char *filename,
                        const void *data, size_t len)
 {
-    if (len > UINT32_MAX)
-        return bro_job_fail(job, BRO_E_TOO_LARGE, "the file is too large to send");
+    if (len > BRO_REPLY_MAX - 65536) /* room for the reply's other members */
+        return bro_job_fail(job, BRO_E_TOO_LARGE, "the file is larger than a reply may be");
     msgpack_pack_map(&job->pk, 3);
     msgpack_pack_str_with_body(&job->pk, "file", 4);
     msgpack_pack_bin_with_body(&job->pk, data, len);
