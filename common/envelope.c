@@ -142,10 +142,10 @@ static int bro_envelope_exact_keys(const msgpack_object *o, const char *const *n
 
 /* Unpacks exactly one value filling the whole buffer. */
 static int bro_envelope_unpack(msgpack_unpacked *holder, const char *buf, size_t len,
-                               const char *what, bro_err *err)
+                               const char *what, size_t max, bro_err *err)
 {
-    if (len > BRO_ENVELOPE_MAX)
-        return bro_err_set(err, BRO_E_DECODE, "%s: larger than %d bytes", what, BRO_ENVELOPE_MAX);
+    if (len > max)
+        return bro_err_set(err, BRO_E_DECODE, "%s: larger than %zu bytes", what, max);
     size_t end = bro_mp_bounded(buf, len);
     if (end == 0)
         return bro_err_set(err, BRO_E_DECODE, "%s: not msgpack, or truncated", what);
@@ -177,7 +177,7 @@ int bro_envelope_decode(bro_envelope *e, msgpack_unpacked *holder, const char *b
     const msgpack_object *v[BRO_ENVELOPE_KEYS];
     int64_t version = 0, deadline = 0, attempt = 0;
     memset(e, 0, sizeof(*e));
-    if (bro_envelope_unpack(holder, buf, len, "envelope", err) < 0 ||
+    if (bro_envelope_unpack(holder, buf, len, "envelope", BRO_ENVELOPE_MAX, err) < 0 ||
         bro_envelope_exact_keys(&holder->data, names, BRO_ENVELOPE_KEYS, v, "envelope", err) < 0 ||
         bro_envelope_take_int(v[0], &version, "v", err) < 0)
         return -1;
@@ -239,7 +239,7 @@ int bro_envelope_reply_decode(bro_reply *r, msgpack_unpacked *holder, const char
     static const char *const names[] = {"v", "id", "status", "body", "error"};
     const msgpack_object *v[5] = {0};
     memset(r, 0, sizeof(*r));
-    if (bro_envelope_unpack(holder, buf, len, "reply", err) < 0)
+    if (bro_envelope_unpack(holder, buf, len, "reply", BRO_REPLY_MAX, err) < 0)
         return -1;
     const msgpack_object *o = &holder->data;
     if (o->type != MSGPACK_OBJECT_MAP || o->via.map.size != 4)

@@ -12,6 +12,8 @@
 
 #define BRO_ENVELOPE_VERSION 1
 #define BRO_ENVELOPE_MAX     (2 * 1024 * 1024) /* bytes; larger messages are rejected */
+/* A reply may carry a report's file (bro_job_reply_file): a sheet of 100,000 rows is a few MB. */
+#define BRO_REPLY_MAX (32 * 1024 * 1024)
 
 typedef struct bro_actor {
     char key_id[16]; /* API key id, "" for internal jobs */

@@ -5,7 +5,9 @@
 
 #include <event2/buffer.h>
 #include <event2/keyvalq_struct.h>
+#include <ctype.h>
 #include <jansson.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -88,9 +90,65 @@ static void bro_http_etag(bro_conn_req *req, const msgpack_object *body)
     evhttp_add_header(bro_conn_out_headers(req), "ETag", buf);
 }
 
+/* Content-Disposition for name: a plain ASCII filename="..." for old clients and, as RFC 6266
+ * says, filename* with the name percent-encoded in UTF-8. */
+static void bro_http_disposition(bro_conn_req *req, const msgpack_object *name)
+{
+    static const char hex[] = "0123456789ABCDEF";
+    char plain[128], coded[400], value[600];
+    size_t n = name->via.str.size < 120 ? name->via.str.size : 120, p = 0, c = 0;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char ch = (unsigned char)name->via.str.ptr[i];
+        int safe = ch > 0x20 && ch < 0x7f && ch != '"' && ch != '\\' && ch != '%' && ch != ';';
+        plain[p++] = safe ? (char)ch : '_';
+        if (safe && (isalnum(ch) || strchr("!#$&+-.^_`|~", ch))) {
+            coded[c++] = (char)ch;
+        } else {
+            coded[c++] = '%';
+            coded[c++] = hex[ch >> 4];
+            coded[c++] = hex[ch & 15];
+        }
+    }
+    plain[p] = coded[c] = '\0';
+    snprintf(value, sizeof(value), "attachment; filename=\"%s\"; filename*=UTF-8''%s", plain,
+             coded);
+    evhttp_add_header(bro_conn_out_headers(req), "Content-Disposition", value);
+}
+
+/* A reply that carries a file ({"file": <bin>, "content_type", "filename"}, see
+ * bro_job_reply_file) is answered as the raw bytes; JSON never holds a bin, so no other reply
+ * has that shape. Returns 1 when r was answered so. */
+static int bro_http_reply_file(bro_gw_req *r, int status, const msgpack_object *body)
+{
+    const msgpack_object *file = bro_jmp_map_get(body, "file");
+    const msgpack_object *type = bro_jmp_map_get(body, "content_type");
+    const msgpack_object *name = bro_jmp_map_get(body, "filename");
+    if (file == NULL || file->type != MSGPACK_OBJECT_BIN || type == NULL ||
+        type->type != MSGPACK_OBJECT_STR || type->via.str.size >= 128 || name == NULL ||
+        name->type != MSGPACK_OBJECT_STR)
+        return 0;
+    struct evbuffer *out = evbuffer_new();
+    if (out == NULL) {
+        bro_http_finish(r, 500, NULL);
+        return 1;
+    }
+    char ctype[128];
+    memcpy(ctype, type->via.str.ptr, type->via.str.size);
+    ctype[type->via.str.size] = '\0';
+    evbuffer_add(out, file->via.bin.ptr, file->via.bin.size);
+    evhttp_add_header(bro_conn_out_headers(r->req), "Content-Type", ctype);
+    bro_http_disposition(r->req, name);
+    bro_http_finish(r, status, out);
+    evbuffer_free(out);
+    return 1;
+}
+
 void bro_http_reply_body(bro_gw_req *r, int status, int is_error, const msgpack_object *body)
 {
     if (r->req == NULL)
+        return;
+    if (!is_error && body && body->type == MSGPACK_OBJECT_MAP &&
+        bro_http_reply_file(r, status, body))
         return;
     struct evkeyvalq *h = bro_conn_out_headers(r->req);
     if (status == 204 || body == NULL || body->type == MSGPACK_OBJECT_NIL) {

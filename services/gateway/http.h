@@ -16,7 +16,8 @@ void bro_http_problem(bro_gw_req *r, const char *word, const char *detail, const
 /* Answers r with the JSON text json (len bytes, copied). */
 void bro_http_json(bro_gw_req *r, int status, const char *json, size_t len);
 /* Answers r with a worker's reply body: JSON, or msgpack when the client accepts it; a problem
- * when is_error; no body for 204 or a nil body. */
+ * when is_error; no body for 204 or a nil body; the raw bytes with their Content-Type and
+ * Content-Disposition for a file ({"file": <bin>, "content_type", "filename"}). */
 void bro_http_reply_body(bro_gw_req *r, int status, int is_error, const msgpack_object *body);
 /* Sends the answer with out as its body (drained; NULL for none), records it and lets go of the
  * connection's request (r->req becomes NULL). */

@@ -148,10 +148,15 @@ int bro_job_if_match(bro_job *job, const char *version)
 
 int bro_job_step(bro_job *job, int (*fn)(bro_job *job, void *arg), void *arg)
 {
+    return bro_job_step_in(job, job->env->tenant, fn, arg);
+}
+
+int bro_job_step_in(bro_job *job, const char *tenant, int (*fn)(bro_job *job, void *arg), void *arg)
+{
     bro_err err = {0};
     if (job->keepalive)
         job->keepalive(job->keepalive_ctx);
-    if (bro_db_begin(job->db, job->env->tenant, &err) < 0)
+    if (bro_db_begin(job->db, tenant, &err) < 0)
         return bro_job_fail(job, err.code, "%s", err.msg);
     if (fn(job, arg) < 0) {
         bro_db_rollback(job->db);
@@ -159,6 +164,22 @@ int bro_job_step(bro_job *job, int (*fn)(bro_job *job, void *arg), void *arg)
     }
     if (bro_db_commit(job->db, &err) < 0)
         return bro_job_fail(job, err.code, "%s", err.msg);
+    return 0;
+}
+
+int bro_job_reply_file(bro_job *job, const char *content_type, const char *filename,
+                       const void *data, size_t len)
+{
+    if (len > BRO_REPLY_MAX - 65536) /* room for the reply's other members */
+        return bro_job_fail(job, BRO_E_TOO_LARGE, "the file is larger than a reply may be");
+    msgpack_pack_map(&job->pk, 3);
+    msgpack_pack_str_with_body(&job->pk, "file", 4);
+    msgpack_pack_bin_with_body(&job->pk, data, len);
+    msgpack_pack_str_with_body(&job->pk, "content_type", 12);
+    msgpack_pack_str_with_body(&job->pk, content_type, strlen(content_type));
+    msgpack_pack_str_with_body(&job->pk, "filename", 8);
+    msgpack_pack_str_with_body(&job->pk, filename, strlen(filename));
+    job->status = 200;
     return 0;
 }
 

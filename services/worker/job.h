@@ -92,6 +92,18 @@ int bro_job_if_match(bro_job *job, const char *version) BRO_MUST_USE;
  * result; on -1 the step is rolled back and job->err says why. */
 int bro_job_step(bro_job *job, int (*fn)(bro_job *job, void *arg), void *arg) BRO_MUST_USE;
 
+/* As bro_job_step, in the transaction of another tenant than the job's (slug; NULL or "" for the
+ * platform): for platform jobs that read every tenant, one transaction each. */
+int bro_job_step_in(bro_job *job, const char *tenant, int (*fn)(bro_job *job, void *arg),
+                    void *arg) BRO_MUST_USE;
+
+/* Replies 200 with a file instead of a JSON value: the body is the map {"file": <bin>,
+ * "content_type", "filename"}, which the gateway answers as the raw bytes with that
+ * Content-Type and a Content-Disposition naming the file. data is copied. Returns 0, or -1 with
+ * job->err set. */
+int bro_job_reply_file(bro_job *job, const char *content_type, const char *filename,
+                       const void *data, size_t len) BRO_MUST_USE;
+
 /* The handler of the job kind "bench.noop", which no route posts: it answers 200 with no body
  * and touches nothing, so a benchmark of it measures the runtime alone (take, finish). */
 int bro_job_noop(bro_job *job);

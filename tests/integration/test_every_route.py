@@ -104,7 +104,7 @@ def owned(service, tenants):
     cand = r.json()["id"]
     ids = {name: uuid7() for name in
            ("assessment", "consent", "plan", "journal", "organization", "opening", "match", "job",
-            "webhook", "delivery")}
+            "webhook", "delivery", "report", "project")}
     s = f'"t_{tenants["a"]["slug"]}"'
     conn = psycopg2.connect(os.environ["BROBYGGER_PG_ADMIN"])
     conn.autocommit = True
@@ -135,6 +135,13 @@ def owned(service, tenants):
         cur.execute(f"INSERT INTO {s}.webhook_deliveries (id, endpoint_id, event_id, event, "
                     f"payload, event_at, status) VALUES (%s, %s, %s, 'report.ready', '{{}}', now(), "
                     f"'failed')", (ids["delivery"], ids["webhook"], uuid7()))
+        cur.execute(f"INSERT INTO {s}.reports (id, type, period, period_from, period_to, format, "
+                    f"created_by) VALUES (%s, 'pipeline', '2026', '2026-01-01', '2026-12-31', "
+                    f"'json', 'test')", (ids["report"],))
+        cur.execute(f"INSERT INTO {s}.projects (id, name, created_by) VALUES (%s, 'Eierprosjekt', "
+                    f"'test')", (ids["project"],))
+        cur.execute(f"INSERT INTO {s}.project_participants (project_id, candidate_id, added_by) "
+                    f"VALUES (%s, %s, 'test')", (ids["project"], cand))
     conn.close()
     key = issue_key(tenants["a"]["slug"], "reader")
     return {"candidate": cand, **ids, "key_id": key[4:12], "schema": s}
@@ -152,7 +159,9 @@ def params_for(pattern, owned):
             values["sub_id"] = owned[subs[pattern.split("/")[4]]]
         return values
     resource = {"organizations": "organization", "openings": "opening", "matches": "match",
-                "imports": "job", "jobs": "job"}
+                "imports": "job", "jobs": "job", "reports": "report", "projects": "project"}
+    if pattern.startswith("/v1/projects/{id}/participants/{sub_id}"):
+        return {"id": owned["project"], "sub_id": owned["candidate"]}
     if "{key_id}" in pattern:
         return {"key_id": owned["key_id"]}
     if pattern.startswith("/v1/webhooks/{id}"):
@@ -168,7 +177,9 @@ def counts(db, schema):
         cur.execute(f"SELECT (SELECT count(*) FROM {schema}.audit_log), "
                     f"(SELECT count(*) FROM {schema}.outbox), "
                     f"(SELECT coalesce(sum(version), 0) FROM {schema}.candidates), "
-                    f"(SELECT count(*) FROM {schema}.consents WHERE withdrawn_at IS NULL)")
+                    f"(SELECT count(*) FROM {schema}.consents WHERE withdrawn_at IS NULL), "
+                    f"(SELECT coalesce(sum(version), 0) FROM {schema}.projects), "
+                    f"(SELECT count(*) FROM {schema}.project_participants)")
         return cur.fetchone()
 
 
