@@ -34,9 +34,10 @@
     " 'summary', j.summary, 'created_at', " BRO_RUN_TIME(                                          \
         "j.created_at") ", 'started_at', " BRO_RUN_TIME("j.started_at") ", "                       \
                                                                         "'finished_at',"           \
-                                                                        " " BRO_RUN_TIME("j."      \
-                                                                                         "finishe" \
-                                                                                         "d_at") ")::text"
+                                                                        " " BRO_RUN_TIME(          \
+                                                                            "j."                   \
+                                                                            "finishe"              \
+                                                                            "d_at") ")::text"
 
 /* $1 id, $2 scope, $3 weights, $4 key id. Progress is succeeded of total (100). */
 static const char *bro_run_sql_create =
@@ -135,6 +136,16 @@ int bro_matching_run_create(bro_job *job)
     bro_validate(job, job->data, bro_schema_MatchingRunCreate, bro_schema_MatchingRunCreate_n, 0);
     if (bro_job_check_fields(job) < 0)
         return -1;
+    const msgpack_object *kinds = bro_jmp_map_get(job->data, "kinds");
+    for (uint32_t i = 0; kinds && kinds->type == MSGPACK_OBJECT_ARRAY && i < kinds->via.array.size;
+         i++) {
+        char name[24] = "";
+        const msgpack_object *k = &kinds->via.array.ptr[i];
+        if (k->type == MSGPACK_OBJECT_STR && k->via.str.size < sizeof(name))
+            memcpy(name, k->via.str.ptr, k->via.str.size);
+        if (bro_world_kind(name) < 0)
+            bro_job_field_error(job, "kinds", "item %u is not an opening kind", i);
+    }
     bro_run_check_ids(job, "organization_ids");
     bro_run_check_ids(job, "candidate_ids");
     if (bro_job_check_fields(job) < 0)

@@ -12,8 +12,6 @@
 
 /* ---- SQL ------------------------------------------------------------------------------------ */
 
-#define BRO_WORLD_TAGS(col) "lower(array_to_string(" col ", E'\\x1f'))"
-
 /* $1 kinds, $2 organisations, $3 openings (arrays or NULL). Free capacity: what matches past
  * proposed have not taken. */
 static const char *bro_world_sql_openings =
@@ -21,33 +19,24 @@ static const char *bro_world_sql_openings =
     " matches m WHERE m.opening_id = o.id AND m.status NOT IN ('proposed', 'declined',"
     " 'withdrawn')), o.lat, o.lon, o.postal_code, matching_slots(o.schedule),"
     " o.pair_work_possible, o.transport_offered, coalesce(o.min_age, -1),"
-    " coalesce(o.max_age, -1), " BRO_WORLD_TAGS("o.categories") ", " BRO_WORLD_TAGS(
-        "o.accommodations_offered") ", lower(o.title || ' ' || coalesce(o.tasks, '') || ' ' ||"
-                                    " array_to_string(o.categories, ' ')), o.title FROM openings o"
-                                    " WHERE ($1::text[] IS NULL OR o.kind = ANY($1))"
-                                    " AND ($2::uuid[] IS NULL OR o.organization_id = ANY($2))"
-                                    " AND ($3::uuid[] IS NULL OR o.id = ANY($3)) ORDER BY o.id";
+    " coalesce(o.max_age, -1), lower(array_to_string(o.categories, E'\\x1f')),"
+    " lower(array_to_string(o.accommodations_offered, E'\\x1f')), lower(o.title || ' ' ||"
+    " coalesce(o.tasks, '') || ' ' || array_to_string(o.categories, ' ')), o.title"
+    " FROM openings o WHERE ($1::text[] IS NULL OR o.kind = ANY($1))"
+    " AND ($2::uuid[] IS NULL OR o.organization_id = ANY($2))"
+    " AND ($3::uuid[] IS NULL OR o.id = ANY($3)) ORDER BY o.id";
 
 /* $1 candidates (array or NULL). Erased candidates are never loaded; the stated wishes are
  * those of the newest mapping interview. */
-static const char
-    *
-        bro_world_sql_candidates =
-            "SELECT c.id, c.status, c.restricted, coalesce(c.birth_year, 0),"
-            " coalesce(c.income_basis, ''), c.lat, c.lon, c.postal_code, "
-            "matching_slots(c.availability),"
-            " c.needs_transport, c.prefers_pair_work, coalesce(c.max_travel_km, "
-            "-1), " BRO_WORLD_TAGS("c.interests") ", " BRO_WORLD_TAGS(
-                "c.skills") ", " BRO_WORLD_TAGS("c.accommodations") ", lower(coalesce((SELECT "
-                                                                    "a.wishes FROM assessments a"
-                                                                    " WHERE a.candidate_id = c.id "
-                                                                    "AND a.erased_at IS NULL ORDER "
-                                                                    "BY a.id DESC LIMIT 1), ''))"
-                                                                    " FROM candidates c WHERE "
-                                                                    "c.erased_at IS NULL AND "
-                                                                    "($1::uuid[] IS NULL OR c.id = "
-                                                                    "ANY($1))"
-                                                                    " ORDER BY c.id";
+static const char *bro_world_sql_candidates =
+    "SELECT c.id, c.status, c.restricted, coalesce(c.birth_year, 0),"
+    " coalesce(c.income_basis, ''), c.lat, c.lon, c.postal_code, matching_slots(c.availability),"
+    " c.needs_transport, c.prefers_pair_work, coalesce(c.max_travel_km, -1),"
+    " lower(array_to_string(c.interests, E'\\x1f')), lower(array_to_string(c.skills, E'\\x1f')),"
+    " lower(array_to_string(c.accommodations, E'\\x1f')), lower(coalesce((SELECT a.wishes FROM"
+    " assessments a WHERE a.candidate_id = c.id AND a.erased_at IS NULL ORDER BY a.id DESC"
+    " LIMIT 1), '')) FROM candidates c WHERE c.erased_at IS NULL"
+    " AND ($1::uuid[] IS NULL OR c.id = ANY($1)) ORDER BY c.id";
 
 /* $1 candidates, $2 openings (arrays or NULL). */
 static const char *bro_world_sql_matches =

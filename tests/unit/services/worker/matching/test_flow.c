@@ -78,7 +78,7 @@ static void test_empty_and_bad(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_beats_greedy), cmocka_unit_test(test_capacity),
+        cmocka_unit_test(test_beats_greedy),    cmocka_unit_test(test_capacity),
         cmocka_unit_test(test_full_and_losing), cmocka_unit_test(test_tie),
         cmocka_unit_test(test_empty_and_bad),
     };
