@@ -423,8 +423,8 @@ static json_t *bro_run_unassigned(bro_run_state *st, int *unassigned)
         has[st->picks[i].cand] = 1;
     *unassigned = 0;
     for (int c = 0; c < w->ncand; c++) {
-        if (has[c])
-            continue;
+        if (has[c] || w->cand[c].kinds_taken)
+            continue; /* proposed now, or holding a match past proposed */
         ++*unassigned;
         int best = BRO_RULE__COUNT; /* capacity_taken: eligible somewhere, but others won */
         for (int r = 0; !st->fits[c] && r < BRO_RULE__COUNT; r++)
