@@ -51,9 +51,9 @@ CREATE TABLE pair_rules (
 CREATE INDEX pair_rules_opening_idx ON pair_rules (opening_id);
 
 -- ---- weights --------------------------------------------------------------------------------
--- One row at most: the tenant's own weights of the score's factors. Without it the defaults
--- of services/worker/matching/score.h hold (README "Matching" lists them); a factor missing
--- from weights keeps its default.
+-- One row at most: the tenant's own weights of the score's factors (whole numbers 0-100).
+-- Without it the defaults of services/worker/matching/model.c hold (README "Matching" lists
+-- them); a factor missing from weights keeps its default.
 
 CREATE TABLE matching_weights (
     id          int PRIMARY KEY DEFAULT 1 CHECK (id = 1),

@@ -204,3 +204,18 @@ def test_run_scope_and_bad_bodies(town):
     assert out["summary"]["inputs"]["openings"] == 0 and out["summary"]["assigned"] == 0
     assert out["scope"] == {"kinds": ["vta"]}
     assert api.get("/v1/matching-runs/0192b0c4-7e1a-7000-8000-000000000001").status_code == 404
+
+
+def test_weights_defaults_changes_and_runs_keep_theirs(town, service):
+    api, slug = town["api"], town["slug"]
+    r = api.get("/v1/matching-weights")
+    assert r.status_code == 200, r.text
+    assert r.json()["defaults"]["wishes"] == 6 and r.json()["weights"] == r.json()["defaults"]
+    assert api.patch("/v1/matching-weights", {"wishes": 8}).status_code == 403  # coordinator
+    admin_api = service.api(issue_key(slug, "tenant_admin"))
+    assert admin_api.patch("/v1/matching-weights", {"wishes": 101}).status_code == 422
+    r = admin_api.patch("/v1/matching-weights", {"wishes": 8})
+    assert r.status_code == 200, r.text
+    assert r.json()["weights"]["wishes"] == 8 and r.json()["weights"]["skills"] == 3
+    out = run(api, {"kinds": ["activity"]})
+    assert out["weights"]["wishes"] == 8

@@ -45,13 +45,13 @@ const char *bro_model_factor_name(int f)
 
 void bro_model_default_weights(double w[BRO_F__COUNT])
 {
-    w[BRO_F_WISHES] = 3.0;
-    w[BRO_F_INTERESTS] = 2.0;
-    w[BRO_F_SKILLS] = 1.5;
-    w[BRO_F_SCHEDULE] = 1.0;
-    w[BRO_F_DISTANCE] = 1.0;
-    w[BRO_F_TRANSPORT] = 1.0;
-    w[BRO_F_PAIR_WORK] = 0.5;
+    w[BRO_F_WISHES] = 6;
+    w[BRO_F_INTERESTS] = 4;
+    w[BRO_F_SKILLS] = 3;
+    w[BRO_F_SCHEDULE] = 2;
+    w[BRO_F_DISTANCE] = 2;
+    w[BRO_F_TRANSPORT] = 2;
+    w[BRO_F_PAIR_WORK] = 1;
 }
 
 json_t *bro_model_rule_codes(unsigned rules)

@@ -63,8 +63,9 @@ enum {
 /* The factor's name in weights and factor parts ("wishes", ...). */
 const char *bro_model_factor_name(int f);
 
-/* The documented default weights (README "Matching"): wishes first, as supported employment
- * (IPS) teaches, then interests, skills, schedule, distance, transport, pair work. */
+/* The documented default weights (README "Matching"), whole numbers as the API takes them:
+ * wishes first, as supported employment (IPS) teaches, then interests, skills, schedule,
+ * distance, transport, pair work. */
 void bro_model_default_weights(double w[BRO_F__COUNT]);
 
 /* A set of interned tags, ascending, no repeats. */
