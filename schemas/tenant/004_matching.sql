@@ -58,6 +58,7 @@ CREATE INDEX pair_rules_opening_idx ON pair_rules (opening_id);
 CREATE TABLE matching_weights (
     id          int PRIMARY KEY DEFAULT 1 CHECK (id = 1),
     weights     jsonb NOT NULL DEFAULT '{}',
+    version     int NOT NULL DEFAULT 1,
     updated_by  text NOT NULL,
     updated_at  timestamptz NOT NULL DEFAULT now()
 );

@@ -103,7 +103,8 @@ def owned(service, tenants):
     assert r.status_code == 201
     cand = r.json()["id"]
     ids = {name: uuid7() for name in
-           ("assessment", "consent", "plan", "journal", "organization", "opening", "match", "job")}
+           ("assessment", "consent", "plan", "journal", "organization", "opening", "match", "job",
+            "run", "pair_rule")}
     s = f'"t_{tenants["a"]["slug"]}"'
     conn = psycopg2.connect(os.environ["BROBYGGER_PG_ADMIN"])
     conn.autocommit = True
@@ -127,6 +128,11 @@ def owned(service, tenants):
                     (ids["match"], cand, ids["opening"]))
         cur.execute(f"INSERT INTO {s}.jobs (id, kind, created_by) VALUES (%s, 'import', 'test')",
                     (ids["job"],))
+        cur.execute(f"INSERT INTO {s}.jobs (id, kind, created_by) VALUES (%s, 'matching.run', "
+                    f"'test')", (ids["run"],))
+        cur.execute(f"INSERT INTO {s}.pair_rules (id, candidate_id, opening_id, rule, key_id, role) "
+                    f"VALUES (%s, %s, %s, 'lock', 'test', 'coordinator')",
+                    (ids["pair_rule"], cand, ids["opening"]))
     conn.close()
     key = issue_key(tenants["a"]["slug"], "reader")
     return {"candidate": cand, **ids, "key_id": key[4:12], "schema": s}
@@ -144,7 +150,7 @@ def params_for(pattern, owned):
             values["sub_id"] = owned[subs[pattern.split("/")[4]]]
         return values
     resource = {"organizations": "organization", "openings": "opening", "matches": "match",
-                "imports": "job", "jobs": "job"}
+                "imports": "job", "jobs": "job", "matching-runs": "run", "pair-rules": "pair_rule"}
     if "{key_id}" in pattern:
         return {"key_id": owned["key_id"]}
     name = pattern.split("/")[2]

@@ -203,26 +203,52 @@ out:
 
 /* ---- history -------------------------------------------------------------------------------- */
 
-/* $1 match, $2 role: the whole history, oldest first (a match has a handful of entries). */
+/* $1 match, $2 role: whether the caller may see the match. */
+static const char *bro_life_sql_visible =
+    "SELECT 1 FROM matches m JOIN candidates c ON c.id = m.candidate_id WHERE m.id = $1::uuid"
+    " AND c.erased_at IS NULL AND (NOT c.restricted OR $2 = 'tenant_admin')";
+
+/* $1 match, $2 cursor (last history id seen), $3 limit: oldest first. */
 static const char *bro_life_sql_history =
-    "SELECT json_build_object('items', coalesce(json_agg(json_build_object('id', h.id,"
-    " 'from_status', h.from_status, 'to_status', h.to_status, 'run_id', h.run_id, 'key_id',"
-    " h.key_id, 'role', h.role, 'at', " BRO_LIFE_TIME(
-        "h.at") ") ORDER BY h.id) FILTER (WHERE"
-                " h.id IS NOT NULL), '[]'), 'next_cursor', NULL)::text FROM matches m JOIN "
-                "candidates c ON"
-                " c.id = m.candidate_id LEFT JOIN match_history h ON h.match_id = m.id WHERE m.id "
-                "= $1::uuid"
-                " AND c.erased_at IS NULL AND (NOT c.restricted OR $2 = 'tenant_admin') GROUP BY "
-                "m.id";
+    "SELECT json_build_object('id', h.id, 'from_status', h.from_status, 'to_status',"
+    " h.to_status, 'run_id', h.run_id, 'key_id', h.key_id, 'role', h.role, 'at', " BRO_LIFE_TIME(
+        "h.at") ")::text, h.id::text FROM match_history h WHERE h.match_id ="
+                " $1::uuid AND ($2::bigint IS NULL OR h.id > $2::bigint) ORDER BY h.id LIMIT "
+                "$3::int + 1";
 
 int bro_matching_match_history(bro_job *job)
 {
-    char id[BRO_UUID_LEN + 1];
+    char id[BRO_UUID_LEN + 1], cursor[24] = "", lim[8] = "50";
     if (bro_job_param(job->path, "id", id, sizeof(id)) < 0 || !bro_ids_is_uuid(id))
         return bro_job_fail(job, BRO_E_NOT_FOUND, "no such match");
-    const char *p[] = {id, job->env->actor.role};
-    return bro_job_query_one(job, bro_life_sql_history, 2, p, 200, "no such match");
+    if (job->query && job->query->via.map.size > 0)
+        bro_validate(job, job->query, bro_query_listMatchHistory, bro_query_listMatchHistory_n, 1);
+    int has_cursor = bro_job_param(job->query, "cursor", cursor, sizeof(cursor)) == 0;
+    bro_job_param(job->query, "limit", lim, sizeof(lim));
+    int limit = atoi(lim);
+    if (limit < 1 || limit > 200)
+        bro_job_field_error(job, "limit", "must be an integer from 1 to 200");
+    if (strspn(cursor, "0123456789") != strlen(cursor))
+        bro_job_field_error(job, "cursor", "must be a cursor from an earlier page");
+    if (bro_job_check_fields(job) < 0)
+        return -1;
+    const char *vp[] = {id, job->env->actor.role};
+    bro_err err = {0};
+    PGresult *res = bro_db_exec(job->db, bro_life_sql_visible, 2, vp, &err);
+    if (res == NULL)
+        return bro_job_fail(job, err.code, "%s", err.msg);
+    int seen = PQntuples(res) == 1;
+    PQclear(res);
+    if (!seen)
+        return bro_job_fail(job, BRO_E_NOT_FOUND, "no such match");
+    snprintf(lim, sizeof(lim), "%d", limit);
+    const char *p[] = {id, has_cursor ? cursor : NULL, lim};
+    if ((res = bro_db_exec(job->db, bro_life_sql_history, 3, p, &err)) == NULL)
+        return bro_job_fail(job, err.code, "%s", err.msg);
+    const char *next = PQntuples(res) > limit ? PQgetvalue(res, limit - 1, 1) : NULL;
+    int rc = bro_job_reply_page(job, res, limit, next);
+    PQclear(res);
+    return rc;
 }
 
 /* ---- locks and exclusions ------------------------------------------------------------------- */

@@ -3,6 +3,7 @@
  * keeps following the default). */
 #include <jansson.h>
 #include <libpq-fe.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -16,7 +17,12 @@
 static const char *bro_weights_sql_update =
     "INSERT INTO matching_weights (id, weights, updated_by) VALUES (1, $1::jsonb, $2)"
     " ON CONFLICT (id) DO UPDATE SET weights = matching_weights.weights || EXCLUDED.weights,"
-    " updated_by = EXCLUDED.updated_by, updated_at = now()";
+    " version = matching_weights.version + 1, updated_by = EXCLUDED.updated_by,"
+    " updated_at = now()";
+
+/* The version (0 without a row), locked so If-Match and the change see the same one. */
+static const char *bro_weights_sql_version =
+    "SELECT coalesce((SELECT version FROM matching_weights WHERE id = 1 FOR UPDATE), 0)";
 
 static json_t *bro_weights_object(const double w[BRO_F__COUNT])
 {
@@ -26,14 +32,28 @@ static json_t *bro_weights_object(const double w[BRO_F__COUNT])
     return obj;
 }
 
+/* The weights' version as text into v; 0 or -1 with the job failed. */
+static int bro_weights_version(bro_job *job, char v[16])
+{
+    bro_err err = {0};
+    PGresult *res = bro_db_exec(job->db, bro_weights_sql_version, 0, NULL, &err);
+    if (res == NULL)
+        return bro_job_fail(job, err.code, "%s", err.msg);
+    snprintf(v, 16, "%s", PQgetvalue(res, 0, 0));
+    PQclear(res);
+    return 0;
+}
+
 static int bro_weights_reply(bro_job *job)
 {
     double w[BRO_F__COUNT], d[BRO_F__COUNT];
-    if (bro_world_weights(job, w, NULL, NULL) < 0)
+    char v[16], etag[20];
+    if (bro_world_weights(job, w, NULL, NULL) < 0 || bro_weights_version(job, v) < 0)
         return -1;
     bro_model_default_weights(d);
-    json_t *out = json_pack("{s:o, s:o}", "weights", bro_weights_object(w), "defaults",
-                            bro_weights_object(d));
+    snprintf(etag, sizeof(etag), "\"%s\"", v);
+    json_t *out = json_pack("{s:o, s:o, s:i, s:s}", "weights", bro_weights_object(w), "defaults",
+                            bro_weights_object(d), "version", atoi(v), "etag", etag);
     char *text = out ? json_dumps(out, JSON_COMPACT) : NULL;
     json_decref(out);
     if (text == NULL)
@@ -52,7 +72,9 @@ int bro_matching_weights_update(bro_job *job)
 {
     bro_validate(job, job->data, bro_schema_MatchingWeightsPatch, bro_schema_MatchingWeightsPatch_n,
                  1);
-    if (bro_job_check_fields(job) < 0)
+    char v[16];
+    if (bro_job_check_fields(job) < 0 || bro_weights_version(job, v) < 0 ||
+        bro_job_if_match(job, v) < 0)
         return -1;
     json_t *set = json_object();
     for (int f = 0; set && f < BRO_F__COUNT; f++) {
