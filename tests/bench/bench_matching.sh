@@ -78,14 +78,14 @@ n, o, wall, peak = int(sys.argv[1]), int(sys.argv[2]), float(sys.argv[3]), sys.a
 r = json.load(sys.stdin)
 assert r["status"] == "done", r
 s = r["summary"]
-t = s["timings_ms"]
+t, c = s["timings_ms"], s["cpu_ms"]
 share = s["inputs"]["eligible_pairs"] / (n * o)
-print(f"| {n} | {o} | {wall:.0f} | {t['"'"'load'"'"']:.0f} | {t['"'"'score'"'"']:.0f} | "
-      f"{t['"'"'solve'"'"']:.0f} | {share:.3f} | {s['"'"'assigned'"'"']} | {s['"'"'total_score'"'"']} | {peak} |")
+print(f"| {n} | {o} | {wall:.0f} | {t['"'"'load'"'"']:.0f} | {t['"'"'score'"'"']:.0f} ({c['"'"'score'"'"']:.0f}) | "
+      f"{t['"'"'solve'"'"']:.0f} ({c['"'"'solve'"'"']:.0f}) | {share:.3f} | {s['"'"'assigned'"'"']} | {s['"'"'total_score'"'"']} | {peak} |")
 ' "$n" $((n * 2 / 5)) "$(awk -v a="$t0" -v b="$t1" 'BEGIN { print (b - a) * 1000 }')" "$peak"
 }
 
-echo "| candidates | openings | run wall ms | load ms | score ms | solve ms | eligible share | assigned | total score | worker peak MB |"
+echo "| candidates | openings | run wall ms | load ms | score ms (CPU) | solve ms (CPU) | eligible share | assigned | total score | worker peak MB |"
 echo "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
 for n in $SIZES; do run_size "$n"; done
 
@@ -129,6 +129,7 @@ psql_admin -tA -c "SELECT '/v1/candidates/' || id || '/ranking' FROM t_m_$RANKIN
   ORDER BY id LIMIT 500" >"$work/ranking.txt"
 BENCH_PATHS=$work/ranking.txt wrk -t2 -c"$CONNS" -d"${DURATION}s" --latency -s "$HERE/rotate.lua" \
   -H "Authorization: Bearer $key" "http://127.0.0.1:$GW" >"$work/wrk.txt"
+cat "$work/wrk.txt" >&2
 read -r rps p50 p99 errors < <(bench_wrk_figures <"$work/wrk.txt")
 echo
 echo "| GET /v1/candidates/{id}/ranking ($RANKING_SIZE candidates, $((RANKING_SIZE * 2 / 5)) openings, $CONNS connections) | req/s | p50 ms | p99 ms | errors |"

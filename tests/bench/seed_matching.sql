@@ -9,7 +9,7 @@ CREATE OR REPLACE FUNCTION pg_temp.pick(a text[], r double precision) RETURNS te
 LANGUAGE sql IMMUTABLE AS $$ SELECT a[1 + floor(r * cardinality(a))::int] $$;
 
 -- n tags of a drawn at random.
-CREATE OR REPLACE FUNCTION pg_temp.some(a text[], n int) RETURNS text[]
+CREATE OR REPLACE FUNCTION pg_temp.draw(a text[], n int) RETURNS text[]
 LANGUAGE sql VOLATILE AS $$
     SELECT coalesce(array_agg(DISTINCT a[1 + floor(random() * cardinality(a))::int]), '{}')
     FROM generate_series(1, n)
@@ -38,11 +38,11 @@ INSERT INTO candidates (id, ref, given_name, family_name, birth_year, postal_cod
     status, interests, skills, accommodations, availability, needs_transport, prefers_pair_work,
     max_travel_km, created_by)
 SELECT gen_random_uuid(), 'K-2026-' || lpad(i::text, 5, '0'), 'Deltaker', 'Nr ' || i,
-    1960 + floor(random() * 45)::int, pick(v.codes, random()),
+    1960 + floor(random() * 45)::int, pg_temp.pick(v.codes, random()),
     CASE WHEN random() < 0.8 THEN 'uforetrygd' WHEN random() < 0.5 THEN 'aap' ELSE 'annet' END,
-    'kartlagt', some(v.tags, 3), some(v.tags, 2),
-    CASE WHEN random() < 0.15 THEN ARRAY['rullestol'] ELSE '{}' END, week(0.35),
-    random() < 0.3, random() < 0.3, 5 + floor(random() * 40)::int, 'bench'
+    'kartlagt', pg_temp.draw(v.tags, 3), pg_temp.draw(v.tags, 2),
+    CASE WHEN random() < 0.3 THEN ARRAY['rullestol'] ELSE '{}' END, pg_temp.week(0.3),
+    random() < 0.3, random() < 0.3, 3 + floor(random() * 25)::int, 'bench'
 FROM generate_series(1, :cands) i, vocab v;
 
 INSERT INTO organizations (id, name, kind, created_by)
@@ -53,11 +53,11 @@ INSERT INTO openings (id, organization_id, kind, title, tasks, categories,
     accommodations_offered, schedule, postal_code, capacity, pair_work_possible,
     transport_offered, min_age, max_age, created_by)
 SELECT gen_random_uuid(), (SELECT id FROM organizations ORDER BY id OFFSET i % greatest(:openings / 10, 1) LIMIT 1),
-    pick(ARRAY['work_trial', 'vta', 'vta_o', 'vto', 'ordinary_job', 'activity', 'volunteer_role'],
+    pg_temp.pick(ARRAY['work_trial', 'vta', 'vta_o', 'vto', 'ordinary_job', 'activity', 'volunteer_role'],
          random()),
-    'Plass ' || i, 'Oppgaver med ' || pick(v.tags, random()), some(v.tags, 2),
-    CASE WHEN random() < 0.4 THEN ARRAY['rullestol'] ELSE '{}' END, week(0.12),
-    pick(v.codes, random()), 1 + floor(random() * 5)::int, random() < 0.5, random() < 0.1,
+    'Plass ' || i, 'Oppgaver med ' || pg_temp.pick(v.tags, random()), pg_temp.draw(v.tags, 2),
+    CASE WHEN random() < 0.4 THEN ARRAY['rullestol'] ELSE '{}' END, pg_temp.week(0.05),
+    pg_temp.pick(v.codes, random()), 1 + floor(random() * 5)::int, random() < 0.5, random() < 0.1,
     CASE WHEN random() < 0.3 THEN 18 END, CASE WHEN random() < 0.3 THEN 40 + floor(random() * 27)::int END,
     'bench'
 FROM generate_series(1, :openings) i, vocab v;

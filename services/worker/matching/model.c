@@ -277,7 +277,12 @@ double bro_model_pair_km(const bro_model_candidate *c, const bro_model_opening *
 {
     if (!c->has_pos || !o->has_pos)
         return -1;
-    return bro_model_km(c->lat, c->lon, o->lat, o->lon);
+    /* Equirectangular: one square root per pair instead of five trigonometric calls (a run
+     * checks millions), within 0.5 % of the great circle for the distances people travel. */
+    const double rad = M_PI / 180.0;
+    double x = (o->lon - c->lon) * rad * 0.5 * (c->coslat + o->coslat);
+    double y = (o->lat - c->lat) * rad;
+    return 6371.0 * sqrt(x * x + y * y);
 }
 
 /* Whether a candidate of age `age` fits the opening's range (an unknown age fits). */

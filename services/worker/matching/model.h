@@ -96,6 +96,7 @@ typedef struct bro_model_candidate {
     int income;                   /* BRO_INCOME_* */
     int has_pos;                  /* 1 when lat/lon hold a place */
     double lat, lon;              /* degrees */
+    double coslat;                /* cos(lat), for bro_model_pair_km */
     uint32_t slots;               /* availability bits (matching_slots); 0: not given */
     int needs_transport;          /* bool */
     int prefers_pair;             /* bool */
@@ -115,6 +116,7 @@ typedef struct bro_model_opening {
     int free;                     /* capacity left for this run */
     int has_pos;                  /* 1 when lat/lon hold a place */
     double lat, lon;              /* degrees */
+    double coslat;                /* cos(lat), for bro_model_pair_km */
     uint32_t slots;               /* schedule bits; 0: by agreement */
     int pair_possible;            /* bool */
     int transport;                /* bool: transport offered */
@@ -134,7 +136,7 @@ typedef struct bro_model_parts {
 /* Kilometres between two places (great-circle). */
 double bro_model_km(double lat1, double lon1, double lat2, double lon2);
 
-/* The distance of a pair, or -1 when either has no place. */
+/* The distance of a pair, or -1 when either has no place; each side's coslat must be set. */
 double bro_model_pair_km(const bro_model_candidate *c, const bro_model_opening *o);
 
 /* Every hard rule the pair breaks (BRO_RULE_* bits), in year `year` for the age rule; 0 when

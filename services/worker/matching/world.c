@@ -5,6 +5,7 @@
 #include "matching/world.h"
 
 #include <libpq-fe.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -17,7 +18,7 @@
 static const char *bro_world_sql_openings =
     "SELECT o.id, o.organization_id, o.kind, o.active, o.capacity - (SELECT count(*) FROM"
     " matches m WHERE m.opening_id = o.id AND m.status NOT IN ('proposed', 'declined',"
-    " 'withdrawn')), o.lat, o.lon, o.postal_code, matching_slots(o.schedule),"
+    " 'withdrawn')), o.lat, o.lon, o.postal_code, o.schedule_slots,"
     " o.pair_work_possible, o.transport_offered, coalesce(o.min_age, -1),"
     " coalesce(o.max_age, -1), lower(array_to_string(o.categories, E'\\x1f')),"
     " lower(array_to_string(o.accommodations_offered, E'\\x1f')), lower(o.title || ' ' ||"
@@ -30,7 +31,7 @@ static const char *bro_world_sql_openings =
  * those of the newest mapping interview. */
 static const char *bro_world_sql_candidates =
     "SELECT c.id, c.status, c.restricted, coalesce(c.birth_year, 0),"
-    " coalesce(c.income_basis, ''), c.lat, c.lon, c.postal_code, matching_slots(c.availability),"
+    " coalesce(c.income_basis, ''), c.lat, c.lon, c.postal_code, c.availability_slots,"
     " c.needs_transport, c.prefers_pair_work, coalesce(c.max_travel_km, -1),"
     " lower(array_to_string(c.interests, E'\\x1f')), lower(array_to_string(c.skills, E'\\x1f')),"
     " lower(array_to_string(c.accommodations, E'\\x1f')), lower(coalesce((SELECT a.wishes FROM"
@@ -191,7 +192,7 @@ static int bro_world_tags(bro_world *w, const char *list, bro_model_set *out)
 }
 
 static void bro_world_place(const PGresult *res, int row, int col, int *has, double *lat,
-                            double *lon)
+                            double *lon, double *coslat)
 {
     *has = 0;
     if (!PQgetisnull(res, row, col) && !PQgetisnull(res, row, col + 1)) {
@@ -201,6 +202,7 @@ static void bro_world_place(const PGresult *res, int row, int col, int *has, dou
     } else if (!PQgetisnull(res, row, col + 2)) {
         *has = bro_postal_find(PQgetvalue(res, row, col + 2), lat, lon) == 0;
     }
+    *coslat = *has ? cos(*lat * M_PI / 180.0) : 1.0;
 }
 
 static int bro_world_opening_row(bro_world *w, const PGresult *res, int r)
@@ -212,7 +214,7 @@ static int bro_world_opening_row(bro_world *w, const PGresult *res, int r)
     o->kind = bro_world_kind(PQgetvalue(res, r, 2));
     o->active = PQgetvalue(res, r, 3)[0] == 't';
     o->free = atoi(PQgetvalue(res, r, 4));
-    bro_world_place(res, r, 5, &o->has_pos, &o->lat, &o->lon);
+    bro_world_place(res, r, 5, &o->has_pos, &o->lat, &o->lon, &o->coslat);
     o->slots = (uint32_t)atoi(PQgetvalue(res, r, 8));
     o->pair_possible = PQgetvalue(res, r, 9)[0] == 't';
     o->transport = PQgetvalue(res, r, 10)[0] == 't';
@@ -260,7 +262,7 @@ static int bro_world_candidate_row(bro_world *w, const PGresult *res, int r,
     c->income = strcmp(income, "uforetrygd") == 0 ? BRO_INCOME_UFORETRYGD
                 : strcmp(income, "aap") == 0      ? BRO_INCOME_AAP
                                                   : BRO_INCOME_OTHER;
-    bro_world_place(res, r, 5, &c->has_pos, &c->lat, &c->lon);
+    bro_world_place(res, r, 5, &c->has_pos, &c->lat, &c->lon, &c->coslat);
     c->slots = (uint32_t)atoi(PQgetvalue(res, r, 8));
     c->needs_transport = PQgetvalue(res, r, 9)[0] == 't';
     c->prefers_pair = PQgetvalue(res, r, 10)[0] == 't';

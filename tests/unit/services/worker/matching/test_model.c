@@ -257,6 +257,13 @@ static void test_postal(void **state)
     assert_int_equal(bro_postal_find("0150", &lat2, &lon2), 0);
     double km = bro_model_km(lat, lon, lat2, lon2);
     assert_true(km > 35 && km < 55);
+    /* The pairs' fast distance agrees with the great circle within 0.5 %. */
+    bro_model_candidate c = {.has_pos = 1, .lat = lat, .lon = lon, .coslat = cos(lat * M_PI / 180)};
+    bro_model_opening o = {
+        .has_pos = 1, .lat = lat2, .lon = lon2, .coslat = cos(lat2 * M_PI / 180)};
+    assert_true(fabs(bro_model_pair_km(&c, &o) - km) < 0.005 * km);
+    c.has_pos = 0;
+    assert_true(bro_model_pair_km(&c, &o) < 0);
 }
 
 int main(void)
