@@ -288,29 +288,28 @@ static PGresult *bro_world_query(bro_job *job, const char *sql, int n, const cha
     return res;
 }
 
+/* Loads the openings; *hay gets each one's text to find tags in (pointing into *keep, which
+ * the caller clears once the hits are made; *hay is the caller's to free). */
 static int bro_world_load_openings(bro_job *job, bro_world *w, const bro_world_scope *s,
-                                   const char **haystacks_out, PGresult **keep)
+                                   const char ***hay, PGresult **keep)
 {
     const char *p[] = {s->kinds, s->organizations, s->openings};
     PGresult *res = bro_world_query(job, bro_world_sql_openings, 3, p);
     if (res == NULL)
         return -1;
+    *keep = res;
     int n = PQntuples(res);
     w->open = calloc((size_t)n + 1, sizeof(*w->open));
     w->titles = calloc((size_t)n + 1, sizeof(*w->titles));
     w->postals = calloc((size_t)n + 1, sizeof(*w->postals));
-    if (w->open == NULL || w->titles == NULL || w->postals == NULL) {
-        PQclear(res);
+    *hay = calloc((size_t)n + 1, sizeof(**hay));
+    if (w->open == NULL || w->titles == NULL || w->postals == NULL || *hay == NULL)
         return bro_job_fail(job, BRO_E_NOMEM, "out of memory");
-    }
     for (int r = 0; r < n; r++) {
-        if (bro_world_opening_row(w, res, r) < 0) {
-            PQclear(res);
+        if (bro_world_opening_row(w, res, r) < 0)
             return bro_job_fail(job, BRO_E_NOMEM, "an opening did not load");
-        }
-        haystacks_out[r] = PQgetvalue(res, r, 15);
+        (*hay)[r] = PQgetvalue(res, r, 15);
     }
-    *keep = res; /* the haystacks point into it until the hits are made */
     return 0;
 }
 
@@ -446,18 +445,10 @@ int bro_world_load(bro_job *job, bro_world *w, const bro_world_scope *scope)
         return bro_job_fail(job, BRO_E_NOMEM, "out of memory");
     if (bro_world_weights(job, w->w, &w->year, NULL) < 0)
         return -1;
-    PGresult *openings = NULL, *res;
+    PGresult *openings = NULL;
     const char **hay = NULL;
     int rc = -1;
-    /* The openings' count is not known before the query: room for a generous bound first. */
-    res = bro_world_query(job, "SELECT count(*) FROM openings", 0, NULL);
-    if (res == NULL)
-        return -1;
-    hay = calloc((size_t)atoi(PQgetvalue(res, 0, 0)) + 1, sizeof(*hay));
-    PQclear(res);
-    if (hay == NULL)
-        return bro_job_fail(job, BRO_E_NOMEM, "out of memory");
-    if (bro_world_load_openings(job, w, scope, hay, &openings) == 0 &&
+    if (bro_world_load_openings(job, w, scope, &hay, &openings) == 0 &&
         bro_world_load_candidates(job, w, scope) == 0 && bro_world_hits(job, w, hay) == 0 &&
         bro_world_load_pairs(job, w, scope) == 0)
         rc = 0;
