@@ -56,7 +56,7 @@ SELECT gen_random_uuid(), (SELECT id FROM organizations ORDER BY id OFFSET i % g
     pg_temp.pick(ARRAY['work_trial', 'vta', 'vta_o', 'vto', 'ordinary_job', 'activity', 'volunteer_role'],
          random()),
     'Plass ' || i, 'Oppgaver med ' || pg_temp.pick(v.tags, random()), pg_temp.draw(v.tags, 2),
-    CASE WHEN random() < 0.4 THEN ARRAY['rullestol'] ELSE '{}' END, pg_temp.week(0.05),
+    CASE WHEN random() < 0.4 THEN ARRAY['rullestol'] ELSE '{}' END, pg_temp.week(0.025),
     pg_temp.pick(v.codes, random()), 1 + floor(random() * 5)::int, random() < 0.5, random() < 0.1,
     CASE WHEN random() < 0.3 THEN 18 END, CASE WHEN random() < 0.3 THEN 40 + floor(random() * 27)::int END,
     'bench'

@@ -296,13 +296,12 @@ static int bro_run_load_step(bro_job *job, void *arg)
 
 /* The arcs of one kind: every eligible pair of a candidate and an opening of that kind. */
 static int bro_run_arcs(bro_run_state *st, int kind, const int *open_of_kind, int nk,
-                        bro_flow_arc **arcs, bro_model_parts **parts, size_t *narcs)
+                        bro_flow_arc **arcs, size_t *narcs)
 {
     bro_world *w = &st->world;
     size_t cap = 1024, n = 0;
     *arcs = malloc(cap * sizeof(**arcs));
-    *parts = malloc(cap * sizeof(**parts));
-    if (*arcs == NULL || *parts == NULL)
+    if (*arcs == NULL)
         return -1;
     for (int c = 0; c < w->ncand; c++) {
         for (int k = 0; k < nk; k++) {
@@ -315,17 +314,14 @@ static int bro_run_arcs(bro_run_state *st, int kind, const int *open_of_kind, in
             if (n == cap) {
                 cap *= 2;
                 bro_flow_arc *a = realloc(*arcs, cap * sizeof(**arcs));
-                if (a)
-                    *arcs = a;
-                bro_model_parts *q = a ? realloc(*parts, cap * sizeof(**parts)) : NULL;
-                if (q == NULL)
+                if (a == NULL)
                     return -1;
-                *parts = q;
+                *arcs = a;
             }
             int locked = bro_world_pair(w, c, open_of_kind[k]) & BRO_WORLD_LOCKED;
             (*arcs)[n] = (bro_flow_arc){
                 c, k, llround(pp.score * BRO_RUN_SCALE) + (locked ? BRO_RUN_LOCK : 0)};
-            (*parts)[n++] = pp;
+            n++;
             st->fits[c] = 1;
         }
     }
@@ -334,8 +330,10 @@ static int bro_run_arcs(bro_run_state *st, int kind, const int *open_of_kind, in
     return 0;
 }
 
-static int bro_run_keep(bro_run_state *st, const bro_flow_arc *arcs, const bro_model_parts *parts,
-                        const unsigned char *chosen, size_t narcs, const int *open_of_kind)
+/* Keeps the chosen arcs with their score parts, worked out again for these few (keeping them
+ * for every eligible pair would cost 80 bytes a pair). */
+static int bro_run_keep(bro_run_state *st, const bro_flow_arc *arcs, const unsigned char *chosen,
+                        size_t narcs, const int *open_of_kind)
 {
     for (size_t i = 0; i < narcs; i++) {
         if (!chosen[i])
@@ -344,8 +342,11 @@ static int bro_run_keep(bro_run_state *st, const bro_flow_arc *arcs, const bro_m
         if (p == NULL)
             return -1;
         st->picks = p;
-        p[st->npicks++] = (bro_run_pick){arcs[i].left, open_of_kind[arcs[i].right], parts[i]};
-        st->total += parts[i].score;
+        bro_run_pick *pick = &p[st->npicks++];
+        pick->cand = arcs[i].left;
+        pick->open = open_of_kind[arcs[i].right];
+        bro_world_check(&st->world, pick->cand, pick->open, &pick->parts);
+        st->total += pick->parts.score;
     }
     st->eligible += (long long)narcs;
     return 0;
@@ -358,7 +359,6 @@ static int bro_run_kind(bro_run_state *st, int kind, char err[128])
     int *open_of_kind = malloc(((size_t)w->nopen + 1) * sizeof(int));
     int32_t *cap = malloc(((size_t)w->nopen + 1) * sizeof(int32_t));
     bro_flow_arc *arcs = NULL;
-    bro_model_parts *parts = NULL;
     unsigned char *chosen = NULL;
     size_t narcs = 0;
     int nk = 0, rc = -1;
@@ -375,7 +375,7 @@ static int bro_run_kind(bro_run_state *st, int kind, char err[128])
         goto out;
     }
     double t0 = bro_run_now_ms(), c0 = bro_run_cpu_ms();
-    if (bro_run_arcs(st, kind, open_of_kind, nk, &arcs, &parts, &narcs) < 0 ||
+    if (bro_run_arcs(st, kind, open_of_kind, nk, &arcs, &narcs) < 0 ||
         (chosen = malloc(narcs + 1)) == NULL)
         goto out;
     double t1 = bro_run_now_ms(), c1 = bro_run_cpu_ms();
@@ -387,12 +387,11 @@ static int bro_run_kind(bro_run_state *st, int kind, char err[128])
     st->cpu[1] += c1 - c0;
     st->cpu[2] += bro_run_cpu_ms() - c1;
     snprintf(err, 128, "out of memory");
-    rc = bro_run_keep(st, arcs, parts, chosen, narcs, open_of_kind);
+    rc = bro_run_keep(st, arcs, chosen, narcs, open_of_kind);
 out:
     free(open_of_kind);
     free(cap);
     free(arcs);
-    free(parts);
     free(chosen);
     return rc;
 }
