@@ -28,6 +28,7 @@ export BROBYGGER_LISTEN=127.0.0.1:$GW BROBYGGER_ADMIN_LISTEN=127.0.0.1:$((GW + 1
 export BROBYGGER_LOG=warn BROBYGGER_RATE_KEY=1000000 BROBYGGER_RATE_KEY_BURST=1000000
 export BROBYGGER_RATE_TENANT=1000000 BROBYGGER_RATE_TENANT_BURST=1000000
 work=$(mktemp -d)
+: >"$work/keys.txt"
 pids=()
 stop_all() {
   [ ${#pids[@]} -gt 0 ] && { kill -TERM "${pids[@]}" 2>/dev/null || true; }
@@ -51,7 +52,7 @@ psql_admin() { psql -X -q -v ON_ERROR_STOP=1 -h 127.0.0.1 -p "$PG_PORT" -U postg
 run_size() {
   local n=$1 slug=m_$1 key wpid rid t0 t1 state
   "$BIN/brobygger-admin" tenant create --slug "$slug" --name "Bench $n" \
-    --kommunenummer $((3000 + n % 1000)) >/dev/null
+    --kommunenummer $((3000 + $(wc -l <"$work/keys.txt"))) >/dev/null
   key=$("$BIN/brobygger-admin" key issue --tenant "$slug" --role coordinator | tail -n 1)
   echo "$slug $key" >>"$work/keys.txt"
   { printf 'SET search_path = t_%s, public;\n' "$slug"; cat "$HERE/seed_matching.sql"; } |

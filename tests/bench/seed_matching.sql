@@ -24,6 +24,13 @@ LANGUAGE sql VOLATILE AS $$
         WHERE random() < p GROUP BY d) w
 $$;
 
+-- One weekday and one part of it, as an opening that takes people at one time a week.
+CREATE OR REPLACE FUNCTION pg_temp.slot(d double precision, p double precision) RETURNS jsonb
+LANGUAGE sql IMMUTABLE AS $$
+    SELECT jsonb_build_object(pg_temp.pick(ARRAY['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'], d),
+        jsonb_build_array(pg_temp.pick(ARRAY['day', 'afternoon', 'evening'], p)))
+$$;
+
 CREATE TEMP TABLE vocab AS SELECT ARRAY['dyr', 'kafé', 'matlaging', 'hagearbeid', 'data',
     'butikk', 'vedlikehold', 'tekstil', 'musikk', 'friluftsliv', 'omsorg', 'lager', 'renhold',
     'snekring', 'kunst', 'sport', 'bil', 'kontor', 'barn', 'eldre'] AS tags,
@@ -56,7 +63,7 @@ SELECT gen_random_uuid(), (SELECT id FROM organizations ORDER BY id OFFSET i % g
     pg_temp.pick(ARRAY['work_trial', 'vta', 'vta_o', 'vto', 'ordinary_job', 'activity', 'volunteer_role'],
          random()),
     'Plass ' || i, 'Oppgaver med ' || pg_temp.pick(v.tags, random()), pg_temp.draw(v.tags, 2),
-    CASE WHEN random() < 0.4 THEN ARRAY['rullestol'] ELSE '{}' END, pg_temp.week(0.025),
+    CASE WHEN random() < 0.4 THEN ARRAY['rullestol'] ELSE '{}' END, pg_temp.slot(random(), random()),
     pg_temp.pick(v.codes, random()), 1 + floor(random() * 5)::int, random() < 0.5, random() < 0.1,
     CASE WHEN random() < 0.3 THEN 18 END, CASE WHEN random() < 0.3 THEN 40 + floor(random() * 27)::int END,
     'bench'
