@@ -104,7 +104,7 @@ def owned(service, tenants):
     cand = r.json()["id"]
     ids = {name: uuid7() for name in
            ("assessment", "consent", "plan", "journal", "organization", "opening", "match", "job",
-            "webhook", "delivery", "report", "project")}
+            "webhook", "delivery", "report", "project", "run", "pair_rule")}
     s = f'"t_{tenants["a"]["slug"]}"'
     conn = psycopg2.connect(os.environ["BROBYGGER_PG_ADMIN"])
     conn.autocommit = True
@@ -142,6 +142,11 @@ def owned(service, tenants):
                     f"'test')", (ids["project"],))
         cur.execute(f"INSERT INTO {s}.project_participants (project_id, candidate_id, added_by) "
                     f"VALUES (%s, %s, 'test')", (ids["project"], cand))
+        cur.execute(f"INSERT INTO {s}.jobs (id, kind, created_by) VALUES (%s, 'matching.run', "
+                    f"'test')", (ids["run"],))
+        cur.execute(f"INSERT INTO {s}.pair_rules (id, candidate_id, opening_id, rule, key_id, role) "
+                    f"VALUES (%s, %s, %s, 'lock', 'test', 'coordinator')",
+                    (ids["pair_rule"], cand, ids["opening"]))
     conn.close()
     key = issue_key(tenants["a"]["slug"], "reader")
     return {"candidate": cand, **ids, "key_id": key[4:12], "schema": s}
@@ -159,7 +164,8 @@ def params_for(pattern, owned):
             values["sub_id"] = owned[subs[pattern.split("/")[4]]]
         return values
     resource = {"organizations": "organization", "openings": "opening", "matches": "match",
-                "imports": "job", "jobs": "job", "reports": "report", "projects": "project"}
+                "imports": "job", "jobs": "job", "reports": "report", "projects": "project",
+                "matching-runs": "run", "pair-rules": "pair_rule"}
     if pattern.startswith("/v1/projects/{id}/participants/{sub_id}"):
         return {"id": owned["project"], "sub_id": owned["candidate"]}
     if "{key_id}" in pattern:

@@ -1,0 +1,236 @@
+/* Rankings: every opening for one candidate (the kommune-wide catalogue for one person, with
+ * its filters) or every candidate for one opening, eligible pairs best first with their score,
+ * parts and explanation, then the excluded ones with their reason codes. Reads: they write
+ * nothing, and the candidates they show are audited with the reply. */
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/ids.h"
+#include "matching/world.h"
+#include "validate.h"
+#include "surface_handlers.h"
+#include "surface_schemas.h"
+
+typedef struct bro_rank_row {
+    int cand, open;        /* world indices */
+    unsigned rules;        /* refusals; 0 eligible */
+    bro_model_parts parts; /* score when eligible, km always */
+} bro_rank_row;
+
+typedef struct bro_rank_query {
+    char kind[24], weekday[8], part[16], category[64], postal[8], eligible[8], cursor[24];
+    int within_km; /* -1: no filter */
+    int limit;     /* 1..200 */
+    long offset;   /* from cursor */
+} bro_rank_query;
+
+static int bro_rank_cmp(const void *a, const void *b)
+{
+    const bro_rank_row *x = a, *y = b;
+    if ((x->rules == 0) != (y->rules == 0))
+        return x->rules == 0 ? -1 : 1;
+    if (x->rules == 0 && x->parts.score != y->parts.score)
+        return x->parts.score > y->parts.score ? -1 : 1;
+    return x->open != y->open ? x->open - y->open : x->cand - y->cand;
+}
+
+static int bro_rank_query_read(bro_job *job, const bro_vfield *fields, int n, bro_rank_query *q)
+{
+    char lim[8] = "50", km[8] = "";
+    memset(q, 0, sizeof(*q));
+    if (job->query && job->query->via.map.size > 0)
+        bro_validate(job, job->query, fields, n, 1);
+    if (bro_job_check_fields(job) < 0)
+        return -1;
+    bro_job_param(job->query, "kind", q->kind, sizeof(q->kind));
+    bro_job_param(job->query, "weekday", q->weekday, sizeof(q->weekday));
+    bro_job_param(job->query, "part", q->part, sizeof(q->part));
+    bro_job_param(job->query, "category", q->category, sizeof(q->category));
+    bro_job_param(job->query, "postal_code", q->postal, sizeof(q->postal));
+    bro_job_param(job->query, "eligible", q->eligible, sizeof(q->eligible));
+    bro_job_param(job->query, "cursor", q->cursor, sizeof(q->cursor));
+    bro_job_param(job->query, "limit", lim, sizeof(lim));
+    q->within_km = bro_job_param(job->query, "within_km", km, sizeof(km)) == 0 ? atoi(km) : -1;
+    q->limit = atoi(lim);
+    q->offset = q->cursor[0] ? strtol(q->cursor, NULL, 10) : 0;
+    if (q->limit < 1 || q->limit > 200)
+        bro_job_field_error(job, "limit", "must be an integer from 1 to 200");
+    if (strspn(q->cursor, "0123456789") != strlen(q->cursor))
+        bro_job_field_error(job, "cursor", "must be a cursor from an earlier page");
+    return bro_job_check_fields(job);
+}
+
+/* The schedule bits the weekday and part filters ask for (0: no filter). */
+static uint32_t bro_rank_slots(const bro_rank_query *q)
+{
+    static const char *const days[] = {"mon", "tue", "wed", "thu", "fri", "sat", "sun"};
+    static const char *const parts[] = {"day", "afternoon", "evening"};
+    uint32_t mask = 0;
+    for (int d = 0; d < 7; d++)
+        for (int p = 0; p < 3; p++)
+            if ((!q->weekday[0] || strcmp(q->weekday, days[d]) == 0) &&
+                (!q->part[0] || strcmp(q->part, parts[p]) == 0))
+                mask |= 1u << (d * 3 + p);
+    return q->weekday[0] || q->part[0] ? mask : 0;
+}
+
+/* Whether opening o passes the catalogue filters (a candidate's ranking). */
+static int bro_rank_filter(const bro_world *w, int o, const bro_rank_query *q,
+                           const char *postal_of_open, double km)
+{
+    const bro_model_opening *op = &w->open[o];
+    uint32_t mask = bro_rank_slots(q);
+    if (mask && op->slots && (op->slots & mask) == 0)
+        return 0;
+    if (q->category[0]) {
+        int32_t id = bro_model_dict_find(w->tags, q->category, strlen(q->category)), found = 0;
+        for (int k = 0; id >= 0 && k < op->categories.n; k++)
+            found |= op->categories.ids[k] == id;
+        if (!found)
+            return 0;
+    }
+    if (q->postal[0] && (postal_of_open == NULL || strcmp(postal_of_open, q->postal) != 0))
+        return 0;
+    return q->within_km < 0 || (km >= 0 && km <= q->within_km);
+}
+
+static json_t *bro_rank_item(const bro_world *w, const bro_rank_row *r, int by_candidate)
+{
+    json_t *item = json_object(), *parts = json_object(), *why = json_array();
+    if (item == NULL || parts == NULL || why == NULL)
+        goto fail;
+    const bro_model_opening *o = &w->open[r->open];
+    if (by_candidate) {
+        json_object_set_new(item, "opening_id", json_string(o->id));
+        json_object_set_new(item, "title", json_string(w->titles[r->open]));
+    } else {
+        json_object_set_new(item, "candidate_id", json_string(w->cand[r->cand].id));
+    }
+    json_object_set_new(item, "kind", json_string(bro_world_kinds[o->kind]));
+    json_object_set_new(item, "eligible", json_boolean(r->rules == 0));
+    json_object_set_new(item, "km", r->parts.km >= 0 ? json_real(r->parts.km) : json_null());
+    json_object_set_new(item, "reasons", bro_model_rule_codes(r->rules));
+    if (r->rules == 0) {
+        for (int f = 0; f < BRO_F__COUNT; f++)
+            json_object_set_new(parts, bro_model_factor_name(f), json_real(r->parts.part[f]));
+        if (bro_model_explain(w->tags, &w->cand[r->cand], o, &r->parts, why) < 0)
+            goto fail;
+        json_object_set_new(item, "score", json_real(r->parts.score));
+    } else {
+        json_object_set_new(item, "score", json_null());
+    }
+    json_object_set_new(item, "parts", parts);
+    json_object_set_new(item, "explanation", why);
+    return item;
+fail:
+    json_decref(item);
+    json_decref(parts);
+    json_decref(why);
+    return NULL;
+}
+
+/* Sorts rows, pages them by offset and replies; each candidate shown is audited. */
+static int bro_rank_reply(bro_job *job, const bro_world *w, bro_rank_row *rows, int n,
+                          const bro_rank_query *q, int by_candidate)
+{
+    qsort(rows, (size_t)n, sizeof(*rows), bro_rank_cmp);
+    json_t *items = json_array();
+    if (items == NULL)
+        return bro_job_fail(job, BRO_E_NOMEM, "out of memory");
+    long end = q->offset + q->limit;
+    for (long i = q->offset; i < n && i < end; i++) {
+        json_t *item = bro_rank_item(w, &rows[i], by_candidate);
+        if (item == NULL || json_array_append_new(items, item) < 0 ||
+            (!by_candidate && bro_job_audit_read(job, w->cand[rows[i].cand].id) < 0)) {
+            json_decref(items);
+            return job->err.code ? -1 : bro_job_fail(job, BRO_E_NOMEM, "out of memory");
+        }
+    }
+    char next[24];
+    snprintf(next, sizeof(next), "%ld", end);
+    json_t *page = json_pack("{s:o, s:s?}", "items", items, "next_cursor", end < n ? next : NULL);
+    char *text = page ? json_dumps(page, JSON_COMPACT) : NULL;
+    json_decref(page);
+    if (text == NULL)
+        return bro_job_fail(job, BRO_E_NOMEM, "out of memory");
+    int rc = bro_job_reply_json(job, 200, text, strlen(text));
+    free(text);
+    return rc;
+}
+
+static int bro_rank_keep(const bro_rank_query *q, unsigned rules)
+{
+    return !q->eligible[0] || (strcmp(q->eligible, "true") == 0) == (rules == 0);
+}
+
+/* candidate.ranking: GET /v1/candidates/{id}/ranking. */
+int bro_matching_candidate_ranking(bro_job *job)
+{
+    char id[BRO_UUID_LEN + 1], ids[BRO_UUID_LEN + 3], kinds[32];
+    bro_rank_query q;
+    if (bro_job_param(job->path, "id", id, sizeof(id)) < 0 || !bro_ids_is_uuid(id))
+        return bro_job_fail(job, BRO_E_NOT_FOUND, "no such candidate");
+    if (bro_rank_query_read(job, bro_query_getCandidateRanking, bro_query_getCandidateRanking_n,
+                            &q) < 0)
+        return -1;
+    snprintf(ids, sizeof(ids), "{%s}", id);
+    snprintf(kinds, sizeof(kinds), "{%s}", q.kind);
+    bro_world w = {0};
+    bro_world_scope s = {
+        .candidates = ids, .kinds = q.kind[0] ? kinds : NULL, .role = job->env->actor.role};
+    bro_rank_row *rows = NULL;
+    int rc = bro_world_load(job, &w, &s);
+    if (rc == 0 && w.ncand != 1)
+        rc = bro_job_fail(job, BRO_E_NOT_FOUND, "no such candidate");
+    if (rc == 0 && (rows = calloc((size_t)w.nopen + 1, sizeof(*rows))) == NULL)
+        rc = bro_job_fail(job, BRO_E_NOMEM, "out of memory");
+    int n = 0;
+    for (int o = 0; rc == 0 && o < w.nopen; o++) {
+        bro_rank_row r = {0, o, 0, {{0}, 0, -1}};
+        r.rules = bro_world_check(&w, 0, o, &r.parts);
+        if (bro_rank_filter(&w, o, &q, w.postals[o], r.parts.km) && bro_rank_keep(&q, r.rules))
+            rows[n++] = r;
+    }
+    if (rc == 0 && bro_job_audit_read(job, id) < 0)
+        rc = -1;
+    if (rc == 0)
+        rc = bro_rank_reply(job, &w, rows, n, &q, 1);
+    free(rows);
+    bro_world_free(&w);
+    return rc;
+}
+
+/* opening.ranking: GET /v1/openings/{id}/ranking. */
+int bro_matching_opening_ranking(bro_job *job)
+{
+    char id[BRO_UUID_LEN + 1], ids[BRO_UUID_LEN + 3];
+    bro_rank_query q;
+    if (bro_job_param(job->path, "id", id, sizeof(id)) < 0 || !bro_ids_is_uuid(id))
+        return bro_job_fail(job, BRO_E_NOT_FOUND, "no such opening");
+    if (bro_rank_query_read(job, bro_query_getOpeningRanking, bro_query_getOpeningRanking_n, &q) <
+        0)
+        return -1;
+    snprintf(ids, sizeof(ids), "{%s}", id);
+    bro_world w = {0};
+    bro_world_scope s = {.openings = ids, .role = job->env->actor.role};
+    bro_rank_row *rows = NULL;
+    int rc = bro_world_load(job, &w, &s);
+    if (rc == 0 && w.nopen != 1)
+        rc = bro_job_fail(job, BRO_E_NOT_FOUND, "no such opening");
+    if (rc == 0 && (rows = calloc((size_t)w.ncand + 1, sizeof(*rows))) == NULL)
+        rc = bro_job_fail(job, BRO_E_NOMEM, "out of memory");
+    int n = 0;
+    for (int c = 0; rc == 0 && c < w.ncand; c++) {
+        bro_rank_row r = {c, 0, 0, {{0}, 0, -1}};
+        r.rules = bro_world_check(&w, c, 0, &r.parts);
+        if (bro_rank_keep(&q, r.rules))
+            rows[n++] = r;
+    }
+    if (rc == 0)
+        rc = bro_rank_reply(job, &w, rows, n, &q, 0);
+    free(rows);
+    bro_world_free(&w);
+    return rc;
+}

@@ -1,0 +1,584 @@
+/* Matching runs: POST /v1/matching-runs stores the run (scope, weights) as a job and answers
+ * 202; the run phase loads the scope, solves each opening kind apart (a candidate may take one
+ * opening of every kind, so kinds share nothing and each is its own assignment problem) and
+ * stores the proposals, the replaced ones and the summary in one last transaction. Progress is
+ * committed between the phases; a run taken over after a crash computes again from the data
+ * (nothing was stored before the last step), so no proposal is stored twice. */
+#include <jansson.h>
+#include <libpq-fe.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "common/ids.h"
+#include "common/jmp.h"
+#include "common/log.h"
+#include "matching/flow.h"
+#include "matching/world.h"
+#include "validate.h"
+#include "surface_handlers.h"
+#include "surface_schemas.h"
+
+#define BRO_RUN_SCALE 1000          /* score -> integer gain */
+#define BRO_RUN_LOCK  1000000000000 /* gain added to a locked pair: it always wins */
+
+/* ---- SQL ------------------------------------------------------------------------------------ */
+
+#define BRO_RUN_TIME(col) "to_char(" col " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"
+#define BRO_RUN_JSON                                                                               \
+    "json_build_object('id', j.id, 'kind', j.kind, 'status', j.status, 'progress', CASE WHEN"      \
+    " j.status = 'done' THEN 1 WHEN j.total = 0 THEN 0 ELSE round(j.succeeded::numeric /"          \
+    " j.total, 4)::float8 END, 'scope', j.params->'scope', 'weights', j.params->'weights',"        \
+    " 'summary', j.summary, 'created_at', " BRO_RUN_TIME(                                          \
+        "j.created_at") ", 'started_at', " BRO_RUN_TIME("j.started_at") ", "                       \
+                                                                        "'finished_at',"           \
+                                                                        " " BRO_RUN_TIME(          \
+                                                                            "j."                   \
+                                                                            "finishe"              \
+                                                                            "d_at") ")::text"
+
+/* $1 id, $2 scope, $3 weights, $4 key id. Progress is succeeded of total (100). */
+static const char *bro_run_sql_create =
+    "INSERT INTO jobs AS j (id, kind, params, total, created_by) VALUES ($1::uuid,"
+    " 'matching.run', jsonb_build_object('scope', $2::jsonb, 'weights', $3::jsonb), 100, $4)"
+    " RETURNING " BRO_RUN_JSON;
+
+static const char *bro_run_sql_get =
+    "SELECT " BRO_RUN_JSON " FROM jobs j WHERE j.id = $1::uuid AND j.kind = 'matching.run'";
+
+/* $1 id: the run and what it was asked, locked so two deliveries take turns. */
+static const char *bro_run_sql_lock = "SELECT status, params::text, created_by FROM jobs WHERE"
+                                      " id = $1::uuid AND kind = 'matching.run' FOR UPDATE";
+
+/* $1 id, $2 progress (0..100). */
+static const char *bro_run_sql_progress =
+    "UPDATE jobs SET status = 'running', started_at = coalesce(started_at, now()),"
+    " succeeded = greatest(succeeded, $2::int) WHERE id = $1::uuid AND status IN ('queued',"
+    " 'running')";
+
+static const char *bro_run_sql_fail =
+    "UPDATE jobs SET status = 'failed', finished_at = now(), summary = jsonb_build_object("
+    "'error', $2::text) WHERE id = $1::uuid AND status IN ('queued', 'running')";
+
+/* $1 run, $2 proposals [{id, c, o, s, e, ev}], $3 candidates and $4 openings in scope (uuid[]),
+ * $5 key id, $6 summary. Proposals in the scope that nobody acted on and this run does not
+ * make again are deleted (with their history); a pair proposed again keeps its match and takes
+ * the new score; a new one gets its first history row and a match.proposed event. One run
+ * stores at a time per tenant. */
+static const char *bro_run_sql_store =
+    "WITH lock AS (SELECT pg_advisory_xact_lock(hashtext(current_schema() || ':matching.run'))),"
+    " new AS (SELECT * FROM lock, jsonb_to_recordset($2::jsonb) AS x(id uuid, c uuid, o uuid,"
+    " s real, e jsonb, ev uuid)),"
+    " gone AS (DELETE FROM matches m WHERE m.status = 'proposed' AND m.candidate_id ="
+    " ANY($3::uuid[]) AND m.opening_id = ANY($4::uuid[]) AND NOT EXISTS (SELECT 1 FROM new n"
+    " WHERE n.c = m.candidate_id AND n.o = m.opening_id) RETURNING m.id),"
+    " up AS (INSERT INTO matches AS m (id, candidate_id, opening_id, status, score, explanation,"
+    " run_id) SELECT n.id, n.c, n.o, 'proposed', n.s, n.e, $1::uuid FROM new n"
+    " ON CONFLICT (candidate_id, opening_id) DO UPDATE SET score = EXCLUDED.score, explanation ="
+    " EXCLUDED.explanation, run_id = EXCLUDED.run_id, version = m.version + 1, updated_at ="
+    " now() WHERE m.status = 'proposed' RETURNING m.id, m.candidate_id, m.opening_id,"
+    " (xmax = 0) AS fresh),"
+    " hist AS (INSERT INTO match_history (match_id, from_status, to_status, run_id, key_id, role)"
+    " SELECT id, NULL, 'proposed', $1::uuid, $5, 'coordinator' FROM up WHERE fresh),"
+    " evt AS (INSERT INTO outbox (event_id, event, aggregate_id, payload) SELECT n.ev,"
+    " 'match.proposed', up.id, jsonb_build_object('match_id', up.id, 'candidate_id',"
+    " up.candidate_id, 'opening_id', up.opening_id, 'organization_id', o.organization_id,"
+    " 'status', 'proposed', 'previous_status', NULL, 'run_id', $1::uuid) FROM up JOIN new n ON"
+    " n.id = up.id JOIN openings o ON o.id = up.opening_id WHERE up.fresh)"
+    " UPDATE jobs SET status = 'done', succeeded = total, finished_at = now(), summary ="
+    " $6::jsonb || jsonb_build_object('replaced', (SELECT count(*) FROM gone)) WHERE id ="
+    " $1::uuid AND status IN ('queued', 'running')";
+
+/* ---- accept --------------------------------------------------------------------------------- */
+
+/* Checks the scope's id lists hold UUIDs. */
+static void bro_run_check_ids(bro_job *job, const char *name)
+{
+    const msgpack_object *o = bro_jmp_map_get(job->data, name);
+    if (o == NULL || o->type != MSGPACK_OBJECT_ARRAY)
+        return;
+    for (uint32_t i = 0; i < o->via.array.size; i++) {
+        const msgpack_object *v = &o->via.array.ptr[i];
+        char id[BRO_UUID_LEN + 1] = "";
+        if (v->type == MSGPACK_OBJECT_STR && v->via.str.size == BRO_UUID_LEN)
+            memcpy(id, v->via.str.ptr, BRO_UUID_LEN);
+        if (!bro_ids_is_uuid(id))
+            bro_job_field_error(job, name, "item %u is not a UUID", i);
+    }
+}
+
+/* The body (already valid) as a JSON scope object; caller frees. */
+static char *bro_run_scope_json(const msgpack_object *data)
+{
+    json_t *obj = json_object();
+    const char *names[] = {"kinds", "organization_ids", "candidate_ids"};
+    for (int k = 0; obj && k < 3; k++) {
+        const msgpack_object *o = data ? bro_jmp_map_get(data, names[k]) : NULL;
+        if (o == NULL || o->type != MSGPACK_OBJECT_ARRAY)
+            continue;
+        json_t *arr = json_array();
+        for (uint32_t i = 0; arr && i < o->via.array.size; i++)
+            json_array_append_new(arr, json_stringn(o->via.array.ptr[i].via.str.ptr,
+                                                    o->via.array.ptr[i].via.str.size));
+        json_object_set_new(obj, names[k], arr);
+    }
+    char *s = obj ? json_dumps(obj, JSON_COMPACT) : NULL;
+    json_decref(obj);
+    return s;
+}
+
+/* matching.run (accept): checks the scope, takes the tenant's weights as they are now and
+ * stores the run; 202 with the run. */
+int bro_matching_run_create(bro_job *job)
+{
+    bro_validate(job, job->data, bro_schema_MatchingRunCreate, bro_schema_MatchingRunCreate_n, 0);
+    if (bro_job_check_fields(job) < 0)
+        return -1;
+    const msgpack_object *kinds = bro_jmp_map_get(job->data, "kinds");
+    for (uint32_t i = 0; kinds && kinds->type == MSGPACK_OBJECT_ARRAY && i < kinds->via.array.size;
+         i++) {
+        char name[24] = "";
+        const msgpack_object *k = &kinds->via.array.ptr[i];
+        if (k->type == MSGPACK_OBJECT_STR && k->via.str.size < sizeof(name))
+            memcpy(name, k->via.str.ptr, k->via.str.size);
+        if (bro_world_kind(name) < 0)
+            bro_job_field_error(job, "kinds", "item %u is not an opening kind", i);
+    }
+    bro_run_check_ids(job, "organization_ids");
+    bro_run_check_ids(job, "candidate_ids");
+    if (bro_job_check_fields(job) < 0)
+        return -1;
+    double w[BRO_F__COUNT];
+    char *weights = NULL, *scope = bro_run_scope_json(job->data);
+    if (scope == NULL)
+        return bro_job_fail(job, BRO_E_NOMEM, "out of memory");
+    int rc = bro_world_weights(job, w, NULL, &weights);
+    if (rc == 0) {
+        const char *p[] = {job->env->id, scope, weights, job->env->actor.key_id};
+        rc = bro_job_query_one(job, bro_run_sql_create, 4, p, 202, "the run was not stored");
+    }
+    free(scope);
+    free(weights);
+    return rc;
+}
+
+/* matching.get: one run with its progress, weights and summary. */
+int bro_matching_run_get(bro_job *job)
+{
+    char id[BRO_UUID_LEN + 1];
+    if (bro_job_param(job->path, "id", id, sizeof(id)) < 0 || !bro_ids_is_uuid(id))
+        return bro_job_fail(job, BRO_E_NOT_FOUND, "no such matching run");
+    const char *p[] = {id};
+    return bro_job_query_one(job, bro_run_sql_get, 1, p, 200, "no such matching run");
+}
+
+/* ---- the run's state ------------------------------------------------------------------------ */
+
+typedef struct bro_run_pick {
+    int cand, open;        /* world indices */
+    bro_model_parts parts; /* its score */
+} bro_run_pick;
+
+typedef struct bro_run_state {
+    bro_world world;     /* loaded by the load step */
+    json_t *params;      /* the run's params (scope, weights) */
+    char key_id[64];     /* who asked: the proposals' history names the key */
+    int done;            /* the run was finished already (another delivery) */
+    bro_run_pick *picks; /* the assignment */
+    int npicks;          /* entries */
+    long long eligible;  /* eligible pairs */
+    double total;        /* sum of the picks' scores */
+    int *reasons;        /* per candidate * BRO_RULE__COUNT: first refusals */
+    unsigned char *fits; /* per candidate: has an eligible pair */
+    int progress;        /* 0..100, for the next progress step */
+    double ms[4];        /* wall time: load, score, solve, store */
+    double cpu[3];       /* this thread's CPU time: load, score, solve (a busy machine's
+                            wall time overstates the work) */
+} bro_run_state;
+
+static double bro_run_clock_ms(clockid_t clock)
+{
+    struct timespec ts;
+    clock_gettime(clock, &ts);
+    return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+
+static double bro_run_now_ms(void)
+{
+    return bro_run_clock_ms(CLOCK_MONOTONIC);
+}
+
+static double bro_run_cpu_ms(void)
+{
+    return bro_run_clock_ms(CLOCK_THREAD_CPUTIME_ID);
+}
+
+/* A text[]/uuid[] literal of a JSON array of strings, or NULL when absent; caller frees. */
+static char *bro_run_array(const json_t *scope, const char *name)
+{
+    const json_t *arr = json_object_get(scope, name);
+    if (!json_is_array(arr))
+        return NULL;
+    size_t n = json_array_size(arr), len = 3;
+    for (size_t i = 0; i < n; i++)
+        len += strlen(json_string_value(json_array_get(arr, i)) ?: "") + 1;
+    char *out = malloc(len);
+    if (out == NULL)
+        return NULL;
+    size_t at = 0;
+    out[at++] = '{';
+    for (size_t i = 0; i < n; i++)
+        at += (size_t)sprintf(out + at, "%s%s", i ? "," : "",
+                              json_string_value(json_array_get(arr, i)) ?: "");
+    out[at++] = '}';
+    out[at] = '\0';
+    return out;
+}
+
+/* ---- steps ---------------------------------------------------------------------------------- */
+
+static int bro_run_exec(bro_job *job, const char *sql, int n, const char *const *p)
+{
+    bro_err err = {0};
+    PGresult *res = bro_db_exec(job->db, sql, n, p, &err);
+    if (res == NULL)
+        return bro_job_fail(job, err.code, "%s", err.msg);
+    PQclear(res);
+    return 0;
+}
+
+static int bro_run_progress_step(bro_job *job, void *arg)
+{
+    bro_run_state *st = arg;
+    char pct[8];
+    snprintf(pct, sizeof(pct), "%d", st->progress);
+    const char *p[] = {job->env->id, pct};
+    return bro_run_exec(job, bro_run_sql_progress, 2, p);
+}
+
+/* Locks the run, reads its params and loads the scope. */
+static int bro_run_load_step(bro_job *job, void *arg)
+{
+    bro_run_state *st = arg;
+    const char *p[] = {job->env->id};
+    bro_err err = {0};
+    PGresult *res = bro_db_exec(job->db, bro_run_sql_lock, 1, p, &err);
+    if (res == NULL)
+        return bro_job_fail(job, err.code, "%s", err.msg);
+    const char *status = PQntuples(res) == 1 ? PQgetvalue(res, 0, 0) : "done";
+    if (strcmp(status, "done") == 0 || strcmp(status, "failed") == 0) {
+        st->done = 1;
+        PQclear(res);
+        return 0;
+    }
+    st->params = json_loads(PQgetvalue(res, 0, 1), 0, NULL);
+    snprintf(st->key_id, sizeof(st->key_id), "%s", PQgetvalue(res, 0, 2));
+    PQclear(res);
+    const json_t *scope = json_object_get(st->params, "scope");
+    char *kinds = bro_run_array(scope, "kinds"), *orgs = bro_run_array(scope, "organization_ids");
+    char *cands = bro_run_array(scope, "candidate_ids");
+    bro_world_scope s = {
+        .candidates = cands, .kinds = kinds, .organizations = orgs, .replace_proposals = 1};
+    int rc = st->params ? bro_world_load(job, &st->world, &s)
+                        : bro_job_fail(job, BRO_E_INTERNAL, "the run's params do not read");
+    free(kinds);
+    free(orgs);
+    free(cands);
+    if (rc == 0) /* the weights the run was asked with, not the ones of now */
+        bro_world_weights_from(json_object_get(st->params, "weights"), st->world.w);
+    st->progress = 30;
+    return rc < 0 ? -1 : bro_run_progress_step(job, st);
+}
+
+/* ---- solving -------------------------------------------------------------------------------- */
+
+/* The arcs of one kind: every eligible pair of a candidate and an opening of that kind. */
+static int bro_run_arcs(bro_run_state *st, int kind, const int *open_of_kind, int nk,
+                        bro_flow_arc **arcs, size_t *narcs)
+{
+    bro_world *w = &st->world;
+    size_t cap = 1024, n = 0;
+    *arcs = malloc(cap * sizeof(**arcs));
+    if (*arcs == NULL)
+        return -1;
+    for (int c = 0; c < w->ncand; c++) {
+        for (int k = 0; k < nk; k++) {
+            bro_model_parts pp;
+            unsigned rules = bro_world_check(w, c, open_of_kind[k], &pp);
+            if (rules) {
+                st->reasons[(size_t)c * BRO_RULE__COUNT + __builtin_ctz(rules)]++;
+                continue;
+            }
+            if (n == cap) {
+                cap *= 2;
+                bro_flow_arc *a = realloc(*arcs, cap * sizeof(**arcs));
+                if (a == NULL)
+                    return -1;
+                *arcs = a;
+            }
+            int locked = bro_world_pair(w, c, open_of_kind[k]) & BRO_WORLD_LOCKED;
+            (*arcs)[n] = (bro_flow_arc){
+                c, k, llround(pp.score * BRO_RUN_SCALE) + (locked ? BRO_RUN_LOCK : 0)};
+            n++;
+            st->fits[c] = 1;
+        }
+    }
+    *narcs = n;
+    (void)kind;
+    return 0;
+}
+
+/* Keeps the chosen arcs with their score parts, worked out again for these few (keeping them
+ * for every eligible pair would cost 80 bytes a pair). */
+static int bro_run_keep(bro_run_state *st, const bro_flow_arc *arcs, const unsigned char *chosen,
+                        size_t narcs, const int *open_of_kind)
+{
+    for (size_t i = 0; i < narcs; i++) {
+        if (!chosen[i])
+            continue;
+        bro_run_pick *p = realloc(st->picks, ((size_t)st->npicks + 1) * sizeof(*p));
+        if (p == NULL)
+            return -1;
+        st->picks = p;
+        bro_run_pick *pick = &p[st->npicks++];
+        pick->cand = arcs[i].left;
+        pick->open = open_of_kind[arcs[i].right];
+        bro_world_check(&st->world, pick->cand, pick->open, &pick->parts);
+        st->total += pick->parts.score;
+    }
+    st->eligible += (long long)narcs;
+    return 0;
+}
+
+/* Solves one kind; returns 0 or -1 with err set. */
+static int bro_run_kind(bro_run_state *st, int kind, char err[128])
+{
+    bro_world *w = &st->world;
+    int *open_of_kind = malloc(((size_t)w->nopen + 1) * sizeof(int));
+    int32_t *cap = malloc(((size_t)w->nopen + 1) * sizeof(int32_t));
+    bro_flow_arc *arcs = NULL;
+    unsigned char *chosen = NULL;
+    size_t narcs = 0;
+    int nk = 0, rc = -1;
+    snprintf(err, 128, "out of memory");
+    if (open_of_kind == NULL || cap == NULL)
+        goto out;
+    for (int o = 0; o < w->nopen; o++)
+        if (w->open[o].kind == kind) {
+            cap[nk] = w->open[o].free;
+            open_of_kind[nk++] = o;
+        }
+    if (nk == 0) {
+        rc = 0;
+        goto out;
+    }
+    double t0 = bro_run_now_ms(), c0 = bro_run_cpu_ms();
+    if (bro_run_arcs(st, kind, open_of_kind, nk, &arcs, &narcs) < 0 ||
+        (chosen = malloc(narcs + 1)) == NULL)
+        goto out;
+    double t1 = bro_run_now_ms(), c1 = bro_run_cpu_ms();
+    int64_t total = 0;
+    if (bro_flow_assign(w->ncand, nk, cap, arcs, narcs, chosen, &total, err) < 0)
+        goto out;
+    st->ms[1] += t1 - t0;
+    st->ms[2] += bro_run_now_ms() - t1;
+    st->cpu[1] += c1 - c0;
+    st->cpu[2] += bro_run_cpu_ms() - c1;
+    snprintf(err, 128, "out of memory");
+    rc = bro_run_keep(st, arcs, chosen, narcs, open_of_kind);
+out:
+    free(open_of_kind);
+    free(cap);
+    free(arcs);
+    free(chosen);
+    return rc;
+}
+
+/* ---- storing -------------------------------------------------------------------------------- */
+
+/* The proposals as the store statement's JSON. */
+static char *bro_run_proposals(bro_run_state *st)
+{
+    json_t *arr = json_array();
+    for (int i = 0; arr && i < st->npicks; i++) {
+        const bro_run_pick *p = &st->picks[i];
+        char id[BRO_UUID_LEN + 1], ev[BRO_UUID_LEN + 1];
+        bro_ids_uuid7(id);
+        bro_ids_uuid7(ev);
+        json_t *why = json_array();
+        if (why == NULL || bro_model_explain(st->world.tags, &st->world.cand[p->cand],
+                                             &st->world.open[p->open], &p->parts, why) < 0) {
+            json_decref(why);
+            json_decref(arr);
+            return NULL;
+        }
+        json_array_append_new(
+            arr, json_pack("{s:s, s:s, s:s, s:f, s:o, s:s}", "id", id, "c",
+                           st->world.cand[p->cand].id, "o", st->world.open[p->open].id, "s",
+                           round(p->parts.score * 1000) / 1000, "e", why, "ev", ev));
+    }
+    char *s = arr ? json_dumps(arr, JSON_COMPACT) : NULL;
+    json_decref(arr);
+    return s;
+}
+
+/* The most common reasons candidates were left without any opening. */
+static json_t *bro_run_unassigned(bro_run_state *st, int *unassigned)
+{
+    const bro_world *w = &st->world;
+    unsigned char *has = calloc((size_t)w->ncand + 1, 1);
+    int tally[BRO_RULE__COUNT + 1] = {0};
+    if (has == NULL)
+        return NULL;
+    for (int i = 0; i < st->npicks; i++)
+        has[st->picks[i].cand] = 1;
+    *unassigned = 0;
+    for (int c = 0; c < w->ncand; c++) {
+        if (has[c] || w->cand[c].kinds_taken)
+            continue; /* proposed now, or holding a match past proposed */
+        ++*unassigned;
+        int best = BRO_RULE__COUNT; /* capacity_taken: eligible somewhere, but others won */
+        for (int r = 0; !st->fits[c] && r < BRO_RULE__COUNT; r++)
+            if (best == BRO_RULE__COUNT || st->reasons[(size_t)c * BRO_RULE__COUNT + r] >
+                                               st->reasons[(size_t)c * BRO_RULE__COUNT + best])
+                best = r;
+        tally[best]++;
+    }
+    free(has);
+    json_t *arr = json_array();
+    for (int round_ = 0; arr && round_ < 5; round_++) {
+        int top = -1;
+        for (int r = 0; r <= BRO_RULE__COUNT; r++)
+            if (tally[r] > 0 && (top < 0 || tally[r] > tally[top]))
+                top = r;
+        if (top < 0)
+            break;
+        json_array_append_new(
+            arr,
+            json_pack("{s:s, s:i}", "code",
+                      top == BRO_RULE__COUNT ? "capacity_taken" : bro_model_rule_code(1u << top),
+                      "count", tally[top]));
+        tally[top] = 0;
+    }
+    return arr;
+}
+
+static char *bro_run_summary(bro_run_state *st)
+{
+    const bro_world *w = &st->world;
+    int unassigned = 0;
+    json_t *reasons = bro_run_unassigned(st, &unassigned);
+    json_t *s = json_pack(
+        "{s:{s:i, s:i, s:I, s:i, s:i, s:i}, s:i, s:f, s:i, s:o*, s:{s:f, s:f, s:f}, s:{s:f, s:f,"
+        " s:f}}",
+        "inputs", "candidates", w->ncand, "openings", w->nopen, "eligible_pairs",
+        (json_int_t)st->eligible, "locks", w->nlocks, "exclusions", w->nexclusions, "kept",
+        w->nkept, "assigned", st->npicks, "total_score", round(st->total * 1000) / 1000,
+        "unassigned", unassigned, "unassigned_reasons", reasons, "timings_ms", "load",
+        round(st->ms[0]), "score", round(st->ms[1]), "solve", round(st->ms[2]), "cpu_ms", "load",
+        round(st->cpu[0]), "score", round(st->cpu[1]), "solve", round(st->cpu[2]));
+    char *out = s ? json_dumps(s, JSON_COMPACT) : NULL;
+    json_decref(s);
+    return out;
+}
+
+/* A uuid[] literal of the world's candidates or openings. */
+static char *bro_run_ids(const bro_world *w, int openings)
+{
+    int n = openings ? w->nopen : w->ncand;
+    char *out = malloc((size_t)n * (BRO_UUID_LEN + 1) + 3);
+    if (out == NULL)
+        return NULL;
+    size_t at = 0;
+    out[at++] = '{';
+    for (int i = 0; i < n; i++)
+        at += (size_t)sprintf(out + at, "%s%s", i ? "," : "",
+                              openings ? w->open[i].id : w->cand[i].id);
+    out[at++] = '}';
+    out[at] = '\0';
+    return out;
+}
+
+static int bro_run_store_step(bro_job *job, void *arg)
+{
+    bro_run_state *st = arg;
+    double t0 = bro_run_now_ms();
+    char *proposals = bro_run_proposals(st), *cands = bro_run_ids(&st->world, 0);
+    char *opens = bro_run_ids(&st->world, 1);
+    st->ms[3] = bro_run_now_ms() - t0;
+    char *summary = bro_run_summary(st);
+    int rc;
+    if (proposals == NULL || cands == NULL || opens == NULL || summary == NULL) {
+        rc = bro_job_fail(job, BRO_E_NOMEM, "out of memory");
+    } else {
+        const char *p[] = {job->env->id, proposals, cands, opens, st->key_id, summary};
+        rc = bro_run_exec(job, bro_run_sql_store, 6, p);
+    }
+    free(proposals);
+    free(cands);
+    free(opens);
+    free(summary);
+    return rc;
+}
+
+static int bro_run_fail_step(bro_job *job, void *arg)
+{
+    const bro_err *why = arg;
+    const char *p[] = {job->env->id, why->msg};
+    return bro_run_exec(job, bro_run_sql_fail, 2, p);
+}
+
+/* ---- the run -------------------------------------------------------------------------------- */
+
+static int bro_run_solve(bro_job *job, bro_run_state *st)
+{
+    size_t n = (size_t)st->world.ncand + 1;
+    st->reasons = calloc(n * BRO_RULE__COUNT, sizeof(int));
+    st->fits = calloc(n, 1);
+    if (st->reasons == NULL || st->fits == NULL)
+        return bro_job_fail(job, BRO_E_NOMEM, "out of memory");
+    for (int kind = 0; kind < BRO_KIND__COUNT; kind++) {
+        char err[128];
+        if (bro_run_kind(st, kind, err) < 0)
+            return bro_job_fail(job, BRO_E_INTERNAL, "solving %s: %s", bro_world_kinds[kind], err);
+        st->progress = 30 + 60 * (kind + 1) / BRO_KIND__COUNT;
+        if (bro_job_step(job, bro_run_progress_step, st) < 0)
+            return -1;
+    }
+    return 0;
+}
+
+/* matching.run (run): loads, solves each kind and stores, committing progress between the
+ * phases. Returns -1 only for a transient failure; a run that cannot succeed is marked failed
+ * with the reason in its summary. */
+int bro_matching_run(bro_job *job)
+{
+    bro_run_state *st = calloc(1, sizeof(*st));
+    if (st == NULL)
+        return bro_job_fail(job, BRO_E_RETRY, "out of memory");
+    double t0 = bro_run_now_ms(), c0 = bro_run_cpu_ms();
+    int rc = bro_job_step(job, bro_run_load_step, st);
+    st->ms[0] = bro_run_now_ms() - t0;
+    st->cpu[0] = bro_run_cpu_ms() - c0;
+    if (rc == 0 && !st->done)
+        rc = bro_run_solve(job, st);
+    if (rc == 0 && !st->done)
+        rc = bro_job_step(job, bro_run_store_step, st);
+    int transient = job->err.code == BRO_E_RETRY || job->err.code == BRO_E_UNAVAILABLE ||
+                    job->err.code == BRO_E_TIMEOUT;
+    if (rc < 0 && !transient) {
+        bro_log_ctx lc = {job->env->tenant, job->env->req, job->env->id};
+        bro_log_error(&lc, "matching run failed: %s", job->err.msg);
+        bro_err why = job->err;
+        rc = bro_job_step(job, bro_run_fail_step, &why);
+    }
+    bro_world_free(&st->world);
+    json_decref(st->params);
+    free(st->picks);
+    free(st->reasons);
+    free(st->fits);
+    free(st);
+    return rc;
+}

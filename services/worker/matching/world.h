@@ -1,0 +1,76 @@
+/* What one matching job knows of its tenant: the candidates and openings it loaded (in
+ * bro_model form), their ids, the pairs a coordinator locked or excluded or that ended before,
+ * and the weights. Runs load the whole scope; rankings load one candidate or one opening and
+ * the other side. Loading is a few statements inside the job's transaction. */
+#ifndef BRO_WORKER_MATCHING_WORLD_H
+#define BRO_WORKER_MATCHING_WORLD_H
+
+#include "job.h"
+#include "matching/model.h"
+
+/* Pair flags kept per (candidate, opening). */
+#define BRO_WORLD_EXCLUDED 0x1 /* a coordinator excluded the pair */
+#define BRO_WORLD_ENDED    0x2 /* a match of the pair was declined or withdrawn */
+#define BRO_WORLD_LOCKED   0x4 /* a coordinator locked the pair */
+
+typedef struct bro_world_pairs {
+    uint64_t *keys; /* candidate << 32 | opening, + 1 (0: empty) */
+    unsigned *vals; /* BRO_WORLD_* */
+    size_t cap;     /* a power of two */
+    size_t n;       /* used */
+} bro_world_pairs;
+
+/* What to load. NULL members mean no filter. */
+typedef struct bro_world_scope {
+    const char *candidates;    /* uuid[] literal "{...}" of candidates, or NULL for all */
+    const char *kinds;         /* text[] literal of opening kinds */
+    const char *organizations; /* uuid[] literal of organisations */
+    const char *openings;      /* uuid[] literal of openings */
+    int replace_proposals;     /* 1 (a run): proposals inside the scope will be replaced, so they
+                                  hold no place; those outside it do */
+    const char *role;          /* the caller's: restricted candidates are left out unless
+                                  tenant_admin; NULL (a run) keeps them, refused by rule */
+} bro_world_scope;
+
+typedef struct bro_world {
+    bro_model_dict *tags;      /* interned tags */
+    bro_model_dict *cids;      /* candidate id -> index */
+    bro_model_dict *oids;      /* opening id -> index */
+    bro_model_candidate *cand; /* ncand, owned */
+    int ncand;
+    bro_model_opening *open; /* nopen, owned */
+    char **titles;           /* nopen opening titles, owned */
+    char (*postals)[5];      /* nopen opening postal codes ("" when none), owned */
+    int nopen;
+    bro_world_pairs pairs;   /* flags per pair */
+    double w[BRO_F__COUNT];  /* weights */
+    int year;                /* for ages */
+    int nlocks, nexclusions; /* rules seen */
+    int nkept;               /* live matches past proposed (or outside the scope) */
+} bro_world;
+
+/* Loads the scope into w (zeroed by the caller) within the job's transaction; weights are the
+ * tenant's (bro_world_weights) and year the database's. Returns 0, or -1 with the job failed.
+ * Free with bro_world_free whatever it returned. */
+int bro_world_load(bro_job *job, bro_world *w, const bro_world_scope *scope) BRO_MUST_USE;
+void bro_world_free(bro_world *w);
+
+/* The tenant's weights: the defaults with matching_weights' members over them, and the
+ * database's current year in *year (when not NULL). As JSON text for a run's params in *json
+ * (caller frees), when json is not NULL. Returns 0, or -1 with the job failed. */
+int bro_world_weights(bro_job *job, double w[BRO_F__COUNT], int *year, char **json) BRO_MUST_USE;
+
+/* Reads weights from a JSON object over the defaults (unknown members ignored). */
+void bro_world_weights_from(const json_t *obj, double w[BRO_F__COUNT]);
+
+/* The pair's flags (BRO_WORLD_*). */
+unsigned bro_world_pair(const bro_world *w, int cand, int open);
+
+/* The pair's hard-rule refusals and, when eligible, its score parts. */
+unsigned bro_world_check(const bro_world *w, int cand, int open, bro_model_parts *parts);
+
+/* Opening kind names (the schema's enum, BRO_KIND_* order) and their look-up (-1 unknown). */
+extern const char *const bro_world_kinds[BRO_KIND__COUNT];
+int bro_world_kind(const char *name);
+
+#endif

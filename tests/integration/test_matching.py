@@ -1,0 +1,237 @@
+"""The matching worker end to end on a tenant of its own: a run proposes the optimal
+assignment with progress and a summary, keeps matches past proposed and the coordinator's locks
+and exclusions, a re-run replaces only untouched proposals; rankings list eligible openings
+with parts and excluded ones with reason codes; the match lifecycle refuses illegal moves and
+moves without consent, writes history and events, and the candidate's status follows."""
+import random
+
+import pytest
+
+from conftest import admin, issue_key, suffix, wait_until
+
+
+def new_tenant(service):
+    """A tenant of its own (runs are tenant-wide), with a coordinator's client."""
+    slug = f"it_m_{suffix()}"
+    while admin("tenant", "create", "--slug", slug, "--name", "Matching",
+                "--kommunenummer", f"{random.randint(1000, 9999)}", check=False).returncode:
+        slug = f"it_m_{suffix()}"
+    return {"slug": slug, "api": service.api(issue_key(slug, "coordinator"))}
+
+
+def two_and_two(town):
+    """Greedy gives the farm to Ada (her higher score) and leaves Bo, who needs a wheelchair
+    place, without; the optimum gives Ada the café and Bo the farm. Runs once."""
+    api = town["api"]
+    org = organization(api)
+    ada = candidate(api, interests=["dyr", "kaffe"])
+    bo = candidate(api, interests=["dyr"], accommodations=["rullestol"])
+    farm = opening(api, org, categories=["dyrepass"], accommodations_offered=["rullestol"])
+    cafe = opening(api, org, title="Kafé", categories=["kaffe"])
+    town.update(org=org, ada=ada, bo=bo, farm=farm, cafe=cafe, first=run(api))
+    return town
+
+
+@pytest.fixture(scope="module")
+def town(service, migrated):
+    """The module's tenant with the two-and-two scene run once."""
+    return two_and_two(new_tenant(service))
+
+
+def candidate(api, **fields):
+    body = {"given_name": "Kari", "family_name": "Nordmann", "income_basis": "uforetrygd",
+            "postal_code": "3510", **fields}
+    r = api.post("/v1/candidates", body)
+    assert r.status_code == 201, r.text
+    cid = r.json()["id"]
+    for to in ("tilnaerming", "kartlagt"):
+        assert api.post(f"/v1/candidates/{cid}/status", {"to": to}).status_code == 200
+    return cid
+
+
+def opening(api, org, **fields):
+    body = {"organization_id": org, "kind": "activity", "title": "Dyrepass på gården",
+            "postal_code": "3510", "capacity": 1, **fields}
+    r = api.post("/v1/openings", body)
+    assert r.status_code == 201, r.text
+    return r.json()["id"]
+
+
+def organization(api):
+    r = api.post("/v1/organizations", {"name": f"Gård {suffix()}", "kind": "employer"})
+    assert r.status_code == 201, r.text
+    return r.json()["id"]
+
+
+def run(api, body=None):
+    r = api.post("/v1/matching-runs", body or {})
+    assert r.status_code == 202, r.text
+    assert r.json()["status"] == "queued" and r.json()["progress"] == 0
+    rid = r.json()["id"]
+
+    def done():
+        g = api.get(f"/v1/matching-runs/{rid}")
+        assert g.status_code == 200, g.text
+        return g.json() if g.json()["status"] in ("done", "failed") else None
+    out = wait_until(done, timeout=30, what="the matching run")
+    assert out["status"] == "done", out
+    assert out["progress"] == 1
+    return out
+
+
+def proposals(db, slug):
+    with db.cursor() as cur:
+        cur.execute(f'SELECT candidate_id::text, opening_id::text, status, run_id::text '
+                    f'FROM "t_{slug}".matches ORDER BY 1, 2')
+        return cur.fetchall()
+
+
+def test_run_assigns_optimally_and_explains(town, db):
+    api, slug, out = town["api"], town["slug"], town["first"]
+    ada, bo, farm, cafe = town["ada"], town["bo"], town["farm"], town["cafe"]
+    s = out["summary"]
+    assert s["assigned"] == 2 and s["unassigned"] == 0
+    assert s["inputs"]["candidates"] == 2 and s["inputs"]["openings"] == 2
+    assert s["inputs"]["eligible_pairs"] == 3
+    got = {(c, o) for c, o, st, rid in proposals(db, slug) if rid == out["id"]}
+    assert got == {(ada, cafe), (bo, farm)}
+    r = api.get(f"/v1/candidates/{bo}/matches")
+    assert r.status_code == 200
+    texts = [e["text"] for e in r.json()["items"][0]["explanation"]]
+    assert "Liker dyr – passer med dyrepass" in texts
+    with db.cursor() as cur:
+        cur.execute(f'SELECT count(*) FROM "t_{slug}".match_history WHERE to_status = %s '
+                    f'AND run_id = %s', ("proposed", out["id"]))
+        assert cur.fetchone()[0] == 2
+        cur.execute(f'SELECT count(*) FROM "t_{slug}".outbox o JOIN "t_{slug}".matches m ON '
+                    f'm.id = o.aggregate_id WHERE o.event = %s AND m.run_id = %s',
+                    ("match.proposed", out["id"]))
+        assert cur.fetchone()[0] == 2
+
+
+def test_ranking_lists_parts_and_reasons(town):
+    api = town["api"]
+    r = api.get(f"/v1/candidates/{town['ada']}/ranking")
+    assert r.status_code == 200, r.text
+    items = r.json()["items"]
+    assert [i["eligible"] for i in items] == [True, True]
+    assert items[0]["score"] >= items[1]["score"]
+    assert set(items[0]["parts"]) == {"wishes", "interests", "skills", "schedule", "distance",
+                                      "pair_work", "transport"}
+    r = api.get(f"/v1/candidates/{town['bo']}/ranking")
+    by_id = {i["opening_id"]: i for i in r.json()["items"]}
+    assert by_id[town["cafe"]]["reasons"] == ["accommodation_missing"]
+    assert by_id[town["cafe"]]["score"] is None
+    r = api.get(f"/v1/candidates/{town['bo']}/ranking", params={"eligible": "true"})
+    assert [i["opening_id"] for i in r.json()["items"]] == [town["farm"]]
+    r = api.get(f"/v1/candidates/{town['bo']}/ranking", params={"category": "kaffe"})
+    assert [i["opening_id"] for i in r.json()["items"]] == [town["cafe"]]
+    r = api.get(f"/v1/openings/{town['farm']}/ranking")
+    assert r.status_code == 200
+    assert {i["candidate_id"] for i in r.json()["items"]} == {town["ada"], town["bo"]}
+    assert api.get(f"/v1/candidates/{town['org']}/ranking").status_code == 404
+
+
+def match_of(api, cand):
+    r = api.get(f"/v1/candidates/{cand}/matches")
+    return r.json()["items"][0]
+
+
+def test_lifecycle_consents_history_and_status(town, db):
+    api, slug = town["api"], town["slug"]
+    m = match_of(api, town["bo"])
+    r = api.patch(f"/v1/matches/{m['id']}", {"status": "placed"})
+    assert r.status_code == 409
+    assert "presented" in r.json()["errors"][0]["message"]
+    for to in ("presented", "interested"):
+        r = api.patch(f"/v1/matches/{m['id']}", {"status": to})
+        assert r.status_code == 200, r.text
+    r = api.patch(f"/v1/matches/{m['id']}", {"status": "meeting"})
+    assert r.status_code == 409
+    assert r.json()["errors"] == [{"field": "consent", "message": "share_employer"}]
+    r = api.post(f"/v1/candidates/{town['bo']}/consents",
+                 {"scope": ["share_employer"], "given_at": "2026-01-05", "method": "skriftlig"})
+    assert r.status_code == 201, r.text
+    assert api.patch(f"/v1/matches/{m['id']}", {"status": "meeting"}).status_code == 200
+    r = api.patch(f"/v1/matches/{m['id']}", {"status": "nav_involved"})
+    assert r.status_code == 409
+    assert r.json()["errors"] == [{"field": "consent", "message": "share_nav"}]
+    r = api.patch(f"/v1/matches/{m['id']}", {"status": "trial"})
+    assert r.status_code == 200 and r.json()["status"] == "trial"
+    assert api.get(f"/v1/candidates/{town['bo']}").json()["status"] == "utproving"
+    h = api.get(f"/v1/matches/{m['id']}/history").json()["items"]
+    assert [(e["from_status"], e["to_status"]) for e in h] == [
+        (None, "proposed"), ("proposed", "presented"), ("presented", "interested"),
+        ("interested", "meeting"), ("meeting", "trial")]
+    with db.cursor() as cur:
+        cur.execute(f'SELECT event, payload->>\'status\', payload->>\'previous_status\' FROM '
+                    f'"t_{slug}".outbox WHERE aggregate_id = %s ORDER BY id', (m["id"],))
+        assert cur.fetchall()[1:] == [("match.presented", "presented", "proposed"),
+                                      ("match.status_changed", "interested", "presented"),
+                                      ("match.status_changed", "meeting", "interested"),
+                                      ("match.status_changed", "trial", "meeting")]
+
+
+def test_rerun_keeps_decisions_locks_and_exclusions(service, db):
+    town = two_and_two(new_tenant(service))
+    api, slug = town["api"], town["slug"]
+    with db.cursor() as cur:  # Bo's farm match has moved past proposed
+        cur.execute(f'UPDATE "t_{slug}".matches SET status = %s WHERE candidate_id = %s',
+                    ("trial", town["bo"]))
+    cleo = candidate(api, interests=["kaffe"])
+    # Exclude Ada from the café she had; lock Cleo there instead.
+    r = api.post("/v1/pair-rules", {"candidate_id": town["ada"], "opening_id": town["cafe"],
+                                    "rule": "exclude"})
+    assert r.status_code == 422 and r.json()["errors"][0]["field"] == "reason"
+    r = api.post("/v1/pair-rules", {"candidate_id": town["ada"], "opening_id": town["cafe"],
+                                    "rule": "exclude", "reason": "Har prøvd før"})
+    assert r.status_code == 201, r.text
+    again = api.post("/v1/pair-rules", {"candidate_id": town["ada"], "opening_id": town["cafe"],
+                                        "rule": "lock"})
+    assert again.status_code == 409
+    lock = api.post("/v1/pair-rules", {"candidate_id": cleo, "opening_id": town["cafe"],
+                                       "rule": "lock"})
+    assert lock.status_code == 201
+    out = run(api)
+    rows = {(c, o): st for c, o, st, rid in proposals(db, slug)}
+    assert rows[(town["bo"], town["farm"])] == "trial"   # past proposed: kept
+    assert rows[(cleo, town["cafe"])] == "proposed"      # locked
+    assert (town["ada"], town["cafe"]) not in rows       # excluded: the old proposal is gone
+    assert out["summary"]["replaced"] == 1
+    assert out["summary"]["inputs"]["locks"] == 1 and out["summary"]["inputs"]["exclusions"] == 1
+    # Ada is left without: the farm is taken by Bo's trial, the café excluded.
+    assert out["summary"]["unassigned"] == 1
+    assert out["summary"]["unassigned_reasons"][0]["code"] in ("excluded", "opening_full")
+    r = api.get(f"/v1/candidates/{town['ada']}/ranking")
+    reasons = {i["opening_id"]: i["reasons"] for i in r.json()["items"]}
+    assert reasons[town["cafe"]] == ["excluded"]
+    assert reasons[town["farm"]] == ["opening_full"]
+    assert api.delete(f"/v1/pair-rules/{lock.json()['id']}").status_code == 204
+    assert api.delete(f"/v1/pair-rules/{lock.json()['id']}").status_code == 404
+
+
+def test_run_scope_and_bad_bodies(town):
+    api = town["api"]
+    r = api.post("/v1/matching-runs", {"kinds": ["nonsense"]})
+    assert r.status_code == 422 and r.json()["errors"][0]["field"] == "kinds"
+    r = api.post("/v1/matching-runs", {"candidate_ids": ["not-a-uuid"]})
+    assert r.status_code == 422 and r.json()["errors"][0]["field"] == "candidate_ids"
+    out = run(api, {"kinds": ["vta"]})
+    assert out["summary"]["inputs"]["openings"] == 0 and out["summary"]["assigned"] == 0
+    assert out["scope"] == {"kinds": ["vta"]}
+    assert api.get("/v1/matching-runs/0192b0c4-7e1a-7000-8000-000000000001").status_code == 404
+
+
+def test_weights_defaults_changes_and_runs_keep_theirs(town, service):
+    api, slug = town["api"], town["slug"]
+    r = api.get("/v1/matching-weights")
+    assert r.status_code == 200, r.text
+    assert r.json()["defaults"]["wishes"] == 6 and r.json()["weights"] == r.json()["defaults"]
+    assert api.patch("/v1/matching-weights", {"wishes": 8}).status_code == 403  # coordinator
+    admin_api = service.api(issue_key(slug, "tenant_admin"))
+    assert admin_api.patch("/v1/matching-weights", {"wishes": 101}).status_code == 422
+    r = admin_api.patch("/v1/matching-weights", {"wishes": 8})
+    assert r.status_code == 200, r.text
+    assert r.json()["weights"]["wishes"] == 8 and r.json()["weights"]["skills"] == 3
+    out = run(api, {"kinds": ["activity"]})
+    assert out["weights"]["wishes"] == 8
