@@ -14,7 +14,7 @@
 #define BRO_ENVELOPE_MAX     (2 * 1024 * 1024) /* bytes; larger messages are rejected */
 
 typedef struct bro_actor {
-    char key_id[16]; /* API key id, "" for internal jobs */
+    char key_id[48]; /* API key id, "user:<uuid>" for a signed-in user, "" for internal jobs */
     char role[24];   /* platform_admin, tenant_admin, coordinator, partner, reader */
     char org[40];    /* organisation uuid of a partner key, "" otherwise */
 } bro_actor;
