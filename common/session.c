@@ -15,8 +15,7 @@ int bro_session_parse(const char *token, char id[BRO_APIKEY_ID_LEN + 1],
     return bro_apikey_parse(key, id, secret);
 }
 
-int bro_session_generate(char id[BRO_APIKEY_ID_LEN + 1],
-                         char secret[BRO_APIKEY_SECRET_LEN + 1],
+int bro_session_generate(char id[BRO_APIKEY_ID_LEN + 1], char secret[BRO_APIKEY_SECRET_LEN + 1],
                          char token[BRO_SESSION_LEN + 1], bro_err *err)
 {
     char key[BRO_APIKEY_LEN + 1];

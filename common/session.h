@@ -21,8 +21,7 @@ int bro_session_parse(const char *token, char id[BRO_APIKEY_ID_LEN + 1],
 
 /* Makes a new session id, secret and token from the OpenSSL CSPRNG. Returns 0, or -1 with err
  * set when the generator fails. */
-int bro_session_generate(char id[BRO_APIKEY_ID_LEN + 1],
-                         char secret[BRO_APIKEY_SECRET_LEN + 1],
+int bro_session_generate(char id[BRO_APIKEY_ID_LEN + 1], char secret[BRO_APIKEY_SECRET_LEN + 1],
                          char token[BRO_SESSION_LEN + 1], bro_err *err) BRO_MUST_USE;
 
 /* Writes the session's CSRF token (hex SHA-256 of "csrf:" and the secret) and a NUL into out.

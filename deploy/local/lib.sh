@@ -10,7 +10,7 @@ BRO_PACKAGES="build-essential cmake pkg-config libevent-dev libhiredis-dev libpq
   postgresql-15 redis-server clang-format python3 python3-yaml python3-pytest python3-requests
   python3-msgpack python3-redis python3-psycopg2 python3-jsonschema python3-cryptography curl
   nginx-light clang libclang-rt-14-dev
-  libsodium-dev nodejs npm chromium"
+  libsodium-dev nodejs chromium"
 
 bro_say() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
 bro_die() { printf 'error: %s\n' "$*" >&2; exit 1; }
@@ -40,6 +40,8 @@ bro_web_deps() {
   local web=$BRO_ROOT/web
   [ -f "$web/node_modules/.package-lock.json" ] &&
     [ "$web/node_modules/.package-lock.json" -nt "$web/package-lock.json" ] && return 0
+  # Debian ships npm apart from nodejs; another build of nodejs may bring its own.
+  command -v npm >/dev/null || bro_install npm
   bro_say "installing the web page's npm packages (npm ci)"
   (cd "$web" && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund --loglevel=error) ||
     bro_die "npm ci failed in web/"

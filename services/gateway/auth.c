@@ -82,7 +82,8 @@ static int bro_auth_session(bro_gw_req *r)
 {
     const char *cookie = evhttp_find_header(bro_conn_in_headers(r->req), "Cookie");
     char token[BRO_SESSION_LEN + 1], csrf[BRO_SESSION_CSRF_LEN + 1];
-    if (cookie == NULL || bro_session_cookie(cookie, BRO_SESSION_COOKIE, token, sizeof(token)) < 0 ||
+    if (cookie == NULL ||
+        bro_session_cookie(cookie, BRO_SESSION_COOKIE, token, sizeof(token)) < 0 ||
         bro_session_parse(token, r->key_id, r->secret) < 0)
         return BRO_AUTH_NO_KEY;
     r->by_session = 1;
@@ -90,8 +91,8 @@ static int bro_auth_session(bro_gw_req *r)
     if (method == EVHTTP_REQ_GET || method == EVHTTP_REQ_HEAD)
         return BRO_AUTH_RESOLVE;
     const char *sent = evhttp_find_header(bro_conn_in_headers(r->req), "X-CSRF-Token");
-    if (sent == NULL || strlen(sent) != BRO_SESSION_CSRF_LEN || bro_session_csrf(r->secret, csrf) < 0 ||
-        !bro_apikey_hash_equal(sent, csrf))
+    if (sent == NULL || strlen(sent) != BRO_SESSION_CSRF_LEN ||
+        bro_session_csrf(r->secret, csrf) < 0 || !bro_apikey_hash_equal(sent, csrf))
         return BRO_AUTH_CSRF;
     return BRO_AUTH_RESOLVE;
 }
@@ -151,8 +152,12 @@ void bro_auth_resolve(bro_gw_req *r, bro_auth_done_fn done)
     r->waiting_auth = 1;
     r->auth_done = done;
     /* A key check carries no Idempotency-Key: it is not the request's job. */
-    const bro_rpc_job job = {r->by_session ? "session.resolve" : "auth.resolve", BRO_QUEUE_RECORDS,
-                             "", NULL, sb.data, sb.size};
+    const bro_rpc_job job = {r->by_session ? "session.resolve" : "auth.resolve",
+                             BRO_QUEUE_RECORDS,
+                             "",
+                             NULL,
+                             sb.data,
+                             sb.size};
     bro_rpc_post(r, &job, bro_auth_on_resolved);
     msgpack_sbuffer_destroy(&sb);
 }

@@ -38,9 +38,9 @@ static void bro_sessions_decoy_make(void)
     for (size_t i = 0; i < sizeof(pw) - 1; i++)
         pw[i] = (char)('a' + (unsigned char)pw[i] % 26);
     pw[sizeof(pw) - 1] = '\0';
-    if (crypto_pwhash_str_alg(bro_sessions_decoy, pw, strlen(pw),
-                              crypto_pwhash_OPSLIMIT_INTERACTIVE,
-                              crypto_pwhash_MEMLIMIT_INTERACTIVE, crypto_pwhash_ALG_ARGON2ID13) != 0)
+    if (crypto_pwhash_str_alg(
+            bro_sessions_decoy, pw, strlen(pw), crypto_pwhash_OPSLIMIT_INTERACTIVE,
+            crypto_pwhash_MEMLIMIT_INTERACTIVE, crypto_pwhash_ALG_ARGON2ID13) != 0)
         bro_sessions_decoy[0] = '\0';
 }
 
@@ -73,8 +73,8 @@ static const char *bro_sessions_sql_signed_in =
 /* $1 id, $2 secret hash, $3 tenant, $4 user, $5 role, $6 organisation. */
 static const char *bro_sessions_sql_insert =
     "INSERT INTO sessions (id, secret_sha256, tenant, user_id, role, organization_id,"
-    " expires_at) VALUES ($1, $2, $3, $4::uuid, $5, $6::uuid, now() + interval '"
-    BRO_SESSIONS_LIFETIME "') RETURNING " BRO_STAFF_TIME("expires_at");
+    " expires_at) VALUES ($1, $2, $3, $4::uuid, $5, $6::uuid, now() + interval "
+    "'" BRO_SESSIONS_LIFETIME "') RETURNING " BRO_STAFF_TIME("expires_at");
 
 /* ---- shared with users.c ------------------------------------------------------------------- */
 
@@ -216,7 +216,8 @@ static int bro_sessions_check(bro_job *job, const char *tenant, const char *emai
         return -1;
     pthread_once(&bro_sessions_decoy_once, bro_sessions_decoy_make);
     const char *hash = u->found && u->hash[0] ? u->hash : bro_sessions_decoy;
-    int ok = crypto_pwhash_str_verify(hash, password, strlen(password)) == 0 && hash != bro_sessions_decoy;
+    int ok = crypto_pwhash_str_verify(hash, password, strlen(password)) == 0 &&
+             hash != bro_sessions_decoy;
     if (!u->found || !u->hash[0])
         return bro_job_fail(job, BRO_E_UNAUTHORIZED, "wrong e-mail or password");
     if (u->locked)
@@ -236,14 +237,15 @@ static int bro_sessions_check(bro_job *job, const char *tenant, const char *emai
     return bro_staff_switch(job, tenant, 0);
 }
 
-/* Packs {session_id, csrf_token, expires_at, user} as the reply with the token, and without it
- * as what is stored for a replay: the token is in no table. */
+/* Packs {session_id, csrf_token, expires_at, user} and the token as the reply, and only
+ * {session_id, expires_at, user} as what is stored for a replay: neither the token nor the CSRF
+ * token derived from it is in any table, and a replay signs no one in. */
 static int bro_sessions_reply(bro_job *job, const char *id, const char *csrf, const char *expires,
                               const char *user_json, const char *token)
 {
     json_t *user = json_loads(user_json, 0, NULL);
-    json_t *obj = json_pack("{s:s, s:s, s:s, s:o}", "session_id", id, "csrf_token", csrf,
-                            "expires_at", expires, "user", user ? user : json_null());
+    json_t *obj = json_pack("{s:s, s:s, s:o}", "session_id", id, "expires_at", expires, "user",
+                            user ? user : json_null());
     bro_err err = {0};
     int rc = 0;
     if (obj == NULL)
@@ -252,6 +254,7 @@ static int bro_sessions_reply(bro_job *job, const char *id, const char *csrf, co
     msgpack_packer_init(&stored, &job->stored, msgpack_sbuffer_write);
     if (bro_jmp_pack_json(&stored, obj, &err) < 0)
         rc = bro_job_fail(job, BRO_E_INTERNAL, "%s", err.msg);
+    json_object_set_new(obj, "csrf_token", json_string(csrf));
     json_object_set_new(obj, "token", json_string(token));
     if (rc == 0 && bro_jmp_pack_json(&job->pk, obj, &err) < 0)
         rc = bro_job_fail(job, BRO_E_INTERNAL, "%s", err.msg);

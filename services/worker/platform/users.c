@@ -26,8 +26,8 @@
 /* $6 id, $7 name, $8 e-mail, $9 role, $10 organisation, $11 password hash. */
 static const char *bro_users_sql_create =
     "WITH u AS (INSERT INTO users (id, name, email, role, organization_id, password_hash)"
-    " VALUES ($6::uuid, $7, $8, $9, $10::uuid, $11) RETURNING *)," BRO_USERS_AUDIT("user.create")
-    " SELECT " BRO_STAFF_USER_JSON "::text FROM u";
+    " VALUES ($6::uuid, $7, $8, $9, $10::uuid, $11) RETURNING *)," BRO_USERS_AUDIT(
+        "user.create") " SELECT " BRO_STAFF_USER_JSON "::text FROM u";
 
 /* $6 id, $7 the names of the fields present, $8 name, $9 e-mail, $10 role, $11 organisation,
  * $12 password hash, $13 unlock. */
@@ -41,13 +41,13 @@ static const char *bro_users_sql_update =
     " password_hash = CASE WHEN 'password' = ANY ($7::text[]) THEN $12 ELSE password_hash END,"
     " failed_attempts = CASE WHEN $13::bool THEN 0 ELSE failed_attempts END,"
     " locked_until = CASE WHEN $13::bool THEN NULL ELSE locked_until END,"
-    " version = version + 1, updated_at = now() WHERE id = $6::uuid RETURNING *),"
-    BRO_USERS_AUDIT("user.update") " SELECT " BRO_STAFF_USER_JSON "::text FROM u";
+    " version = version + 1, updated_at = now() WHERE id = $6::uuid RETURNING *)," BRO_USERS_AUDIT(
+        "user.update") " SELECT " BRO_STAFF_USER_JSON "::text FROM u";
 
 /* $6 id. */
 static const char *bro_users_sql_delete =
-    "WITH u AS (DELETE FROM users WHERE id = $6::uuid RETURNING *)," BRO_USERS_AUDIT("user.delete")
-    " SELECT id::text FROM u";
+    "WITH u AS (DELETE FROM users WHERE id = $6::uuid RETURNING *)," BRO_USERS_AUDIT(
+        "user.delete") " SELECT id::text FROM u";
 
 /* $1 e-mail, $2 the user itself (NULL on create). */
 static const char *bro_users_sql_taken =
@@ -55,7 +55,7 @@ static const char *bro_users_sql_taken =
 
 /* $1 id. */
 static const char *bro_users_sql_current =
-    "SELECT role, organization_id::text FROM users WHERE id = $1::uuid FOR UPDATE";
+    "SELECT role, organization_id::text, version::text FROM users WHERE id = $1::uuid FOR UPDATE";
 
 /* ---- checks -------------------------------------------------------------------------------- */
 
@@ -113,9 +113,9 @@ static int bro_users_check(bro_job *job, bro_users_body *b, const char *id)
     if (bro_job_check_fields(job) < 0)
         return -1;
     const char *po[] = {b->org};
-    int known = b->org[0] ? bro_users_exists(job, "SELECT 1 FROM organizations WHERE id = $1::uuid",
-                                             1, po)
-                          : 1;
+    int known =
+        b->org[0] ? bro_users_exists(job, "SELECT 1 FROM organizations WHERE id = $1::uuid", 1, po)
+                  : 1;
     if (known < 0)
         return -1;
     if (!known)
@@ -184,8 +184,8 @@ int bro_users_create(bro_job *job)
     bro_ids_uuid7(id);
     const char *p[11];
     bro_users_audit_params(job, p);
-    const char *own[] = {id, b.name, b.email, b.role, b.org[0] ? b.org : NULL,
-                         b.hash[0] ? b.hash : NULL};
+    const char *own[] = {
+        id, b.name, b.email, b.role, b.org[0] ? b.org : NULL, b.hash[0] ? b.hash : NULL};
     memcpy(p + 5, own, sizeof(own));
     return bro_job_query_one(job, bro_users_sql_create, 11, p, 201, "no such user");
 }
@@ -196,9 +196,9 @@ int bro_users_get(bro_job *job)
     if (bro_users_path_id(job, id) < 0)
         return -1;
     const char *p[] = {id};
-    return bro_job_query_one(job,
-                             "SELECT " BRO_STAFF_USER_JSON "::text FROM users u WHERE id = $1::uuid",
-                             1, p, 200, "no such user");
+    return bro_job_query_one(
+        job, "SELECT " BRO_STAFF_USER_JSON "::text FROM users u WHERE id = $1::uuid", 1, p, 200,
+        "no such user");
 }
 
 int bro_users_list(bro_job *job)
@@ -228,7 +228,8 @@ int bro_users_list(bro_job *job)
     return rc;
 }
 
-/* Fills b's role and organisation from the user's current ones where the body leaves them. */
+/* Fills b's role and organisation from the user's current ones where the body leaves them, and
+ * checks If-Match against the user's version. */
 static int bro_users_current(bro_job *job, const char *id, bro_users_body *b, int has_org)
 {
     const char *p[] = {id};
@@ -240,8 +241,13 @@ static int bro_users_current(bro_job *job, const char *id, bro_users_body *b, in
         snprintf(b->role, sizeof(b->role), "%s", PQgetvalue(res, 0, 0));
     if (found && !has_org && strcmp(b->role, "partner") == 0)
         snprintf(b->org, sizeof(b->org), "%s", PQgetvalue(res, 0, 1));
+    char version[16] = "";
+    if (found)
+        snprintf(version, sizeof(version), "%s", PQgetvalue(res, 0, 2));
     PQclear(res);
-    return found ? 0 : bro_job_fail(job, BRO_E_NOT_FOUND, "no such user");
+    if (!found)
+        return bro_job_fail(job, BRO_E_NOT_FOUND, "no such user");
+    return bro_job_if_match(job, version);
 }
 
 int bro_users_update(bro_job *job)
@@ -264,13 +270,19 @@ int bro_users_update(bro_job *job)
         return -1;
     char present[96] = "{";
     for (int i = 0; i < b.npresent; i++)
-        snprintf(present + strlen(present), sizeof(present) - strlen(present), "%s%s",
-                 i ? "," : "", b.present[i]);
+        snprintf(present + strlen(present), sizeof(present) - strlen(present), "%s%s", i ? "," : "",
+                 b.present[i]);
     strcat(present, "}");
     const char *p[13];
     bro_users_audit_params(job, p);
-    const char *own[] = {id,           present, b.name, b.email, b.role, b.org[0] ? b.org : NULL,
-                         b.hash[0] ? b.hash : NULL, b.unlock ? "true" : "false"};
+    const char *own[] = {id,
+                         present,
+                         b.name,
+                         b.email,
+                         b.role,
+                         b.org[0] ? b.org : NULL,
+                         b.hash[0] ? b.hash : NULL,
+                         b.unlock ? "true" : "false"};
     memcpy(p + 5, own, sizeof(own));
     /* Anything a session carries or was won with: its holder signs in again. */
     int ends = strstr(present, "role") || strstr(present, "organization_id") ||
