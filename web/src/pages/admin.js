@@ -4,6 +4,7 @@ import { h, heading, p, clear, announce, button, fmtTime } from "../dom.js";
 import { all, post, patch, del } from "../api.js";
 import { ROLE } from "../i18n.js";
 import { field, form, attempt, orNull } from "../forms.js";
+import { wrap } from "./partners.js";
 
 const ROLES = { coordinator: ROLE.coordinator, tenant_admin: ROLE.tenant_admin, reader: ROLE.reader, partner: ROLE.partner };
 
@@ -13,7 +14,7 @@ export async function users(main, ctx) {
   const orgs = await all("/v1/organizations");
   const load = async () => {
     const items = await all("/v1/users");
-    list.replaceChildren(
+    list.replaceChildren(wrap("Brukere",
       h(
         "table",
         { class: "ds-table" },
@@ -42,7 +43,7 @@ export async function users(main, ctx) {
           }),
         ),
       ),
-    );
+    ));
   };
   const f = form(
     [

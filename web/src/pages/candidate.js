@@ -5,6 +5,7 @@ import { h, heading, p, clear, announce, button, fmtDate, fmtTime } from "../dom
 import { get, post, patch, del, all, query, ApiError, problemText } from "../api.js";
 import { STATUS, MEASURE, INCOME, SCOPE, METHOD, JOURNAL, MATCH, OPENING_KIND, ROLE, name } from "../i18n.js";
 import { field, form, checkboxes, tags, orNull, attempt } from "../forms.js";
+import { wrap } from "./partners.js";
 
 const today = () => new Date().toISOString().slice(0, 10);
 const staff = (me) => me.role === "coordinator" || me.role === "tenant_admin";
@@ -423,7 +424,7 @@ export async function candidate(main, ctx) {
     const list = h("div");
     fill(list, async (slot) => {
       const items = (await get(`/v1/candidates/${id}/access-log?limit=100`)).items;
-      slot.append(
+      slot.append(wrap("Tilgangslogg",
         h(
           "table",
           { class: "ds-table" },
@@ -431,7 +432,7 @@ export async function candidate(main, ctx) {
           h("thead", {}, h("tr", {}, ["Når", "Hvem", "Rolle", "Hva"].map((t) => h("th", { scope: "col" }, t)))),
           h("tbody", {}, items.map((a) => h("tr", {}, h("td", {}, fmtTime(a.at)), h("td", {}, who(a.key_id)), h("td", {}, name(ROLE, a.role)), h("td", {}, a.action)))),
         ),
-      );
+      ));
     });
     return list;
   }

@@ -7,7 +7,7 @@ import { field, form, tags, orNull } from "../forms.js";
 
 export async function candidates(main, ctx) {
   main.append(heading(1, "Deltakere"));
-  const results = h("div", { class: "results" });
+  const results = h("div", { class: "results table-wrap", role: "region", "aria-label": "Treff", tabindex: "0" });
   let cursor = null;
   let filters = {};
   const more = button("Vis flere", () => load(false), "secondary");

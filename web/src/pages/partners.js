@@ -4,14 +4,20 @@ import { all, post } from "../api.js";
 import { ORG_KIND, OPENING_KIND } from "../i18n.js";
 import { field, form, tags, orNull } from "../forms.js";
 
-function table(caption, cols, rows) {
-  return h(
+// A table in a region of its own that scrolls sideways on a narrow screen (the page itself
+// never does); the region takes focus, so a keyboard can scroll it too.
+export function table(caption, cols, rows) {
+  return wrap(caption, h(
     "table",
     { class: "ds-table" },
     h("caption", { class: "ds-sr-only" }, caption),
     h("thead", {}, h("tr", {}, cols.map((c) => h("th", { scope: "col" }, c)))),
     h("tbody", {}, rows.map((r) => h("tr", {}, r.map((v) => h("td", {}, v ?? ""))))),
-  );
+  ));
+}
+
+export function wrap(caption, tableEl) {
+  return h("div", { class: "table-wrap", role: "region", "aria-label": caption, tabindex: "0" }, tableEl);
 }
 
 export async function organizations(main) {
