@@ -121,6 +121,7 @@ async function route() {
     h1.focus();
   }
   announce(`${document.title} er lastet.`);
+  performance.mark("app-ready");
 }
 
 function renderSignIn() {
@@ -135,6 +136,7 @@ function renderSignIn() {
     location.hash = home(state.me);
   });
   main.querySelector("h1").focus();
+  performance.mark("app-ready");
 }
 
 whenSignedOut(() => {

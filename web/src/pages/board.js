@@ -8,10 +8,13 @@ export async function board(main) {
   main.append(heading(1, "Tavle"), p("Alle deltakere etter status.", { class: "ds-paragraph lead" }));
   const slot = h("div", { class: "board-slot", "aria-busy": "true" }, p("Henter deltakere …"));
   main.append(slot);
-  const items = await all("/v1/candidates");
+  // One list per status, fetched side by side: the pages of a list follow each other (a
+  // cursor), but the eight lists need not wait for one another.
+  const statuses = Object.keys(STATUS);
+  const lists = await Promise.all(statuses.map((s) => all(`/v1/candidates?status=${s}`)));
   performance.mark("board-fetched");
-  const byStatus = Object.fromEntries(Object.keys(STATUS).map((s) => [s, []]));
-  for (const c of items) (byStatus[c.status] || (byStatus[c.status] = [])).push(c);
+  const byStatus = Object.fromEntries(statuses.map((s, i) => [s, lists[i]]));
+  const items = lists.flat();
   const columns = document.createDocumentFragment();
   for (const [status, list] of Object.entries(byStatus)) {
     const id = `col-${status}`;
