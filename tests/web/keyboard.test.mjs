@@ -67,6 +67,7 @@ test("sign in, register a candidate and write the journal by keyboard alone", as
   // open the new-candidate form (a <summary>) and fill it
   await tabTo(page, (f) => f.tag === "summary" && /Registrer ny deltaker/.test(f.text));
   await page.keyboard.press("Enter");
+  await page.waitForFunction(() => document.activeElement.closest("details")?.open === true);
   await page.keyboard.press("Tab");
   assert.equal((await focused(page)).name, "given_name");
   await page.keyboard.type("Tastatur");
