@@ -4,11 +4,12 @@ token never appears in a body or a table; every change needs the session's CSRF 
 sign-ins lock the account; sign-out and sign-out everywhere end sessions at once; the audit log
 names the user."""
 import hashlib
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 import requests
 
-from conftest import audit_moved, pg_admin, suffix, wait_until
+from conftest import Service, audit_moved, pg_admin, private_redis, suffix, wait_until
 
 PASSWORD = "korrekt hest batteri"
 
@@ -236,3 +237,25 @@ def test_a_removed_user_cannot_sign_in_and_their_session_ends(service, tenants):
     assert sign_in(service, tenants["a"]["slug"], email)[1].status_code == 401
     wait_until(lambda: s.get(service.base + "/v1/me", timeout=20).status_code == 401,
                timeout=5, what="the removed user's session refused")
+
+
+def test_sign_ins_count_for_the_clients_address_not_one_shared_cell(tenants, rds):
+    # A Redis database of its own: the address cells it fills must not refuse other tests.
+    url, _ = private_redis(rds, 15)
+    svc = Service(redis_url=url, env={"BROBYGGER_RATE_AUTH": "1", "BROBYGGER_RATE_AUTH_BURST": "2"})
+    try:
+        svc.wait_ready()
+        body = {"tenant": tenants["a"]["slug"], "email": "ingen@test.no", "password": "feil"}
+        # at once: a sign-in's password check takes longer than the limit's interval
+        with ThreadPoolExecutor(4) as pool:
+            answers = list(pool.map(lambda _: requests.post(svc.base + "/v1/sessions", json=body,
+                                                            timeout=20), range(4)))
+        assert sorted(a.status_code for a in answers) == [401, 401, 429, 429]
+        refused = [a for a in answers if a.status_code == 429]
+        assert all(a.json()["detail"].endswith("(limit: address)") for a in refused)
+        # another client address (through the trusted local proxy) still signs in
+        other = requests.post(svc.base + "/v1/sessions", json=body, timeout=20,
+                              headers={"X-Forwarded-For": "192.0.2.7"})
+        assert other.status_code == 401
+    finally:
+        svc.stop()
