@@ -47,5 +47,5 @@ SANITIZED = os.environ.get("BRO_BUILD_DIR", "").rstrip("/").endswith("-asan")
 def test_web_page_in_chromium(service, people, name):
     env = {**os.environ, "BRO_WEB_BASE": service.base, "BRO_WEB_PEOPLE": json.dumps(people)}
     p = subprocess.run(["node", "--test", "--test-reporter=spec", os.path.join("tests", "web", name)],
-                       cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+                       cwd=ROOT, env=env, capture_output=True, text=True, timeout=900)
     assert p.returncode == 0, p.stdout[-6000:] + p.stderr[-3000:]

@@ -16,12 +16,12 @@ const focused = (page) =>
     return { tag: el.tagName.toLowerCase(), name: el.getAttribute("name"), text: (label || el.textContent || "").trim() };
   });
 
-async function tabTo(page, predicate, max = 60) {
+async function tabTo(page, predicate, max = 400) {
   for (let i = 0; i < max; i++) {
     await page.keyboard.press("Tab");
     if (predicate(await focused(page))) return;
   }
-  throw new Error("not reached by Tab");
+  throw new Error(`not reached by Tab: ${predicate}`);
 }
 
 test("sign in, register a candidate and write the journal by keyboard alone", async () => {
@@ -81,7 +81,7 @@ test("sign in, register a candidate and write the journal by keyboard alone", as
   assert.match((await focused(page)).text, /Tastatur Bruker/);
 
   // the journal: kind, time and text by keyboard, then sent
-  await tabTo(page, (f) => f.name === "text" && f.tag === "textarea", 200);
+  await tabTo(page, (f) => f.name === "text" && f.tag === "textarea");
   await page.keyboard.type("Ringte og avtalte møte.");
   await tabTo(page, (f) => f.tag === "button" && f.text === "Legg til i journalen");
   await page.keyboard.press("Enter");
