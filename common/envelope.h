@@ -16,7 +16,7 @@
 #define BRO_REPLY_MAX (32 * 1024 * 1024)
 
 typedef struct bro_actor {
-    char key_id[16]; /* API key id, "" for internal jobs */
+    char key_id[48]; /* API key id, "user:<uuid>" for a signed-in user, "" for internal jobs */
     char role[24];   /* platform_admin, tenant_admin, coordinator, partner, reader */
     char org[40];    /* organisation uuid of a partner key, "" otherwise */
 } bro_actor;

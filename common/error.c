@@ -46,6 +46,9 @@ static const struct {
     [BRO_E_NOT_IMPLEMENTED] = {"not-implemented", 501, "Not Implemented", 0},
     [BRO_E_OVERLOADED] = {"too-many-connections", 503, "Too Many Connections", 0},
     [BRO_E_HTTP_VERSION] = {"http-version-not-supported", 505, "HTTP Version Not Supported", 0},
+    /* web: sign-in sessions */
+    [BRO_E_CSRF] = {"csrf", 403, "CSRF Token Missing Or Wrong", 0},
+    [BRO_E_LOCKED] = {"account-locked", 423, "Account Locked", 0},
 };
 
 const char *bro_err_word(int code)

@@ -41,6 +41,9 @@ typedef enum bro_err_code {
     BRO_E_NOT_IMPLEMENTED,   /* "not-implemented": a method no route knows (501) */
     BRO_E_OVERLOADED,        /* "too-many-connections": over the connection limit (503) */
     BRO_E_HTTP_VERSION,      /* "http-version-not-supported" (505) */
+    /* web: sign-in sessions */
+    BRO_E_CSRF,   /* "csrf": a session's change without its CSRF token (403) */
+    BRO_E_LOCKED, /* "account-locked": too many failed sign-ins, wait (423) */
     BRO_E__COUNT
 } bro_err_code;
 

@@ -185,7 +185,8 @@ QUEUE_C = {"records": "BRO_QUEUE_RECORDS", "matching": "BRO_QUEUE_MATCHING",
            "notify": "BRO_QUEUE_NOTIFY", "reports": "BRO_QUEUE_REPORTS"}
 # x-job flags: which side reads each, and the C name there.
 WORKER_FLAGS = {"platform": "BRO_H_PLATFORM", "readonly": "BRO_H_READONLY", "read": "BRO_H_READ"}
-ROUTE_FLAGS = {"changes-keys": "BRO_ROUTE_CHANGES_KEYS"}
+ROUTE_FLAGS = {"changes-keys": "BRO_ROUTE_CHANGES_KEYS", "sets-session": "BRO_ROUTE_SETS_SESSION",
+               "ends-session": "BRO_ROUTE_ENDS_SESSION"}
 C_NAME = re.compile(r"^bro_[a-z0-9_]+$")
 KIND = re.compile(r"^[a-z][a-z_]*\.[a-z][a-z_]*$")
 

@@ -9,7 +9,8 @@ BRO_PACKAGES="build-essential cmake pkg-config libevent-dev libhiredis-dev libpq
   libmsgpack-dev libcurl4-openssl-dev libjansson-dev libssl-dev libcmocka-dev libxlsxwriter-dev
   postgresql-15 redis-server clang-format python3 python3-yaml python3-pytest python3-requests
   python3-msgpack python3-redis python3-psycopg2 python3-jsonschema python3-cryptography curl
-  nginx-light clang libclang-rt-14-dev python3-openpyxl chromium liblemon-dev python3-scipy"
+  nginx-light clang libclang-rt-14-dev python3-openpyxl chromium liblemon-dev python3-scipy
+  libsodium-dev nodejs"
 
 bro_say() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
 bro_die() { printf 'error: %s\n' "$*" >&2; exit 1; }
@@ -32,9 +33,24 @@ bro_install() {
     "${missing[@]}" >/dev/null
 }
 
+# web: the page's build tools and its browser tests' (esbuild, Designsystemet, playwright-core,
+# axe-core) from web/package-lock.json; again only when the lock file changed. Playwright drives
+# Debian's chromium, so it downloads no browser of its own.
+bro_web_deps() {
+  local web=$BRO_ROOT/web
+  [ -f "$web/node_modules/.package-lock.json" ] &&
+    [ "$web/node_modules/.package-lock.json" -nt "$web/package-lock.json" ] && return 0
+  # Debian ships npm apart from nodejs; another build of nodejs may bring its own.
+  command -v npm >/dev/null || bro_install npm
+  bro_say "installing the web page's npm packages (npm ci)"
+  (cd "$web" && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund --loglevel=error) ||
+    bro_die "npm ci failed in web/"
+}
+
 # bro_build DIR [cmake options...]: configures once, then builds incrementally.
 bro_build() {
   local dir=$1; shift
+  bro_web_deps
   bro_say "building in ${dir#"$BRO_ROOT"/}"
   cmake -S "$BRO_ROOT" -B "$dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo "$@" >/dev/null
   cmake --build "$dir" -j "$(nproc)" >/dev/null || cmake --build "$dir" -j 1

@@ -228,10 +228,12 @@ static int bro_migrate_worker_role(PGconn *pg, const bro_config *cfg)
              "GRANT UPDATE (revoked_at) ON platform.api_keys TO %s;"
              "GRANT SELECT, INSERT, DELETE ON platform.processed_jobs, platform.idempotency_keys"
              " TO %s;"
+             "GRANT SELECT, INSERT, UPDATE (revoked_at) ON platform.sessions TO %s;"
              "GRANT EXECUTE ON FUNCTION platform.provision_tenant(text, text, text),"
              " platform.migrate_tenant(text) TO %s;"
              "GRANT SELECT, INSERT, UPDATE ON platform.reports TO %s;",
-             exists ? "ALTER" : "CREATE", ident, ident, ident, ident, ident, ident, ident, ident);
+             exists ? "ALTER" : "CREATE", ident, ident, ident, ident, ident, ident, ident, ident,
+             ident);
     PQfreemem(ident);
     if (bro_migrate_run(pg, sql, "worker role") < 0)
         return -1;

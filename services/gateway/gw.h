@@ -41,6 +41,8 @@ typedef struct bro_gw_key {
     char org[40];                       /* partner organisation, "" otherwise */
     unsigned role_bit;                  /* BRO_ROLE_* of role */
     int active;                         /* 0: revoked, expired or unknown */
+    int session;                        /* web: 1 for a sign-in session (id: its id) */
+    char user[BRO_UUID_LEN + 1];        /* web: a session's user, "" for keys */
     int64_t fetched_ms;                 /* when it was resolved */
     struct bro_gw_key *next;            /* hash chain */
 } bro_gw_key;
@@ -57,6 +59,7 @@ struct bro_gw_req {
     char key_id[BRO_APIKEY_ID_LEN + 1]; /* from the Authorization header */
     char secret[BRO_APIKEY_SECRET_LEN + 1];
     bro_gw_key key;             /* the caller, once authenticated */
+    int by_session;             /* web: 1 when the caller came with the session cookie */
     int waiting_auth;           /* 1: the awaited job is an auth.resolve */
     int gone;                   /* 1: the client went away before its answer (499) */
     bro_auth_done_fn auth_done; /* auth.c: who hears of the key check; NULL when none */

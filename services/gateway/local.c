@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/session.h"
 #include "common/queue.h"
 #include "http.h"
 #include "rpc.h"
@@ -51,6 +52,13 @@ void bro_local_me(bro_gw_req *r)
                            r->key.tenant[0] ? json_string(r->key.tenant) : json_null(), "role",
                            r->key.role, "key_id", r->key.id, "organization_id",
                            r->key.org[0] ? json_string(r->key.org) : json_null());
+    char csrf[BRO_SESSION_CSRF_LEN + 1];
+    if (me && r->key.session && bro_session_csrf(r->secret, csrf) == 0) {
+        /* web: the page reloaded learns its session's token here, never from storage. */
+        json_object_set_new(me, "user_id", json_string(r->key.user));
+        json_object_set_new(me, "session_id", json_string(r->key.id));
+        json_object_set_new(me, "csrf_token", json_string(csrf));
+    }
     char *text = me ? json_dumps(me, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
     json_decref(me);
     if (text == NULL) {

@@ -239,7 +239,10 @@ int bro_ratelimit_prepare(bro_gw_req *r)
 {
     char cell[BRO_RL_CELL];
     memset(&r->rl, 0, sizeof(r->rl));
-    if (r->waiting_auth) {
+    /* A key check, and a job of a route that takes no key (web: a sign-in), count for the
+     * client's address: no key is known yet, and one shared cell would let one client's
+     * guesses crowd out every other sign-in. */
+    if (r->waiting_auth || r->key.id[0] == '\0') {
         if (r->gw->cfg->rate_auth > 0) {
             char addr[64];
             bro_rl_client(r, addr, sizeof(addr));

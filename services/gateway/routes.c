@@ -1,7 +1,8 @@
 /* The route matcher: a path against the rows of bro_routes_table, segment by segment. The rows
  * are generated from schemas/openapi.yaml (surface_routes.c in the build directory): adding a
  * route is adding its operation there. A path parameter's name says what it must look like ({id}
- * and {sub_id} a UUID, {slug} a tenant slug, {key_id} an API key id), and a malformed one is simply
+ * and {sub_id} a UUID, {slug} a tenant slug, {key_id} an API key id, {session_id} a session id),
+ * and a malformed one is simply
  * a path that does not exist. */
 #include "routes.h"
 
@@ -45,7 +46,8 @@ static int bro_routes_take(const char *name, size_t nlen, const char *seg, size_
         ok = bro_ids_is_uuid(v);
     else if (nlen == 4 && memcmp(name, "slug", 4) == 0)
         ok = bro_ids_is_slug(v);
-    else if (nlen == 6 && memcmp(name, "key_id", 6) == 0)
+    else if ((nlen == 6 && memcmp(name, "key_id", 6) == 0) ||
+             (nlen == 10 && memcmp(name, "session_id", 10) == 0)) /* web: the same shape */
         ok = bro_routes_is_key_id(v, slen);
     if (!ok)
         return 0;

@@ -25,8 +25,10 @@
 
 /* Route flags: what the gateway must do besides answering. */
 #define BRO_ROUTE_CHANGES_KEYS                                                                     \
-    0x01 /* a 204 revoked the key named {key_id}: purge it from the                                \
-            key cache at once */
+    0x01                            /* a 204 revoked the key named {key_id}: purge it from the     \
+                                       key cache at once */
+#define BRO_ROUTE_SETS_SESSION 0x02 /* web: a 201 carries a session token: set the cookie */
+#define BRO_ROUTE_ENDS_SESSION 0x04 /* web: a 204 ended sessions: purge them, clear the cookie */
 
 typedef struct bro_gw_req bro_gw_req;
 

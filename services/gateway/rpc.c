@@ -364,7 +364,11 @@ static int bro_rpc_envelope(bro_gw_req *r, const bro_rpc_job *job, char id[BRO_U
     bro_ids_uuid7(e.id);
     snprintf(e.kind, sizeof(e.kind), "%s", job->kind);
     snprintf(e.tenant, sizeof(e.tenant), "%s", job->tenant);
-    snprintf(e.actor.key_id, sizeof(e.actor.key_id), "%s", r->key.id);
+    /* A session's requests name its user, so the audit log does (web: "user:<uuid>"). */
+    if (r->key.session)
+        snprintf(e.actor.key_id, sizeof(e.actor.key_id), "user:%s", r->key.user);
+    else
+        snprintf(e.actor.key_id, sizeof(e.actor.key_id), "%s", r->key.id);
     snprintf(e.actor.role, sizeof(e.actor.role), "%s", r->key.role);
     snprintf(e.actor.org, sizeof(e.actor.org), "%s", r->key.org);
     snprintf(e.reply_to, sizeof(e.reply_to), "%s", r->gw->channel);

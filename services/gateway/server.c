@@ -24,10 +24,12 @@
 #include "common/log.h"
 #include "common/utf8.h"
 #include "auth.h"
+#include "cookie.h"
 #include "http.h"
 #include "metrics.h"
 #include "ratelimit.h"
 #include "rpc.h"
+#include "web.h"
 
 #define BRO_SERVER_QUERY_MAX   32   /* query parameters per request */
 #define BRO_SERVER_QUERY_VALUE 1024 /* bytes of one query value */
@@ -266,7 +268,12 @@ static void bro_server_on_job(bro_gw_req *r, const bro_rpc_result *res)
     if (res->status == 204 && (r->route->flags & BRO_ROUTE_CHANGES_KEYS) && key_id)
         bro_auth_forget(r->gw, key_id);
     bro_ratelimit_headers(r);
-    bro_http_reply_body(r, res->status, res->is_error, res->body);
+    if (res->status == 201 && (r->route->flags & BRO_ROUTE_SETS_SESSION))
+        bro_cookie_signed_in(r, res->body);
+    else if (res->status == 204 && (r->route->flags & BRO_ROUTE_ENDS_SESSION))
+        bro_cookie_signed_out(r);
+    else
+        bro_http_reply_body(r, res->status, res->is_error, res->body);
 }
 
 static void bro_server_dispatch(bro_gw_req *r);
@@ -286,13 +293,19 @@ static void bro_server_on_verdict(bro_gw_req *r, int verdict, const bro_rpc_resu
         bro_http_problem(r, "unauthorized", "a valid API key is required", NULL);
         break;
     case BRO_AUTH_BAD_KEY:
-        bro_http_problem(r, "unauthorized", "the API key is not valid", NULL);
+        bro_http_problem(r, "unauthorized",
+                         r->by_session ? "the session has ended" : "the API key is not valid",
+                         NULL);
         break;
     case BRO_AUTH_FORBIDDEN:
         bro_http_problem(r, "forbidden", "this key's role may not use this route", NULL);
         break;
     case BRO_AUTH_NOMEM:
         bro_http_problem(r, "unavailable", "out of memory", NULL);
+        break;
+    case BRO_AUTH_CSRF:
+        bro_http_problem(r, "csrf", "a change made with a session needs its CSRF token",
+                         "X-CSRF-Token");
         break;
     case BRO_AUTH_NOT_RESOLVED:
         bro_server_not_answered(r, res);
@@ -392,6 +405,10 @@ static void bro_server_on_request(bro_conn_req *req, void *arg)
     bro_server_request_id(req, r->req_id, sizeof(r->req_id));
     evhttp_add_header(bro_conn_out_headers(req), "X-Request-Id", r->req_id);
     const char *path = evhttp_uri_get_path(req->uri);
+    if (path && bro_web_serve(r, path)) {
+        bro_gw_req_release(r);
+        return;
+    }
     unsigned allow = 0;
     r->route =
         path ? bro_routes_match(req->method, path, &r->params, &allow, &r->route_index) : NULL;

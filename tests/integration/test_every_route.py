@@ -83,7 +83,8 @@ def test_every_route_refuses_the_roles_it_does_not_allow(service, keys):
         if not roles:
             continue
         path = fill(pattern, {"id": str(uuid.uuid4()), "sub_id": str(uuid.uuid4()),
-                              "slug": "nowhere", "key_id": "AAAAAAAA"})
+                              "slug": "nowhere", "key_id": "AAAAAAAA",
+                              "session_id": "AAAAAAAA"})
         for role, key in keys.items():
             if role in roles:
                 continue
@@ -147,6 +148,15 @@ def owned(service, tenants):
         cur.execute(f"INSERT INTO {s}.pair_rules (id, candidate_id, opening_id, rule, key_id, role) "
                     f"VALUES (%s, %s, %s, 'lock', 'test', 'coordinator')",
                     (ids["pair_rule"], cand, ids["opening"]))
+        # web: a staff user and a session of theirs
+        ids["user"] = uuid7()
+        cur.execute(f"INSERT INTO {s}.users (id, name, email, role) VALUES (%s, 'Eier',"
+                    f" %s, 'coordinator')", (ids["user"], f"eier{suffix()}@test.no"))
+        ids["session_id"] = "S" + suffix(7)
+        cur.execute("INSERT INTO platform.sessions (id, secret_sha256, tenant, user_id, role,"
+                    " expires_at) VALUES (%s, repeat('0', 64), %s, %s, 'coordinator',"
+                    " now() + interval '1 hour')",
+                    (ids["session_id"], tenants["a"]["slug"], ids["user"]))
     conn.close()
     key = issue_key(tenants["a"]["slug"], "reader")
     return {"candidate": cand, **ids, "key_id": key[4:12], "schema": s}
@@ -165,11 +175,13 @@ def params_for(pattern, owned):
         return values
     resource = {"organizations": "organization", "openings": "opening", "matches": "match",
                 "imports": "job", "jobs": "job", "reports": "report", "projects": "project",
-                "matching-runs": "run", "pair-rules": "pair_rule"}
+                "matching-runs": "run", "pair-rules": "pair_rule", "users": "user"}
     if pattern.startswith("/v1/projects/{id}/participants/{sub_id}"):
         return {"id": owned["project"], "sub_id": owned["candidate"]}
     if "{key_id}" in pattern:
         return {"key_id": owned["key_id"]}
+    if "{session_id}" in pattern:
+        return {"session_id": owned["session_id"]}
     if pattern.startswith("/v1/webhooks/{id}"):
         return {"id": owned["webhook"], **({"sub_id": owned["delivery"]} if "{sub_id}" in pattern
                                            else {})}
@@ -211,4 +223,7 @@ def test_every_route_naming_a_resource_is_404_to_another_tenant(service, tenants
     with db.cursor() as cur:
         cur.execute("SELECT revoked_at IS NULL FROM platform.api_keys WHERE id = %s",
                     (owned["key_id"],))
+        assert cur.fetchone()[0]
+        cur.execute("SELECT revoked_at IS NULL FROM platform.sessions WHERE id = %s",
+                    (owned["session_id"],))
         assert cur.fetchone()[0]
