@@ -20,14 +20,15 @@ typedef struct bro_db_stmt {
 } bro_db_stmt;
 
 struct bro_db {
-    PGconn *conn;       /* owned; NULL never (allocation failure aborts connect) */
-    char conninfo[512]; /* kept for reconnects */
-    int in_txn;         /* 1 between a successful begin and commit/rollback */
-    int begin_pending;  /* begun but not yet sent: goes out with the first statement */
-    int read_only;      /* the pending begin is BEGIN READ ONLY */
-    char role_sql[96];  /* "SET LOCAL ROLE <ident>", "" for the platform */
-    char path[72];      /* search_path value: an escaped identifier or "platform" */
-    int reset_stmts;    /* a cached plan went stale: forget them all after rollback */
+    PGconn *conn;         /* owned; NULL never (allocation failure aborts connect) */
+    char conninfo[512];   /* kept for reconnects */
+    int in_txn;           /* 1 between a successful begin and commit/rollback */
+    int begin_pending;    /* begun but not yet sent: goes out with the first statement */
+    int read_only;        /* the pending begin is BEGIN READ ONLY */
+    char role_sql[96];    /* "SET LOCAL ROLE <ident>", "" for the platform */
+    char path[72];        /* search_path value: an escaped identifier or "platform" */
+    int reset_stmts;      /* a cached plan went stale: forget them all after rollback */
+    long long reconnects; /* sessions re-established after a loss (bro_db_reconnects) */
     bro_db_stmt stmts[BRO_DB_STMTS];
 };
 
@@ -77,6 +78,11 @@ void bro_db_free(bro_db *db)
     free(db);
 }
 
+long long bro_db_reconnects(const bro_db *db)
+{
+    return db ? __atomic_load_n(&db->reconnects, __ATOMIC_RELAXED) : 0;
+}
+
 PGconn *bro_db_conn(bro_db *db)
 {
     return db->conn;
@@ -122,6 +128,7 @@ static int bro_db_ensure(bro_db *db, bro_err *err)
         return bro_err_set(err, BRO_E_RETRY, "postgres: cannot reconnect: %.80s",
                            PQerrorMessage(db->conn));
     bro_db_forget_stmts(db); /* a new session has none of them */
+    __atomic_add_fetch(&db->reconnects, 1, __ATOMIC_RELAXED);
     bro_log_info(NULL, "postgres connection re-established");
     return 0;
 }

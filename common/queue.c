@@ -12,6 +12,7 @@
 #include "common/config.h"
 #include "common/ids.h"
 #include "common/log.h"
+#include "common/queue_internal.h"
 #include "common/seal.h"
 
 #define BRO_QUEUE_PROMOTE_EVERY_MS 200 /* how often due delayed jobs are moved back */
@@ -33,6 +34,8 @@ struct bro_queue {
     bro_seal_key seal;                                   /* dead-letter key, if has_seal */
     int has_seal;                                        /* 1: dead letters keep sealed bodies */
     int has_audit_group;                                 /* 1: group "audit" known to exist */
+    long long reconnects; /* connections made after the first (bro_queue_reconnects) */
+    int connected_once;   /* 1 once a connection was made */
 };
 
 /* Moves due members of a delayed set onto the stream, atomically per member. */
@@ -82,6 +85,9 @@ static int bro_queue_connect(bro_queue *q, bro_err *err)
         return -1;
     }
     bro_queue_timeout(q, q->opts.command_ms);
+    if (q->connected_once)
+        __atomic_add_fetch(&q->reconnects, 1, __ATOMIC_RELAXED);
+    q->connected_once = 1;
     if (q->db != 0) {
         redisReply *r = redisCommand(q->redis, "SELECT %d", q->db);
         int bad = r == NULL || r->type == REDIS_REPLY_ERROR;
@@ -108,6 +114,22 @@ static redisReply *bro_queue_cmd(bro_queue *q, int argc, const char **argv, cons
         bro_queue_disconnect(q);
     }
     return r;
+}
+
+redisReply *bro_queue_cmd_(bro_queue *q, int argc, const char **argv, const size_t *lens,
+                           bro_err *err)
+{
+    return bro_queue_cmd(q, argc, argv, lens, err);
+}
+
+const bro_seal_key *bro_queue_seal_(const bro_queue *q)
+{
+    return q->has_seal ? &q->seal : NULL;
+}
+
+long long bro_queue_reconnects(const bro_queue *q)
+{
+    return q ? __atomic_load_n(&q->reconnects, __ATOMIC_RELAXED) : 0;
 }
 
 static int bro_queue_reply_ok(redisReply *r, const char *what, bro_err *err)

@@ -210,6 +210,10 @@ int bro_queue_rewrite_state(bro_queue *q, int *running, int *failed, int *preamb
  * capped at 60 s, at least base/2. */
 int64_t bro_queue_backoff_ms(int attempt, int base_ms);
 
+/* Connections q made after its first one (Redis lost and found again); 0 for NULL. Any thread may
+ * read it (atomic). */
+long long bro_queue_reconnects(const bro_queue *q);
+
 /* Frees the data of a message and zeroes it. */
 void bro_queue_msg_clear(bro_queue_msg *m);
 
