@@ -282,6 +282,7 @@ static void bro_runtime_job_init(bro_job *job, bro_slot *s, const bro_envelope *
     memset(job, 0, sizeof(*job));
     job->env = env;
     job->db = s->db;
+    job->queue = s->queue;
     job->path = bro_jmp_map_get(env->body, "path");
     job->query = bro_jmp_map_get(env->body, "query");
     job->data = bro_jmp_map_get(env->body, "data");
