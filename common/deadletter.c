@@ -85,14 +85,28 @@ static int bro_deadletter_before(const char *qa, const char *sa, const char *qb,
     return c > 0 || (c == 0 && strcmp(qa, qb) < 0);
 }
 
+/* A field of an entry's field list, borrowed from the reply; NULL when absent. */
+static const redisReply *bro_deadletter_raw(const redisReply *fields, const char *name)
+{
+    for (size_t i = 0; i + 1 < fields->elements; i += 2)
+        if (fields->element[i]->type == REDIS_REPLY_STRING &&
+            strcmp(fields->element[i]->str, name) == 0 &&
+            fields->element[i + 1]->type == REDIS_REPLY_STRING)
+            return fields->element[i + 1];
+    return NULL;
+}
+
 /* A field of an XRANGE entry's field list as a JSON string, or null. */
 static json_t *bro_deadletter_field(const redisReply *fields, const char *name)
 {
     for (size_t i = 0; i + 1 < fields->elements; i += 2)
         if (fields->element[i]->type == REDIS_REPLY_STRING &&
             strcmp(fields->element[i]->str, name) == 0 &&
-            fields->element[i + 1]->type == REDIS_REPLY_STRING)
-            return json_stringn(fields->element[i + 1]->str, fields->element[i + 1]->len);
+            fields->element[i + 1]->type == REDIS_REPLY_STRING) {
+            /* Not UTF-8 (nothing we write, but Redis holds what anyone wrote): null. */
+            json_t *v = json_stringn(fields->element[i + 1]->str, fields->element[i + 1]->len);
+            return v ? v : json_null();
+        }
     return json_null();
 }
 
@@ -114,7 +128,8 @@ static json_t *bro_deadletter_item(const char *queue, const redisReply *entry)
     struct tm tm;
     if (gmtime_r(&secs, &tm))
         strftime(at, sizeof(at), "%Y-%m-%dT%H:%M:%SZ", &tm);
-    json_t *sealed = bro_deadletter_field(fields, "sealed");
+    /* The sealed body is binary: only whether it is there is shown. */
+    int sealed = bro_deadletter_raw(fields, "sealed") != NULL;
     json_t *item = json_pack(
         "{s:s, s:s, s:o, s:o, s:o, s:o, s:I, s:o, s:s, s:I, s:b}", "id", id, "queue", queue, "kind",
         bro_deadletter_field(fields, "kind"), "tenant", bro_deadletter_field(fields, "tenant"),
@@ -122,8 +137,7 @@ static json_t *bro_deadletter_item(const char *queue, const redisReply *entry)
         bro_deadletter_field(fields, "req"), "attempts",
         (json_int_t)bro_deadletter_field_int(fields, "attempts"), "error",
         bro_deadletter_field(fields, "error"), "failed_at", at, "size",
-        (json_int_t)bro_deadletter_field_int(fields, "size"), "retryable", json_is_string(sealed));
-    json_decref(sealed);
+        (json_int_t)bro_deadletter_field_int(fields, "size"), "retryable", sealed);
     return item;
 }
 
@@ -209,17 +223,6 @@ json_t *bro_deadletter_list(bro_queue *q, const char *queue, const char *cursor,
 }
 
 /* ---- retry and purge ----------------------------------------------------------------------- */
-
-/* A field of an entry's field list, borrowed from the reply; NULL when absent. */
-static const redisReply *bro_deadletter_raw(const redisReply *fields, const char *name)
-{
-    for (size_t i = 0; i + 1 < fields->elements; i += 2)
-        if (fields->element[i]->type == REDIS_REPLY_STRING &&
-            strcmp(fields->element[i]->str, name) == 0 &&
-            fields->element[i + 1]->type == REDIS_REPLY_STRING)
-            return fields->element[i + 1];
-    return NULL;
-}
 
 /* Opens the sealed envelope of a dead letter (its XRANGE fields); *plain is the caller's. */
 static int bro_deadletter_open(bro_queue *q, const char *queue, const redisReply *fields,
