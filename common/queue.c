@@ -759,6 +759,38 @@ int bro_queue_audit_leave(bro_queue *q, bro_err *err)
     return bro_queue_eval_int(q, 6, argv, &n, "audit leave", err);
 }
 
+/* KEYS[1] a hash; ARGV field, delta, field, delta, ... */
+static const char *bro_queue_counts_lua = "for i = 1, #ARGV, 2 do\n"
+                                          "  redis.call('HINCRBY', KEYS[1], ARGV[i], ARGV[i + 1])\n"
+                                          "end\n"
+                                          "return 0\n";
+
+int bro_queue_add_counts(bro_queue *q, const char *key, int n, const char *const *fields,
+                         const long long *deltas, bro_err *err)
+{
+    if (n <= 0)
+        return 0;
+    const char **argv = calloc((size_t)(4 + 2 * n), sizeof(*argv));
+    char(*nums)[24] = calloc((size_t)n, sizeof(*nums));
+    int rc = -1;
+    if (argv == NULL || nums == NULL) {
+        bro_err_set(err, BRO_E_NOMEM, "out of memory");
+        goto out;
+    }
+    argv[0] = "EVAL", argv[1] = bro_queue_counts_lua, argv[2] = "1", argv[3] = key;
+    for (int i = 0; i < n; i++) {
+        snprintf(nums[i], sizeof(nums[i]), "%lld", deltas[i]);
+        argv[4 + 2 * i] = fields[i];
+        argv[5 + 2 * i] = nums[i];
+    }
+    long long ignored = 0;
+    rc = bro_queue_eval_int(q, 4 + 2 * n, argv, &ignored, "counts", err);
+out:
+    free(argv);
+    free(nums);
+    return rc;
+}
+
 int bro_queue_publish(bro_queue *q, const char *channel, const char *data, size_t len, bro_err *err)
 {
     const char *argv[] = {"PUBLISH", channel, data};

@@ -188,8 +188,10 @@ static void bro_rpc_on_disconnect(const redisAsyncContext *c, int status)
         /* Replies on the way are lost with the subscription: fail rather than wait. */
         bro_rpc_fail_all(gw, "lost the connection to the job queue");
     }
-    if (status != REDIS_OK)
+    if (status != REDIS_OK) {
         bro_log_warn(NULL, "redis connection lost: %s", c->errstr);
+        __atomic_add_fetch(&gw->metrics->redis_lost, 1, __ATOMIC_RELAXED);
+    }
     bro_rpc_schedule_reconnect(gw);
 }
 

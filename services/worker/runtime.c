@@ -20,6 +20,7 @@
 #include "common/problem.h"
 #include "handlers.h"
 #include "janitor.h"
+#include "metrics.h"
 
 #define BRO_RUNTIME_BLOCK_MS     1000 /* longest blocking read, so stop is noticed quickly */
 #define BRO_RUNTIME_HEARTBEAT_MS 1000 /* heartbeat period */
@@ -478,6 +479,7 @@ static void bro_runtime_dead(bro_slot *s, const bro_queue_msg *m, const bro_enve
 {
     bro_err err = {0};
     atomic_fetch_add(&s->w->jobs_failed, 1);
+    bro_wmetrics_end(s->w->metrics, s->index, env ? env->kind : NULL, BRO_WM_FAILED, BRO_E_NONE);
     bro_log_error(lc, "dead-lettered %s on %s: %s", m->stream_id, m->queue, why);
     bro_queue_dead_info info;
     if (env)
@@ -528,7 +530,12 @@ static void bro_runtime_finish(bro_slot *s, const bro_handler *h, bro_envelope *
                                const bro_log_ctx *lc)
 {
     bro_err err = {0};
-    switch (bro_runtime_execute(s, h, env, res)) {
+    bro_outcome out = bro_runtime_execute(s, h, env, res);
+    bro_wmetrics_end(
+        s->w->metrics, s->index, env->kind,
+        bro_wmetrics_outcome_of(out == BRO_OUT_REPLY, out == BRO_OUT_RETRY, res->status),
+        res->err.code);
+    switch (out) {
     case BRO_OUT_REPLY:
         if (h->flags & BRO_H_READ) {
             bro_runtime_finish_read(s, env, m, res, lc);
@@ -610,6 +617,7 @@ static void bro_runtime_handle(bro_slot *s, bro_queue_msg *m)
     msgpack_sbuffer_init(&res.payload);
     msgpack_sbuffer_init(&res.audit);
     bro_log_ctx lc = {NULL, NULL, NULL};
+    bro_wmetrics_begin(s->w->metrics, s->index);
     if (m->data == NULL) {
         bro_runtime_dead(s, m, NULL, m->deliveries, "decode: entry has no envelope field", &lc);
         goto out;
@@ -639,6 +647,7 @@ static void bro_runtime_handle(bro_slot *s, bro_queue_msg *m)
     }
     if ((h->flags & (BRO_H_READONLY | BRO_H_READ)) && env.deadline < bro_ids_now_ms()) {
         bro_log_debug(&lc, "dropped %s: deadline passed", env.kind);
+        bro_wmetrics_end(s->w->metrics, s->index, env.kind, BRO_WM_DROPPED, BRO_E_NONE);
         bro_runtime_ack(s, m, &lc);
         goto out;
     }
@@ -1013,6 +1022,7 @@ int bro_runtime_run(bro_worker *w)
                      w->concurrency);
     while (rc == 0 && !*w->stop) {
         bro_runtime_heartbeat(w);
+        bro_wmetrics_tick(w, 0);
         bro_runtime_touch_held(w);
         bro_janitor_tick(w);
         bro_runtime_pause(w, BRO_RUNTIME_TICK_MS);
@@ -1020,6 +1030,7 @@ int bro_runtime_run(bro_worker *w)
     if (rc < 0)
         *w->stop = 1;
     bro_runtime_slots_stop(w);
+    bro_wmetrics_tick(w, 1);
     bro_log_info(NULL, "worker %s stopping after %lld jobs", w->id,
                  (long long)atomic_load(&w->jobs_done));
     bro_janitor_stop(w);
