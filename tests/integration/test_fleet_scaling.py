@@ -97,10 +97,20 @@ def test_the_fleet_scales_and_survives_faults_under_load(migrated):
                           json={"given_name": "Etter", "family_name": "Stormen"},
                           headers={"Authorization": f"Bearer {pg.key}"})
         assert r.status_code == 201, r.text
+        # The operator sees both restarts on /metrics: the workers' and the gateway's reconnects.
+        def reconnects():
+            text = requests.get(f"http://127.0.0.1:{svc.admin_port}/metrics", timeout=5).text
+            got = {line.rsplit(" ", 1)[0]: float(line.rsplit(" ", 1)[1])
+                   for line in text.splitlines() if "reconnects_total" in line and line[0] != "#"}
+            return got if got.get('brobygger_worker_reconnects_total{server="postgres"}', 0) >= 1 \
+                and got.get('brobygger_worker_reconnects_total{server="redis"}', 0) >= 1 \
+                and got.get("brobygger_gateway_redis_reconnects_total", 0) >= 1 else None
+        seen = wait_until(reconnects, timeout=10, what="the reconnects on /metrics")
         conn = pg.connect()
         c = load.counted(conn, pg.slug)
         conn.close()
-        c.update({"killed_holding": held, "seconds": round(time.monotonic() - started, 1)})
+        c.update({"reconnects": {k.split("{")[-1].rstrip("}") or k: int(v)
+                                 for k, v in seen.items()}, "killed_holding": held, "seconds": round(time.monotonic() - started, 1)})
         print("\nfleet counts:", " ".join(f"{k}={v}" for k, v in c.items()))
         assert c["no_2xx"] == 0 and c["missing"] == 0, c
         assert c["duplicates"] == 0 and c["wrong_id"] == 0, c
