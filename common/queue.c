@@ -13,6 +13,7 @@
 #include "common/ids.h"
 #include "common/log.h"
 #include "common/queue_internal.h"
+#include "common/redisaddr.h"
 #include "common/seal.h"
 
 #define BRO_QUEUE_PROMOTE_EVERY_MS 200 /* how often due delayed jobs are moved back */
@@ -20,11 +21,9 @@
 #define BRO_QUEUE_BACKOFF_CAP_MS   60000
 
 struct bro_queue {
-    redisContext *redis;                                 /* NULL while disconnected */
-    char host[128];                                      /* Redis host */
-    int port;                                            /* Redis port */
-    int db;                                              /* Redis database index */
-    char consumer[128];                                  /* our name within the group */
+    redisContext *redis; /* NULL while disconnected */
+    bro_redis_addr addr; /* BROBYGGER_REDIS: the server, or sentinels asked at each connect */
+    char consumer[128];  /* our name within the group */
     char queues[BRO_QUEUE_MAX][BRO_QUEUE_NAME_MAX];      /* queues served */
     char streams[BRO_QUEUE_MAX][BRO_QUEUE_NAME_MAX + 8]; /* "bro:q:<queue>" */
     int nqueues;                                         /* entries used above */
@@ -76,11 +75,16 @@ static int bro_queue_connect(bro_queue *q, bro_err *err)
         return 0;
     bro_queue_disconnect(q);
     struct timeval tv = {q->opts.command_ms / 1000, (q->opts.command_ms % 1000) * 1000};
-    q->redis = redisConnectWithTimeout(q->host, q->port, tv);
+    /* After a failover the sentinels name the new master: asked before every connect. */
+    if (bro_redis_addr_resolve(&q->addr, q->opts.command_ms < 500 ? q->opts.command_ms : 500, err) <
+        0)
+        return -1;
+    q->redis = redisConnectWithTimeout(q->addr.host, q->addr.port, tv);
     if (q->redis == NULL)
         return bro_err_set(err, BRO_E_NOMEM, "redis: cannot allocate context");
     if (q->redis->err) {
-        bro_err_set(err, BRO_E_UNAVAILABLE, "redis %s:%d: %s", q->host, q->port, q->redis->errstr);
+        bro_err_set(err, BRO_E_UNAVAILABLE, "redis %s:%d: %s", q->addr.host, q->addr.port,
+                    q->redis->errstr);
         bro_queue_disconnect(q);
         return -1;
     }
@@ -88,17 +92,24 @@ static int bro_queue_connect(bro_queue *q, bro_err *err)
     if (q->connected_once)
         __atomic_add_fetch(&q->reconnects, 1, __ATOMIC_RELAXED);
     q->connected_once = 1;
-    if (q->db != 0) {
-        redisReply *r = redisCommand(q->redis, "SELECT %d", q->db);
+    if (q->addr.db != 0) {
+        redisReply *r = redisCommand(q->redis, "SELECT %d", q->addr.db);
         int bad = r == NULL || r->type == REDIS_REPLY_ERROR;
         if (r)
             freeReplyObject(r);
         if (bad) {
             bro_queue_disconnect(q);
-            return bro_err_set(err, BRO_E_UNAVAILABLE, "redis: SELECT %d failed", q->db);
+            return bro_err_set(err, BRO_E_UNAVAILABLE, "redis: SELECT %d failed", q->addr.db);
         }
     }
     return 0;
+}
+
+/* 1 for the error a master turned replica answers writes with (a failover happened): the
+ * connection is dropped so the next one asks the sentinels again. */
+static int bro_queue_demoted(const redisReply *r)
+{
+    return r->type == REDIS_REPLY_ERROR && strncmp(r->str, "READONLY", 8) == 0;
 }
 
 /* Runs one command; a NULL reply (transport failure) drops the connection so the next call
@@ -112,6 +123,8 @@ static redisReply *bro_queue_cmd(bro_queue *q, int argc, const char **argv, cons
     if (r == NULL) {
         bro_err_set(err, BRO_E_UNAVAILABLE, "redis: %s", q->redis->errstr);
         bro_queue_disconnect(q);
+    } else if (bro_queue_demoted(r)) {
+        bro_queue_disconnect(q); /* the reply says why; the next call finds the new master */
     }
     return r;
 }
@@ -191,7 +204,7 @@ bro_queue *bro_queue_open(const char *redis_url, const char *consumer, const cha
     q->opts.seal_key = NULL; /* the copy above is the one used */
     if (q->opts.command_ms <= 0)
         q->opts.command_ms = 2000;
-    if (bro_config_redis_url(redis_url, q->host, sizeof(q->host), &q->port, &q->db, err) < 0)
+    if (bro_redis_addr_parse(redis_url, &q->addr, err) < 0)
         goto fail;
     snprintf(q->consumer, sizeof(q->consumer), "%s", consumer);
     for (int i = 0; i < nqueues; i++) {
@@ -450,6 +463,12 @@ static int bro_queue_transaction(bro_queue *q, int ncmds, const char ***argvs, c
         }
         if (i == ncmds + 1 && r->type != REDIS_REPLY_ARRAY)
             rc = bro_err_set(err, BRO_E_REDIS, "redis %s: transaction aborted", what);
+        if (bro_queue_demoted(r)) {
+            rc = bro_err_set(err, BRO_E_UNAVAILABLE, "redis %s: %.60s", what, r->str);
+            freeReplyObject(r);
+            bro_queue_disconnect(q);
+            return rc;
+        }
         freeReplyObject(r);
     }
     return rc;

@@ -10,6 +10,7 @@
 #include "common/config.h"
 #include "common/deadletter.h"
 #include "common/log.h"
+#include "common/redisaddr.h"
 
 #define BRO_FLEET_KINDS   256 /* job kinds rendered; the workers send those of their table */
 #define BRO_FLEET_BUCKETS 15  /* services/worker/metrics.h BRO_WM_BUCKETS */
@@ -51,18 +52,15 @@ static const char *bro_fleet_lua =
 
 struct bro_fleet {
     redisContext *redis; /* NULL until connected, and after a failure */
-    char host[128];      /* from BROBYGGER_REDIS */
-    int port;
-    int db;
+    bro_redis_addr addr; /* BROBYGGER_REDIS; with sentinels the master is asked at connect */
 };
 
 bro_fleet *bro_fleet_new(const char *redis_url)
 {
     bro_fleet *f = calloc(1, sizeof(*f));
     bro_err err = {0};
-    if (f &&
-        bro_config_redis_url(redis_url, f->host, sizeof(f->host), &f->port, &f->db, &err) < 0) {
-        bro_log_error(NULL, "BROBYGGER_REDIS: %s", err.msg);
+    if (f && bro_redis_addr_parse(redis_url, &f->addr, &err) < 0) {
+        bro_log_error(NULL, "%s", err.msg);
         free(f);
         return NULL;
     }
@@ -90,14 +88,18 @@ static redisReply *bro_fleet_ask(bro_fleet *f)
 {
     struct timeval tv = {0, BRO_FLEET_TIMEOUT_MS * 1000};
     if (f->redis == NULL) {
-        f->redis = redisConnectWithTimeout(f->host, f->port, tv);
+        bro_err err = {0};
+        if (bro_redis_addr_resolve(&f->addr, BRO_FLEET_TIMEOUT_MS, &err) < 0)
+            return NULL;
+        f->redis = redisConnectWithTimeout(f->addr.host, f->addr.port, tv);
         if (f->redis == NULL || f->redis->err) {
             bro_fleet_drop(f);
             return NULL;
         }
         redisSetTimeout(f->redis, tv);
-        redisReply *sel = f->db ? redisCommand(f->redis, "SELECT %d", f->db) : NULL;
-        int bad = f->db && (sel == NULL || sel->type == REDIS_REPLY_ERROR);
+        int db = f->addr.db;
+        redisReply *sel = db ? redisCommand(f->redis, "SELECT %d", db) : NULL;
+        int bad = db && (sel == NULL || sel->type == REDIS_REPLY_ERROR);
         if (sel)
             freeReplyObject(sel);
         if (bad) {
