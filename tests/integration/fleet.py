@@ -209,3 +209,41 @@ class Load:
             c["wrong_id"] += n == 1 and cid != rec["id"]
         c.update({f"reads_{k}": v for k, v in self.reads.items()})
         return c
+
+
+class SentinelPair:
+    """A master and a replica (both AOF, appendfsync always) watched by one Redis Sentinel
+    (Debian's redis-sentinel) under the master name "bro", quorum 1, down after 1 s."""
+
+    def __init__(self):
+        self.master, self.replica = PrivateRedis(), PrivateRedis()
+        self.replica.client().replicaof("127.0.0.1", self.master.port)
+        wait_until(lambda: self.replica.client().info("replication")["master_link_status"]
+                   == "up", what="the replica to follow the master")
+        self.port = free_port()
+        self.dir = tempfile.mkdtemp(prefix="bro-fleet-sentinel-")
+        self.conf = os.path.join(self.dir, "sentinel.conf")
+        with open(self.conf, "w") as f:
+            f.write(f"bind 127.0.0.1\nport {self.port}\ndir {self.dir}\n"
+                    f"sentinel monitor bro 127.0.0.1 {self.master.port} 1\n"
+                    "sentinel down-after-milliseconds bro 1000\n"
+                    "sentinel failover-timeout bro 10000\n")
+        self.p = subprocess.Popen(["redis-sentinel", self.conf], stdout=subprocess.DEVNULL,
+                                  stderr=subprocess.DEVNULL)
+        self.url = f"redis-sentinel://127.0.0.1:{self.port}/bro/0"
+        wait_until(lambda: self.master_port() == self.master.port, what="the sentinel")
+
+    def master_port(self):
+        try:
+            host_port = redis.Redis(port=self.port).sentinel_get_master_addr_by_name("bro")
+            return int(host_port[1]) if host_port else None
+        except redis.RedisError:
+            return None
+
+    def close(self):
+        if self.p.poll() is None:
+            self.p.kill()
+            self.p.wait(timeout=10)
+        self.master.close()
+        self.replica.close()
+        shutil.rmtree(self.dir, ignore_errors=True)
