@@ -5,6 +5,7 @@ import json
 import os
 import tempfile
 import threading
+import time
 
 import msgpack
 
@@ -105,24 +106,37 @@ def test_purge_deletes_one_dead_letter_and_a_bodiless_one_is_not_retryable(migra
 def test_dead_letters_page_newest_first_across_queues(migrated, tenants, rds):
     svc, _, own = dead_service(migrated, rds)
     try:
+        fields = {"attempts": "1", "size": "0", "at": "0", "stream_id": "0-1"}
+        # Stream ids are each stream's own: given here, so the order is known. Two streams may
+        # hold the same id (the same millisecond); then the queue's name orders them. Recent
+        # ones: the janitor trims dead letters older than BROBYGGER_DEAD_LETTER_HOURS.
+        base = int(time.time() * 1000) - 60000
         for i in range(3):
-            own.xadd("bro:dead:records", {"queue": "records", "error": f"r{i}", "attempts": "1",
-                                          "size": "0", "at": "0", "stream_id": "0-1"})
-            own.xadd("bro:dead:notify", {"queue": "notify", "error": f"n{i}", "attempts": "1",
-                                         "size": "0", "at": "0", "stream_id": "0-1"})
+            own.xadd("bro:dead:records", {"queue": "records", "error": f"r{i}", **fields},
+                     id=f"{base + 10 * i}-0")
+            own.xadd("bro:dead:notify", {"queue": "notify", "error": f"n{i}", **fields},
+                     id=f"{base + 5 + 10 * i}-0")
+        own.xadd("bro:dead:records", {"queue": "records", "error": "rT", **fields}, id=f"{base + 900}-0")
+        own.xadd("bro:dead:notify", {"queue": "notify", "error": "nT", **fields},
+                 id=f"{base + 900}-0")
         api = svc.api(tenants["platform"])
         seen, cursor = [], None
         while True:
-            r = api.get("/v1/admin/dead-letters", params={"limit": 4, **(
+            r = api.get("/v1/admin/dead-letters", params={"limit": 3, **(
                 {"cursor": cursor} if cursor else {})})
             assert r.status_code == 200, r.text
             seen += [i["error"] for i in r.json()["items"]]
             cursor = r.json()["next_cursor"]
             if cursor is None:
                 break
-        assert seen == ["n2", "r2", "n1", "r1", "n0", "r0"]
+        assert seen == ["nT", "rT", "n2", "r2", "n1", "r1", "n0", "r0"]
+        # A cursor on one of two equal ids goes on with the other.
+        first = api.get("/v1/admin/dead-letters", params={"limit": 1}).json()
+        assert first["next_cursor"] == f"notify:{base + 900}-0"
+        r = api.get("/v1/admin/dead-letters", params={"limit": 1, "cursor": first["next_cursor"]})
+        assert [i["error"] for i in r.json()["items"]] == ["rT"]
         r = api.get("/v1/admin/dead-letters", params={"queue": "notify", "limit": 2})
-        assert [i["error"] for i in r.json()["items"]] == ["n2", "n1"]
+        assert [i["error"] for i in r.json()["items"]] == ["nT", "n2"]
     finally:
         svc.stop()
 
