@@ -20,16 +20,17 @@ typedef struct bro_db_stmt {
 } bro_db_stmt;
 
 struct bro_db {
-    PGconn *conn;         /* owned; NULL never (allocation failure aborts connect) */
-    char conninfo[512];   /* kept for reconnects */
-    int in_txn;           /* 1 between a successful begin and commit/rollback */
-    int begin_pending;    /* begun but not yet sent: goes out with the first statement */
-    int read_only;        /* the pending begin is BEGIN READ ONLY */
-    char role_sql[96];    /* "SET LOCAL ROLE <ident>", "" for the platform */
-    char path[72];        /* search_path value: an escaped identifier or "platform" */
-    int reset_stmts;      /* a cached plan went stale: forget them all after rollback */
-    long long reconnects; /* sessions re-established after a loss (bro_db_reconnects) */
+    PGconn *conn;       /* owned; NULL never (allocation failure aborts connect) */
+    char conninfo[512]; /* kept for reconnects */
+    int in_txn;         /* 1 between a successful begin and commit/rollback */
+    int begin_pending;  /* begun but not yet sent: goes out with the first statement */
+    int read_only;      /* the pending begin is BEGIN READ ONLY */
+    char role_sql[96];  /* "SET LOCAL ROLE <ident>", "" for the platform */
+    char path[72];      /* search_path value: an escaped identifier or "platform" */
+    int reset_stmts;    /* a cached plan went stale: forget them all after rollback */
     bro_db_stmt stmts[BRO_DB_STMTS];
+    /* sessions re-established after a loss (bro_db_reconnects) */
+    long long reconnects;
 };
 
 bro_db *bro_db_connect(const char *conninfo, bro_err *err)
