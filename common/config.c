@@ -36,7 +36,9 @@ static const bro_config_entry bro_config_table[] = {
               "workers' libpq connection string"),
     BRO_CFG_S("BROBYGGER_PG_ADMIN", pg_admin, "postgresql://postgres@127.0.0.1:5432/brobygger",
               "owner connection for migrations and tenant creation (admin CLI only)"),
-    BRO_CFG_S("BROBYGGER_REDIS", redis, "redis://127.0.0.1:6379/0", "Redis"),
+    BRO_CFG_S(
+        "BROBYGGER_REDIS", redis, "redis://127.0.0.1:6379/0",
+        "Redis, or its Sentinels and master: redis-sentinel://host:port,host:port/<master>/db"),
     BRO_CFG_S("BROBYGGER_LISTEN", listen, "127.0.0.1:8080", "gateway API address"),
     BRO_CFG_S("BROBYGGER_ADMIN_LISTEN", admin_listen, "127.0.0.1:9090",
               "`/metrics` and operator routes"),

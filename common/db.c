@@ -30,6 +30,8 @@ struct bro_db {
     char path[72];      /* search_path value: an escaped identifier or "platform" */
     int reset_stmts;    /* a cached plan went stale: forget them all after rollback */
     bro_db_stmt stmts[BRO_DB_STMTS];
+    /* sessions re-established after a loss (bro_db_reconnects) */
+    long long reconnects;
 };
 
 bro_db *bro_db_connect(const char *conninfo, bro_err *err)
@@ -100,6 +102,11 @@ void bro_db_free(bro_db *db)
     free(db);
 }
 
+long long bro_db_reconnects(const bro_db *db)
+{
+    return db ? __atomic_load_n(&db->reconnects, __ATOMIC_RELAXED) : 0;
+}
+
 PGconn *bro_db_conn(bro_db *db)
 {
     bro_db_settle(db); /* whoever uses the connection directly finds it idle */
@@ -147,6 +154,7 @@ static int bro_db_ensure(bro_db *db, bro_err *err)
         return bro_err_set(err, BRO_E_RETRY, "postgres: cannot reconnect: %.80s",
                            PQerrorMessage(db->conn));
     bro_db_forget_stmts(db); /* a new session has none of them */
+    __atomic_add_fetch(&db->reconnects, 1, __ATOMIC_RELAXED);
     bro_log_info(NULL, "postgres connection re-established");
     return 0;
 }

@@ -64,4 +64,8 @@ int bro_db_exec_commit(bro_db *db, const char *sql, int nparams, const char *con
 /* The underlying connection, for PQescape* helpers. Owned by db. */
 PGconn *bro_db_conn(bro_db *db);
 
+/* Sessions db re-established after PostgreSQL was lost (PQreset); 0 for NULL. Any thread may read
+ * it (atomic). */
+long long bro_db_reconnects(const bro_db *db);
+
 #endif

@@ -12,6 +12,8 @@
 #include "common/config.h"
 #include "common/ids.h"
 #include "common/log.h"
+#include "common/queue_internal.h"
+#include "common/redisaddr.h"
 #include "common/seal.h"
 
 #define BRO_QUEUE_PROMOTE_EVERY_MS 200 /* how often due delayed jobs are moved back */
@@ -19,11 +21,9 @@
 #define BRO_QUEUE_BACKOFF_CAP_MS   60000
 
 struct bro_queue {
-    redisContext *redis;                                 /* NULL while disconnected */
-    char host[128];                                      /* Redis host */
-    int port;                                            /* Redis port */
-    int db;                                              /* Redis database index */
-    char consumer[128];                                  /* our name within the group */
+    redisContext *redis; /* NULL while disconnected */
+    bro_redis_addr addr; /* BROBYGGER_REDIS: the server, or sentinels asked at each connect */
+    char consumer[128];  /* our name within the group */
     char queues[BRO_QUEUE_MAX][BRO_QUEUE_NAME_MAX];      /* queues served */
     char streams[BRO_QUEUE_MAX][BRO_QUEUE_NAME_MAX + 8]; /* "bro:q:<queue>" */
     int nqueues;                                         /* entries used above */
@@ -33,6 +33,8 @@ struct bro_queue {
     bro_seal_key seal;                                   /* dead-letter key, if has_seal */
     int has_seal;                                        /* 1: dead letters keep sealed bodies */
     int has_audit_group;                                 /* 1: group "audit" known to exist */
+    long long reconnects; /* connections made after the first (bro_queue_reconnects) */
+    int connected_once;   /* 1 once a connection was made */
 };
 
 /* Moves due members of a delayed set onto the stream, atomically per member. */
@@ -73,26 +75,41 @@ static int bro_queue_connect(bro_queue *q, bro_err *err)
         return 0;
     bro_queue_disconnect(q);
     struct timeval tv = {q->opts.command_ms / 1000, (q->opts.command_ms % 1000) * 1000};
-    q->redis = redisConnectWithTimeout(q->host, q->port, tv);
+    /* After a failover the sentinels name the new master: asked before every connect. */
+    if (bro_redis_addr_resolve(&q->addr, q->opts.command_ms < 500 ? q->opts.command_ms : 500, err) <
+        0)
+        return -1;
+    q->redis = redisConnectWithTimeout(q->addr.host, q->addr.port, tv);
     if (q->redis == NULL)
         return bro_err_set(err, BRO_E_NOMEM, "redis: cannot allocate context");
     if (q->redis->err) {
-        bro_err_set(err, BRO_E_UNAVAILABLE, "redis %s:%d: %s", q->host, q->port, q->redis->errstr);
+        bro_err_set(err, BRO_E_UNAVAILABLE, "redis %s:%d: %s", q->addr.host, q->addr.port,
+                    q->redis->errstr);
         bro_queue_disconnect(q);
         return -1;
     }
     bro_queue_timeout(q, q->opts.command_ms);
-    if (q->db != 0) {
-        redisReply *r = redisCommand(q->redis, "SELECT %d", q->db);
+    if (q->connected_once)
+        __atomic_add_fetch(&q->reconnects, 1, __ATOMIC_RELAXED);
+    q->connected_once = 1;
+    if (q->addr.db != 0) {
+        redisReply *r = redisCommand(q->redis, "SELECT %d", q->addr.db);
         int bad = r == NULL || r->type == REDIS_REPLY_ERROR;
         if (r)
             freeReplyObject(r);
         if (bad) {
             bro_queue_disconnect(q);
-            return bro_err_set(err, BRO_E_UNAVAILABLE, "redis: SELECT %d failed", q->db);
+            return bro_err_set(err, BRO_E_UNAVAILABLE, "redis: SELECT %d failed", q->addr.db);
         }
     }
     return 0;
+}
+
+/* 1 for the error a master turned replica answers writes with (a failover happened): the
+ * connection is dropped so the next one asks the sentinels again. */
+static int bro_queue_demoted(const redisReply *r)
+{
+    return r->type == REDIS_REPLY_ERROR && strncmp(r->str, "READONLY", 8) == 0;
 }
 
 /* Runs one command; a NULL reply (transport failure) drops the connection so the next call
@@ -106,8 +123,26 @@ static redisReply *bro_queue_cmd(bro_queue *q, int argc, const char **argv, cons
     if (r == NULL) {
         bro_err_set(err, BRO_E_UNAVAILABLE, "redis: %s", q->redis->errstr);
         bro_queue_disconnect(q);
+    } else if (bro_queue_demoted(r)) {
+        bro_queue_disconnect(q); /* the reply says why; the next call finds the new master */
     }
     return r;
+}
+
+redisReply *bro_queue_cmd_(bro_queue *q, int argc, const char **argv, const size_t *lens,
+                           bro_err *err)
+{
+    return bro_queue_cmd(q, argc, argv, lens, err);
+}
+
+const bro_seal_key *bro_queue_seal_(const bro_queue *q)
+{
+    return q->has_seal ? &q->seal : NULL;
+}
+
+long long bro_queue_reconnects(const bro_queue *q)
+{
+    return q ? __atomic_load_n(&q->reconnects, __ATOMIC_RELAXED) : 0;
 }
 
 static int bro_queue_reply_ok(redisReply *r, const char *what, bro_err *err)
@@ -169,7 +204,7 @@ bro_queue *bro_queue_open(const char *redis_url, const char *consumer, const cha
     q->opts.seal_key = NULL; /* the copy above is the one used */
     if (q->opts.command_ms <= 0)
         q->opts.command_ms = 2000;
-    if (bro_config_redis_url(redis_url, q->host, sizeof(q->host), &q->port, &q->db, err) < 0)
+    if (bro_redis_addr_parse(redis_url, &q->addr, err) < 0)
         goto fail;
     snprintf(q->consumer, sizeof(q->consumer), "%s", consumer);
     for (int i = 0; i < nqueues; i++) {
@@ -428,6 +463,12 @@ static int bro_queue_transaction(bro_queue *q, int ncmds, const char ***argvs, c
         }
         if (i == ncmds + 1 && r->type != REDIS_REPLY_ARRAY)
             rc = bro_err_set(err, BRO_E_REDIS, "redis %s: transaction aborted", what);
+        if (bro_queue_demoted(r)) {
+            rc = bro_err_set(err, BRO_E_UNAVAILABLE, "redis %s: %.60s", what, r->str);
+            freeReplyObject(r);
+            bro_queue_disconnect(q);
+            return rc;
+        }
         freeReplyObject(r);
     }
     return rc;
@@ -734,6 +775,38 @@ int bro_queue_audit_leave(bro_queue *q, bro_err *err)
         q->consumer};
     long long n = 0;
     return bro_queue_eval_int(q, 6, argv, &n, "audit leave", err);
+}
+
+/* KEYS[1] a hash; ARGV field, delta, field, delta, ... */
+static const char *bro_queue_counts_lua = "for i = 1, #ARGV, 2 do\n"
+                                          "  redis.call('HINCRBY', KEYS[1], ARGV[i], ARGV[i + 1])\n"
+                                          "end\n"
+                                          "return 0\n";
+
+int bro_queue_add_counts(bro_queue *q, const char *key, int n, const char *const *fields,
+                         const long long *deltas, bro_err *err)
+{
+    if (n <= 0)
+        return 0;
+    const char **argv = calloc((size_t)(4 + 2 * n), sizeof(*argv));
+    char(*nums)[24] = calloc((size_t)n, sizeof(*nums));
+    int rc = -1;
+    if (argv == NULL || nums == NULL) {
+        bro_err_set(err, BRO_E_NOMEM, "out of memory");
+        goto out;
+    }
+    argv[0] = "EVAL", argv[1] = bro_queue_counts_lua, argv[2] = "1", argv[3] = key;
+    for (int i = 0; i < n; i++) {
+        snprintf(nums[i], sizeof(nums[i]), "%lld", deltas[i]);
+        argv[4 + 2 * i] = fields[i];
+        argv[5 + 2 * i] = nums[i];
+    }
+    long long ignored = 0;
+    rc = bro_queue_eval_int(q, 4 + 2 * n, argv, &ignored, "counts", err);
+out:
+    free(argv);
+    free(nums);
+    return rc;
 }
 
 int bro_queue_publish(bro_queue *q, const char *channel, const char *data, size_t len, bro_err *err)

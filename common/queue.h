@@ -16,6 +16,8 @@
  *   bro:reply:<name>     pub/sub channel a gateway thread listens on; message = msgpack reply
  *   bro:aof:requested    string: Redis time (unix ms) of the oldest rewrite request not yet served
  *   bro:aof:rewrite      string with a TTL of one rewrite period: whose turn the period was
+ *   bro:metrics          hash: the workers' counters for /metrics, summed over the fleet
+ *                        (services/worker/metrics.h names the fields)
  *   bro:audit            stream; field "e" holds one msgpack read-audit record (tenant, who,
  *                        route, job, request, time, candidate ids; no personal data), added in
  *                        the same MULTI as the reply of the read it describes; group "audit"
@@ -209,6 +211,15 @@ int bro_queue_rewrite_state(bro_queue *q, int *running, int *failed, int *preamb
 /* Exponential backoff with full jitter for attempt (1-based): a value in [0, base*2^(attempt-1)]
  * capped at 60 s, at least base/2. */
 int64_t bro_queue_backoff_ms(int attempt, int base_ms);
+
+/* Adds deltas[i] to field fields[i] of hash key, for n fields, in one round trip (a script, so
+ * all or none). The workers' figures for /metrics travel this way (bro:metrics). */
+int bro_queue_add_counts(bro_queue *q, const char *key, int n, const char *const *fields,
+                         const long long *deltas, bro_err *err) BRO_MUST_USE;
+
+/* Connections q made after its first one (Redis lost and found again); 0 for NULL. Any thread may
+ * read it (atomic). */
+long long bro_queue_reconnects(const bro_queue *q);
 
 /* Frees the data of a message and zeroes it. */
 void bro_queue_msg_clear(bro_queue_msg *m);

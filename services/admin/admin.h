@@ -44,5 +44,7 @@ int bro_admin_tenant_list(PGconn *pg);
 int bro_admin_key_issue(bro_db *db, const char *tenant, const char *role, const char *label,
                         const char *org);
 int bro_admin_key_revoke(bro_db *db, const char *id);
+/* dead.c: `dead list|retry|purge ...`, argv from the verb on; on Redis alone, no PostgreSQL. */
+int bro_admin_dead(const bro_config *cfg, int argc, char **argv);
 
 #endif

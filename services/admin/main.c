@@ -1,5 +1,6 @@
 /* brobygger-admin: migrations, tenants and API keys from the command line, on the owner
- * connection (BROBYGGER_PG_ADMIN). Exit 0 on success, 1 on a refused request, 2 on bad usage. */
+ * connection (BROBYGGER_PG_ADMIN), and dead letters on Redis. Exit 0 on success, 1 on a refused
+ * request, 2 on bad usage. */
 #include <getopt.h>
 #include <stdio.h>
 #include <string.h>
@@ -14,6 +15,9 @@ static const char bro_admin_usage_text[] =
     "       brobygger-admin key issue (--tenant S --role R | --platform) [--label L]\n"
     "                                 [--organization UUID]\n"
     "       brobygger-admin key revoke ID\n"
+    "       brobygger-admin dead list [--queue Q] [--limit N] [--cursor ID]\n"
+    "       brobygger-admin dead retry ID     (needs BROBYGGER_DEAD_LETTER_KEY_FILE)\n"
+    "       brobygger-admin dead purge ID | --queue Q --all\n"
     "Roles: tenant_admin, coordinator, partner (needs --organization), reader.\n"
     "Configuration comes from BROBYGGER_* environment variables (see README).\n";
 
@@ -110,6 +114,10 @@ int main(int argc, char **argv)
     bro_log_init("admin", cfg.log_level);
     if (argc < 2)
         return bro_admin_usage();
+    if (strcmp(argv[1], "dead") == 0) {
+        int rc = bro_admin_dead(&cfg, argc - 2, argv + 2);
+        return rc == BRO_ADMIN_USAGE ? bro_admin_usage() : rc;
+    }
     bro_admin_args a;
     int is_migrate = strcmp(argv[1], "migrate") == 0;
     if (is_migrate ? argc != 2

@@ -1,6 +1,6 @@
 /* The admin listener: Prometheus text on /metrics, rendered from the counters that the rest of
- * the gateway feeds (metrics.h), and its own /healthz. It shares the connection layer with the
- * API and nothing else. */
+ * the gateway feeds (metrics.h) and the fleet's figures in Redis (fleet.h), and its own
+ * /healthz. It shares the connection layer with the API and nothing else. */
 #include "admin.h"
 
 #include <event2/buffer.h>
@@ -8,12 +8,40 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "common/error.h"
 #include "common/ids.h"
 #include "common/log.h"
+#include "fleet.h"
 #include "ratelimit.h"
 #include "routes.h"
 
 /* ---- the admin listener: /metrics ---------------------------------------------------------- */
+
+struct bro_admin {
+    bro_conn_server *server; /* the listener, owned */
+    bro_metrics *metrics;    /* the gateway's, borrowed */
+    bro_fleet *fleet;        /* the Redis reader of the fleet's figures, owned */
+};
+
+/* Problem answers by word, and the gateway's lost Redis connections. */
+static void bro_admin_metrics_problems(struct evbuffer *out, const bro_metrics *m)
+{
+    evbuffer_add_printf(out, "# HELP brobygger_http_problems_total Problem answers by their "
+                             "stable word (the gateway's own and the workers').\n"
+                             "# TYPE brobygger_http_problems_total counter\n");
+    /* Every word a client can be told, each from 0, so an alert on a rate sees it appear. */
+    for (int c = 1; c < BRO_E__COUNT; c++)
+        if (bro_err_public(c) == c)
+            evbuffer_add_printf(out, "brobygger_http_problems_total{word=\"%s\"} %llu\n",
+                                bro_err_word(c),
+                                __atomic_load_n(&m->problems[c], __ATOMIC_RELAXED));
+    evbuffer_add_printf(out,
+                        "# HELP brobygger_gateway_redis_reconnects_total Redis connections the "
+                        "gateway lost and made again.\n"
+                        "# TYPE brobygger_gateway_redis_reconnects_total counter\n"
+                        "brobygger_gateway_redis_reconnects_total %llu\n",
+                        __atomic_load_n(&m->redis_lost, __ATOMIC_RELAXED));
+}
 
 /* The connection layer's counters, in Prometheus text. */
 static void bro_admin_metrics_conn(struct evbuffer *out, const bro_conn_stats *st)
@@ -46,8 +74,9 @@ static void bro_admin_metrics_conn(struct evbuffer *out, const bro_conn_stats *s
                             __atomic_load_n(&st->timeouts[i], __ATOMIC_RELAXED));
 }
 
-static void bro_admin_metrics(bro_conn_req *req, bro_metrics *m)
+static void bro_admin_metrics(bro_conn_req *req, bro_admin *a)
 {
+    bro_metrics *m = a->metrics;
     struct evbuffer *out = evbuffer_new();
     if (out == NULL) {
         bro_conn_send(req, 500, NULL);
@@ -56,7 +85,7 @@ static void bro_admin_metrics(bro_conn_req *req, bro_metrics *m)
     evbuffer_add_printf(out, "# HELP brobygger_http_requests_total Answered requests by route, "
                              "method and status class.\n"
                              "# TYPE brobygger_http_requests_total counter\n");
-    for (int i = 0; i < bro_routes_count() && i < BRO_METRICS_ROUTES - 1; i++) {
+    for (int i = 0; i < bro_routes_count() && i < m->nroutes; i++) {
         const bro_route *rt = bro_routes_at(i);
         for (int c = 1; c <= 5; c++) {
             unsigned long long n = __atomic_load_n(&m->requests[i][c], __ATOMIC_RELAXED);
@@ -68,8 +97,7 @@ static void bro_admin_metrics(bro_conn_req *req, bro_metrics *m)
         }
     }
     for (int c = 1; c <= 5; c++) {
-        unsigned long long n =
-            __atomic_load_n(&m->requests[BRO_METRICS_ROUTES - 1][c], __ATOMIC_RELAXED);
+        unsigned long long n = __atomic_load_n(&m->requests[m->nroutes][c], __ATOMIC_RELAXED);
         if (n)
             evbuffer_add_printf(out,
                                 "brobygger_http_requests_total{route=\"unmatched\",status=\"%dxx\"}"
@@ -125,6 +153,8 @@ static void bro_admin_metrics(bro_conn_req *req, bro_metrics *m)
         evbuffer_add_printf(out, "brobygger_rate_limited_total{limit=\"%s\"} %llu\n",
                             bro_ratelimit_name(k),
                             __atomic_load_n(&m->rate_limited[k], __ATOMIC_RELAXED));
+    bro_admin_metrics_problems(out, m);
+    bro_fleet_render(a->fleet, out);
     evhttp_add_header(bro_conn_out_headers(req), "Content-Type", "text/plain; version=0.0.4");
     bro_conn_send(req, 200, out);
     evbuffer_free(out);
@@ -169,19 +199,36 @@ static void bro_admin_on_request(bro_conn_req *req, void *arg)
     }
 }
 
-bro_conn_server *bro_admin_start(struct event_base *base, const bro_config *cfg, bro_metrics *m)
+bro_admin *bro_admin_start(struct event_base *base, const bro_config *cfg, bro_metrics *m)
 {
     bro_err err = {0};
+    bro_admin *a = calloc(1, sizeof(*a));
+    if (a == NULL || (a->fleet = bro_fleet_new(cfg->redis)) == NULL) {
+        bro_admin_stop(a);
+        return NULL;
+    }
+    a->metrics = m;
     int fd = bro_conn_listen(cfg->admin_listen, 0, &err);
     if (fd < 0) {
         bro_log_error(NULL, "BROBYGGER_ADMIN_LISTEN: %s", err.msg);
+        bro_admin_stop(a);
         return NULL;
     }
-    bro_conn_server *s =
-        bro_conn_server_new(base, fd, &m->admin, &m->conn, bro_admin_on_request, m);
-    if (s == NULL) {
+    a->server = bro_conn_server_new(base, fd, &m->admin, &m->conn, bro_admin_on_request, a);
+    if (a->server == NULL) {
         bro_log_error(NULL, "cannot serve %s", cfg->admin_listen);
         close(fd);
+        bro_admin_stop(a);
+        return NULL;
     }
-    return s;
+    return a;
+}
+
+void bro_admin_stop(bro_admin *a)
+{
+    if (a == NULL)
+        return;
+    bro_conn_server_free(a->server);
+    bro_fleet_free(a->fleet);
+    free(a);
 }

@@ -9,9 +9,14 @@
 #include "conn.h"
 #include "metrics.h"
 
-/* Starts the admin listener on base, rendering m (borrowed; it must outlive the listener).
- * Returns the server, which the caller frees with bro_conn_server_free, or NULL after logging
- * why. */
-bro_conn_server *bro_admin_start(struct event_base *base, const bro_config *cfg, bro_metrics *m);
+typedef struct bro_admin bro_admin;
+
+/* Starts the admin listener on base, rendering m (borrowed; it must outlive the listener) and
+ * the fleet's figures from the Redis of cfg. Returns the listener, which the caller frees with
+ * bro_admin_stop, or NULL after logging why. */
+bro_admin *bro_admin_start(struct event_base *base, const bro_config *cfg, bro_metrics *m);
+
+/* Closes the listener and frees a. NULL is a no-op. */
+void bro_admin_stop(bro_admin *a);
 
 #endif

@@ -52,6 +52,7 @@ void bro_http_problem(bro_gw_req *r, const char *word, const char *detail, const
     if (r->req == NULL)
         return;
     int status = bro_err_http_status(bro_err_from_word(word));
+    bro_metrics_problem(r->gw->metrics, word);
     struct evbuffer *out = bro_conn_problem(status, word, detail, field);
     evhttp_add_header(bro_conn_out_headers(r->req), "Content-Type", "application/problem+json");
     bro_http_finish(r, status, out);
@@ -143,6 +144,26 @@ static int bro_http_reply_file(bro_gw_req *r, int status, const msgpack_object *
     return 1;
 }
 
+/* A worker's problem counts by the word its type ends in. */
+static void bro_http_count_problem(bro_gw_req *r, const msgpack_object *body)
+{
+    const msgpack_object *type = bro_jmp_map_get(body, "type");
+    char word[48] = "internal";
+    if (type && type->type == MSGPACK_OBJECT_STR) {
+        const char *p = type->via.str.ptr, *slash = NULL;
+        for (uint32_t i = 0; i < type->via.str.size; i++)
+            if (p[i] == '/')
+                slash = p + i;
+        const char *from = slash ? slash + 1 : p;
+        size_t n = (size_t)(p + type->via.str.size - from);
+        if (n > 0 && n < sizeof(word)) {
+            memcpy(word, from, n);
+            word[n] = '\0';
+        }
+    }
+    bro_metrics_problem(r->gw->metrics, word);
+}
+
 void bro_http_reply_body(bro_gw_req *r, int status, int is_error, const msgpack_object *body)
 {
     if (r->req == NULL)
@@ -162,6 +183,8 @@ void bro_http_reply_body(bro_gw_req *r, int status, int is_error, const msgpack_
     }
     if (!is_error)
         bro_http_etag(r->req, body);
+    else
+        bro_http_count_problem(r, body);
     if (!is_error && bro_http_wants_msgpack(r->req)) {
         msgpack_sbuffer sb;
         msgpack_sbuffer_init(&sb);

@@ -1,11 +1,15 @@
-/* The routes the gateway answers itself: health, readiness, the caller's identity, and the queue
- * and worker views read from Redis with one command each (through rpc.c). */
+/* The routes the gateway answers itself: health, readiness, the caller's identity, and the queue,
+ * worker and dead-letter views read from Redis with one command each (through rpc.c). */
 #include "local.h"
 
+#include <sys/queue.h>
+#include <event2/http.h>
+#include <event2/keyvalq_struct.h>
 #include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/deadletter.h"
 #include "common/session.h"
 #include "common/queue.h"
 #include "http.h"
@@ -189,4 +193,106 @@ void bro_local_workers(bro_gw_req *r)
              (long long)(bro_ids_now_ms() - r->gw->cfg->heartbeat_ttl_ms));
     const char *argv[] = {"EVAL", bro_local_workers_lua, "0", min};
     bro_rpc_command(r, 4, argv, bro_local_on_workers);
+}
+
+/* ---- dead letters: listing and purging (retrying is a worker's, which holds the key) -------- */
+
+/* What a listing asks for, parsed from the query; NULL members for absent parameters. */
+typedef struct bro_local_dead_query {
+    char queue[BRO_QUEUE_NAME_MAX];     /* "" for all queues */
+    char cursor[BRO_DEADLETTER_ID_MAX]; /* "" for the first page */
+    int limit;
+} bro_local_dead_query;
+
+/* Reads ?queue=&limit=&cursor=; answers r and returns -1 when one of them is wrong. */
+static int bro_local_dead_parse(bro_gw_req *r, bro_local_dead_query *dq)
+{
+    struct evkeyvalq params;
+    TAILQ_INIT(&params);
+    const char *qs = evhttp_uri_get_query(r->req->uri);
+    *dq = (bro_local_dead_query){"", "", 50};
+    if (qs && evhttp_parse_query_str(qs, &params) < 0) {
+        bro_http_problem(r, "decode", "the query string is malformed", "query");
+        return -1;
+    }
+    const char *queue = evhttp_find_header(&params, "queue");
+    const char *limit = evhttp_find_header(&params, "limit");
+    const char *cursor = evhttp_find_header(&params, "cursor");
+    char *end = NULL;
+    long n = limit ? strtol(limit, &end, 10) : 50;
+    char cq[BRO_QUEUE_NAME_MAX], cs[BRO_DEADLETTER_STREAM_ID_MAX];
+    int rc = -1;
+    if (queue && !bro_deadletter_known_queue(queue))
+        bro_http_problem(r, "validation", "must be records, matching, notify or reports", "queue");
+    else if (limit && (*limit == '\0' || *end || n < 1 || n > BRO_DEADLETTER_LIMIT_MAX))
+        bro_http_problem(r, "validation", "must be an integer from 1 to 200", "limit");
+    else if (cursor && bro_deadletter_parse_id(cursor, cq, cs) < 0)
+        bro_http_problem(r, "validation", "must be a next_cursor of an earlier page", "cursor");
+    else
+        rc = 0;
+    if (rc == 0) {
+        snprintf(dq->queue, sizeof(dq->queue), "%s", queue ? queue : "");
+        snprintf(dq->cursor, sizeof(dq->cursor), "%s", cursor ? cursor : "");
+        dq->limit = (int)n;
+    }
+    evhttp_clear_headers(&params);
+    return rc;
+}
+
+static void bro_local_on_dead_letters(bro_gw_req *r, const bro_rpc_result *res)
+{
+    if (bro_local_no_answer(r, res, "dead letters could not be read"))
+        return;
+    bro_local_dead_query dq;
+    if (bro_local_dead_parse(r, &dq) < 0)
+        return;
+    bro_err err = {0};
+    json_t *page = bro_deadletter_page(res->reply, dq.cursor[0] ? dq.cursor : NULL, dq.limit, &err);
+    if (page == NULL)
+        bro_http_problem(r, "unavailable", "dead letters could not be read", NULL);
+    else
+        bro_local_send_json(r, page);
+}
+
+void bro_local_dead_letters(bro_gw_req *r)
+{
+    bro_local_dead_query dq;
+    if (bro_local_dead_parse(r, &dq) < 0)
+        return;
+    char start[BRO_DEADLETTER_STREAM_ID_MAX] = "+", cq[BRO_QUEUE_NAME_MAX], count[16];
+    if (dq.cursor[0] && bro_deadletter_parse_id(dq.cursor, cq, start) < 0)
+        return; /* checked above */
+    /* Two more than a page per queue: the cursor's own entry, and one to know more follow. */
+    snprintf(count, sizeof(count), "%d", dq.limit + 2);
+    const char *argv[5 + 4] = {"EVAL", bro_deadletter_list_lua, "0", start, count};
+    int argc = 5;
+    for (int i = 0; i < 4; i++)
+        if (!dq.queue[0] || strcmp(dq.queue, bro_deadletter_queues[i]) == 0)
+            argv[argc++] = bro_deadletter_queues[i];
+    bro_rpc_command(r, argc, argv, bro_local_on_dead_letters);
+}
+
+static void bro_local_on_dead_purge(bro_gw_req *r, const bro_rpc_result *res)
+{
+    if (bro_local_no_answer(r, res, "the dead letter could not be deleted"))
+        return;
+    if (res->reply->type != REDIS_REPLY_INTEGER)
+        bro_http_problem(r, "unavailable", "the dead letter could not be deleted", NULL);
+    else if (res->reply->integer == 0)
+        bro_http_problem(r, "not-found", "no such dead letter", NULL);
+    else
+        bro_http_finish(r, 204, NULL);
+}
+
+void bro_local_dead_purge(bro_gw_req *r)
+{
+    char queue[BRO_QUEUE_NAME_MAX], sid[BRO_DEADLETTER_STREAM_ID_MAX],
+        dead[BRO_QUEUE_NAME_MAX + 16];
+    if (bro_deadletter_parse_id(bro_routes_param(&r->params, "dead_id"), queue, sid) < 0) {
+        bro_http_problem(r, "not-found", "no such dead letter", NULL); /* the matcher checked */
+        return;
+    }
+    snprintf(dead, sizeof(dead), "bro:dead:%s", queue);
+    const char *argv[] = {"XDEL", dead, sid};
+    bro_rpc_command(r, 3, argv, bro_local_on_dead_purge);
 }

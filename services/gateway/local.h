@@ -15,5 +15,10 @@ void bro_local_me(bro_gw_req *r);
 void bro_local_queues(bro_gw_req *r);
 /* GET /v1/admin/workers: live workers and what their heartbeats say. */
 void bro_local_workers(bro_gw_req *r);
+/* GET /v1/admin/dead-letters?queue=&limit=&cursor=: a page of dead letters, newest first, never
+ * their bodies (common/deadletter.h). */
+void bro_local_dead_letters(bro_gw_req *r);
+/* DELETE /v1/admin/dead-letters/{dead_id}: deletes one; 404 when it is not there. */
+void bro_local_dead_purge(bro_gw_req *r);
 
 #endif

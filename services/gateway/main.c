@@ -114,7 +114,9 @@ int main(int argc, char **argv)
     /* The admin listener takes no bodies worth the name. */
     g.metrics.admin = limits;
     g.metrics.admin.max_body = 0;
-    bro_conn_server *admin = bro_admin_start(g.base, &g.cfg, &g.metrics);
+    if (bro_metrics_init(&g.metrics, bro_routes_count()) < 0)
+        return 1;
+    bro_admin *admin = bro_admin_start(g.base, &g.cfg, &g.metrics);
     int rc = admin ? 0 : 1;
     int started = 0;
     for (int i = 0; rc == 0 && i < g.nthreads; i++) {
@@ -151,7 +153,8 @@ int main(int argc, char **argv)
         bro_gateway_free_thread(&g.threads[i]);
     event_free(sigint);
     event_free(sigterm);
-    bro_conn_server_free(admin);
+    bro_admin_stop(admin);
+    bro_metrics_free(&g.metrics);
     event_base_free(g.base);
     free(g.threads);
     free(g.tids);

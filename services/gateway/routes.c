@@ -1,14 +1,14 @@
 /* The route matcher: a path against the rows of bro_routes_table, segment by segment. The rows
  * are generated from schemas/openapi.yaml (surface_routes.c in the build directory): adding a
  * route is adding its operation there. A path parameter's name says what it must look like ({id}
- * and {sub_id} a UUID, {slug} a tenant slug, {key_id} an API key id, {session_id} a session id),
- * and a malformed one is simply
- * a path that does not exist. */
+ * and {sub_id} a UUID, {slug} a tenant slug, {key_id} an API key id, {session_id} a session id,
+ * {dead_id} a dead letter's id), and a malformed one is simply a path that does not exist. */
 #include "routes.h"
 
 #include <string.h>
 
 #include "common/apikey.h"
+#include "common/deadletter.h"
 #include "common/ids.h"
 
 int bro_routes_count(void)
@@ -32,6 +32,13 @@ static int bro_routes_is_key_id(const char *s, size_t n)
     return 1;
 }
 
+/* "<queue>:<stream id>" (common/deadletter.h). */
+static int bro_routes_is_dead_id(const char *s)
+{
+    char queue[BRO_QUEUE_NAME_MAX], sid[BRO_DEADLETTER_STREAM_ID_MAX];
+    return bro_deadletter_parse_id(s, queue, sid) == 0;
+}
+
 /* Checks a path segment against a {param}; stores it in r when it fits. */
 static int bro_routes_take(const char *name, size_t nlen, const char *seg, size_t slen,
                            bro_route_params *r)
@@ -49,6 +56,8 @@ static int bro_routes_take(const char *name, size_t nlen, const char *seg, size_
     else if ((nlen == 6 && memcmp(name, "key_id", 6) == 0) ||
              (nlen == 10 && memcmp(name, "session_id", 10) == 0)) /* web: the same shape */
         ok = bro_routes_is_key_id(v, slen);
+    else if (nlen == 7 && memcmp(name, "dead_id", 7) == 0)
+        ok = bro_routes_is_dead_id(v);
     if (!ok)
         return 0;
     r->names[r->n] = name;

@@ -37,7 +37,7 @@ typedef void (*bro_gw_local_fn)(bro_gw_req *r);
 
 typedef struct bro_route {
     enum evhttp_cmd_type method; /* EVHTTP_REQ_GET, ... */
-    const char *pattern;         /* "/v1/candidates/{id}"; {id} uuid, {slug}, {key_id} */
+    const char *pattern;         /* "/v1/candidates/{id}"; {id} uuid, {slug}, {key_id}, {dead_id} */
     const char *kind;            /* job kind, or NULL for a local route */
     bro_gw_local_fn local;       /* local handler when kind is NULL */
     unsigned roles;              /* BRO_ROLE_* allowed; 0 means no key needed */

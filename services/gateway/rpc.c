@@ -11,12 +11,15 @@
 
 #include "common/envelope.h"
 #include "common/log.h"
+#include "common/redisaddr.h"
 #include "metrics.h"
 #include "ratelimit.h"
 
 #define BRO_RPC_RECONNECT_MS 500
 
 static void bro_rpc_connect(bro_gw *gw);
+
+#define BRO_RPC_SENTINEL_MS 200 /* connect and answer timeout of one sentinel */
 
 static unsigned bro_rpc_bucket(const char *id)
 {
@@ -188,8 +191,10 @@ static void bro_rpc_on_disconnect(const redisAsyncContext *c, int status)
         /* Replies on the way are lost with the subscription: fail rather than wait. */
         bro_rpc_fail_all(gw, "lost the connection to the job queue");
     }
-    if (status != REDIS_OK)
+    if (status != REDIS_OK) {
         bro_log_warn(NULL, "redis connection lost: %s", c->errstr);
+        __atomic_add_fetch(&gw->metrics->redis_lost, 1, __ATOMIC_RELAXED);
+    }
     bro_rpc_schedule_reconnect(gw);
 }
 
@@ -206,8 +211,34 @@ static void bro_rpc_on_connect(const redisAsyncContext *c, int status)
     bro_rpc_schedule_reconnect(gw);
 }
 
+/* With sentinels (common/redisaddr.h), the master they name now: asked before each connect, so
+ * after a failover the new connections go to the new master. The question blocks this loop for
+ * at most BRO_RPC_SENTINEL_MS per sentinel, and only while it has no connection anyway. */
+static void bro_rpc_find_master(bro_gw *gw)
+{
+    bro_redis_addr a;
+    bro_err err = {0};
+    if (bro_redis_addr_parse(gw->cfg->redis, &a, &err) < 0 || a.nsentinels == 0)
+        return;
+    if (bro_redis_addr_resolve(&a, BRO_RPC_SENTINEL_MS, &err) < 0) {
+        bro_log_warn(NULL, "%s", err.msg);
+        return;
+    }
+    snprintf(gw->redis_host, sizeof(gw->redis_host), "%s", a.host);
+    gw->redis_port = a.port;
+}
+
+/* A master turned replica (a failover) answers writes with READONLY: the connection is dropped,
+ * and the reconnect asks the sentinels for the new master. */
+static void bro_rpc_check_demoted(redisAsyncContext *c, const redisReply *rep)
+{
+    if (rep && rep->type == REDIS_REPLY_ERROR && strncmp(rep->str, "READONLY", 8) == 0)
+        redisAsyncDisconnect(c);
+}
+
 static redisAsyncContext *bro_rpc_open(bro_gw *gw)
 {
+    bro_rpc_find_master(gw);
     redisAsyncContext *c = redisAsyncConnect(gw->redis_host, gw->redis_port);
     if (c == NULL)
         return NULL;
@@ -277,6 +308,7 @@ static void bro_rpc_on_xadd(redisAsyncContext *c, void *reply, void *privdata)
         __atomic_add_fetch(&r->gw->metrics->redis_errors, 1, __ATOMIC_RELAXED);
         if (r->in_pending)
             bro_rpc_fail(r, BRO_RPC_LOST, "the job queue did not take the request");
+        bro_rpc_check_demoted(c, rep);
     }
     bro_gw_req_release(r);
 }
@@ -310,6 +342,7 @@ static void bro_rpc_on_limited(redisAsyncContext *c, void *reply, void *privdata
         __atomic_add_fetch(&r->gw->metrics->redis_errors, 1, __ATOMIC_RELAXED);
         if (rep && rep->type == REDIS_REPLY_ERROR)
             bro_log_warn(NULL, "rate-limited post failed: %s", rep->str);
+        bro_rpc_check_demoted(c, rep);
     }
     if (verdict != 0 && r->in_pending)
         bro_rpc_fail(r, verdict > 0 ? BRO_RPC_LIMITED : BRO_RPC_LOST,

@@ -22,6 +22,7 @@
 #include "common/csv.h"
 #include "common/jmp.h"
 #include "common/log.h"
+#include "common/redisaddr.h"
 #include "common/utf8.h"
 #include "auth.h"
 #include "cookie.h"
@@ -434,11 +435,14 @@ static void bro_server_on_request(bro_conn_req *req, void *arg)
 int bro_server_start(bro_gw *gw)
 {
     bro_err err = {0};
-    if (bro_config_redis_url(gw->cfg->redis, gw->redis_host, sizeof(gw->redis_host),
-                             &gw->redis_port, &gw->redis_db, &err) < 0) {
+    bro_redis_addr addr; /* with sentinels the host is found at each connect (rpc.c) */
+    if (bro_redis_addr_parse(gw->cfg->redis, &addr, &err) < 0) {
         bro_log_error(NULL, "%s", err.msg);
         return -1;
     }
+    snprintf(gw->redis_host, sizeof(gw->redis_host), "%s", addr.host);
+    gw->redis_port = addr.port;
+    gw->redis_db = addr.db;
     int fd = bro_conn_listen(gw->cfg->listen, 1, &err);
     if (fd < 0) {
         bro_log_error(NULL, "BROBYGGER_LISTEN: %s", err.msg);

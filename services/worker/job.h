@@ -10,6 +10,7 @@
 #include "common/envelope.h"
 #include "common/error.h"
 #include "common/ids.h"
+#include "common/queue.h"
 
 #define BRO_JOB_FIELD_ERRORS_MAX 32
 
@@ -47,6 +48,8 @@ typedef struct bro_job {
     char (*read_ids)[BRO_UUID_LEN + 1]; /* a read's audited candidates (runtime's, per job); NULL
                                 for jobs that are not reads (BRO_H_READ) */
     int nread_ids;                      /* entries used in read_ids */
+    bro_queue *queue; /* the slot's Redis connection, for platform jobs on the queues themselves
+                         (dead-letter retry); borrowed, NULL outside the runtime */
 } bro_job;
 
 /* Records a field error (dropped silently past BRO_JOB_FIELD_ERRORS_MAX). */

@@ -11,6 +11,7 @@
 
 #include "common/ids.h"
 #include "common/log.h"
+#include "metrics.h"
 #include "runtime.h"
 
 static volatile sig_atomic_t bro_worker_stop_flag;
@@ -106,7 +107,9 @@ int main(int argc, char **argv)
     signal(SIGPIPE, SIG_IGN);
     w.stop = &bro_worker_stop_flag;
 
+    w.metrics = bro_wmetrics_new(w.concurrency > 0 ? w.concurrency : 1);
     int rc = bro_runtime_run(&w);
+    bro_wmetrics_free(w.metrics);
     bro_queue_free(w.queue);
     bro_db_free(w.db);
     bro_seal_key_wipe(&w.dead_key);

@@ -20,6 +20,7 @@
 #include "common/problem.h"
 #include "handlers.h"
 #include "janitor.h"
+#include "metrics.h"
 #include "notify/notify.h"
 
 #define BRO_RUNTIME_BLOCK_MS     1000 /* longest blocking read, so stop is noticed quickly */
@@ -283,6 +284,7 @@ static void bro_runtime_job_init(bro_job *job, bro_slot *s, const bro_envelope *
     memset(job, 0, sizeof(*job));
     job->env = env;
     job->db = s->db;
+    job->queue = s->queue;
     job->path = bro_jmp_map_get(env->body, "path");
     job->query = bro_jmp_map_get(env->body, "query");
     job->data = bro_jmp_map_get(env->body, "data");
@@ -478,6 +480,7 @@ static void bro_runtime_dead(bro_slot *s, const bro_queue_msg *m, const bro_enve
 {
     bro_err err = {0};
     atomic_fetch_add(&s->w->jobs_failed, 1);
+    bro_wmetrics_end(s->w->metrics, s->index, env ? env->kind : NULL, BRO_WM_FAILED, BRO_E_NONE);
     bro_log_error(lc, "dead-lettered %s on %s: %s", m->stream_id, m->queue, why);
     bro_queue_dead_info info;
     if (env)
@@ -529,7 +532,12 @@ static void bro_runtime_finish(bro_slot *s, const bro_handler *h, bro_envelope *
                                const bro_log_ctx *lc)
 {
     bro_err err = {0};
-    switch (bro_runtime_execute(s, h, env, res)) {
+    bro_outcome out = bro_runtime_execute(s, h, env, res);
+    bro_wmetrics_end(
+        s->w->metrics, s->index, env->kind,
+        bro_wmetrics_outcome_of(out == BRO_OUT_REPLY, out == BRO_OUT_RETRY, res->status),
+        res->err.code);
+    switch (out) {
     case BRO_OUT_REPLY:
         /* The common case, a reply awaited: reply and acknowledgement in one round trip. A
          * job nobody waits for is acknowledged with others below. */
@@ -615,6 +623,7 @@ static void bro_runtime_handle(bro_slot *s, bro_queue_msg *m)
     msgpack_sbuffer_init(&res.payload);
     msgpack_sbuffer_init(&res.audit);
     bro_log_ctx lc = {NULL, NULL, NULL};
+    bro_wmetrics_begin(s->w->metrics, s->index);
     if (m->data == NULL) {
         bro_runtime_dead(s, m, NULL, m->deliveries, "decode: entry has no envelope field", &lc);
         goto out;
@@ -644,6 +653,7 @@ static void bro_runtime_handle(bro_slot *s, bro_queue_msg *m)
     }
     if ((h->flags & (BRO_H_READONLY | BRO_H_READ)) && env.deadline < bro_ids_now_ms()) {
         bro_log_debug(&lc, "dropped %s: deadline passed", env.kind);
+        bro_wmetrics_end(s->w->metrics, s->index, env.kind, BRO_WM_DROPPED, BRO_E_NONE);
         bro_runtime_ack(s, m, &lc);
         goto out;
     }
@@ -1025,6 +1035,7 @@ int bro_runtime_run(bro_worker *w)
                          w->nqueues, w->concurrency);
     while (rc == 0 && !*w->stop) {
         bro_runtime_heartbeat(w);
+        bro_wmetrics_tick(w, 0);
         bro_runtime_touch_held(w);
         bro_janitor_tick(w);
         bro_runtime_pause(w, BRO_RUNTIME_TICK_MS);
@@ -1033,6 +1044,7 @@ int bro_runtime_run(bro_worker *w)
         *w->stop = 1;
     bro_notify_stop();
     bro_runtime_slots_stop(w);
+    bro_wmetrics_tick(w, 1);
     bro_log_info(NULL, "worker %s stopping after %lld jobs", w->id,
                  (long long)atomic_load(&w->jobs_done));
     bro_janitor_stop(w);

@@ -85,7 +85,8 @@ struct bro_worker {
                              concurrency entries, owned */
     int nacks;            /* entries used in acks */
     int acking;           /* 1 while a slot sends the grouped acknowledgement */
-    volatile sig_atomic_t *stop; /* set by the signal handler */
+    volatile sig_atomic_t *stop;  /* set by the signal handler */
+    struct bro_wmetrics *metrics; /* counters for /metrics (metrics.h), owned; NULL: none */
 };
 
 /* Parses a comma-separated queue list into w->queues. Returns 0, or -1 with err naming the

@@ -84,7 +84,7 @@ def test_every_route_refuses_the_roles_it_does_not_allow(service, keys):
             continue
         path = fill(pattern, {"id": str(uuid.uuid4()), "sub_id": str(uuid.uuid4()),
                               "slug": "nowhere", "key_id": "AAAAAAAA",
-                              "session_id": "AAAAAAAA"})
+                              "session_id": "AAAAAAAA", "dead_id": "records:1-0"})
         for role, key in keys.items():
             if role in roles:
                 continue
