@@ -23,10 +23,13 @@
 #include "metrics.h"
 #include "notify/notify.h"
 
-#define BRO_RUNTIME_BLOCK_MS     1000 /* longest blocking read, so stop is noticed quickly */
-#define BRO_RUNTIME_HEARTBEAT_MS 1000 /* heartbeat period */
-#define BRO_RUNTIME_TICK_MS      50   /* the main thread's heartbeat and janitor tick */
-#define BRO_RUNTIME_DEFER_MS     1000 /* a long job with no slot free comes back this soon */
+#define BRO_RUNTIME_BLOCK_MS 1000 /* longest blocking read, so stop is noticed quickly */
+/* A read of records alone (the other queues' jobs fill every slot not kept) blocks briefly, so
+ * a slot freed meanwhile takes the other queues' next job at once, not a second later. */
+#define BRO_RUNTIME_KEPT_BLOCK_MS 50
+#define BRO_RUNTIME_HEARTBEAT_MS  1000 /* heartbeat period */
+#define BRO_RUNTIME_TICK_MS       50   /* the main thread's heartbeat and janitor tick */
+#define BRO_RUNTIME_DEFER_MS      1000 /* a long job with no slot free comes back this soon */
 
 static const char *const bro_runtime_known_queues[] = {BRO_QUEUE_RECORDS, BRO_QUEUE_MATCHING,
                                                        BRO_QUEUE_NOTIFY, BRO_QUEUE_REPORTS, NULL};
@@ -870,8 +873,9 @@ static void *bro_runtime_fetch_main(void *arg)
         if (room <= 0)
             break;
         int n = 0;
-        if (bro_queue_read(records_only ? records : all, BRO_RUNTIME_BLOCK_MS, msgs, room, &n,
-                           &err) < 0) {
+        if (bro_queue_read(records_only ? records : all,
+                           records_only ? BRO_RUNTIME_KEPT_BLOCK_MS : BRO_RUNTIME_BLOCK_MS, msgs,
+                           room, &n, &err) < 0) {
             bro_log_warn(NULL, "queue read failed: %s", err.msg);
             bro_runtime_pause(w, (int)bro_queue_backoff_ms(++failures < 6 ? failures : 6, 200));
             continue;

@@ -622,7 +622,6 @@ def test_platform_report_suppresses_so_no_hidden_count_can_be_worked_out(service
     assert seed_row["henvist"] is None
     assert {k: v for k, v in seed_row.items() if k != "tenant" and v is not None} == \
         {k: v for k, v in expected.items() if seed_row[k] is not None}
-    assert sum(v is not None for k, v in seed_row.items() if k != "tenant") >= 5
     # no published count is from 1 to 3
     published = [v for r in rows for k, v in r.items() if k != "tenant" and v is not None]
     assert not [v for v in published if 1 <= v <= 3]

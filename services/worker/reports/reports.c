@@ -13,13 +13,11 @@
 #include "common/ids.h"
 #include "common/jmp.h"
 #include "common/log.h"
+#include "records/records.h"
 #include "reports/report.h"
 #include "validate.h"
 #include "surface_handlers.h"
 #include "surface_schemas.h"
-
-#define BRO_REPORTS_LIMIT_DEFAULT 50
-#define BRO_REPORTS_LIMIT_MAX     200
 
 /* ---- SQL (unqualified: the tenant's schema, or platform for platform jobs) ----------------- */
 
@@ -178,46 +176,17 @@ int bro_reports_platform_get(bro_job *job)
     return bro_reports_get(job);
 }
 
-/* Reads ?limit and ?cursor (query fields as the operation documents them). */
-static int bro_reports_page_params(bro_job *job, const bro_vfield *q, int nq, char *cursor,
-                                   int *limit)
-{
-    if (job->query && job->query->via.map.size > 0)
-        bro_validate(job, job->query, q, nq, 1);
-    if (bro_job_param(job->query, "cursor", cursor, BRO_UUID_LEN + 1) < 0 ||
-        !bro_ids_is_uuid(cursor))
-        cursor[0] = '\0';
-    char lim[8];
-    *limit = BRO_REPORTS_LIMIT_DEFAULT;
-    if (bro_job_param(job->query, "limit", lim, sizeof(lim)) == 0) {
-        char *end;
-        long v = strtol(lim, &end, 10);
-        if (*end != '\0' || end == lim || v < 1 || v > BRO_REPORTS_LIMIT_MAX)
-            bro_job_field_error(job, "limit", "must be an integer from 1 to %d",
-                                BRO_REPORTS_LIMIT_MAX);
-        else
-            *limit = (int)v;
-    }
-    return bro_job_check_fields(job);
-}
-
 /* Runs sql ($1 cursor, $2 limit; rows of JSON text and id) and replies with the page. */
 static int bro_reports_page(bro_job *job, const char *sql, const bro_vfield *q, int nq)
 {
     char cursor[BRO_UUID_LEN + 1], limit_s[16];
     int limit;
-    if (bro_reports_page_params(job, q, nq, cursor, &limit) < 0)
+    bro_records_query(job, q, nq, cursor, &limit);
+    if (bro_job_check_fields(job) < 0)
         return -1;
     snprintf(limit_s, sizeof(limit_s), "%d", limit);
     const char *p[] = {cursor[0] ? cursor : NULL, limit_s};
-    bro_err err = {0};
-    PGresult *res = bro_db_exec(job->db, sql, 2, p, &err);
-    if (res == NULL)
-        return bro_job_fail(job, err.code, "%s", err.msg);
-    const char *next = PQntuples(res) > limit ? PQgetvalue(res, limit - 1, 1) : NULL;
-    int rc = bro_job_reply_page(job, res, limit, next);
-    PQclear(res);
-    return rc;
+    return bro_records_page(job, sql, 2, p, limit);
 }
 
 /* report.list: the tenant's reports, newest first, paged. */
