@@ -6,6 +6,7 @@ names the user."""
 import hashlib
 from concurrent.futures import ThreadPoolExecutor
 
+import psycopg2
 import pytest
 import requests
 
@@ -65,8 +66,8 @@ def test_sign_in_sets_an_httponly_strict_cookie_and_keeps_the_token_out_of_body_
         cur.execute("SELECT secret_sha256 FROM platform.sessions WHERE id = %s",
                     (body["session_id"],))
         assert cur.fetchone()[0] == hashlib.sha256(secret.encode()).hexdigest()
-        cur.execute("SELECT count(*) FROM platform.processed_jobs WHERE position(%s in"
-                    " convert_from(reply, 'LATIN1')) > 0", (secret,))
+        cur.execute("SELECT count(*) FROM platform.processed_jobs WHERE position(%s in reply) > 0",
+                    (psycopg2.Binary(secret.encode()),))
         assert cur.fetchone()[0] == 0
     me = s.get(service.base + "/v1/me", timeout=20).json()
     assert me["user_id"] == user[0]["id"] and me["csrf_token"] == body["csrf_token"]
