@@ -18,6 +18,7 @@
 #include "common/jmp.h"
 #include "notify/notify.h"
 #include "notify/sign.h"
+#include "records/records.h"
 #include "validate.h"
 #include "surface_handlers.h"
 #include "surface_schemas.h"
@@ -362,19 +363,6 @@ static void bro_webhooks_page_query(bro_job *job, const bro_vfield *fields, int 
     }
 }
 
-/* Runs a page statement whose column 1 is the cursor of its row and replies with the page. */
-static int bro_webhooks_page(bro_job *job, const char *sql, int n, const char *const *p, int limit)
-{
-    bro_err err = {0};
-    PGresult *res = bro_db_exec(job->db, sql, n, p, &err);
-    if (res == NULL)
-        return bro_job_fail(job, err.code, "%s", err.msg);
-    const char *next = PQntuples(res) > limit ? PQgetvalue(res, limit - 1, 1) : NULL;
-    int rc = bro_job_reply_page(job, res, limit, next);
-    PQclear(res);
-    return rc;
-}
-
 int bro_webhooks_list(bro_job *job)
 {
     int limit;
@@ -385,7 +373,7 @@ int bro_webhooks_list(bro_job *job)
     int has = bro_job_param(job->query, "cursor", cursor, sizeof(cursor)) == 0;
     snprintf(lim, sizeof(lim), "%d", limit);
     const char *p[] = {has ? cursor : NULL, lim};
-    return bro_webhooks_page(job, bro_webhooks_sql_list, 2, p, limit);
+    return bro_records_page(job, bro_webhooks_sql_list, 2, p, limit);
 }
 
 /* Locks the endpoint and checks If-Match. Returns 0, or -1 with the job failed. */
@@ -523,7 +511,7 @@ int bro_webhooks_deliveries(bro_job *job)
     int has_status = bro_job_param(job->query, "status", status, sizeof(status)) == 0;
     snprintf(lim, sizeof(lim), "%d", limit);
     const char *p[] = {id, has_status ? status : NULL, has_cursor ? cursor : NULL, lim};
-    return bro_webhooks_page(job, bro_webhooks_sql_deliveries, 4, p, limit);
+    return bro_records_page(job, bro_webhooks_sql_deliveries, 4, p, limit);
 }
 
 int bro_webhooks_retry(bro_job *job)
