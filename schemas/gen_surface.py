@@ -184,7 +184,8 @@ ROLE_C = {"platform_admin": "BRO_ROLE_PLATFORM_ADMIN", "tenant_admin": "BRO_ROLE
 QUEUE_C = {"records": "BRO_QUEUE_RECORDS", "matching": "BRO_QUEUE_MATCHING",
            "notify": "BRO_QUEUE_NOTIFY", "reports": "BRO_QUEUE_REPORTS"}
 # x-job flags: which side reads each, and the C name there.
-WORKER_FLAGS = {"platform": "BRO_H_PLATFORM", "readonly": "BRO_H_READONLY", "read": "BRO_H_READ"}
+WORKER_FLAGS = {"platform": "BRO_H_PLATFORM", "readonly": "BRO_H_READONLY", "read": "BRO_H_READ",
+                "nodb": "BRO_H_NODB"}
 ROUTE_FLAGS = {"changes-keys": "BRO_ROUTE_CHANGES_KEYS", "sets-session": "BRO_ROUTE_SETS_SESSION",
                "ends-session": "BRO_ROUTE_ENDS_SESSION"}
 C_NAME = re.compile(r"^bro_[a-z0-9_]+$")
@@ -218,6 +219,8 @@ class Job:
                 set(self.flags) - set(WORKER_FLAGS) - set(ROUTE_FLAGS):
             raise OpenApiError(f"{where}: x-job flags must be among "
                                f"{sorted(WORKER_FLAGS) + sorted(ROUTE_FLAGS)}")
+        if "nodb" in self.flags and ("readonly" not in self.flags or self.run is not None):
+            raise OpenApiError(f"{where}: x-job flag nodb needs readonly and no run")
 
     def row(self):
         """What must agree between routes that share the kind."""

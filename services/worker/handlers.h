@@ -14,6 +14,9 @@ typedef int (*bro_handler_fn)(bro_job *job);
  * it again), is dropped past its deadline, and its audit (bro_job_audit_read) travels in the
  * Redis round trip that carries its reply; the janitor moves it into audit_log. */
 #define BRO_H_READ 0x4
+/* Touches no database (with readonly only): the handler is handed no connection (job->db is
+ * NULL) and no transaction is opened. For kinds that answer from the job alone. */
+#define BRO_H_NODB 0x8
 
 typedef struct bro_handler {
     const char *kind;   /* envelope kind, e.g. "candidate.create" */

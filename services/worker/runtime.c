@@ -369,6 +369,27 @@ static bro_outcome bro_runtime_run_handler(bro_slot *s, const bro_handler *h,
     return BRO_OUT_REPLY;
 }
 
+/* Runs a handler that touches no database (BRO_H_NODB): no connection, no transaction. */
+static bro_outcome bro_runtime_run_nodb(bro_slot *s, const bro_handler *h, const bro_envelope *env,
+                                        bro_result *res)
+{
+    bro_job job;
+    bro_runtime_job_init(&job, s, env);
+    job.db = NULL;
+    bro_outcome out = BRO_OUT_REPLY;
+    if (h->fn(&job) < 0) {
+        out = bro_runtime_classify(res, &job, &job.err);
+    } else {
+        res->status = job.status;
+        res->is_error = 0;
+        res->payload.size = 0;
+        if (job.reply.size)
+            msgpack_sbuffer_write(&res->payload, job.reply.data, job.reply.size);
+    }
+    bro_runtime_job_free(&job);
+    return out;
+}
+
 /* Runs h for env inside one transaction. Fills res; returns what to do with the message. */
 static bro_outcome bro_runtime_execute(bro_slot *s, const bro_handler *h, const bro_envelope *env,
                                        bro_result *res)
@@ -380,6 +401,8 @@ static bro_outcome bro_runtime_execute(bro_slot *s, const bro_handler *h, const 
         bro_runtime_set_problem(res, BRO_E_FORBIDDEN, "this job needs a tenant", NULL);
         return BRO_OUT_REPLY;
     }
+    if (h->flags & BRO_H_NODB)
+        return bro_runtime_run_nodb(s, h, env, res);
     char fp[65] = "";
     if (!readonly && env->idem[0] && bro_runtime_fingerprint(env, fp) < 0) {
         bro_err_set(&res->err, BRO_E_INTERNAL, "fingerprint failed");
@@ -725,9 +748,9 @@ static void bro_runtime_ack(bro_slot *s, const bro_queue_msg *m, const bro_log_c
 {
     bro_worker *w = s->w;
     bro_err err = {0};
-    pthread_mutex_lock(&w->lock);
+    pthread_mutex_lock(&w->ack_lock);
     if (w->nacks == w->concurrency) { /* a slow send: this one goes alone */
-        pthread_mutex_unlock(&w->lock);
+        pthread_mutex_unlock(&w->ack_lock);
         if (bro_queue_ack(s->queue, m, &err) < 0)
             bro_log_warn(lc, "ack failed: %s", err.msg);
         return;
@@ -736,7 +759,7 @@ static void bro_runtime_ack(bro_slot *s, const bro_queue_msg *m, const bro_log_c
     w->acks[w->nacks].data = NULL;
     w->acks[w->nacks++].len = 0;
     if (w->acking) {
-        pthread_mutex_unlock(&w->lock);
+        pthread_mutex_unlock(&w->ack_lock);
         return;
     }
     w->acking = 1;
@@ -745,13 +768,13 @@ static void bro_runtime_ack(bro_slot *s, const bro_queue_msg *m, const bro_log_c
         int n = w->nacks;
         memcpy(batch, w->acks, sizeof(batch[0]) * (size_t)n);
         w->nacks = 0;
-        pthread_mutex_unlock(&w->lock);
+        pthread_mutex_unlock(&w->ack_lock);
         if (bro_queue_ack_many(s->queue, batch, n, &err) < 0)
             bro_log_warn(lc, "ack of %d job(s) failed: %s", n, err.msg);
-        pthread_mutex_lock(&w->lock);
+        pthread_mutex_lock(&w->ack_lock);
     }
     w->acking = 0;
-    pthread_mutex_unlock(&w->lock);
+    pthread_mutex_unlock(&w->ack_lock);
 }
 
 /* Waits up to 100 ms on cond (so a stop is noticed even unsignalled). Called with w->lock. */
@@ -831,7 +854,11 @@ static void bro_runtime_deliver(bro_worker *w, bro_queue_msg *msgs, int n)
         if (strcmp(msgs[i].queue, BRO_QUEUE_RECORDS) != 0)
             atomic_fetch_add(&w->others_in_flight, 1);
     }
-    pthread_cond_broadcast(&w->work);
+    if (n >= w->idle) /* wake as many slots as there are jobs, not every slot for one job */
+        pthread_cond_broadcast(&w->work);
+    else
+        for (int i = 0; i < n; i++)
+            pthread_cond_signal(&w->work);
     pthread_mutex_unlock(&w->lock);
 }
 
@@ -901,6 +928,7 @@ static int bro_runtime_slots_start(bro_worker *w)
     w->inbox = calloc((size_t)w->concurrency, sizeof(*w->inbox));
     w->acks = calloc((size_t)w->concurrency, sizeof(*w->acks));
     pthread_mutex_init(&w->lock, NULL);
+    pthread_mutex_init(&w->ack_lock, NULL);
     pthread_cond_init(&w->work, NULL);
     pthread_cond_init(&w->room, NULL);
     if (w->slots == NULL || w->inbox == NULL || w->acks == NULL)
@@ -949,6 +977,7 @@ static void bro_runtime_slots_stop(bro_worker *w)
     pthread_cond_destroy(&w->work);
     pthread_cond_destroy(&w->room);
     pthread_mutex_destroy(&w->lock);
+    pthread_mutex_destroy(&w->ack_lock);
     free(w->slots);
     free(w->inbox);
     free(w->acks);

@@ -71,20 +71,21 @@ struct bro_worker {
     atomic_int others_in_flight; /* jobs of queues other than records now */
     /* The hand-over from the fetcher thread to the slots, all guarded by `lock`. The fetcher
      * takes at most as many jobs as slots wait, so no job waits behind another. */
-    pthread_mutex_t lock; /* guards the members below */
-    pthread_cond_t work;  /* signalled: a job in the inbox, or the fetcher stopped */
-    pthread_cond_t room;  /* signalled: a slot began to wait */
-    bro_queue_msg *inbox; /* taken, not yet started: a ring of concurrency entries, owned */
-    int inbox_head;       /* index of the oldest entry */
-    int inbox_len;        /* entries in the ring */
-    int idle;             /* slots waiting for a job */
-    int fetch_done;       /* 1: the fetcher takes no more jobs (stop) */
-    pthread_t fetcher;    /* valid when fetcher_started */
-    int fetcher_started;  /* 1 once the fetcher thread was created */
-    bro_queue_msg *acks;  /* finished jobs (queue, stream_id; data NULL) not yet acknowledged:
-                             concurrency entries, owned */
-    int nacks;            /* entries used in acks */
-    int acking;           /* 1 while a slot sends the grouped acknowledgement */
+    pthread_mutex_t lock;         /* guards the members below, up to acks */
+    pthread_cond_t work;          /* signalled: a job in the inbox, or the fetcher stopped */
+    pthread_cond_t room;          /* signalled: a slot began to wait */
+    bro_queue_msg *inbox;         /* taken, not yet started: a ring of concurrency entries, owned */
+    int inbox_head;               /* index of the oldest entry */
+    int inbox_len;                /* entries in the ring */
+    int idle;                     /* slots waiting for a job */
+    int fetch_done;               /* 1: the fetcher takes no more jobs (stop) */
+    pthread_t fetcher;            /* valid when fetcher_started */
+    int fetcher_started;          /* 1 once the fetcher thread was created */
+    pthread_mutex_t ack_lock;     /* guards acks, nacks and acking, apart from the hand-over */
+    bro_queue_msg *acks;          /* finished jobs (queue, stream_id; data NULL) not yet
+                                     acknowledged: concurrency entries, owned */
+    int nacks;                    /* entries used in acks */
+    int acking;                   /* 1 while a slot sends the grouped acknowledgement */
     volatile sig_atomic_t *stop;  /* set by the signal handler */
     struct bro_wmetrics *metrics; /* counters for /metrics (metrics.h), owned; NULL: none */
 };

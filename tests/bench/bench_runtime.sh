@@ -17,11 +17,11 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 
 DURATION=${DURATION:-8}          # seconds per measurement
 CONNS=${CONNS:-64}               # wrk connections and pgbench clients
-LEVELS=${LEVELS:-"1 4 16 64"}    # --concurrency of the one worker process
+LEVELS=${LEVELS-"1 4 16 64"}     # --concurrency of the one worker process
 TENANTS=${TENANTS:-400}          # tenants the spread creates go to
 CANDIDATES=${CANDIDATES:-5000}   # the bench tenant's caseload (1,000 of them are read)
 NOOP_JOBS=${NOOP_JOBS:-200000}   # no-op jobs drained per measurement
-NOOP_LEVELS=${NOOP_LEVELS:-"1 16 64"}
+NOOP_LEVELS=${NOOP_LEVELS-"1 16 64"}
 REUSE=${REUSE:-}                 # 1: keep the seeded database for the next REUSE=1 run
 POSTS=${POSTS:-1}                # 0: measure the reads only (NOOP_LEVELS="" skips the no-op jobs)
 REDIS_SYNC=${REDIS_SYNC:-always} # Redis appendfsync; "everysec" only to see what the fsync costs
@@ -235,13 +235,25 @@ fi
 
 # ---- no-op jobs --------------------------------------------------------------------------------
 
-for n in $NOOP_LEVELS; do
-  bro_say "no-op jobs: $NOOP_JOBS drained by one worker, --concurrency $n"
-  /usr/bin/python3 "$HERE/runtime/noop_drain.py" "$BROBYGGER_REDIS" "$NOOP_JOBS" fill
-  start_worker "$n"
-  echo "noop_$n $(/usr/bin/python3 "$HERE/runtime/noop_drain.py" "$BROBYGGER_REDIS" "$NOOP_JOBS" drain)" \
-    >>"$work/results.txt"
-  stop_worker
+# bench.noop touches no database (the runtime alone); bench.noop_tx opens and commits an empty
+# transaction besides, so the difference is one PostgreSQL round trip per job.
+for kind in bench.noop bench.noop_tx; do
+  for n in $NOOP_LEVELS; do
+    bro_say "no-op jobs ($kind): $NOOP_JOBS drained by one worker, --concurrency $n"
+    /usr/bin/python3 "$HERE/runtime/noop_drain.py" "$BROBYGGER_REDIS" "$NOOP_JOBS" fill "$kind"
+    redis_before=$(cpu_of "$(redis_pid)")
+    redis-cli -p "$REDIS_PORT" config resetstat >/dev/null
+    start_worker "$n"
+    echo "noop_${kind#bench.noop}_$n $(/usr/bin/python3 "$HERE/runtime/noop_drain.py" \
+      "$BROBYGGER_REDIS" "$NOOP_JOBS" drain)" >>"$work/results.txt"
+    # CPU seconds the drain cost the worker and Redis (the worker's start-up is in it too)
+    echo "noopcpu_${kind#bench.noop}_$n $(cpu_of "$worker") $redis_before $(cpu_of "$(redis_pid)")" \
+      >>"$work/results.txt"
+    { echo "Redis commands during the drain of $kind at --concurrency $n:"
+      redis-cli -p "$REDIS_PORT" info commandstats | grep -E '^cmdstat_(x|multi|exec)'
+    } >&2
+    stop_worker
+  done
 done
 load_after=$(cut -d' ' -f1-3 /proc/loadavg)
 
@@ -283,21 +295,29 @@ for n in levels + ["base"]:
     err = int(g[3]) + int(p1[3]) + int(ps[3])
     print(f"| {n} | {float(g[0]):,.0f} | {float(g[1]):.1f} / {float(g[2]):.1f} | {float(p1[0]):,.0f} | "
           f"{float(p1[2]):.1f} | {float(ps[0]):,.0f} | {float(ps[2]):.1f} | {err} |")
-best = max(levels, key=lambda n: rps(f"get_{n}"))
-c = [float(x) for x in rows[f"cpu_{best}"]]
-names = ["gateway", "worker", "redis", "postgres"]
-dur = float(rows.get("duration", [0])[0]) if "duration" in rows else None
+if levels:  # LEVELS="" measures the references and the no-op jobs only
+    best = max(levels, key=lambda n: rps(f"get_{n}"))
+    c = [float(x) for x in rows[f"cpu_{best}"]]
+    names = ["gateway", "worker", "redis", "postgres"]
+    print()
+    print(f"CPU seconds per process during the GET run at {best} jobs in flight "
+          f"({rps('get_' + best):,.0f} req/s):\n")
+    print("| process | CPU s | share |")
+    print("| --- | ---: | ---: |")
+    used = [c[i + 4] - c[i] for i in range(4)]
+    for name, u in zip(names, used):
+        print(f"| {name} | {u:.1f} | {100 * u / sum(used):.0f} % |")
 print()
-print(f"CPU seconds per process during the GET run at {best} jobs in flight "
-      f"({rps('get_' + best):,.0f} req/s):\n")
-print("| process | CPU s | share |")
-print("| --- | ---: | ---: |")
-used = [c[i + 4] - c[i] for i in range(4)]
-for name, u in zip(names, used):
-    print(f"| {name} | {u:.1f} | {100 * u / sum(used):.0f} % |")
-print()
-print("| no-op jobs, one worker | jobs/s |")
-print("| ---: | ---: |")
-for key in sorted((k for k in rows if k.startswith("noop_")), key=lambda k: int(k[5:])):
-    print(f"| --concurrency {key[5:]} | {int(rows[key][2]):,} |")
+print("| no-op jobs, one worker | kind | jobs/s | worker CPU µs a job | Redis CPU µs a job |")
+print("| ---: | --- | ---: | ---: | ---: |")
+noop_levels = sorted({int(k.rsplit("_", 1)[1]) for k in rows if k.startswith("noop_")})
+for n in noop_levels:
+    for suffix, kind in (("", "bench.noop"), ("_tx", "bench.noop_tx")):
+        r, c = rows.get(f"noop_{suffix}_{n}"), rows.get(f"noopcpu_{suffix}_{n}")
+        if not r or not c or int(r[0]) == 0:
+            continue
+        jobs = int(r[0])
+        worker_us = 1e6 * float(c[0]) / jobs
+        redis_us = 1e6 * (float(c[2]) - float(c[1])) / jobs
+        print(f"| --concurrency {n} | `{kind}` | {int(r[2]):,} | {worker_us:.1f} | {redis_us:.1f} |")
 PY

@@ -222,6 +222,7 @@ def test_refuses_one_kind_with_two_handlers():
     (lambda j: j.update(handler="update_thing"), "C names"),
     (lambda j: j.update(flags=["fast"]), "flags must be among"),
     (lambda j: j.update(colour="red"), "unknown members"),
+    (lambda j: j.update(flags=["nodb"]), "nodb needs readonly"),
 ])
 def test_refuses_a_malformed_job(change, complaint):
     doc = document()
