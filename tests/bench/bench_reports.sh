@@ -40,10 +40,12 @@ stop() {
 trap stop EXIT
 psql_admin() { psql -X -q -v ON_ERROR_STOP=1 -h 127.0.0.1 -p "$PG" -U postgres -d brobygger "$@"; }
 
-params="$CANDIDATES $CHANGES $NOTES $TENANTS $EXTRA $(cat "$BRO_ROOT"/schemas/*/*.sql \
-  "$HERE/seed_reports.sql" | sha256sum | cut -c1-16)"
+# The seed's shape decides whether a kept database can be reused; a migration added since is
+# applied to it (so an index made for the reports is measured without seeding again).
+params="$CANDIDATES $CHANGES $NOTES $TENANTS $EXTRA $(sha256sum <"$HERE/seed_reports.sql" | cut -c1-16)"
 if [ -n "$REUSE" ] && [ "$(cat "$BRO_DATA/params" 2>/dev/null)" = "$params" ]; then
   bro_pg_start
+  "$BIN/brobygger-admin" migrate >/dev/null
 else
   rm -rf "$BRO_DATA"
   bro_pg_start fast
