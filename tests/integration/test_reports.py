@@ -197,6 +197,31 @@ def test_a_report_moves_through_running_while_it_counts(service, seed000, db):
         assert cur.fetchall() == [({"report_id": rid, "type": "pipeline", "format": "csv"},)]
 
 
+def test_a_report_is_a_job_at_v1_jobs_like_imports_and_matching_runs(service, seed000, db):
+    """GET /v1/jobs/{id} answers for a report as for any asynchronous job: kind report, its
+    type, running part way while the count waits on a lock, then done with progress 1."""
+    reader = service.api(seed000["reader"])
+    coordinator = service.api(seed000["coordinator"])
+    held = Held(f"LOCK TABLE {seed000['schema']}.status_history IN ACCESS EXCLUSIVE MODE")
+    try:
+        r = reader.post("/v1/reports", {"type": "indicators", "period": "2026", "format": "json"})
+        assert r.status_code == 202
+        rid = r.json()["id"]
+        wait_until(lambda: lock_waiters(db), what="the count to wait on the lock")
+        job = coordinator.get(f"/v1/jobs/{rid}")
+        assert job.status_code == 200, job.text
+        running = job.json()
+        assert (running["id"], running["kind"], running["type"]) == (rid, "report", "indicators")
+        assert running["status"] == "running" and 0 < running["progress"] < 1, running
+        assert running["finished_at"] is None
+    finally:
+        held.release()
+    done = wait_until(lambda: coordinator.get(f"/v1/jobs/{rid}").json()["status"] == "done"
+                      and coordinator.get(f"/v1/jobs/{rid}").json(), what="the report's job")
+    assert done["progress"] == 1 and done["summary"] == {} and done["finished_at"] is not None
+    assert coordinator.get(f"/v1/jobs/{uuid7()}").status_code == 404
+
+
 def test_csv_is_rfc_4180_with_a_byte_order_mark(service, seed000):
     state, f = made(service.api(seed000["reader"]),
                     {"type": "pipeline", "period": "2026", "format": "csv"})

@@ -71,9 +71,22 @@ static const char *bro_imports_sql_savepoint = "SAVEPOINT bro_import_row";
 static const char *bro_imports_sql_release = "RELEASE SAVEPOINT bro_import_row";
 static const char *bro_imports_sql_rollback_row = "ROLLBACK TO SAVEPOINT bro_import_row";
 
-/* $1 job id. */
+/* A report as a job (kind report, its type, progress as the report shows it), so
+ * GET /v1/jobs/{id} answers for every asynchronous job of the tenant; the report itself and
+ * its file are at /v1/reports/{id}. From row alias r of the reports table. */
+#define BRO_IMPORTS_REPORT_JOB_JSON                                                                \
+    "json_build_object('id', r.id, 'kind', 'report', 'type', r.type, 'status', r.status,"          \
+    " 'progress', round(r.progress::numeric, 4)::float8, 'created_at', "                           \
+    "to_char(r.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), 'started_at', "   \
+    "to_char(r.started_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), 'finished_at', "  \
+    "to_char(r.finished_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), 'errors',"       \
+    " '[]'::json, 'summary', CASE WHEN r.error IS NULL THEN '{}'::json"                            \
+    " ELSE json_build_object('error', r.error) END)::text"
+
+/* $1 job id: an import or matching run (jobs), else a report. */
 static const char *bro_imports_sql_get_job =
-    "SELECT " BRO_IMPORTS_JOB_JSON " FROM jobs j WHERE j.id = $1::uuid";
+    "SELECT " BRO_IMPORTS_JOB_JSON " FROM jobs j WHERE j.id = $1::uuid"
+    " UNION ALL SELECT " BRO_IMPORTS_REPORT_JOB_JSON " FROM reports r WHERE r.id = $1::uuid";
 static const char *bro_imports_sql_get_import =
     "SELECT " BRO_IMPORTS_JOB_JSON " FROM jobs j WHERE j.id = $1::uuid AND j.kind = 'import'";
 

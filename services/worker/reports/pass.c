@@ -1,14 +1,18 @@
 /* The pass over a tenant's history (see pass.h): two cursors read in the same order (candidate
  * id), one over the candidates with their placement at the period's end, one over their status
- * changes before the end, and each candidate's changes are folded into the counts at once. */
+ * changes before the end, and each candidate's changes are folded into the counts at once. Both
+ * answer in binary: ids as 16 bytes, statuses and measures as small integers, times as
+ * PostgreSQL's microseconds, so the database formats nothing and the worker parses nothing. */
 #include "reports/pass.h"
 
 #include <libpq-fe.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#define BRO_RPASS_FETCH 20000 /* rows per FETCH */
+#define BRO_RPASS_FETCH    20000       /* rows per FETCH */
+#define BRO_RPASS_PG_EPOCH 946684800LL /* PostgreSQL's time 0 (2000-01-01) in unix seconds */
 
 const char *const bro_rpass_status_names[BRO_RPASS_STATUSES] = {
     "henvist",   "tilnaerming", "kartlagt",  "arbeidstrening",
@@ -40,12 +44,21 @@ enum {
 };
 enum { BRO_ME_VTA = 0, BRO_ME_VTA_O = 1, BRO_ME_VTO = 2 };
 
+/* The names in the order of bro_rpass_status_names, _measure_names and _income_names: the
+ * database answers a name's index (array_position - 1, -1 for none), a small integer. */
+#define BRO_RPASS_SQL_STATUSES                                                                     \
+    "'{henvist,tilnaerming,kartlagt,arbeidstrening,utproving,i_tiltak,avsluttet,venter}'::text[]"
+#define BRO_RPASS_SQL_MEASURES "'{vta,vta_o,vto,ordinaert_arbeid,aktivitet}'::text[]"
+#define BRO_RPASS_SQL_INCOMES  "'{uforetrygd,aap,sosialhjelp,arbeid,ingen,annet}'::text[]"
+
 /* $1 the end (unix seconds). The candidates that existed before the end, with the placement
- * they had then (the newest placed match changed before the end). */
+ * they had then (the newest placed match changed before the end): id, ref, birth year (0
+ * unknown), income basis (index, 6 unknown), role, the organisation's kind, NAV's decision. */
 static const char *bro_rpass_sql_candidates =
-    "DECLARE bro_rpass_c NO SCROLL CURSOR FOR SELECT c.id::text, c.ref,"
-    " coalesce(c.birth_year, 0), coalesce(c.income_basis, ''), coalesce(p.role, ''),"
-    " coalesce(p.org_kind, ''), coalesce(p.nav_decision, false) FROM candidates c"
+    "DECLARE bro_rpass_c NO SCROLL CURSOR FOR SELECT c.id, c.ref,"
+    " coalesce(c.birth_year, 0)::int4, coalesce(array_position(" BRO_RPASS_SQL_INCOMES
+    ", c.income_basis) - 1, 6)::int2, coalesce(p.role, ''), coalesce(p.org_kind, ''),"
+    " coalesce(p.nav_decision, false) FROM candidates c"
     " LEFT JOIN (SELECT DISTINCT ON (m.candidate_id) m.candidate_id, o.role,"
     " g.kind AS org_kind, m.nav_decision FROM matches m JOIN openings o ON o.id = m.opening_id"
     " JOIN organizations g ON g.id = o.organization_id WHERE m.status = 'placed'"
@@ -54,11 +67,14 @@ static const char *bro_rpass_sql_candidates =
 /* A pass is one long scan whose plan is simple: compiling it (JIT) cost more than it saved,
  * about 1.8 s of 100,000 candidates' 4. */
 static const char *bro_rpass_sql_no_jit = "SELECT set_config('jit', 'off', true)";
-/* $1 the end. Every change before the end, each candidate's in order. */
+/* $1 the end. Every change before the end, each candidate's in order: the candidate, the
+ * status and measure (indexes; a status this pass does not know is -1), and the time. The
+ * index status_history_pass_idx holds all four, so the scan reads no table page. */
 static const char *bro_rpass_sql_history =
-    "DECLARE bro_rpass_h NO SCROLL CURSOR FOR SELECT h.candidate_id::text, h.to_status,"
-    " coalesce(h.measure, ''), floor(extract(epoch FROM h.at))::bigint FROM status_history h"
-    " WHERE h.at < to_timestamp($1) ORDER BY h.candidate_id, h.id";
+    "DECLARE bro_rpass_h NO SCROLL CURSOR FOR SELECT h.candidate_id,"
+    " coalesce(array_position(" BRO_RPASS_SQL_STATUSES ", h.to_status) - 1, -1)::int2,"
+    " coalesce(array_position(" BRO_RPASS_SQL_MEASURES ", h.measure) - 1, -1)::int2, h.at"
+    " FROM status_history h WHERE h.at < to_timestamp($1) ORDER BY h.candidate_id, h.id";
 static const char *bro_rpass_sql_fetch_c = "FETCH 20000 FROM bro_rpass_c";
 static const char *bro_rpass_sql_fetch_h = "FETCH 20000 FROM bro_rpass_h";
 static const char *bro_rpass_sql_close_c = "CLOSE bro_rpass_c";
@@ -107,7 +123,7 @@ static int bro_rcur_next(bro_job *job, bro_rcur *c)
     if (c->done)
         return 0;
     bro_err err = {0};
-    c->res = bro_db_exec(job->db, c->fetch, 0, NULL, &err);
+    c->res = bro_db_exec_format(job->db, c->fetch, 0, NULL, NULL, NULL, 1, &err);
     if (c->res == NULL)
         return bro_job_fail(job, err.code, "%s", err.msg);
     c->row = 0;
@@ -122,6 +138,27 @@ static const char *bro_rcur_get(const bro_rcur *c, int col)
     return PQgetvalue(c->res, c->row, col);
 }
 
+/* A binary integer of n bytes (network order, two's complement) in column col. */
+static int64_t bro_rcur_int(const bro_rcur *c, int col, int n)
+{
+    const unsigned char *b = (const unsigned char *)bro_rcur_get(c, col);
+    if (PQgetlength(c->res, c->row, col) != n)
+        return 0;
+    uint64_t v = 0;
+    for (int i = 0; i < n; i++)
+        v = v << 8 | b[i];
+    if (n < 8 && (v >> (8 * n - 1)) & 1)
+        v |= ~(uint64_t)0 << (8 * n); /* sign-extend */
+    return (int64_t)v;
+}
+
+/* A binary timestamptz (microseconds since 2000-01-01) as unix seconds, rounded down. */
+static int64_t bro_rcur_time(const bro_rcur *c, int col)
+{
+    int64_t us = bro_rcur_int(c, col, 8), s = us / 1000000;
+    return (s * 1000000 > us ? s - 1 : s) + BRO_RPASS_PG_EPOCH;
+}
+
 /* ---- folding one candidate ----------------------------------------------------------------- */
 
 typedef struct bro_rpass_change {
@@ -130,7 +167,8 @@ typedef struct bro_rpass_change {
 } bro_rpass_change;
 
 typedef struct bro_rpass_cand {
-    char id[40], ref[32], role[64], org_kind[32];
+    unsigned char id[16]; /* the uuid's bytes, in the order PostgreSQL sorts them */
+    char ref[32], role[64], org_kind[32];
     int birth_year, income, nav_decision;
     bro_rpass_change *ch; /* this candidate's changes, oldest first; owned by the run */
     size_t n, cap;
@@ -292,14 +330,16 @@ static int bro_rpass_months(bro_rpass *p)
 /* Reads the candidate under cursor cc into c (its changes emptied). */
 static void bro_rpass_cand_read(bro_rpass_cand *c, const bro_rcur *cc)
 {
-    snprintf(c->id, sizeof(c->id), "%s", bro_rcur_get(cc, 0));
-    snprintf(c->ref, sizeof(c->ref), "%s", bro_rcur_get(cc, 1));
-    c->birth_year = atoi(bro_rcur_get(cc, 2));
-    int income = bro_rpass_index(bro_rpass_income_names, BRO_RPASS_INCOMES, bro_rcur_get(cc, 3));
-    c->income = income < 0 ? BRO_RPASS_INCOMES - 1 : income;
+    memset(c->id, 0, sizeof(c->id));
+    if (PQgetlength(cc->res, cc->row, 0) == (int)sizeof(c->id))
+        memcpy(c->id, bro_rcur_get(cc, 0), sizeof(c->id));
+    snprintf(c->ref, sizeof(c->ref), "%s", bro_rcur_get(cc, 1)); /* text: libpq ends it with 0 */
+    c->birth_year = (int)bro_rcur_int(cc, 2, 4);
+    int64_t income = bro_rcur_int(cc, 3, 2);
+    c->income = income >= 0 && income < BRO_RPASS_INCOMES ? (int)income : BRO_RPASS_INCOMES - 1;
     snprintf(c->role, sizeof(c->role), "%s", bro_rcur_get(cc, 4));
     snprintf(c->org_kind, sizeof(c->org_kind), "%s", bro_rcur_get(cc, 5));
-    c->nav_decision = bro_rcur_get(cc, 6)[0] == 't';
+    c->nav_decision = bro_rcur_get(cc, 6)[0] != 0;
     c->n = 0;
 }
 
@@ -314,12 +354,21 @@ static int bro_rpass_change_add(bro_rpass_cand *c, const bro_rcur *hc)
         c->cap = cap;
     }
     bro_rpass_change *e = &c->ch[c->n++];
-    e->status = bro_rpass_index(bro_rpass_status_names, BRO_RPASS_STATUSES, bro_rcur_get(hc, 1));
-    e->measure = bro_rpass_index(bro_rpass_measure_names, BRO_RPASS_MEASURES, bro_rcur_get(hc, 2));
-    e->at = strtoll(bro_rcur_get(hc, 3), NULL, 10);
+    int64_t status = bro_rcur_int(hc, 1, 2), measure = bro_rcur_int(hc, 2, 2);
+    e->status = status >= 0 && status < BRO_RPASS_STATUSES ? (int)status : -1;
+    e->measure = measure >= 0 && measure < BRO_RPASS_MEASURES ? (int)measure : -1;
+    e->at = bro_rcur_time(hc, 3);
     if (e->status < 0)
         c->n--; /* a status this pass does not know (a later migration's): not counted */
     return 0;
+}
+
+/* The history row's candidate against id, as PostgreSQL orders uuids (byte by byte). */
+static int bro_rpass_id_cmp(const bro_rcur *hc, const unsigned char *id)
+{
+    if (PQgetlength(hc->res, hc->row, 0) != 16)
+        return -1; /* not a uuid: skipped */
+    return memcmp(bro_rcur_get(hc, 0), id, 16);
 }
 
 /* Walks both cursors: each candidate, then its changes (the history is in candidate order). */
@@ -330,7 +379,7 @@ static int bro_rpass_merge(bro_job *job, bro_rpass *p, bro_rcur *cc, bro_rcur *h
     while (rc == 0 && hgot >= 0 && (cgot = bro_rcur_next(job, cc)) == 1) {
         bro_rpass_cand_read(&c, cc);
         int cmp;
-        while (hgot == 1 && (cmp = strcmp(bro_rcur_get(hc, 0), c.id)) <= 0) {
+        while (hgot == 1 && (cmp = bro_rpass_id_cmp(hc, c.id)) <= 0) {
             if (cmp == 0 && bro_rpass_change_add(&c, hc) < 0)
                 rc = bro_job_fail(job, BRO_E_NOMEM, "out of memory");
             hgot = bro_rcur_next(job, hc);
