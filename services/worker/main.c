@@ -1,6 +1,7 @@
 /* brobygger-worker: serves the queues named by --queues (or BROBYGGER_QUEUES) with up to
  * --concurrency (BROBYGGER_WORKER_CONCURRENCY) jobs at once until SIGTERM or SIGINT, finishing
  * every job in hand and leaving the consumer group before it exits. */
+#include <errno.h>
 #include <getopt.h>
 #include <openssl/crypto.h>
 #include <signal.h>
@@ -44,6 +45,19 @@ static int bro_worker_parse_concurrency(const char *text, int *out)
     return 0;
 }
 
+/* A worker that does not serve records runs long work only (matching runs, deliveries,
+ * reports): it lowers its own CPU priority, so on a machine it shares with records workers an
+ * interactive job gets the CPU first. PostgreSQL's backends are not the worker's to change. */
+static void bro_worker_yield_if_long(const bro_worker *w)
+{
+    for (int i = 0; i < w->nqueues; i++)
+        if (strcmp(w->queues[i], BRO_QUEUE_RECORDS) == 0)
+            return;
+    errno = 0;
+    if (w->cfg.long_nice > 0 && nice(w->cfg.long_nice) == -1 && errno != 0)
+        bro_log_warn(NULL, "could not lower the CPU priority: %s", strerror(errno));
+}
+
 int main(int argc, char **argv)
 {
     static bro_worker w;
@@ -82,6 +96,7 @@ int main(int argc, char **argv)
         return 2;
     }
     bro_log_init("worker", w.cfg.log_level);
+    bro_worker_yield_if_long(&w);
     if (bro_seal_key_load(&w.dead_key, w.cfg.dead_letter_key, w.cfg.dead_letter_key_file,
                           "BROBYGGER_DEAD_LETTER_KEY", &w.has_dead_key, &err) < 0) {
         fprintf(stderr, "brobygger-worker: %s\n", err.msg);

@@ -20,6 +20,9 @@ CONNS=${CONNS:-32}              # wrk connections
 CANDIDATES=${CANDIDATES:-2000}  # the bench tenant's caseload (1,000 of them are read)
 LOADS=${LOADS:-"imports matching notify reports"} # busy parts to try; absent routes are skipped
 IMPORT_ROWS=${IMPORT_ROWS:-2000}
+# Each connection's pause between requests (rotate.lua): 0 is a closed loop at full speed, whose
+# p99 is the queue it builds (about CONNS / throughput); a pause measures a request's own latency.
+THINK_MS=${THINK_MS:-0}
 PG_PORT=${PG_PORT:-54381} REDIS_PORT=${REDIS_PORT:-63851} GW_PORT=${GW_PORT:-18231}
 
 bro_install wrk
@@ -134,7 +137,7 @@ start_busy() {
 # ---- measurements ------------------------------------------------------------------------------
 
 measure() {
-  BENCH_PATHS="$work/reads.txt" wrk -t 2 -c "$CONNS" -d "${DURATION}s" --latency \
+  BENCH_PATHS="$work/reads.txt" BENCH_THINK_MS=$THINK_MS wrk -t 2 -c "$CONNS" -d "${DURATION}s" --latency \
     -s "$HERE/rotate.lua" -H "Authorization: Bearer $KEY" "http://127.0.0.1:$GW_PORT/" \
     >"$work/wrk-$1.txt" 2>&1
   echo "$1 $(bench_wrk_figures <"$work/wrk-$1.txt")" >>"$work/results.txt"
@@ -152,16 +155,23 @@ for r in $(seq "$ROUNDS"); do
 done
 load_after=$(cut -d' ' -f1-3 /proc/loadavg)
 imported=$(psql_admin -tA -c "SELECT count(*) FROM t_bench.candidates WHERE family_name LIKE 'Rad%'")
+# What the busy parts got done meanwhile (0 where a part did not run).
+done_work=$(psql_admin -tA -F' ' -c "SELECT
+  (SELECT count(*) FROM t_bench.jobs WHERE kind = 'matching.run' AND status = 'done'),
+  (SELECT count(*) FROM t_bench.webhook_attempts),
+  (SELECT count(*) FROM t_bench.reports WHERE status = 'done')" 2>/dev/null || echo "? ? ?")
 
 /usr/bin/python3 - "$work/results.txt" "${ran[*]:-none}" "$load_before" "$load_after" \
-  "$imported" <<'PY'
+  "$imported" "$THINK_MS" "$done_work" <<'PY'
 import sys
 rows = {}
 for line in open(sys.argv[1]):
     name, rps, p50, p99, errors = line.split()
     rows[name] = (float(rps), float(p50), float(p99), int(errors))
 print(f"busy parts that ran: {sys.argv[2]}; rows imported meanwhile: {sys.argv[5]}; "
-      f"load average {sys.argv[3]} before, {sys.argv[4]} after\n")
+      f"load average {sys.argv[3]} before, {sys.argv[4]} after; think time {sys.argv[6]} ms")
+runs, attempts, reports = sys.argv[7].split()
+print(f"done meanwhile: {runs} matching runs, {attempts} webhook attempts, {reports} reports\n")
 print("| round | idle req/s | idle p50 ms | idle p99 ms | busy req/s | busy p50 ms | busy p99 ms "
       "| p99 busy / idle | errors |")
 print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")

@@ -3,7 +3,10 @@
 -- A line is "PATH" (sent with the -H headers given to wrk) or "PATH KEY" (sent with
 -- "Authorization: Bearer KEY" instead, for requests spread over many tenants). With BENCH_BODY
 -- set, each request is a POST of that JSON body instead of a GET. Requests are formatted once in
--- init; each thread starts at its own offset so threads do not move in step.
+-- init; each thread starts at its own offset so threads do not move in step. With BENCH_THINK_MS
+-- set, each connection waits between its requests (uniformly 0.5 to 1.5 times that many ms, like
+-- a person between clicks), so the offered load stays below saturation and the latency measured
+-- is a request's own, not the queue that a closed loop at full speed builds.
 
 local requests = {}
 local next_index = 0
@@ -52,4 +55,11 @@ end
 function request()
     next_index = next_index % #requests + 1
     return requests[next_index]
+end
+
+local think = tonumber(os.getenv("BENCH_THINK_MS") or "")
+if think ~= nil and think > 0 then
+    function delay()
+        return math.floor(think * (0.5 + math.random()))
+    end
 end

@@ -181,3 +181,22 @@ def test_janitor_removes_a_killed_workers_consumer_only_after_its_job_was_taken_
                 p.stop()
         for p in [svc.gateway] + svc.procs[2:]:  # not the killed one
             p.assert_clean()
+
+
+def nice_of(proc):
+    """The process's nice value (field 19 of /proc/PID/stat, after the command's parentheses)."""
+    with open(f"/proc/{proc.p.pid}/stat") as f:
+        return int(f.read().rsplit(")", 1)[1].split()[16])
+
+
+def test_a_worker_of_long_queues_only_yields_the_cpu_and_a_records_worker_does_not(migrated, rds):
+    svc = Service(workers=1, queues="records,matching")
+    try:
+        mixed = svc.workers[0]
+        long_only = svc.start_worker("matching,reports")
+        for w in (mixed, long_only):
+            wait_until(lambda w=w: own_heartbeat(rds, w), what="the worker's heartbeat")
+        assert nice_of(mixed) == 0
+        assert nice_of(long_only) == 10  # BROBYGGER_LONG_NICE's default
+    finally:
+        svc.stop()
