@@ -4,6 +4,7 @@ and exclusions, a re-run replaces only untouched proposals; rankings list eligib
 with parts and excluded ones with reason codes; the match lifecycle refuses illegal moves and
 moves without consent, writes history and events, and the candidate's status follows."""
 import random
+import uuid
 
 import pytest
 
@@ -235,3 +236,39 @@ def test_weights_defaults_changes_and_runs_keep_theirs(town, service):
     assert r.json()["weights"]["wishes"] == 8 and r.json()["weights"]["skills"] == 3
     out = run(api, {"kinds": ["activity"]})
     assert out["weights"]["wishes"] == 8
+
+
+def reasons_by_opening(api, cand):
+    """The ranking's reasons per opening, asked four times, so each of the service's workers
+    (and its cache) answers at least once in all likelihood; every answer must agree."""
+    answers = []
+    for _ in range(4):
+        r = api.get(f"/v1/candidates/{cand}/ranking")
+        assert r.status_code == 200, r.text
+        answers.append({i["opening_id"]: i["reasons"] for i in r.json()["items"]})
+    assert all(a == answers[0] for a in answers), answers
+    return answers[0]
+
+
+def test_ranking_sees_a_change_to_an_opening_a_match_or_a_pair_rule_at_once(service, db):
+    town = new_tenant(service)
+    api, slug = town["api"], town["slug"]
+    org = organization(api)
+    ada = candidate(api, interests=["dyr"])
+    bo = candidate(api, interests=["kaffe"])
+    farm = opening(api, org, categories=["dyrepass"])
+    cafe = opening(api, org, title="Kafé", categories=["kaffe"])
+    assert reasons_by_opening(api, ada) == {farm: [], cafe: []}
+    r = api.patch(f"/v1/openings/{farm}", {"active": False})
+    assert r.status_code == 200, r.text
+    assert reasons_by_opening(api, ada) == {farm: ["opening_inactive"], cafe: []}
+    with db.cursor() as cur:  # Bo takes the café's one place
+        cur.execute(f'INSERT INTO "t_{slug}".matches (id, candidate_id, opening_id, status) '
+                    f'VALUES (%s, %s, %s, %s)', (str(uuid.uuid4()), bo, cafe, "presented"))
+    assert reasons_by_opening(api, ada) == {farm: ["opening_inactive"], cafe: ["opening_full"]}
+    r = api.patch(f"/v1/openings/{farm}", {"active": True})
+    assert r.status_code == 200, r.text
+    r = api.post("/v1/pair-rules", {"candidate_id": ada, "opening_id": farm, "rule": "exclude",
+                                    "reason": "Allergisk"})
+    assert r.status_code == 201, r.text
+    assert reasons_by_opening(api, ada) == {farm: ["excluded"], cafe: ["opening_full"]}

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "common/ids.h"
+#include "matching/cache.h"
 #include "matching/world.h"
 #include "validate.h"
 #include "surface_handlers.h"
@@ -165,23 +166,28 @@ static int bro_rank_keep(const bro_rank_query *q, unsigned rules)
     return !q->eligible[0] || (strcmp(q->eligible, "true") == 0) == (rules == 0);
 }
 
-/* candidate.ranking: GET /v1/candidates/{id}/ranking. */
+/* candidate.ranking: GET /v1/candidates/{id}/ranking. The tenant's openings come from the
+ * worker's cache (cache.h), checked by one read of the change counter in this transaction; the
+ * candidate, its matches and its pair rules are read fresh. */
 int bro_matching_candidate_ranking(bro_job *job)
 {
-    char id[BRO_UUID_LEN + 1], ids[BRO_UUID_LEN + 3], kinds[32];
+    char id[BRO_UUID_LEN + 1], ids[BRO_UUID_LEN + 3];
     bro_rank_query q;
+    bro_cache_version v;
     if (bro_job_param(job->path, "id", id, sizeof(id)) < 0 || !bro_ids_is_uuid(id))
         return bro_job_fail(job, BRO_E_NOT_FOUND, "no such candidate");
     if (bro_rank_query_read(job, bro_query_getCandidateRanking, bro_query_getCandidateRanking_n,
-                            &q) < 0)
+                            &q) < 0 ||
+        bro_cache_version_read(job, &v) < 0)
         return -1;
     snprintf(ids, sizeof(ids), "{%s}", id);
-    snprintf(kinds, sizeof(kinds), "{%s}", q.kind);
     bro_world w = {0};
-    bro_world_scope s = {
-        .candidates = ids, .kinds = q.kind[0] ? kinds : NULL, .role = job->env->actor.role};
+    bro_world_scope s = {.candidates = ids, .role = job->env->actor.role};
     bro_rank_row *rows = NULL;
-    int rc = bro_world_load(job, &w, &s);
+    bro_cache_snap *snap = bro_cache_openings(job, &v);
+    int rc = snap ? bro_world_view(job, &w, bro_cache_world(snap), &s) : -1;
+    memcpy(w.w, v.w, sizeof(w.w));
+    w.year = v.year;
     if (rc == 0 && w.ncand != 1)
         rc = bro_job_fail(job, BRO_E_NOT_FOUND, "no such candidate");
     if (rc == 0 && (rows = calloc((size_t)w.nopen + 1, sizeof(*rows))) == NULL)
@@ -189,6 +195,8 @@ int bro_matching_candidate_ranking(bro_job *job)
     int n = 0;
     for (int o = 0; rc == 0 && o < w.nopen; o++) {
         bro_rank_row r = {0, o, 0, {{0}, 0, -1}};
+        if (q.kind[0] && strcmp(bro_world_kinds[w.open[o].kind], q.kind) != 0)
+            continue;
         r.rules = bro_world_check(&w, 0, o, &r.parts);
         if (bro_rank_filter(&w, o, &q, w.postals[o], r.parts.km) && bro_rank_keep(&q, r.rules))
             rows[n++] = r;
@@ -199,6 +207,7 @@ int bro_matching_candidate_ranking(bro_job *job)
         rc = bro_rank_reply(job, &w, rows, n, &q, 1);
     free(rows);
     bro_world_free(&w);
+    bro_cache_release(snap);
     return rc;
 }
 

@@ -41,12 +41,15 @@ typedef struct bro_world {
     bro_model_opening *open; /* nopen, owned */
     char **titles;           /* nopen opening titles, owned */
     char (*postals)[5];      /* nopen opening postal codes ("" when none), owned */
+    char **hays;             /* nopen lower-cased title, tasks and categories, owned */
     int nopen;
-    bro_world_pairs pairs;   /* flags per pair */
-    double w[BRO_F__COUNT];  /* weights */
-    int year;                /* for ages */
-    int nlocks, nexclusions; /* rules seen */
-    int nkept;               /* live matches past proposed (or outside the scope) */
+    const struct bro_world *base; /* a view's shared openings (bro_world_view): oids, titles,
+                                     postals and hays are base's; NULL when all are owned */
+    bro_world_pairs pairs;        /* flags per pair */
+    double w[BRO_F__COUNT];       /* weights */
+    int year;                     /* for ages */
+    int nlocks, nexclusions;      /* rules seen */
+    int nkept;                    /* live matches past proposed (or outside the scope) */
 } bro_world;
 
 /* Loads the scope into w (zeroed by the caller) within the job's transaction; weights are the
@@ -54,6 +57,15 @@ typedef struct bro_world {
  * Free with bro_world_free whatever it returned. */
 int bro_world_load(bro_job *job, bro_world *w, const bro_world_scope *scope) BRO_MUST_USE;
 void bro_world_free(bro_world *w);
+
+/* Makes w (zeroed by the caller) a view of base, a world of openings that no job changes (the
+ * ranking cache's), and loads the scope's candidates, their tags found in the openings' text
+ * and their matches and pair rules into it. The view copies base's openings (their hits are the
+ * view's) and its tags (new tags are the view's), and borrows the rest: base must outlive w.
+ * Weights and year are the caller's to set. Returns 0, or -1 with the job failed; free with
+ * bro_world_free whatever it returned. */
+int bro_world_view(bro_job *job, bro_world *w, const bro_world *base,
+                   const bro_world_scope *scope) BRO_MUST_USE;
 
 /* The tenant's weights: the defaults with matching_weights' members over them, and the
  * database's current year in *year (when not NULL). As JSON text for a run's params in *json
