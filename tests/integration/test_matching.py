@@ -272,3 +272,32 @@ def test_ranking_sees_a_change_to_an_opening_a_match_or_a_pair_rule_at_once(serv
                                     "reason": "Allergisk"})
     assert r.status_code == 201, r.text
     assert reasons_by_opening(api, ada) == {farm: ["excluded"], cafe: ["opening_full"]}
+
+
+def test_a_candidates_matches_come_best_first_and_page_in_that_order(service, db):
+    town = new_tenant(service)
+    api, slug = town["api"], town["slug"]
+    org = organization(api)
+    ada = candidate(api)
+    places = [opening(api, org, title=f"Plass {i}") for i in range(4)]
+    scores = [2.5, 7.0, None, 7.0]
+    ids = sorted(str(uuid.uuid4()) for _ in places)
+    with db.cursor() as cur:
+        for mid, o, s in zip(ids, places, scores):
+            cur.execute(f'INSERT INTO "t_{slug}".matches (id, candidate_id, opening_id, score) '
+                        f'VALUES (%s, %s, %s, %s)', (mid, ada, o, s))
+    # Score descending, ties by id, a match without a score last.
+    want = [ids[1], ids[3], ids[0], ids[2]]
+    r = api.get(f"/v1/candidates/{ada}/matches")
+    assert r.status_code == 200, r.text
+    assert [m["id"] for m in r.json()["items"]] == want
+    got, cursor = [], None
+    while True:
+        r = api.get(f"/v1/candidates/{ada}/matches",
+                    params={"limit": 1, **({"cursor": cursor} if cursor else {})})
+        assert r.status_code == 200, r.text
+        got += [m["id"] for m in r.json()["items"]]
+        cursor = r.json()["next_cursor"]
+        if cursor is None:
+            break
+    assert got == want
