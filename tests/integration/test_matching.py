@@ -301,3 +301,77 @@ def test_a_candidates_matches_come_best_first_and_page_in_that_order(service, db
         if cursor is None:
             break
     assert got == want
+
+
+def test_coordinates_are_read_written_validated_and_win_over_the_postal_code(service, db):
+    town = new_tenant(service)
+    api, slug = town["api"], town["slug"]
+    org = organization(api)
+    # Postal code 3510 is Hønefoss; the coordinates put her in Tromsø, far beyond 30 km.
+    ada = candidate(api, max_travel_km=30, lat=69.6496, lon=18.956)
+    r = api.get(f"/v1/candidates/{ada}")
+    assert (r.json()["lat"], r.json()["lon"]) == (69.6496, 18.956)
+    farm = opening(api, org, lat=60.168, lon=10.2565)
+    assert api.get(f"/v1/openings/{farm}").json()["lat"] == 60.168
+    r = api.get(f"/v1/openings/{farm}/ranking")
+    assert [i["reasons"] for i in r.json()["items"]] == [["too_far"]]
+    for body, field in (({"lat": 90.5}, "lat"), ({"lon": -181}, "lon"), ({"lat": "60"}, "lat")):
+        r = api.patch(f"/v1/candidates/{ada}", body)
+        assert r.status_code == 422 and r.headers["Content-Type"].startswith(
+            "application/problem+json"), r.text
+        assert [e["field"] for e in r.json()["errors"]] == [field]
+        r = api.patch(f"/v1/openings/{farm}", body)
+        assert r.status_code == 422 and [e["field"] for e in r.json()["errors"]] == [field]
+    r = api.patch(f"/v1/candidates/{ada}", {"lat": 60.17, "lon": 10.25})
+    assert r.status_code == 200 and r.json()["lat"] == 60.17, r.text
+    r = api.get(f"/v1/openings/{farm}/ranking")
+    assert [i["reasons"] for i in r.json()["items"]] == [[]]
+    assert r.json()["items"][0]["km"] < 2
+    r = api.patch(f"/v1/openings/{farm}", {"lat": None, "lon": None})
+    assert r.status_code == 200 and r.json()["lat"] is None
+    r = service.api(issue_key(slug, "tenant_admin")).delete(f"/v1/candidates/{ada}")
+    assert r.status_code in (200, 204), r.text
+    with db.cursor() as cur:  # erasure takes the coordinates of a home with it
+        cur.execute(f'SELECT lat, lon FROM "t_{slug}".candidates WHERE id = %s', (ada,))
+        assert cur.fetchone() == (None, None)
+
+
+def test_ranking_filters_on_both_sides(service):
+    town = new_tenant(service)
+    api = town["api"]
+    org = organization(api)
+    ada = candidate(api, interests=["dyr"], availability={"mon": ["day"]})
+    bo = candidate(api, interests=["kaffe"], availability={"tue": ["evening"]},
+                   postal_code="0150")
+    farm = opening(api, org, categories=["dyrepass"], schedule={"mon": ["day"]})
+    cafe = opening(api, org, kind="ordinary_job", title="Kafé", categories=["kaffe"],
+                   schedule={"tue": ["evening"]}, postal_code="0150")
+
+    def ids(path, key, **params):
+        r = api.get(path, params=params)
+        assert r.status_code == 200, r.text
+        return [i[key] for i in r.json()["items"]]
+    own = f"/v1/candidates/{ada}/ranking"
+    assert sorted(ids(own, "opening_id")) == sorted([farm, cafe])
+    assert ids(own, "opening_id", kind="ordinary_job") == [cafe]
+    assert ids(own, "opening_id", weekday="mon") == [farm]
+    assert ids(own, "opening_id", part="evening") == [cafe]
+    assert ids(own, "opening_id", category="kaffe") == [cafe]
+    assert ids(own, "opening_id", place="hønefoss") == [farm]
+    assert ids(own, "opening_id", postal_code="0150") == [cafe]
+    side = f"/v1/openings/{farm}/ranking"
+    assert sorted(ids(side, "candidate_id")) == sorted([ada, bo])
+    assert ids(side, "candidate_id", weekday="tue") == [bo]
+    assert ids(side, "candidate_id", part="day") == [ada]
+    assert ids(side, "candidate_id", interest="kaffe") == [bo]
+    assert ids(side, "candidate_id", place="Oslo") == [bo]
+    assert ids(side, "candidate_id", postal_code="3510") == [ada]
+    assert ids(side, "candidate_id", within_km=10) == [ada]
+    for path, params, field in ((own, {"place": "Atlantis"}, "place"),
+                                (own, {"kind": "nonsense"}, "kind"),
+                                (side, {"weekday": "someday"}, "weekday"),
+                                (side, {"within_km": "-1"}, "within_km"),
+                                (side, {"place": "Atlantis"}, "place")):
+        r = api.get(path, params=params)
+        assert r.status_code in (400, 422), r.text
+        assert [e["field"] for e in r.json()["errors"]] == [field]

@@ -9,6 +9,7 @@
 
 #include "common/ids.h"
 #include "matching/cache.h"
+#include "matching/postal.h"
 #include "matching/world.h"
 #include "validate.h"
 #include "surface_handlers.h"
@@ -22,9 +23,11 @@ typedef struct bro_rank_row {
 
 typedef struct bro_rank_query {
     char kind[24], weekday[8], part[16], category[64], postal[8], eligible[8], cursor[24];
-    int within_km; /* -1: no filter */
-    int limit;     /* 1..200 */
-    long offset;   /* from cursor */
+    char place[128];   /* a postal place name (poststed); "" no filter */
+    char interest[64]; /* the opening ranking: a candidate's interest or skill; "" no filter */
+    int within_km;     /* -1: no filter */
+    int limit;         /* 1..200 */
+    long offset;       /* from cursor */
 } bro_rank_query;
 
 static int bro_rank_cmp(const void *a, const void *b)
@@ -52,12 +55,18 @@ static int bro_rank_query_read(bro_job *job, const bro_vfield *fields, int n, br
     bro_job_param(job->query, "postal_code", q->postal, sizeof(q->postal));
     bro_job_param(job->query, "eligible", q->eligible, sizeof(q->eligible));
     bro_job_param(job->query, "cursor", q->cursor, sizeof(q->cursor));
+    bro_job_param(job->query, "place", q->place, sizeof(q->place));
+    bro_job_param(job->query, "interest", q->interest, sizeof(q->interest));
+    if (q->place[0] && !bro_postal_is_place(q->place))
+        bro_job_field_error(job, "place", "is not the place name of a Norwegian postal code");
     bro_job_param(job->query, "limit", lim, sizeof(lim));
     q->within_km = bro_job_param(job->query, "within_km", km, sizeof(km)) == 0 ? atoi(km) : -1;
     q->limit = atoi(lim);
     q->offset = q->cursor[0] ? strtol(q->cursor, NULL, 10) : 0;
     if (q->limit < 1 || q->limit > 200)
         bro_job_field_error(job, "limit", "must be an integer from 1 to 200");
+    if (strspn(km, "0123456789") != strlen(km) || strlen(km) > 5 || atoi(km) > 10000)
+        bro_job_field_error(job, "within_km", "must be an integer from 0 to 10000");
     if (strspn(q->cursor, "0123456789") != strlen(q->cursor))
         bro_job_field_error(job, "cursor", "must be a cursor from an earlier page");
     return bro_job_check_fields(job);
@@ -77,6 +86,20 @@ static uint32_t bro_rank_slots(const bro_rank_query *q)
     return q->weekday[0] || q->part[0] ? mask : 0;
 }
 
+/* Whether a record at postal code `postal` and km from the other side passes the place filters:
+ * that postal code, a postal code of that place, within that many kilometres. */
+static int bro_rank_place(const bro_rank_query *q, const char *postal, double km)
+{
+    if (q->postal[0] && (postal == NULL || strcmp(postal, q->postal) != 0))
+        return 0;
+    if (q->place[0]) {
+        const char *place = postal && postal[0] ? bro_postal_place(postal) : NULL;
+        if (place == NULL || !bro_postal_same_place(place, q->place))
+            return 0;
+    }
+    return q->within_km < 0 || (km >= 0 && km <= q->within_km);
+}
+
 /* Whether opening o passes the catalogue filters (a candidate's ranking). */
 static int bro_rank_filter(const bro_world *w, int o, const bro_rank_query *q,
                            const char *postal_of_open, double km)
@@ -92,9 +115,28 @@ static int bro_rank_filter(const bro_world *w, int o, const bro_rank_query *q,
         if (!found)
             return 0;
     }
-    if (q->postal[0] && (postal_of_open == NULL || strcmp(postal_of_open, q->postal) != 0))
+    return bro_rank_place(q, postal_of_open, km);
+}
+
+/* Whether candidate c passes the opening ranking's filters: available at the times asked (no
+ * availability given means by agreement: shown), holding the interest or skill asked, and at
+ * the place asked. */
+static int bro_rank_filter_candidate(const bro_world *w, int c, const bro_rank_query *q, double km)
+{
+    const bro_model_candidate *cd = &w->cand[c];
+    uint32_t mask = bro_rank_slots(q);
+    if (mask && cd->slots && (cd->slots & mask) == 0)
         return 0;
-    return q->within_km < 0 || (km >= 0 && km <= q->within_km);
+    if (q->interest[0]) {
+        int32_t id = bro_model_dict_find(w->tags, q->interest, strlen(q->interest)), found = 0;
+        for (int k = 0; id >= 0 && k < cd->interests.n; k++)
+            found |= cd->interests.ids[k] == id;
+        for (int k = 0; id >= 0 && k < cd->skills.n; k++)
+            found |= cd->skills.ids[k] == id;
+        if (!found)
+            return 0;
+    }
+    return bro_rank_place(q, w->cpostals[c], km);
 }
 
 static json_t *bro_rank_item(const bro_world *w, const bro_rank_row *r, int by_candidate)
@@ -234,7 +276,7 @@ int bro_matching_opening_ranking(bro_job *job)
     for (int c = 0; rc == 0 && c < w.ncand; c++) {
         bro_rank_row r = {c, 0, 0, {{0}, 0, -1}};
         r.rules = bro_world_check(&w, c, 0, &r.parts);
-        if (bro_rank_keep(&q, r.rules))
+        if (bro_rank_filter_candidate(&w, c, &q, r.parts.km) && bro_rank_keep(&q, r.rules))
             rows[n++] = r;
     }
     if (rc == 0)

@@ -273,6 +273,7 @@ static int bro_world_candidate_row(bro_world *w, const PGresult *res, int r,
         bro_world_wishes(w, PQgetvalue(res, r, 15), is_cat, ncat, &c->wishes) < 0 ||
         bro_model_dict_id(w->cids, c->id, strlen(c->id)) != w->ncand)
         return -1;
+    snprintf(w->cpostals[w->ncand], sizeof(w->cpostals[0]), "%s", PQgetvalue(res, r, 7));
     w->ncand++;
     return 0;
 }
@@ -321,7 +322,8 @@ static int bro_world_load_candidates(bro_job *job, bro_world *w, const bro_world
     int32_t ncat = bro_model_dict_count(w->tags);
     unsigned char *is_cat = calloc((size_t)ncat + 1, 1);
     w->cand = calloc((size_t)n + 1, sizeof(*w->cand));
-    if (is_cat == NULL || w->cand == NULL) {
+    w->cpostals = calloc((size_t)n + 1, sizeof(*w->cpostals));
+    if (is_cat == NULL || w->cand == NULL || w->cpostals == NULL) {
         rc = bro_job_fail(job, BRO_E_NOMEM, "out of memory");
         goto out;
     }
@@ -489,6 +491,7 @@ void bro_world_free(bro_world *w)
         free(w->postals);
     }
     free(w->cand);
+    free(w->cpostals);
     free(w->open);
     free(w->pairs.keys);
     free(w->pairs.vals);

@@ -37,6 +37,7 @@ typedef struct bro_world {
     bro_model_dict *cids;      /* candidate id -> index */
     bro_model_dict *oids;      /* opening id -> index */
     bro_model_candidate *cand; /* ncand, owned */
+    char (*cpostals)[5];       /* ncand candidate postal codes ("" when none), owned */
     int ncand;
     bro_model_opening *open; /* nopen, owned */
     char **titles;           /* nopen opening titles, owned */
