@@ -5,7 +5,7 @@
 
 -- One row: `epoch` tells a recreated schema from the one a worker cached; `openings` counts
 -- changes to openings and to matches (free capacity); `candidates` changes to candidates,
--- their mapping interviews (stated wishes) and matches (kinds held).
+-- their mapping interviews (stated wishes), matches and openings (the kinds each holds).
 CREATE TABLE matching_version (
     id          int PRIMARY KEY DEFAULT 1 CHECK (id = 1),
     epoch       uuid NOT NULL DEFAULT gen_random_uuid(),
@@ -36,6 +36,8 @@ $$;
 
 CREATE TRIGGER matching_version_openings AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE
     ON openings FOR EACH STATEMENT EXECUTE FUNCTION matching_version_bump('openings');
+CREATE TRIGGER matching_version_openings_c AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE
+    ON openings FOR EACH STATEMENT EXECUTE FUNCTION matching_version_bump('candidates');
 CREATE TRIGGER matching_version_matches_o AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE
     ON matches FOR EACH STATEMENT EXECUTE FUNCTION matching_version_bump('openings');
 CREATE TRIGGER matching_version_matches_c AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE

@@ -375,3 +375,36 @@ def test_ranking_filters_on_both_sides(service):
         r = api.get(path, params=params)
         assert r.status_code in (400, 422), r.text
         assert [e["field"] for e in r.json()["errors"]] == [field]
+
+
+def reasons_by_candidate(api, opening_id):
+    """The opening ranking's reasons per candidate, asked four times (see reasons_by_opening)."""
+    answers = []
+    for _ in range(4):
+        r = api.get(f"/v1/openings/{opening_id}/ranking")
+        assert r.status_code == 200, r.text
+        answers.append({i["candidate_id"]: i["reasons"] for i in r.json()["items"]})
+    assert all(a == answers[0] for a in answers), answers
+    return answers[0]
+
+
+def test_opening_ranking_sees_a_change_to_a_candidate_or_a_match_at_once(service, db):
+    town = new_tenant(service)
+    api, slug = town["api"], town["slug"]
+    org = organization(api)
+    ada = candidate(api, interests=["dyr"])
+    bo = candidate(api, interests=["dyr"])
+    farm = opening(api, org, categories=["dyrepass"])
+    stable = opening(api, org, title="Stall", categories=["dyrepass"])
+    assert reasons_by_candidate(api, farm) == {ada: [], bo: []}
+    r = api.post(f"/v1/candidates/{bo}/status", {"to": "venter", "reason": "Venter på AAP"})
+    assert r.status_code == 200, r.text
+    assert reasons_by_candidate(api, farm) == {ada: [], bo: ["candidate_waiting"]}
+    with db.cursor() as cur:  # Ada takes an activity elsewhere
+        cur.execute(f'INSERT INTO "t_{slug}".matches (id, candidate_id, opening_id, status) '
+                    f'VALUES (%s, %s, %s, %s)', (str(uuid.uuid4()), ada, stable, "trial"))
+    assert reasons_by_candidate(api, farm) == {ada: ["kind_taken"], bo: ["candidate_waiting"]}
+    r = service.api(issue_key(slug, "tenant_admin")).post(f"/v1/candidates/{ada}/restrict",
+                                                          {"reason": "Begrenset behandling"})
+    assert r.status_code == 200, r.text
+    assert reasons_by_candidate(api, farm) == {bo: ["candidate_waiting"]}

@@ -13,21 +13,22 @@
 #include "common/envelope.h"
 
 struct bro_cache_snap {
-    bro_world world;    /* openings only; never changed after loading */
+    bro_world world;    /* one side (BRO_CACHE_*); never changed after loading */
+    int side;           /* BRO_CACHE_* */
     char tenant[48];    /* slug */
     char epoch[40];     /* matching_version.epoch */
-    long long version;  /* matching_version.openings it was loaded at */
+    long long version;  /* matching_version.openings or .candidates it was loaded at */
     int refs;           /* under bro_cache.lock: the table's plus one per request */
     unsigned long used; /* bro_cache.tick at its last use, for eviction */
 };
 
 static struct {
     pthread_mutex_t lock;
-    bro_cache_snap *slots[BRO_CACHE_TENANTS_MAX]; /* n used, any order */
+    bro_cache_snap *slots[2 * BRO_CACHE_TENANTS_MAX]; /* n used, any order */
     int n;
-    int max;            /* tenants kept; 0: off */
+    int max;            /* snapshots kept (two a tenant); 0: off */
     unsigned long tick; /* uses so far */
-} bro_cache = {PTHREAD_MUTEX_INITIALIZER, {0}, 0, 16, 0};
+} bro_cache = {PTHREAD_MUTEX_INITIALIZER, {0}, 0, 32, 0};
 
 /* The statement whose one row validates the cache and gives the weights. */
 static const char *bro_cache_sql_version =
@@ -37,7 +38,7 @@ static const char *bro_cache_sql_version =
 void bro_cache_configure(int max)
 {
     pthread_mutex_lock(&bro_cache.lock);
-    bro_cache.max = max < 0 ? 0 : max > BRO_CACHE_TENANTS_MAX ? BRO_CACHE_TENANTS_MAX : max;
+    bro_cache.max = 2 * (max < 0 ? 0 : max > BRO_CACHE_TENANTS_MAX ? BRO_CACHE_TENANTS_MAX : max);
     pthread_mutex_unlock(&bro_cache.lock);
 }
 
@@ -90,10 +91,10 @@ void bro_cache_release(bro_cache_snap *s)
         bro_cache_snap_free(dead);
 }
 
-static int bro_cache_find_locked(const char *tenant)
+static int bro_cache_find_locked(const char *tenant, int side)
 {
     for (int i = 0; i < bro_cache.n; i++)
-        if (strcmp(bro_cache.slots[i]->tenant, tenant) == 0)
+        if (bro_cache.slots[i]->side == side && strcmp(bro_cache.slots[i]->tenant, tenant) == 0)
             return i;
     return -1;
 }
@@ -105,7 +106,7 @@ static bro_cache_snap *bro_cache_publish_locked(bro_cache_snap *fresh)
 {
     if (bro_cache.max == 0)
         return NULL;
-    int i = bro_cache_find_locked(fresh->tenant);
+    int i = bro_cache_find_locked(fresh->tenant, fresh->side);
     if (i >= 0) {
         bro_cache_snap *old = bro_cache.slots[i];
         if (strcmp(old->epoch, fresh->epoch) == 0 && old->version >= fresh->version)
@@ -133,13 +134,14 @@ static bro_cache_snap *bro_cache_publish_locked(bro_cache_snap *fresh)
     return gone;
 }
 
-bro_cache_snap *bro_cache_openings(bro_job *job, const bro_cache_version *v)
+bro_cache_snap *bro_cache_get(bro_job *job, const bro_cache_version *v, int side)
 {
     const char *tenant = job->env->tenant;
+    long long version = side == BRO_CACHE_OPENINGS ? v->openings : v->candidates;
     pthread_mutex_lock(&bro_cache.lock);
-    int i = bro_cache_find_locked(tenant);
+    int i = bro_cache_find_locked(tenant, side);
     bro_cache_snap *s = i >= 0 ? bro_cache.slots[i] : NULL;
-    if (s && strcmp(s->epoch, v->epoch) == 0 && s->version == v->openings) {
+    if (s && strcmp(s->epoch, v->epoch) == 0 && s->version == version) {
         s->refs++;
         s->used = ++bro_cache.tick;
         pthread_mutex_unlock(&bro_cache.lock);
@@ -153,10 +155,12 @@ bro_cache_snap *bro_cache_openings(bro_job *job, const bro_cache_version *v)
     }
     snprintf(s->tenant, sizeof(s->tenant), "%s", tenant);
     snprintf(s->epoch, sizeof(s->epoch), "%s", v->epoch);
-    s->version = v->openings;
+    s->version = version;
+    s->side = side;
     s->refs = 1;
     bro_world_scope scope = {.candidates = "{}"};
-    if (bro_world_load(job, &s->world, &scope) < 0) {
+    if ((side == BRO_CACHE_OPENINGS ? bro_world_load(job, &s->world, &scope)
+                                    : bro_world_load_people(job, &s->world)) < 0) {
         bro_cache_snap_free(s);
         return NULL;
     }

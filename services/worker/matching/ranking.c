@@ -226,7 +226,7 @@ int bro_matching_candidate_ranking(bro_job *job)
     bro_world w = {0};
     bro_world_scope s = {.candidates = ids, .role = job->env->actor.role};
     bro_rank_row *rows = NULL;
-    bro_cache_snap *snap = bro_cache_openings(job, &v);
+    bro_cache_snap *snap = bro_cache_get(job, &v, BRO_CACHE_OPENINGS);
     int rc = snap ? bro_world_view(job, &w, bro_cache_world(snap), &s) : -1;
     memcpy(w.w, v.w, sizeof(w.w));
     w.year = v.year;
@@ -253,21 +253,29 @@ int bro_matching_candidate_ranking(bro_job *job)
     return rc;
 }
 
-/* opening.ranking: GET /v1/openings/{id}/ranking. */
+/* opening.ranking: GET /v1/openings/{id}/ranking. The tenant's candidates come from the
+ * worker's cache (cache.h) as the openings do for a candidate's ranking; the opening, its
+ * matches and its pair rules are read fresh. Restricted candidates are shown to tenant admins
+ * only, as everywhere. */
 int bro_matching_opening_ranking(bro_job *job)
 {
     char id[BRO_UUID_LEN + 1], ids[BRO_UUID_LEN + 3];
     bro_rank_query q;
+    bro_cache_version v;
     if (bro_job_param(job->path, "id", id, sizeof(id)) < 0 || !bro_ids_is_uuid(id))
         return bro_job_fail(job, BRO_E_NOT_FOUND, "no such opening");
     if (bro_rank_query_read(job, bro_query_getOpeningRanking, bro_query_getOpeningRanking_n, &q) <
-        0)
+            0 ||
+        bro_cache_version_read(job, &v) < 0)
         return -1;
     snprintf(ids, sizeof(ids), "{%s}", id);
+    int admin = strcmp(job->env->actor.role, "tenant_admin") == 0;
     bro_world w = {0};
-    bro_world_scope s = {.openings = ids, .role = job->env->actor.role};
     bro_rank_row *rows = NULL;
-    int rc = bro_world_load(job, &w, &s);
+    bro_cache_snap *snap = bro_cache_get(job, &v, BRO_CACHE_CANDIDATES);
+    int rc = snap ? bro_world_view_opening(job, &w, bro_cache_world(snap), ids) : -1;
+    memcpy(w.w, v.w, sizeof(w.w));
+    w.year = v.year;
     if (rc == 0 && w.nopen != 1)
         rc = bro_job_fail(job, BRO_E_NOT_FOUND, "no such opening");
     if (rc == 0 && (rows = calloc((size_t)w.ncand + 1, sizeof(*rows))) == NULL)
@@ -275,6 +283,8 @@ int bro_matching_opening_ranking(bro_job *job)
     int n = 0;
     for (int c = 0; rc == 0 && c < w.ncand; c++) {
         bro_rank_row r = {c, 0, 0, {{0}, 0, -1}};
+        if (!admin && (w.cand[c].rules & BRO_RULE_CANDIDATE_RESTRICTED))
+            continue; /* not visible to the caller: not listed at all */
         r.rules = bro_world_check(&w, c, 0, &r.parts);
         if (bro_rank_filter_candidate(&w, c, &q, r.parts.km) && bro_rank_keep(&q, r.rules))
             rows[n++] = r;
@@ -283,5 +293,6 @@ int bro_matching_opening_ranking(bro_job *job)
         rc = bro_rank_reply(job, &w, rows, n, &q, 0);
     free(rows);
     bro_world_free(&w);
+    bro_cache_release(snap);
     return rc;
 }

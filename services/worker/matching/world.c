@@ -274,6 +274,9 @@ static int bro_world_candidate_row(bro_world *w, const PGresult *res, int r,
         bro_model_dict_id(w->cids, c->id, strlen(c->id)) != w->ncand)
         return -1;
     snprintf(w->cpostals[w->ncand], sizeof(w->cpostals[0]), "%s", PQgetvalue(res, r, 7));
+    if (w->wtexts && PQgetvalue(res, r, 15)[0] &&
+        (w->wtexts[w->ncand] = strdup(PQgetvalue(res, r, 15))) == NULL)
+        return -1;
     w->ncand++;
     return 0;
 }
@@ -323,6 +326,8 @@ static int bro_world_load_candidates(bro_job *job, bro_world *w, const bro_world
     unsigned char *is_cat = calloc((size_t)ncat + 1, 1);
     w->cand = calloc((size_t)n + 1, sizeof(*w->cand));
     w->cpostals = calloc((size_t)n + 1, sizeof(*w->cpostals));
+    if (s->keep_wishes && (w->wtexts = calloc((size_t)n + 1, sizeof(*w->wtexts))) == NULL)
+        w->cpostals = (free(w->cpostals), NULL);
     if (is_cat == NULL || w->cand == NULL || w->cpostals == NULL) {
         rc = bro_job_fail(job, BRO_E_NOMEM, "out of memory");
         goto out;
@@ -459,6 +464,7 @@ int bro_world_load(bro_job *job, bro_world *w, const bro_world_scope *scope)
 int bro_world_view(bro_job *job, bro_world *w, const bro_world *base, const bro_world_scope *scope)
 {
     w->base = base;
+    w->borrows = BRO_WORLD_BORROWS_OPENINGS;
     w->oids = base->oids;
     w->titles = base->titles;
     w->postals = base->postals;
@@ -476,11 +482,71 @@ int bro_world_view(bro_job *job, bro_world *w, const bro_world *base, const bro_
     return 0;
 }
 
+int bro_world_load_people(bro_job *job, bro_world *w)
+{
+    bro_world_scope s = {.openings = "{}", .keep_wishes = 1};
+    w->tags = bro_model_dict_new();
+    w->cids = bro_model_dict_new();
+    w->oids = bro_model_dict_new();
+    if (w->tags == NULL || w->cids == NULL || w->oids == NULL)
+        return bro_job_fail(job, BRO_E_NOMEM, "out of memory");
+    if (bro_world_load_openings(job, w, &s) < 0 || bro_world_load_candidates(job, w, &s) < 0)
+        return -1;
+    s.openings = NULL; /* every live match: the kinds each candidate holds */
+    return bro_world_load_pairs(job, w, &s);
+}
+
+/* The view's candidates' wishes: the opening's categories their wishes text names. */
+static int bro_world_view_wishes(bro_job *job, bro_world *w)
+{
+    unsigned char *is_cat = calloc((size_t)bro_model_dict_count(w->tags) + 1, 1);
+    if (is_cat == NULL)
+        return bro_job_fail(job, BRO_E_NOMEM, "out of memory");
+    for (int i = 0; i < w->nopen; i++)
+        for (int k = 0; k < w->open[i].categories.n; k++)
+            is_cat[w->open[i].categories.ids[k]] = 1;
+    int rc = 0;
+    for (int c = 0; c < w->ncand && rc == 0; c++)
+        if (bro_world_wishes(w, w->wtexts[c] ? w->wtexts[c] : "", is_cat,
+                             bro_model_dict_count(w->tags), &w->cand[c].wishes) < 0)
+            rc = bro_job_fail(job, BRO_E_NOMEM, "out of memory");
+    free(is_cat);
+    return rc;
+}
+
+int bro_world_view_opening(bro_job *job, bro_world *w, const bro_world *base, const char *opening)
+{
+    w->base = base;
+    w->borrows = BRO_WORLD_BORROWS_CANDIDATES;
+    w->cids = base->cids;
+    w->cpostals = base->cpostals;
+    w->wtexts = base->wtexts;
+    w->tags = bro_model_dict_clone(base->tags);
+    w->oids = bro_model_dict_new();
+    w->cand = malloc(((size_t)base->ncand + 1) * sizeof(*w->cand));
+    if (w->tags == NULL || w->oids == NULL || w->cand == NULL)
+        return bro_job_fail(job, BRO_E_NOMEM, "out of memory");
+    memcpy(w->cand, base->cand, (size_t)base->ncand * sizeof(*w->cand));
+    w->ncand = base->ncand;
+    bro_world_scope s = {.candidates = "{}", .openings = opening};
+    if (bro_world_load_openings(job, w, &s) < 0 || bro_world_view_wishes(job, w) < 0 ||
+        bro_world_hits(job, w) < 0)
+        return -1;
+    s.candidates = NULL; /* the opening's matches and rules with every candidate */
+    return bro_world_load_pairs(job, w, &s);
+}
+
 void bro_world_free(bro_world *w)
 {
     bro_model_dict_free(w->tags);
-    bro_model_dict_free(w->cids);
-    if (w->base == NULL) {
+    if (!(w->borrows & BRO_WORLD_BORROWS_CANDIDATES)) {
+        bro_model_dict_free(w->cids);
+        for (int i = 0; w->wtexts && i < w->ncand; i++)
+            free(w->wtexts[i]);
+        free(w->wtexts);
+        free(w->cpostals);
+    }
+    if (!(w->borrows & BRO_WORLD_BORROWS_OPENINGS)) {
         bro_model_dict_free(w->oids);
         for (int i = 0; w->titles && i < w->nopen; i++)
             free(w->titles[i]);
@@ -491,7 +557,6 @@ void bro_world_free(bro_world *w)
         free(w->postals);
     }
     free(w->cand);
-    free(w->cpostals);
     free(w->open);
     free(w->pairs.keys);
     free(w->pairs.vals);
