@@ -408,3 +408,18 @@ def test_opening_ranking_sees_a_change_to_a_candidate_or_a_match_at_once(service
                                                           {"reason": "Begrenset behandling"})
     assert r.status_code == 200, r.text
     assert reasons_by_candidate(api, farm) == {bo: ["candidate_waiting"]}
+
+
+def test_a_run_names_why_candidates_were_left_without(service):
+    """The run checks a candidate with times of its own only against openings that share one;
+    the summary still names each one's first refusal."""
+    town = new_tenant(service)
+    api = town["api"]
+    org = organization(api)
+    candidate(api, availability={"mon": ["day"]})
+    candidate(api, availability={"mon": ["day"]}, accommodations=["rullestol"])
+    opening(api, org, schedule={"tue": ["evening"]})
+    out = run(api)
+    assert out["summary"]["assigned"] == 0 and out["summary"]["unassigned"] == 2
+    assert sorted((r["code"], r["count"]) for r in out["summary"]["unassigned_reasons"]) == [
+        ("accommodation_missing", 1), ("schedule_no_overlap", 1)]
