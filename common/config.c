@@ -109,6 +109,8 @@ static const bro_config_entry bro_config_table[] = {
               "key checks one client address may cause at once"),
     BRO_CFG_S("BROBYGGER_TRUSTED_PROXIES", trusted_proxies, "127.0.0.1",
               "comma-separated addresses of proxies whose `X-Forwarded-For` names the client"),
+    BRO_CFG_I("BROBYGGER_MATCHING_CACHE_TENANTS", matching_cache_tenants, "16", 0, 256,
+              "tenants whose openings a worker keeps for the rankings; 0 = no cache"),
 };
 #define BRO_CONFIG_N (sizeof(bro_config_table) / sizeof(bro_config_table[0]))
 

@@ -37,13 +37,14 @@ typedef struct bro_config {
     char dead_letter_key_file[256]; /* BROBYGGER_DEAD_LETTER_KEY_FILE: file holding that key */
     int dead_letter_hours;          /* BROBYGGER_DEAD_LETTER_HOURS: dead letters kept this long */
     /* Rate limits of the gateway; a rate of 0 means no limit of that kind. */
-    int rate_key;              /* BROBYGGER_RATE_KEY: requests/s per API key, sustained */
-    int rate_key_burst;        /* BROBYGGER_RATE_KEY_BURST: requests per key at once */
-    int rate_tenant;           /* BROBYGGER_RATE_TENANT: requests/s per tenant, sustained */
-    int rate_tenant_burst;     /* BROBYGGER_RATE_TENANT_BURST: requests per tenant at once */
-    int rate_auth;             /* BROBYGGER_RATE_AUTH: key checks/s per client address */
-    int rate_auth_burst;       /* BROBYGGER_RATE_AUTH_BURST: key checks per address at once */
-    char trusted_proxies[256]; /* BROBYGGER_TRUSTED_PROXIES: "a,b": X-Forwarded-For believed */
+    int rate_key;               /* BROBYGGER_RATE_KEY: requests/s per API key, sustained */
+    int rate_key_burst;         /* BROBYGGER_RATE_KEY_BURST: requests per key at once */
+    int rate_tenant;            /* BROBYGGER_RATE_TENANT: requests/s per tenant, sustained */
+    int rate_tenant_burst;      /* BROBYGGER_RATE_TENANT_BURST: requests per tenant at once */
+    int rate_auth;              /* BROBYGGER_RATE_AUTH: key checks/s per client address */
+    int rate_auth_burst;        /* BROBYGGER_RATE_AUTH_BURST: key checks per address at once */
+    char trusted_proxies[256];  /* BROBYGGER_TRUSTED_PROXIES: "a,b": X-Forwarded-For believed */
+    int matching_cache_tenants; /* BROBYGGER_MATCHING_CACHE_TENANTS: rankings' cache; 0 = off */
 } bro_config;
 
 /* Fills cfg from the environment, falling back to documented defaults. On a bad value

@@ -470,6 +470,9 @@ def field_of(doc, name, raw, required, where):
             hi = 0
         return Field(name, "BRO_V_INT", flags, bound(p, "minimum", where),
                      hi if hi is not None else bound(p, "maximum", where))
+    if t == "number":
+        return Field(name, "BRO_V_NUMBER", flags, bound(p, "minimum", where),
+                     bound(p, "maximum", where))
     if t == "boolean":
         return Field(name, "BRO_V_BOOL", flags, 0, 0)
     if t == "array":

@@ -12,6 +12,7 @@
 
 #include "common/ids.h"
 #include "common/log.h"
+#include "matching/cache.h"
 #include "metrics.h"
 #include "runtime.h"
 
@@ -122,6 +123,7 @@ int main(int argc, char **argv)
     signal(SIGPIPE, SIG_IGN);
     w.stop = &bro_worker_stop_flag;
 
+    bro_cache_configure(w.cfg.matching_cache_tenants);
     w.metrics = bro_wmetrics_new(w.concurrency > 0 ? w.concurrency : 1);
     int rc = bro_runtime_run(&w);
     bro_wmetrics_free(w.metrics);

@@ -275,6 +275,22 @@ static long long bro_validate_this_year(void)
     return tm.tm_year + 1900LL;
 }
 
+/* A number in f's bounds: an integer or a float, finite (JSON has no NaN, msgpack does). */
+static void bro_validate_number(bro_job *job, const bro_vfield *f, const msgpack_object *o)
+{
+    double v;
+    if (o->type == MSGPACK_OBJECT_POSITIVE_INTEGER)
+        v = (double)o->via.u64;
+    else if (o->type == MSGPACK_OBJECT_NEGATIVE_INTEGER)
+        v = (double)o->via.i64;
+    else if (o->type == MSGPACK_OBJECT_FLOAT32 || o->type == MSGPACK_OBJECT_FLOAT64)
+        v = o->via.f64;
+    else
+        return bro_job_field_error(job, f->name, "must be a number");
+    if (!(v >= (double)f->min && v <= (double)f->max))
+        bro_job_field_error(job, f->name, "must be between %lld and %lld", f->min, f->max);
+}
+
 static void bro_validate_one(bro_job *job, const bro_vfield *f, const msgpack_object *o)
 {
     long long max;
@@ -295,6 +311,9 @@ static void bro_validate_one(bro_job *job, const bro_vfield *f, const msgpack_ob
         } else {
             bro_job_field_error(job, f->name, "must be an integer");
         }
+        break;
+    case BRO_V_NUMBER:
+        bro_validate_number(job, f, o);
         break;
     case BRO_V_BOOL:
         if (o->type != MSGPACK_OBJECT_BOOLEAN)

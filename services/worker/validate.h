@@ -25,6 +25,7 @@ typedef enum bro_vtype {
     BRO_V_OBJECTS,      /* array of up to max objects; their members by bro_validate_items */
     BRO_V_TEXTS,        /* array of up to max strings of 1..1000 characters */
     BRO_V_TIMESTAMP,    /* RFC 3339 date-time with a zone (Z or +01:00) */
+    BRO_V_NUMBER,       /* integer or float in min..max (coordinates) */
 } bro_vtype;
 
 #define BRO_V_REQUIRED 0x1 /* must be present (on create) */

@@ -123,17 +123,32 @@ print(f"| scipy linear_sum_assignment (dense {nl} x {len(cols)}) | {t_scipy:.3f}
 PY
 
 # ---- ranking under load -------------------------------------------------------------------------
+# Beside the latencies, the worker's own CPU time per request (utime + stime from /proc over the
+# requests wrk counted): on a shared machine the wall times say more about the neighbours.
 "$BIN/brobygger-worker" --queues records,matching 2>>"$work/worker-ranking.log" &
-pids+=($!)
+wpid=$!
+pids+=("$wpid")
 key=$(awk -v s="m_$RANKING_SIZE" '$1 == s { print $2 }' "$work/keys.txt")
 psql_admin -tA -c "SELECT '/v1/candidates/' || id || '/ranking' FROM t_m_$RANKING_SIZE.candidates
   ORDER BY id LIMIT 500" >"$work/ranking.txt"
+psql_admin -tA -c "SELECT '/v1/openings/' || id || '/ranking' FROM t_m_$RANKING_SIZE.openings
+  ORDER BY id LIMIT 500" >"$work/ranking-openings.txt"
+cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$wpid/stat"; }
 echo
-echo "| GET /v1/candidates/{id}/ranking ($RANKING_SIZE candidates, $((RANKING_SIZE * 2 / 5)) openings) | req/s | p50 ms | p99 ms | errors |"
-echo "| --- | ---: | ---: | ---: | ---: |"
-for c in 1 "$CONNS"; do
-  BENCH_PATHS=$work/ranking.txt wrk -t"$(( c < 2 ? 1 : 2 ))" -c"$c" -d"${DURATION}s" --latency \
-    -s "$HERE/rotate.lua" -H "Authorization: Bearer $key" "http://127.0.0.1:$GW" >"$work/wrk.txt"
-  read -r rps p50 p99 errors < <(bench_wrk_figures <"$work/wrk.txt")
-  echo "| $c connection(s), one worker | $rps | $p50 | $p99 | $errors |"
+echo "| ranking ($RANKING_SIZE candidates, $((RANKING_SIZE * 2 / 5)) openings), one worker | req/s | p50 ms | p99 ms | worker CPU ms/req | errors |"
+echo "| --- | ---: | ---: | ---: | ---: | ---: |"
+for route in candidates openings; do
+  paths=$work/ranking.txt
+  [ "$route" = openings ] && paths=$work/ranking-openings.txt
+  for c in 1 "$CONNS"; do
+    t0=$(cpu_ticks)
+    BENCH_PATHS=$paths wrk -t"$(( c < 2 ? 1 : 2 ))" -c"$c" -d"${DURATION}s" --latency \
+      -s "$HERE/rotate.lua" -H "Authorization: Bearer $key" "http://127.0.0.1:$GW" >"$work/wrk.txt"
+    t1=$(cpu_ticks)
+    read -r rps p50 p99 errors < <(bench_wrk_figures <"$work/wrk.txt")
+    reqs=$(awk '/requests in/ { print $1 }' "$work/wrk.txt")
+    cpu=$(awk -v a="$t0" -v b="$t1" -v n="$reqs" -v hz="$(getconf CLK_TCK)" \
+      'BEGIN { printf "%.2f", (b - a) * 1000 / hz / (n > 0 ? n : 1) }')
+    echo "| GET /v1/$route/{id}/ranking, $c connection(s) | $rps | $p50 | $p99 | $cpu | $errors |"
+  done
 done

@@ -4,6 +4,7 @@ and exclusions, a re-run replaces only untouched proposals; rankings list eligib
 with parts and excluded ones with reason codes; the match lifecycle refuses illegal moves and
 moves without consent, writes history and events, and the candidate's status follows."""
 import random
+import uuid
 
 import pytest
 
@@ -235,3 +236,190 @@ def test_weights_defaults_changes_and_runs_keep_theirs(town, service):
     assert r.json()["weights"]["wishes"] == 8 and r.json()["weights"]["skills"] == 3
     out = run(api, {"kinds": ["activity"]})
     assert out["weights"]["wishes"] == 8
+
+
+def reasons_by_opening(api, cand):
+    """The ranking's reasons per opening, asked four times, so each of the service's workers
+    (and its cache) answers at least once in all likelihood; every answer must agree."""
+    answers = []
+    for _ in range(4):
+        r = api.get(f"/v1/candidates/{cand}/ranking")
+        assert r.status_code == 200, r.text
+        answers.append({i["opening_id"]: i["reasons"] for i in r.json()["items"]})
+    assert all(a == answers[0] for a in answers), answers
+    return answers[0]
+
+
+def test_ranking_sees_a_change_to_an_opening_a_match_or_a_pair_rule_at_once(service, db):
+    town = new_tenant(service)
+    api, slug = town["api"], town["slug"]
+    org = organization(api)
+    ada = candidate(api, interests=["dyr"])
+    bo = candidate(api, interests=["kaffe"])
+    farm = opening(api, org, categories=["dyrepass"])
+    cafe = opening(api, org, title="Kafé", categories=["kaffe"])
+    assert reasons_by_opening(api, ada) == {farm: [], cafe: []}
+    r = api.patch(f"/v1/openings/{farm}", {"active": False})
+    assert r.status_code == 200, r.text
+    assert reasons_by_opening(api, ada) == {farm: ["opening_inactive"], cafe: []}
+    with db.cursor() as cur:  # Bo takes the café's one place
+        cur.execute(f'INSERT INTO "t_{slug}".matches (id, candidate_id, opening_id, status) '
+                    f'VALUES (%s, %s, %s, %s)', (str(uuid.uuid4()), bo, cafe, "presented"))
+    assert reasons_by_opening(api, ada) == {farm: ["opening_inactive"], cafe: ["opening_full"]}
+    r = api.patch(f"/v1/openings/{farm}", {"active": True})
+    assert r.status_code == 200, r.text
+    r = api.post("/v1/pair-rules", {"candidate_id": ada, "opening_id": farm, "rule": "exclude",
+                                    "reason": "Allergisk"})
+    assert r.status_code == 201, r.text
+    assert reasons_by_opening(api, ada) == {farm: ["excluded"], cafe: ["opening_full"]}
+
+
+def test_a_candidates_matches_come_best_first_and_page_in_that_order(service, db):
+    town = new_tenant(service)
+    api, slug = town["api"], town["slug"]
+    org = organization(api)
+    ada = candidate(api)
+    places = [opening(api, org, title=f"Plass {i}") for i in range(4)]
+    scores = [2.5, 7.0, None, 7.0]
+    ids = sorted(str(uuid.uuid4()) for _ in places)
+    with db.cursor() as cur:
+        for mid, o, s in zip(ids, places, scores):
+            cur.execute(f'INSERT INTO "t_{slug}".matches (id, candidate_id, opening_id, score) '
+                        f'VALUES (%s, %s, %s, %s)', (mid, ada, o, s))
+    # Score descending, ties by id, a match without a score last.
+    want = [ids[1], ids[3], ids[0], ids[2]]
+    r = api.get(f"/v1/candidates/{ada}/matches")
+    assert r.status_code == 200, r.text
+    assert [m["id"] for m in r.json()["items"]] == want
+    got, cursor = [], None
+    while True:
+        r = api.get(f"/v1/candidates/{ada}/matches",
+                    params={"limit": 1, **({"cursor": cursor} if cursor else {})})
+        assert r.status_code == 200, r.text
+        got += [m["id"] for m in r.json()["items"]]
+        cursor = r.json()["next_cursor"]
+        if cursor is None:
+            break
+    assert got == want
+
+
+def test_coordinates_are_read_written_validated_and_win_over_the_postal_code(service, db):
+    town = new_tenant(service)
+    api, slug = town["api"], town["slug"]
+    org = organization(api)
+    # Postal code 3510 is Hønefoss; the coordinates put her in Tromsø, far beyond 30 km.
+    ada = candidate(api, max_travel_km=30, lat=69.6496, lon=18.956)
+    r = api.get(f"/v1/candidates/{ada}")
+    assert (r.json()["lat"], r.json()["lon"]) == (69.6496, 18.956)
+    farm = opening(api, org, lat=60.168, lon=10.2565)
+    assert api.get(f"/v1/openings/{farm}").json()["lat"] == 60.168
+    r = api.get(f"/v1/openings/{farm}/ranking")
+    assert [i["reasons"] for i in r.json()["items"]] == [["too_far"]]
+    for body, field in (({"lat": 90.5}, "lat"), ({"lon": -181}, "lon"), ({"lat": "60"}, "lat")):
+        r = api.patch(f"/v1/candidates/{ada}", body)
+        assert r.status_code == 422 and r.headers["Content-Type"].startswith(
+            "application/problem+json"), r.text
+        assert [e["field"] for e in r.json()["errors"]] == [field]
+        r = api.patch(f"/v1/openings/{farm}", body)
+        assert r.status_code == 422 and [e["field"] for e in r.json()["errors"]] == [field]
+    r = api.patch(f"/v1/candidates/{ada}", {"lat": 60.17, "lon": 10.25})
+    assert r.status_code == 200 and r.json()["lat"] == 60.17, r.text
+    r = api.get(f"/v1/openings/{farm}/ranking")
+    assert [i["reasons"] for i in r.json()["items"]] == [[]]
+    assert r.json()["items"][0]["km"] < 2
+    r = api.patch(f"/v1/openings/{farm}", {"lat": None, "lon": None})
+    assert r.status_code == 200 and r.json()["lat"] is None
+    r = service.api(issue_key(slug, "tenant_admin")).delete(f"/v1/candidates/{ada}")
+    assert r.status_code in (200, 204), r.text
+    with db.cursor() as cur:  # erasure takes the coordinates of a home with it
+        cur.execute(f'SELECT lat, lon FROM "t_{slug}".candidates WHERE id = %s', (ada,))
+        assert cur.fetchone() == (None, None)
+
+
+def test_ranking_filters_on_both_sides(service):
+    town = new_tenant(service)
+    api = town["api"]
+    org = organization(api)
+    ada = candidate(api, interests=["dyr"], availability={"mon": ["day"]})
+    bo = candidate(api, interests=["kaffe"], availability={"tue": ["evening"]},
+                   postal_code="0150")
+    farm = opening(api, org, categories=["dyrepass"], schedule={"mon": ["day"]})
+    cafe = opening(api, org, kind="ordinary_job", title="Kafé", categories=["kaffe"],
+                   schedule={"tue": ["evening"]}, postal_code="0150")
+
+    def ids(path, key, **params):
+        r = api.get(path, params=params)
+        assert r.status_code == 200, r.text
+        return [i[key] for i in r.json()["items"]]
+    own = f"/v1/candidates/{ada}/ranking"
+    assert sorted(ids(own, "opening_id")) == sorted([farm, cafe])
+    assert ids(own, "opening_id", kind="ordinary_job") == [cafe]
+    assert ids(own, "opening_id", weekday="mon") == [farm]
+    assert ids(own, "opening_id", part="evening") == [cafe]
+    assert ids(own, "opening_id", category="kaffe") == [cafe]
+    assert ids(own, "opening_id", place="hønefoss") == [farm]
+    assert ids(own, "opening_id", postal_code="0150") == [cafe]
+    side = f"/v1/openings/{farm}/ranking"
+    assert sorted(ids(side, "candidate_id")) == sorted([ada, bo])
+    assert ids(side, "candidate_id", weekday="tue") == [bo]
+    assert ids(side, "candidate_id", part="day") == [ada]
+    assert ids(side, "candidate_id", interest="kaffe") == [bo]
+    assert ids(side, "candidate_id", place="Oslo") == [bo]
+    assert ids(side, "candidate_id", postal_code="3510") == [ada]
+    assert ids(side, "candidate_id", within_km=10) == [ada]
+    for path, params, field in ((own, {"place": "Atlantis"}, "place"),
+                                (own, {"kind": "nonsense"}, "kind"),
+                                (side, {"weekday": "someday"}, "weekday"),
+                                (side, {"within_km": "-1"}, "within_km"),
+                                (side, {"place": "Atlantis"}, "place")):
+        r = api.get(path, params=params)
+        assert r.status_code in (400, 422), r.text
+        assert [e["field"] for e in r.json()["errors"]] == [field]
+
+
+def reasons_by_candidate(api, opening_id):
+    """The opening ranking's reasons per candidate, asked four times (see reasons_by_opening)."""
+    answers = []
+    for _ in range(4):
+        r = api.get(f"/v1/openings/{opening_id}/ranking")
+        assert r.status_code == 200, r.text
+        answers.append({i["candidate_id"]: i["reasons"] for i in r.json()["items"]})
+    assert all(a == answers[0] for a in answers), answers
+    return answers[0]
+
+
+def test_opening_ranking_sees_a_change_to_a_candidate_or_a_match_at_once(service, db):
+    town = new_tenant(service)
+    api, slug = town["api"], town["slug"]
+    org = organization(api)
+    ada = candidate(api, interests=["dyr"])
+    bo = candidate(api, interests=["dyr"])
+    farm = opening(api, org, categories=["dyrepass"])
+    stable = opening(api, org, title="Stall", categories=["dyrepass"])
+    assert reasons_by_candidate(api, farm) == {ada: [], bo: []}
+    r = api.post(f"/v1/candidates/{bo}/status", {"to": "venter", "reason": "Venter på AAP"})
+    assert r.status_code == 200, r.text
+    assert reasons_by_candidate(api, farm) == {ada: [], bo: ["candidate_waiting"]}
+    with db.cursor() as cur:  # Ada takes an activity elsewhere
+        cur.execute(f'INSERT INTO "t_{slug}".matches (id, candidate_id, opening_id, status) '
+                    f'VALUES (%s, %s, %s, %s)', (str(uuid.uuid4()), ada, stable, "trial"))
+    assert reasons_by_candidate(api, farm) == {ada: ["kind_taken"], bo: ["candidate_waiting"]}
+    r = service.api(issue_key(slug, "tenant_admin")).post(f"/v1/candidates/{ada}/restrict",
+                                                          {"reason": "Begrenset behandling"})
+    assert r.status_code == 200, r.text
+    assert reasons_by_candidate(api, farm) == {bo: ["candidate_waiting"]}
+
+
+def test_a_run_names_why_candidates_were_left_without(service):
+    """The run checks a candidate with times of its own only against openings that share one;
+    the summary still names each one's first refusal."""
+    town = new_tenant(service)
+    api = town["api"]
+    org = organization(api)
+    candidate(api, availability={"mon": ["day"]})
+    candidate(api, availability={"mon": ["day"]}, accommodations=["rullestol"])
+    opening(api, org, schedule={"tue": ["evening"]})
+    out = run(api)
+    assert out["summary"]["assigned"] == 0 and out["summary"]["unassigned"] == 2
+    assert sorted((r["code"], r["count"]) for r in out["summary"]["unassigned_reasons"]) == [
+        ("accommodation_missing", 1), ("schedule_no_overlap", 1)]

@@ -180,6 +180,27 @@ int32_t bro_model_dict_id(bro_model_dict *d, const char *tag, size_t len)
     return d->n - 1;
 }
 
+bro_model_dict *bro_model_dict_clone(const bro_model_dict *d)
+{
+    bro_model_dict *c = bro_model_dict_new();
+    if (c == NULL || d->n == 0)
+        return c;
+    c->tags = calloc((size_t)d->cap, sizeof(*c->tags));
+    c->slots = malloc(d->nslots * sizeof(*c->slots));
+    if (c->tags == NULL || c->slots == NULL)
+        goto fail;
+    c->cap = d->cap;
+    c->nslots = d->nslots;
+    memcpy(c->slots, d->slots, d->nslots * sizeof(*c->slots));
+    for (; c->n < d->n; c->n++)
+        if ((c->tags[c->n] = strdup(d->tags[c->n])) == NULL)
+            goto fail;
+    return c;
+fail:
+    bro_model_dict_free(c);
+    return NULL;
+}
+
 const char *bro_model_dict_tag(const bro_model_dict *d, int32_t id)
 {
     return id >= 0 && id < d->n ? d->tags[id] : "";

@@ -83,6 +83,10 @@ void bro_model_dict_free(bro_model_dict *d); /* NULL is a no-op */
 int32_t bro_model_dict_id(bro_model_dict *d, const char *tag, size_t len);
 /* The id of tag when known, else -1. */
 int32_t bro_model_dict_find(const bro_model_dict *d, const char *tag, size_t len);
+/* A copy of d's tags with the same ids and an arena of its own (sets made in d stay d's), so a
+ * request can intern more tags over a shared, unchanging dictionary. NULL when memory ran out.
+ * Caller frees with bro_model_dict_free. */
+bro_model_dict *bro_model_dict_clone(const bro_model_dict *d);
 /* The tag of id; still owned by d. */
 const char *bro_model_dict_tag(const bro_model_dict *d, int32_t id);
 int32_t bro_model_dict_count(const bro_model_dict *d);

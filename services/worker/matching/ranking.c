@@ -8,6 +8,8 @@
 #include <string.h>
 
 #include "common/ids.h"
+#include "matching/cache.h"
+#include "matching/postal.h"
 #include "matching/world.h"
 #include "validate.h"
 #include "surface_handlers.h"
@@ -21,9 +23,11 @@ typedef struct bro_rank_row {
 
 typedef struct bro_rank_query {
     char kind[24], weekday[8], part[16], category[64], postal[8], eligible[8], cursor[24];
-    int within_km; /* -1: no filter */
-    int limit;     /* 1..200 */
-    long offset;   /* from cursor */
+    char place[128];   /* a postal place name (poststed); "" no filter */
+    char interest[64]; /* the opening ranking: a candidate's interest or skill; "" no filter */
+    int within_km;     /* -1: no filter */
+    int limit;         /* 1..200 */
+    long offset;       /* from cursor */
 } bro_rank_query;
 
 static int bro_rank_cmp(const void *a, const void *b)
@@ -51,12 +55,18 @@ static int bro_rank_query_read(bro_job *job, const bro_vfield *fields, int n, br
     bro_job_param(job->query, "postal_code", q->postal, sizeof(q->postal));
     bro_job_param(job->query, "eligible", q->eligible, sizeof(q->eligible));
     bro_job_param(job->query, "cursor", q->cursor, sizeof(q->cursor));
+    bro_job_param(job->query, "place", q->place, sizeof(q->place));
+    bro_job_param(job->query, "interest", q->interest, sizeof(q->interest));
+    if (q->place[0] && !bro_postal_is_place(q->place))
+        bro_job_field_error(job, "place", "is not the place name of a Norwegian postal code");
     bro_job_param(job->query, "limit", lim, sizeof(lim));
     q->within_km = bro_job_param(job->query, "within_km", km, sizeof(km)) == 0 ? atoi(km) : -1;
     q->limit = atoi(lim);
     q->offset = q->cursor[0] ? strtol(q->cursor, NULL, 10) : 0;
     if (q->limit < 1 || q->limit > 200)
         bro_job_field_error(job, "limit", "must be an integer from 1 to 200");
+    if (strspn(km, "0123456789") != strlen(km) || strlen(km) > 5 || atoi(km) > 10000)
+        bro_job_field_error(job, "within_km", "must be an integer from 0 to 10000");
     if (strspn(q->cursor, "0123456789") != strlen(q->cursor))
         bro_job_field_error(job, "cursor", "must be a cursor from an earlier page");
     return bro_job_check_fields(job);
@@ -76,6 +86,20 @@ static uint32_t bro_rank_slots(const bro_rank_query *q)
     return q->weekday[0] || q->part[0] ? mask : 0;
 }
 
+/* Whether a record at postal code `postal` and km from the other side passes the place filters:
+ * that postal code, a postal code of that place, within that many kilometres. */
+static int bro_rank_place(const bro_rank_query *q, const char *postal, double km)
+{
+    if (q->postal[0] && (postal == NULL || strcmp(postal, q->postal) != 0))
+        return 0;
+    if (q->place[0]) {
+        const char *place = postal && postal[0] ? bro_postal_place(postal) : NULL;
+        if (place == NULL || !bro_postal_same_place(place, q->place))
+            return 0;
+    }
+    return q->within_km < 0 || (km >= 0 && km <= q->within_km);
+}
+
 /* Whether opening o passes the catalogue filters (a candidate's ranking). */
 static int bro_rank_filter(const bro_world *w, int o, const bro_rank_query *q,
                            const char *postal_of_open, double km)
@@ -91,9 +115,28 @@ static int bro_rank_filter(const bro_world *w, int o, const bro_rank_query *q,
         if (!found)
             return 0;
     }
-    if (q->postal[0] && (postal_of_open == NULL || strcmp(postal_of_open, q->postal) != 0))
+    return bro_rank_place(q, postal_of_open, km);
+}
+
+/* Whether candidate c passes the opening ranking's filters: available at the times asked (no
+ * availability given means by agreement: shown), holding the interest or skill asked, and at
+ * the place asked. */
+static int bro_rank_filter_candidate(const bro_world *w, int c, const bro_rank_query *q, double km)
+{
+    const bro_model_candidate *cd = &w->cand[c];
+    uint32_t mask = bro_rank_slots(q);
+    if (mask && cd->slots && (cd->slots & mask) == 0)
         return 0;
-    return q->within_km < 0 || (km >= 0 && km <= q->within_km);
+    if (q->interest[0]) {
+        int32_t id = bro_model_dict_find(w->tags, q->interest, strlen(q->interest)), found = 0;
+        for (int k = 0; id >= 0 && k < cd->interests.n; k++)
+            found |= cd->interests.ids[k] == id;
+        for (int k = 0; id >= 0 && k < cd->skills.n; k++)
+            found |= cd->skills.ids[k] == id;
+        if (!found)
+            return 0;
+    }
+    return bro_rank_place(q, w->cpostals[c], km);
 }
 
 static json_t *bro_rank_item(const bro_world *w, const bro_rank_row *r, int by_candidate)
@@ -165,23 +208,28 @@ static int bro_rank_keep(const bro_rank_query *q, unsigned rules)
     return !q->eligible[0] || (strcmp(q->eligible, "true") == 0) == (rules == 0);
 }
 
-/* candidate.ranking: GET /v1/candidates/{id}/ranking. */
+/* candidate.ranking: GET /v1/candidates/{id}/ranking. The tenant's openings come from the
+ * worker's cache (cache.h), checked by one read of the change counter in this transaction; the
+ * candidate, its matches and its pair rules are read fresh. */
 int bro_matching_candidate_ranking(bro_job *job)
 {
-    char id[BRO_UUID_LEN + 1], ids[BRO_UUID_LEN + 3], kinds[32];
+    char id[BRO_UUID_LEN + 1], ids[BRO_UUID_LEN + 3];
     bro_rank_query q;
+    bro_cache_version v;
     if (bro_job_param(job->path, "id", id, sizeof(id)) < 0 || !bro_ids_is_uuid(id))
         return bro_job_fail(job, BRO_E_NOT_FOUND, "no such candidate");
     if (bro_rank_query_read(job, bro_query_getCandidateRanking, bro_query_getCandidateRanking_n,
-                            &q) < 0)
+                            &q) < 0 ||
+        bro_cache_version_read(job, &v) < 0)
         return -1;
     snprintf(ids, sizeof(ids), "{%s}", id);
-    snprintf(kinds, sizeof(kinds), "{%s}", q.kind);
     bro_world w = {0};
-    bro_world_scope s = {
-        .candidates = ids, .kinds = q.kind[0] ? kinds : NULL, .role = job->env->actor.role};
+    bro_world_scope s = {.candidates = ids, .role = job->env->actor.role};
     bro_rank_row *rows = NULL;
-    int rc = bro_world_load(job, &w, &s);
+    bro_cache_snap *snap = bro_cache_get(job, &v, BRO_CACHE_OPENINGS);
+    int rc = snap ? bro_world_view(job, &w, bro_cache_world(snap), &s) : -1;
+    memcpy(w.w, v.w, sizeof(w.w));
+    w.year = v.year;
     if (rc == 0 && w.ncand != 1)
         rc = bro_job_fail(job, BRO_E_NOT_FOUND, "no such candidate");
     if (rc == 0 && (rows = calloc((size_t)w.nopen + 1, sizeof(*rows))) == NULL)
@@ -189,6 +237,8 @@ int bro_matching_candidate_ranking(bro_job *job)
     int n = 0;
     for (int o = 0; rc == 0 && o < w.nopen; o++) {
         bro_rank_row r = {0, o, 0, {{0}, 0, -1}};
+        if (q.kind[0] && strcmp(bro_world_kinds[w.open[o].kind], q.kind) != 0)
+            continue;
         r.rules = bro_world_check(&w, 0, o, &r.parts);
         if (bro_rank_filter(&w, o, &q, w.postals[o], r.parts.km) && bro_rank_keep(&q, r.rules))
             rows[n++] = r;
@@ -199,24 +249,33 @@ int bro_matching_candidate_ranking(bro_job *job)
         rc = bro_rank_reply(job, &w, rows, n, &q, 1);
     free(rows);
     bro_world_free(&w);
+    bro_cache_release(snap);
     return rc;
 }
 
-/* opening.ranking: GET /v1/openings/{id}/ranking. */
+/* opening.ranking: GET /v1/openings/{id}/ranking. The tenant's candidates come from the
+ * worker's cache (cache.h) as the openings do for a candidate's ranking; the opening, its
+ * matches and its pair rules are read fresh. Restricted candidates are shown to tenant admins
+ * only, as everywhere. */
 int bro_matching_opening_ranking(bro_job *job)
 {
     char id[BRO_UUID_LEN + 1], ids[BRO_UUID_LEN + 3];
     bro_rank_query q;
+    bro_cache_version v;
     if (bro_job_param(job->path, "id", id, sizeof(id)) < 0 || !bro_ids_is_uuid(id))
         return bro_job_fail(job, BRO_E_NOT_FOUND, "no such opening");
     if (bro_rank_query_read(job, bro_query_getOpeningRanking, bro_query_getOpeningRanking_n, &q) <
-        0)
+            0 ||
+        bro_cache_version_read(job, &v) < 0)
         return -1;
     snprintf(ids, sizeof(ids), "{%s}", id);
+    int admin = strcmp(job->env->actor.role, "tenant_admin") == 0;
     bro_world w = {0};
-    bro_world_scope s = {.openings = ids, .role = job->env->actor.role};
     bro_rank_row *rows = NULL;
-    int rc = bro_world_load(job, &w, &s);
+    bro_cache_snap *snap = bro_cache_get(job, &v, BRO_CACHE_CANDIDATES);
+    int rc = snap ? bro_world_view_opening(job, &w, bro_cache_world(snap), ids) : -1;
+    memcpy(w.w, v.w, sizeof(w.w));
+    w.year = v.year;
     if (rc == 0 && w.nopen != 1)
         rc = bro_job_fail(job, BRO_E_NOT_FOUND, "no such opening");
     if (rc == 0 && (rows = calloc((size_t)w.ncand + 1, sizeof(*rows))) == NULL)
@@ -224,13 +283,16 @@ int bro_matching_opening_ranking(bro_job *job)
     int n = 0;
     for (int c = 0; rc == 0 && c < w.ncand; c++) {
         bro_rank_row r = {c, 0, 0, {{0}, 0, -1}};
+        if (!admin && (w.cand[c].rules & BRO_RULE_CANDIDATE_RESTRICTED))
+            continue; /* not visible to the caller: not listed at all */
         r.rules = bro_world_check(&w, c, 0, &r.parts);
-        if (bro_rank_keep(&q, r.rules))
+        if (bro_rank_filter_candidate(&w, c, &q, r.parts.km) && bro_rank_keep(&q, r.rules))
             rows[n++] = r;
     }
     if (rc == 0)
         rc = bro_rank_reply(job, &w, rows, n, &q, 0);
     free(rows);
     bro_world_free(&w);
+    bro_cache_release(snap);
     return rc;
 }

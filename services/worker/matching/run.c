@@ -294,40 +294,137 @@ static int bro_run_load_step(bro_job *job, void *arg)
 
 /* ---- solving -------------------------------------------------------------------------------- */
 
+/* Openings of one kind indexed by schedule slot, so a candidate with times of its own checks
+ * only the openings it can meet. A pair that shares no time is refused by rule anyway, and the
+ * first rule it breaks (which the summary tallies) is then schedule_no_overlap unless the
+ * candidate's own rules, the opening's (inactive, full) or a missing accommodation come first:
+ * candidates with refusals of their own or with accommodations needed check every opening, and
+ * openings refused on their own are never indexed. */
+typedef struct bro_run_index {
+    int *by_slot[22]; /* per slot bit: open_of_kind positions; [21]: no schedule (any time) */
+    int n[22];        /* entries of each list */
+    int *store;       /* the lists' memory */
+    int *seen;        /* per position: the last candidate + 1 that checked it */
+    int live;         /* openings indexed (neither inactive nor full) */
+} bro_run_index;
+
+static int bro_run_index_make(const bro_world *w, const int *open_of_kind, int nk,
+                              bro_run_index *ix)
+{
+    memset(ix, 0, sizeof(*ix));
+    size_t total = 0;
+    for (int k = 0; k < nk; k++) {
+        const bro_model_opening *o = &w->open[open_of_kind[k]];
+        total += o->slots ? (size_t)__builtin_popcount(o->slots) : 1;
+    }
+    ix->store = malloc((total + 1) * sizeof(int));
+    ix->seen = calloc((size_t)nk + 1, sizeof(int));
+    if (ix->store == NULL || ix->seen == NULL)
+        return -1;
+    int at = 0;
+    for (int b = 0; b < 22; b++) {
+        ix->by_slot[b] = ix->store + at;
+        for (int k = 0; k < nk; k++) {
+            const bro_model_opening *o = &w->open[open_of_kind[k]];
+            if (!o->active || o->free <= 0)
+                continue;
+            if (b < 21 ? (o->slots >> b) & 1u : o->slots == 0)
+                ix->by_slot[b][ix->n[b]++] = k;
+        }
+        at += ix->n[b];
+        if (b == 21)
+            break;
+    }
+    for (int k = 0; k < nk; k++)
+        ix->live += w->open[open_of_kind[k]].active && w->open[open_of_kind[k]].free > 0;
+    return 0;
+}
+
+static void bro_run_index_free(bro_run_index *ix)
+{
+    free(ix->store);
+    free(ix->seen);
+}
+
+/* Adds the arc of pair (c, position k) when it is eligible, else tallies its first refusal. */
+static int bro_run_arc(bro_run_state *st, int c, int k, const int *open_of_kind,
+                       bro_flow_arc **arcs, size_t *n, size_t *cap)
+{
+    bro_world *w = &st->world;
+    bro_model_parts pp;
+    unsigned rules = bro_world_check(w, c, open_of_kind[k], &pp);
+    if (rules) {
+        st->reasons[(size_t)c * BRO_RULE__COUNT + __builtin_ctz(rules)]++;
+        return 0;
+    }
+    if (*n == *cap) {
+        bro_flow_arc *a = realloc(*arcs, *cap * 2 * sizeof(**arcs));
+        if (a == NULL)
+            return -1;
+        *arcs = a;
+        *cap *= 2;
+    }
+    int locked = bro_world_pair(w, c, open_of_kind[k]) & BRO_WORLD_LOCKED;
+    (*arcs)[(*n)++] =
+        (bro_flow_arc){c, k, llround(pp.score * BRO_RUN_SCALE) + (locked ? BRO_RUN_LOCK : 0)};
+    st->fits[c] = 1;
+    return 0;
+}
+
+/* The openings one indexed candidate checks: those sharing one of its times, and those without
+ * a schedule; the other live ones are tallied as schedule_no_overlap, the dead ones by theirs. */
+static int bro_run_arcs_indexed(bro_run_state *st, int c, const int *open_of_kind, int nk,
+                                bro_run_index *ix, bro_flow_arc **arcs, size_t *n, size_t *cap)
+{
+    const bro_world *w = &st->world;
+    int checked = 0;
+    uint32_t slots = w->cand[c].slots | (1u << 21);
+    for (int b = 0; b < 22; b++) {
+        if (!((slots >> b) & 1u))
+            continue;
+        for (int i = 0; i < ix->n[b]; i++) {
+            int k = ix->by_slot[b][i];
+            if (ix->seen[k] == c + 1)
+                continue;
+            ix->seen[k] = c + 1;
+            checked++;
+            if (bro_run_arc(st, c, k, open_of_kind, arcs, n, cap) < 0)
+                return -1;
+        }
+    }
+    int *tally = &st->reasons[(size_t)c * BRO_RULE__COUNT];
+    tally[__builtin_ctz(BRO_RULE_SCHEDULE)] += ix->live - checked;
+    for (int k = 0; k < nk; k++) { /* the few dead openings, by their own first rule */
+        const bro_model_opening *o = &w->open[open_of_kind[k]];
+        if (!o->active)
+            tally[__builtin_ctz(BRO_RULE_OPENING_INACTIVE)]++;
+        else if (o->free <= 0)
+            tally[__builtin_ctz(BRO_RULE_OPENING_FULL)]++;
+    }
+    return 0;
+}
+
 /* The arcs of one kind: every eligible pair of a candidate and an opening of that kind. */
-static int bro_run_arcs(bro_run_state *st, int kind, const int *open_of_kind, int nk,
-                        bro_flow_arc **arcs, size_t *narcs)
+static int bro_run_arcs(bro_run_state *st, const int *open_of_kind, int nk, bro_flow_arc **arcs,
+                        size_t *narcs)
 {
     bro_world *w = &st->world;
     size_t cap = 1024, n = 0;
+    bro_run_index ix = {0};
     *arcs = malloc(cap * sizeof(**arcs));
-    if (*arcs == NULL)
-        return -1;
-    for (int c = 0; c < w->ncand; c++) {
-        for (int k = 0; k < nk; k++) {
-            bro_model_parts pp;
-            unsigned rules = bro_world_check(w, c, open_of_kind[k], &pp);
-            if (rules) {
-                st->reasons[(size_t)c * BRO_RULE__COUNT + __builtin_ctz(rules)]++;
-                continue;
-            }
-            if (n == cap) {
-                cap *= 2;
-                bro_flow_arc *a = realloc(*arcs, cap * sizeof(**arcs));
-                if (a == NULL)
-                    return -1;
-                *arcs = a;
-            }
-            int locked = bro_world_pair(w, c, open_of_kind[k]) & BRO_WORLD_LOCKED;
-            (*arcs)[n] = (bro_flow_arc){
-                c, k, llround(pp.score * BRO_RUN_SCALE) + (locked ? BRO_RUN_LOCK : 0)};
-            n++;
-            st->fits[c] = 1;
+    int rc = *arcs == NULL || bro_run_index_make(w, open_of_kind, nk, &ix) < 0 ? -1 : 0;
+    for (int c = 0; rc == 0 && c < w->ncand; c++) {
+        const bro_model_candidate *cd = &w->cand[c];
+        if (cd->rules == 0 && cd->accommodations.n == 0 && cd->slots != 0) {
+            rc = bro_run_arcs_indexed(st, c, open_of_kind, nk, &ix, arcs, &n, &cap);
+            continue;
         }
+        for (int k = 0; rc == 0 && k < nk; k++)
+            rc = bro_run_arc(st, c, k, open_of_kind, arcs, &n, &cap);
     }
+    bro_run_index_free(&ix);
     *narcs = n;
-    (void)kind;
-    return 0;
+    return rc;
 }
 
 /* Keeps the chosen arcs with their score parts, worked out again for these few (keeping them
@@ -375,7 +472,7 @@ static int bro_run_kind(bro_run_state *st, int kind, char err[128])
         goto out;
     }
     double t0 = bro_run_now_ms(), c0 = bro_run_cpu_ms();
-    if (bro_run_arcs(st, kind, open_of_kind, nk, &arcs, &narcs) < 0 ||
+    if (bro_run_arcs(st, open_of_kind, nk, &arcs, &narcs) < 0 ||
         (chosen = malloc(narcs + 1)) == NULL)
         goto out;
     double t1 = bro_run_now_ms(), c1 = bro_run_cpu_ms();

@@ -273,6 +273,10 @@ static int bro_world_candidate_row(bro_world *w, const PGresult *res, int r,
         bro_world_wishes(w, PQgetvalue(res, r, 15), is_cat, ncat, &c->wishes) < 0 ||
         bro_model_dict_id(w->cids, c->id, strlen(c->id)) != w->ncand)
         return -1;
+    snprintf(w->cpostals[w->ncand], sizeof(w->cpostals[0]), "%s", PQgetvalue(res, r, 7));
+    if (w->wtexts && PQgetvalue(res, r, 15)[0] &&
+        (w->wtexts[w->ncand] = strdup(PQgetvalue(res, r, 15))) == NULL)
+        return -1;
     w->ncand++;
     return 0;
 }
@@ -288,29 +292,27 @@ static PGresult *bro_world_query(bro_job *job, const char *sql, int n, const cha
     return res;
 }
 
-/* Loads the openings; *hay gets each one's text to find tags in (pointing into *keep, which
- * the caller clears once the hits are made; *hay is the caller's to free). */
-static int bro_world_load_openings(bro_job *job, bro_world *w, const bro_world_scope *s,
-                                   const char ***hay, PGresult **keep)
+/* Loads the openings, each with its text to find tags in (w->hays). */
+static int bro_world_load_openings(bro_job *job, bro_world *w, const bro_world_scope *s)
 {
     const char *p[] = {s->kinds, s->organizations, s->openings};
     PGresult *res = bro_world_query(job, bro_world_sql_openings, 3, p);
     if (res == NULL)
         return -1;
-    *keep = res;
-    int n = PQntuples(res);
+    int n = PQntuples(res), rc = 0;
     w->open = calloc((size_t)n + 1, sizeof(*w->open));
     w->titles = calloc((size_t)n + 1, sizeof(*w->titles));
     w->postals = calloc((size_t)n + 1, sizeof(*w->postals));
-    *hay = calloc((size_t)n + 1, sizeof(**hay));
-    if (w->open == NULL || w->titles == NULL || w->postals == NULL || *hay == NULL)
-        return bro_job_fail(job, BRO_E_NOMEM, "out of memory");
-    for (int r = 0; r < n; r++) {
-        if (bro_world_opening_row(w, res, r) < 0)
-            return bro_job_fail(job, BRO_E_NOMEM, "an opening did not load");
-        (*hay)[r] = PQgetvalue(res, r, 15);
+    w->hays = calloc((size_t)n + 1, sizeof(*w->hays));
+    if (w->open == NULL || w->titles == NULL || w->postals == NULL || w->hays == NULL)
+        rc = bro_job_fail(job, BRO_E_NOMEM, "out of memory");
+    for (int r = 0; r < n && rc == 0; r++) {
+        if ((w->hays[r] = strdup(PQgetvalue(res, r, 15))) == NULL ||
+            bro_world_opening_row(w, res, r) < 0)
+            rc = bro_job_fail(job, BRO_E_NOMEM, "an opening did not load");
     }
-    return 0;
+    PQclear(res);
+    return rc;
 }
 
 static int bro_world_load_candidates(bro_job *job, bro_world *w, const bro_world_scope *s)
@@ -323,7 +325,10 @@ static int bro_world_load_candidates(bro_job *job, bro_world *w, const bro_world
     int32_t ncat = bro_model_dict_count(w->tags);
     unsigned char *is_cat = calloc((size_t)ncat + 1, 1);
     w->cand = calloc((size_t)n + 1, sizeof(*w->cand));
-    if (is_cat == NULL || w->cand == NULL) {
+    w->cpostals = calloc((size_t)n + 1, sizeof(*w->cpostals));
+    if (s->keep_wishes && (w->wtexts = calloc((size_t)n + 1, sizeof(*w->wtexts))) == NULL)
+        w->cpostals = (free(w->cpostals), NULL);
+    if (is_cat == NULL || w->cand == NULL || w->cpostals == NULL) {
         rc = bro_job_fail(job, BRO_E_NOMEM, "out of memory");
         goto out;
     }
@@ -345,13 +350,14 @@ out:
 
 /* Each opening's hits: the candidates' interest and skill tags found in its text (tags of
  * three letters or more as substrings, shorter ones only as a whole category). */
-static int bro_world_hits(bro_job *job, bro_world *w, const char **haystacks)
+static int bro_world_hits(bro_job *job, bro_world *w)
 {
-    int32_t ntags = bro_model_dict_count(w->tags);
+    int32_t ntags = bro_model_dict_count(w->tags), nside = 0;
     unsigned char *side = calloc((size_t)ntags + 1, 1);
     int32_t *ids = malloc(((size_t)ntags + 1) * sizeof(*ids));
+    int32_t *list = malloc(((size_t)ntags + 1) * sizeof(*list));
     int rc = 0;
-    if (side == NULL || ids == NULL) {
+    if (side == NULL || ids == NULL || list == NULL) {
         rc = bro_job_fail(job, BRO_E_NOMEM, "out of memory");
         goto out;
     }
@@ -361,13 +367,15 @@ static int bro_world_hits(bro_job *job, bro_world *w, const char **haystacks)
         for (int k = 0; k < w->cand[i].skills.n; k++)
             side[w->cand[i].skills.ids[k]] = 1;
     }
+    for (int32_t id = 0; id < ntags; id++)
+        if (side[id])
+            list[nside++] = id; /* ascending, as sets are */
     for (int o = 0; o < w->nopen && rc == 0; o++) {
         int n = 0;
-        for (int32_t id = 0; id < ntags; id++) {
-            if (!side[id])
-                continue;
+        for (int32_t t = 0; t < nside; t++) {
+            int32_t id = list[t];
             const char *tag = bro_model_dict_tag(w->tags, id);
-            int found = strlen(tag) >= 3 ? strstr(haystacks[o], tag) != NULL : 0;
+            int found = strlen(tag) >= 3 ? strstr(w->hays[o], tag) != NULL : 0;
             for (int k = 0; !found && k < w->open[o].categories.n; k++)
                 found = w->open[o].categories.ids[k] == id;
             if (found)
@@ -379,6 +387,7 @@ static int bro_world_hits(bro_job *job, bro_world *w, const char **haystacks)
 out:
     free(side);
     free(ids);
+    free(list);
     return rc;
 }
 
@@ -445,27 +454,108 @@ int bro_world_load(bro_job *job, bro_world *w, const bro_world_scope *scope)
         return bro_job_fail(job, BRO_E_NOMEM, "out of memory");
     if (bro_world_weights(job, w->w, &w->year, NULL) < 0)
         return -1;
-    PGresult *openings = NULL;
-    const char **hay = NULL;
-    int rc = -1;
-    if (bro_world_load_openings(job, w, scope, &hay, &openings) == 0 &&
-        bro_world_load_candidates(job, w, scope) == 0 && bro_world_hits(job, w, hay) == 0 &&
-        bro_world_load_pairs(job, w, scope) == 0)
-        rc = 0;
-    PQclear(openings);
-    free(hay);
+    if (bro_world_load_openings(job, w, scope) < 0 ||
+        bro_world_load_candidates(job, w, scope) < 0 || bro_world_hits(job, w) < 0 ||
+        bro_world_load_pairs(job, w, scope) < 0)
+        return -1;
+    return 0;
+}
+
+int bro_world_view(bro_job *job, bro_world *w, const bro_world *base, const bro_world_scope *scope)
+{
+    w->base = base;
+    w->borrows = BRO_WORLD_BORROWS_OPENINGS;
+    w->oids = base->oids;
+    w->titles = base->titles;
+    w->postals = base->postals;
+    w->hays = base->hays;
+    w->tags = bro_model_dict_clone(base->tags);
+    w->cids = bro_model_dict_new();
+    w->open = malloc(((size_t)base->nopen + 1) * sizeof(*w->open));
+    if (w->tags == NULL || w->cids == NULL || w->open == NULL)
+        return bro_job_fail(job, BRO_E_NOMEM, "out of memory");
+    memcpy(w->open, base->open, (size_t)base->nopen * sizeof(*w->open));
+    w->nopen = base->nopen;
+    if (bro_world_load_candidates(job, w, scope) < 0 || bro_world_hits(job, w) < 0 ||
+        bro_world_load_pairs(job, w, scope) < 0)
+        return -1;
+    return 0;
+}
+
+int bro_world_load_people(bro_job *job, bro_world *w)
+{
+    bro_world_scope s = {.openings = "{}", .keep_wishes = 1};
+    w->tags = bro_model_dict_new();
+    w->cids = bro_model_dict_new();
+    w->oids = bro_model_dict_new();
+    if (w->tags == NULL || w->cids == NULL || w->oids == NULL)
+        return bro_job_fail(job, BRO_E_NOMEM, "out of memory");
+    if (bro_world_load_openings(job, w, &s) < 0 || bro_world_load_candidates(job, w, &s) < 0)
+        return -1;
+    s.openings = NULL; /* every live match: the kinds each candidate holds */
+    return bro_world_load_pairs(job, w, &s);
+}
+
+/* The view's candidates' wishes: the opening's categories their wishes text names. */
+static int bro_world_view_wishes(bro_job *job, bro_world *w)
+{
+    unsigned char *is_cat = calloc((size_t)bro_model_dict_count(w->tags) + 1, 1);
+    if (is_cat == NULL)
+        return bro_job_fail(job, BRO_E_NOMEM, "out of memory");
+    for (int i = 0; i < w->nopen; i++)
+        for (int k = 0; k < w->open[i].categories.n; k++)
+            is_cat[w->open[i].categories.ids[k]] = 1;
+    int rc = 0;
+    for (int c = 0; c < w->ncand && rc == 0; c++)
+        if (bro_world_wishes(w, w->wtexts[c] ? w->wtexts[c] : "", is_cat,
+                             bro_model_dict_count(w->tags), &w->cand[c].wishes) < 0)
+            rc = bro_job_fail(job, BRO_E_NOMEM, "out of memory");
+    free(is_cat);
     return rc;
+}
+
+int bro_world_view_opening(bro_job *job, bro_world *w, const bro_world *base, const char *opening)
+{
+    w->base = base;
+    w->borrows = BRO_WORLD_BORROWS_CANDIDATES;
+    w->cids = base->cids;
+    w->cpostals = base->cpostals;
+    w->wtexts = base->wtexts;
+    w->tags = bro_model_dict_clone(base->tags);
+    w->oids = bro_model_dict_new();
+    w->cand = malloc(((size_t)base->ncand + 1) * sizeof(*w->cand));
+    if (w->tags == NULL || w->oids == NULL || w->cand == NULL)
+        return bro_job_fail(job, BRO_E_NOMEM, "out of memory");
+    memcpy(w->cand, base->cand, (size_t)base->ncand * sizeof(*w->cand));
+    w->ncand = base->ncand;
+    bro_world_scope s = {.candidates = "{}", .openings = opening};
+    if (bro_world_load_openings(job, w, &s) < 0 || bro_world_view_wishes(job, w) < 0 ||
+        bro_world_hits(job, w) < 0)
+        return -1;
+    s.candidates = NULL; /* the opening's matches and rules with every candidate */
+    return bro_world_load_pairs(job, w, &s);
 }
 
 void bro_world_free(bro_world *w)
 {
     bro_model_dict_free(w->tags);
-    bro_model_dict_free(w->cids);
-    bro_model_dict_free(w->oids);
-    for (int i = 0; w->titles && i < w->nopen; i++)
-        free(w->titles[i]);
-    free(w->titles);
-    free(w->postals);
+    if (!(w->borrows & BRO_WORLD_BORROWS_CANDIDATES)) {
+        bro_model_dict_free(w->cids);
+        for (int i = 0; w->wtexts && i < w->ncand; i++)
+            free(w->wtexts[i]);
+        free(w->wtexts);
+        free(w->cpostals);
+    }
+    if (!(w->borrows & BRO_WORLD_BORROWS_OPENINGS)) {
+        bro_model_dict_free(w->oids);
+        for (int i = 0; w->titles && i < w->nopen; i++)
+            free(w->titles[i]);
+        for (int i = 0; w->hays && w->hays[i]; i++)
+            free(w->hays[i]);
+        free(w->titles);
+        free(w->hays);
+        free(w->postals);
+    }
     free(w->cand);
     free(w->open);
     free(w->pairs.keys);

@@ -20,6 +20,11 @@ typedef struct bro_world_pairs {
     size_t n;       /* used */
 } bro_world_pairs;
 
+/* Which side of a view is borrowed from its snapshot (the cand and open arrays are always the
+ * view's own copies). */
+#define BRO_WORLD_BORROWS_OPENINGS   0x1 /* oids, titles, postals, hays */
+#define BRO_WORLD_BORROWS_CANDIDATES 0x2 /* cids, cpostals, wtexts */
+
 /* What to load. NULL members mean no filter. */
 typedef struct bro_world_scope {
     const char *candidates;    /* uuid[] literal "{...}" of candidates, or NULL for all */
@@ -30,6 +35,7 @@ typedef struct bro_world_scope {
                                   hold no place; those outside it do */
     const char *role;          /* the caller's: restricted candidates are left out unless
                                   tenant_admin; NULL (a run) keeps them, refused by rule */
+    int keep_wishes;           /* 1: keep each candidate's wishes text (bro_world.wtexts) */
 } bro_world_scope;
 
 typedef struct bro_world {
@@ -37,16 +43,22 @@ typedef struct bro_world {
     bro_model_dict *cids;      /* candidate id -> index */
     bro_model_dict *oids;      /* opening id -> index */
     bro_model_candidate *cand; /* ncand, owned */
+    char (*cpostals)[5];       /* ncand candidate postal codes ("" when none), owned */
     int ncand;
     bro_model_opening *open; /* nopen, owned */
     char **titles;           /* nopen opening titles, owned */
     char (*postals)[5];      /* nopen opening postal codes ("" when none), owned */
+    char **hays;             /* nopen lower-cased title, tasks and categories, owned */
     int nopen;
-    bro_world_pairs pairs;   /* flags per pair */
-    double w[BRO_F__COUNT];  /* weights */
-    int year;                /* for ages */
-    int nlocks, nexclusions; /* rules seen */
-    int nkept;               /* live matches past proposed (or outside the scope) */
+    char **wtexts;                /* ncand stated wishes as loaded (lower case; NULL: none), owned;
+                                     kept by bro_world_load_people only */
+    const struct bro_world *base; /* a view's shared snapshot (bro_world_view*), or NULL */
+    unsigned borrows;             /* BRO_WORLD_BORROWS_*: which side's arrays are base's */
+    bro_world_pairs pairs;        /* flags per pair */
+    double w[BRO_F__COUNT];       /* weights */
+    int year;                     /* for ages */
+    int nlocks, nexclusions;      /* rules seen */
+    int nkept;                    /* live matches past proposed (or outside the scope) */
 } bro_world;
 
 /* Loads the scope into w (zeroed by the caller) within the job's transaction; weights are the
@@ -54,6 +66,29 @@ typedef struct bro_world {
  * Free with bro_world_free whatever it returned. */
 int bro_world_load(bro_job *job, bro_world *w, const bro_world_scope *scope) BRO_MUST_USE;
 void bro_world_free(bro_world *w);
+
+/* Makes w (zeroed by the caller) a view of base, a world of openings that no job changes (the
+ * ranking cache's), and loads the scope's candidates, their tags found in the openings' text
+ * and their matches and pair rules into it. The view copies base's openings (their hits are the
+ * view's) and its tags (new tags are the view's), and borrows the rest: base must outlive w.
+ * Weights and year are the caller's to set. Returns 0, or -1 with the job failed; free with
+ * bro_world_free whatever it returned. */
+int bro_world_view(bro_job *job, bro_world *w, const bro_world *base,
+                   const bro_world_scope *scope) BRO_MUST_USE;
+
+/* Loads every candidate of the tenant (restricted ones too, marked by their rule bit) with
+ * the kinds each holds through live matches, and their stated wishes as text, but no
+ * openings: the opening ranking's snapshot (the ranking cache's). Returns 0, or -1 with the job
+ * failed; free with bro_world_free whatever it returned. */
+int bro_world_load_people(bro_job *job, bro_world *w) BRO_MUST_USE;
+
+/* Makes w (zeroed by the caller) a view of base, a snapshot of bro_world_load_people that no
+ * job changes, with the one opening `opening` (a uuid[] literal) loaded now, the candidates'
+ * wishes read against its categories, its hits, and its matches and pair rules. The view copies
+ * base's candidates and tags and borrows the rest: base must outlive w. Weights and year are
+ * the caller's to set. Returns 0, or -1 with the job failed; free with bro_world_free. */
+int bro_world_view_opening(bro_job *job, bro_world *w, const bro_world *base,
+                           const char *opening) BRO_MUST_USE;
 
 /* The tenant's weights: the defaults with matching_weights' members over them, and the
  * database's current year in *year (when not NULL). As JSON text for a run's params in *json

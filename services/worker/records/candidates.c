@@ -24,7 +24,7 @@
 #define BRO_CANDIDATES_NWRITABLE bro_schema_CandidateCreate_writable
 #define BRO_CANDIDATES_NPARAMS   (BRO_RECORDS_NAUDIT + 2) /* audit, id, event: fields follow */
 
-/* $1..$5 audit, $6 new candidate id, $7 outbox event id, then the writable fields as $8..$25
+/* $1..$5 audit, $6 new candidate id, $7 outbox event id, then the writable fields as $8..$27
  * in table order. The counter row lock makes refs gapless. */
 static const char *bro_candidates_sql_create =
     "WITH ref AS ("
@@ -35,7 +35,7 @@ static const char *bro_candidates_sql_create =
     " INSERT INTO candidates (id, ref, given_name, family_name, birth_year, phone, email,"
     " postal_code, income_basis, referral_source, interests, skills, accommodations, languages,"
     " availability, needs_transport, prefers_pair_work, max_travel_km, primary_contact,"
-    " trusted_person, created_by)"
+    " trusted_person, lat, lon, created_by)"
     " SELECT $6::uuid, 'K-' || ref.year || '-' || CASE WHEN ref.last < 10000 THEN"
     " lpad(ref.last::text, 4, '0') ELSE ref.last::text END, $8, $9,"
     " $10::int, $11, $12, $13, $14, $15,"
@@ -44,7 +44,7 @@ static const char *bro_candidates_sql_create =
     " ARRAY(SELECT jsonb_array_elements_text($18::jsonb)),"
     " ARRAY(SELECT jsonb_array_elements_text($19::jsonb)),"
     " coalesce($20::jsonb, '{}'), coalesce($21::boolean, false), coalesce($22::boolean, false),"
-    " $23::int, $24, $25, $1 FROM ref RETURNING *),"
+    " $23::int, $24, $25, $26::float8, $27::float8, $1 FROM ref RETURNING *),"
     " hist AS (INSERT INTO status_history (candidate_id, to_status, key_id, role)"
     " SELECT id, status, $1, $2 FROM ins),"
     " evt AS (INSERT INTO outbox (event_id, event, aggregate_id, payload)"
@@ -99,7 +99,7 @@ static const char *bro_candidates_sql_lock =
     " AND c.erased_at IS NULL AND (NOT c.restricted OR $1 = 'tenant_admin') FOR UPDATE";
 
 /* $1..$5 audit, $6 id, $7 outbox event id, $8 the names of the fields present (text[]), then
- * the writable fields as $9..$26 in table order. A field absent from $8 keeps its value. */
+ * the writable fields as $9..$28 in table order. A field absent from $8 keeps its value. */
 static const char *bro_candidates_sql_update =
     "WITH upd AS (UPDATE candidates SET"
     " given_name = CASE WHEN 'given_name' = ANY ($8::text[]) THEN $9 ELSE given_name END,"
@@ -131,6 +131,8 @@ static const char *bro_candidates_sql_update =
     " ELSE primary_contact END,"
     " trusted_person = CASE WHEN 'trusted_person' = ANY ($8::text[]) THEN $26"
     " ELSE trusted_person END,"
+    " lat = CASE WHEN 'lat' = ANY ($8::text[]) THEN $27::float8 ELSE lat END,"
+    " lon = CASE WHEN 'lon' = ANY ($8::text[]) THEN $28::float8 ELSE lon END,"
     " version = version + 1, updated_at = now() WHERE id = $6::uuid RETURNING *),"
     " evt AS (INSERT INTO outbox (event_id, event, aggregate_id, payload)"
     " SELECT $7::uuid, 'candidate.updated', id, jsonb_build_object('id', id, 'ref', ref,"

@@ -14,7 +14,8 @@
     "'skills', c.skills, 'accommodations', c.accommodations, 'languages', c.languages, "           \
     "'availability', c.availability, 'needs_transport', c.needs_transport, 'prefers_pair_work', "  \
     "c.prefers_pair_work, 'max_travel_km', c.max_travel_km, 'primary_contact', "                   \
-    "c.primary_contact, 'trusted_person', c.trusted_person, 'restricted', c.restricted, "          \
+    "c.primary_contact, 'trusted_person', c.trusted_person, 'lat', c.lat, 'lon', c.lon, "          \
+    "'restricted', c.restricted, "                                                                 \
     "'version', c.version, 'etag', "                                                               \
     "'\"' || c.version || '\"', 'created_at', "                                                    \
     "to_char(c.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), 'updated_at', "   \

@@ -38,9 +38,15 @@ static const char *bro_matches_sql_list =
         "match.list", "shown.candidate_id", "shown") " SELECT " BRO_MATCHES_JSON
                                                      ", m.id::text FROM page m ORDER BY m.id DESC";
 
-/* $1 candidate, $2 cursor, $3 limit, $4 status: one candidate's matches (a read). */
-static const char *bro_matches_sql_candidate = BRO_RECORDS_SUB_LIST_SQL(
-    "matches", "m", BRO_MATCHES_JSON, "($4::text IS NULL OR m.status = $4) AND");
+/* $1 candidate, $2 cursor, $3 limit, $4 status: one candidate's matches (a read), best first:
+ * score descending (a match without a score last), then id. The cursor is the last match shown,
+ * and the page goes on after its place in that order. */
+static const char *bro_matches_sql_candidate =
+    "SELECT " BRO_MATCHES_JSON ", m.id::text FROM matches m LEFT JOIN matches k ON k.id ="
+    " $2::uuid AND k.candidate_id = $1::uuid WHERE m.candidate_id = $1::uuid"
+    " AND ($4::text IS NULL OR m.status = $4) AND ($2::uuid IS NULL OR coalesce(m.score, -1) <"
+    " coalesce(k.score, -1) OR (coalesce(m.score, -1) = coalesce(k.score, -1) AND m.id > k.id))"
+    " ORDER BY coalesce(m.score, -1) DESC, m.id LIMIT $3::int + 1";
 
 int bro_matches_list(bro_job *job)
 {

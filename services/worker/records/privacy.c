@@ -24,7 +24,7 @@ static const char *bro_privacy_sql_erase =
     " referral_source = NULL, interests = '{}', skills = '{}', accommodations = '{}',"
     " languages = '{}', availability = '{}', needs_transport = false,"
     " prefers_pair_work = false, max_travel_km = NULL, primary_contact = NULL,"
-    " trusted_person = NULL, restricted = false, restricted_at = NULL,"
+    " trusted_person = NULL, lat = NULL, lon = NULL, restricted = false, restricted_at = NULL,"
     " restricted_reason = NULL, erased_at = now(), version = version + 1, updated_at = now()"
     " WHERE id = $6::uuid RETURNING id, ref, status, measure, erased_at),"
     " a AS (UPDATE assessments SET resources = NULL, challenges = NULL,"

@@ -151,6 +151,8 @@ def test_validation_table_follows_the_schema():
     ({"type": ["integer", "null"], "minimum": 1900, "x-maximum": "this-year"},
      ("BRO_V_INT", "BRO_V_NULLABLE | BRO_V_THIS_YEAR", "1900", "0LL", "NULL")),
     ({"type": "boolean"}, ("BRO_V_BOOL", "0", "0", "0LL", "NULL")),
+    ({"type": ["number", "null"], "minimum": -90, "maximum": 90},
+     ("BRO_V_NUMBER", "BRO_V_NULLABLE", "-90", "90LL", "NULL")),
     ({"type": "array", "maxItems": 5, "items": {"type": "string", "maxLength": 60}},
      ("BRO_V_TAGS", "0", "0", "5LL", "NULL")),
     ({"type": "array", "maxItems": 5, "items": {"type": "string", "maxLength": 1000,
@@ -161,7 +163,7 @@ def test_validation_table_follows_the_schema():
     ({"type": "object", "propertyNames": {"enum": gen_surface.WEEKDAYS}},
      ("BRO_V_AVAILABILITY", "0", "0", "0LL", "NULL")),
 ], ids=["multiline", "enum-ref-null", "enum-inline", "date", "date-time", "email", "phone",
-        "postal", "slug", "csv", "int", "this-year", "bool", "tags", "texts", "enum-tags",
+        "postal", "slug", "csv", "int", "this-year", "bool", "number", "tags", "texts", "enum-tags",
         "availability"])
 def test_each_kind_of_field_becomes_its_validator_type(prop, row):
     doc = document()
@@ -236,7 +238,8 @@ def test_refuses_a_malformed_job(change, complaint):
     ({"type": "string", "format": "hostname"}, "no format"),
     ({"type": "string", "pattern": "^x$"}, "no pattern"),
     ({"type": "array", "maxItems": 2, "items": {"type": "string", "maxLength": 7}}, "tags"),
-    ({"type": "number"}, "cannot check"),
+    ({"type": "number", "minimum": -90}, "needs maximum"),
+    ({"type": "object"}, "cannot check"),
 ])
 def test_refuses_a_field_the_validator_cannot_check(prop, complaint):
     doc = document()

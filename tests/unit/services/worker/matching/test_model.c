@@ -253,6 +253,13 @@ static void test_postal(void **state)
     assert_int_equal(bro_postal_find("351", &lat, &lon), -1);
     assert_int_equal(bro_postal_find("35a0", &lat, &lon), -1);
     assert_int_equal(bro_postal_find(NULL, &lat, &lon), -1);
+    /* Place names, for the rankings' place filter: found by code, compared without case. */
+    assert_string_equal(bro_postal_place("3510"), "HØNEFOSS");
+    assert_null(bro_postal_place("351"));
+    assert_true(bro_postal_same_place("HØNEFOSS", "Hønefoss"));
+    assert_false(bro_postal_same_place("HØNEFOSS", "Honefoss"));
+    assert_false(bro_postal_same_place("HØNEFOSS", "Hønefos"));
+    assert_true(bro_postal_is_place("hønefoss") && !bro_postal_is_place("Atlantis"));
     /* Oslo to Hønefoss is about 45 km as the crow flies. */
     assert_int_equal(bro_postal_find("0150", &lat2, &lon2), 0);
     double km = bro_model_km(lat, lon, lat2, lon2);
