@@ -1,4 +1,4 @@
--- Tenant template, version 8: change counters for the matching worker's cache. A worker keeps
+-- Tenant template, version 9: change counters for the matching worker's cache. A worker keeps
 -- what the rankings load (every opening with its free capacity; every candidate with the kinds
 -- it holds) between requests and checks it with one read of this row in the request's own
 -- transaction: a committed change to the tables the cache is built from has bumped the counter.
