@@ -12,6 +12,7 @@ import http.server
 import json
 import os
 import signal
+import socket
 import threading
 import time
 import uuid
@@ -276,6 +277,48 @@ def test_an_address_refused_at_delivery_time_is_not_contacted(svc, tenant, db):
     rec.stop()
 
 
+def test_a_name_resolving_to_loopback_is_refused_where_loopback_is_not_allowed(svc, tenant, db):
+    """The delivery-time check is made on the address the client connects to, after its own
+    resolution: `localhost` passes the URL's form (https, a name), resolves to loopback, and no
+    connection reaches the listener while the operator does not allow loopback."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(16)
+    listener.settimeout(0.2)
+    port = listener.getsockname()[1]
+    first = Receiver()
+    made = create(svc, tenant, first.url, ["report.ready"])
+    first.stop()
+    with db.cursor() as cur:
+        cur.execute(f"UPDATE {tenant['schema']}.webhook_endpoints SET url = %s WHERE id = %s",
+                    (f"https://localhost:{port}/hook", made["id"]))
+    for w in svc.workers:
+        assert w.stop() == 0
+    strict = Proc("brobygger-worker", ["--queues", "records,notify"],
+                  env={**svc.env, "BROBYGGER_NOTIFY_ALLOW_LOOPBACK": "0"})
+    svc.workers = [strict]
+    svc.procs.append(strict)
+    try:
+        emit(db, tenant, "report.ready", report(1))
+        wait_until(lambda: (deliveries(db, tenant, made["id"]) or [(0, 0, 0)])[0][2] >= 2,
+                   what="two refused attempts")
+        with db.cursor() as cur:
+            cur.execute(f"SELECT DISTINCT a.error FROM {tenant['schema']}.webhook_attempts a "
+                        f"JOIN {tenant['schema']}.webhook_deliveries d ON d.id = a.delivery_id "
+                        f"WHERE d.endpoint_id = %s", (made["id"],))
+            assert [r[0] for r in cur.fetchall()] == [
+                "refused: the URL's host is a loopback address"]
+        with pytest.raises(socket.timeout):
+            listener.accept()
+    finally:
+        listener.close()
+        with db.cursor() as cur:  # nothing of this test is left for the next worker to try
+            cur.execute(f"DELETE FROM {tenant['schema']}.webhook_endpoints WHERE id = %s",
+                        (made["id"],))
+        assert strict.stop() == 0
+        svc.workers = [svc.start_worker()]
+
+
 # ---- delivery -----------------------------------------------------------------------------------
 
 def test_a_status_change_arrives_signed_per_standard_webhooks(svc, tenant, db):
@@ -382,6 +425,27 @@ def test_events_about_one_candidate_arrive_in_commit_order(svc, tenant, db):
             seen.append(e["data"]["status"])
     assert seen == statuses
     assert rec.events()[0]["data"]["status"] == rec.events()[1]["data"]["status"] == "presented"
+    rec.stop()
+
+
+def test_an_event_waits_for_the_retry_of_an_earlier_one_of_its_candidate(svc, tenant, db):
+    """An event committed while an earlier one about its candidate waits for its retry is not
+    sent ahead of it, though the endpoint has room: the dispatch makes it pending, not leased."""
+    rec = Receiver(lambda n: (500 if n < 2 else 200, 0))  # two retries: time to see one wait
+    made = create(svc, tenant, rec.url, ["match.status_changed"])
+    cand, org = str(uuid.uuid4()), str(uuid.uuid4())
+
+    def change(status):
+        return emit(db, tenant, "match.status_changed", {
+            "match_id": str(uuid.uuid4()), "candidate_id": cand, "organization_id": org,
+            "status": status})
+    first = change("presented")
+    wait_until(lambda: [(e, s) for e, s, _ in deliveries(db, tenant, made["id"])] ==
+               [(first, "pending")], interval=0.02, what="a failed attempt and its retry waiting")
+    second = change("interested")
+    wait_until(lambda: [s for _, s, _ in deliveries(db, tenant, made["id"])] ==
+               ["succeeded"] * 2, what="both deliveries")
+    assert rec.ids() == [first, first, first, second]
     rec.stop()
 
 

@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <time.h>
 
 #include "common/db.h"
@@ -30,16 +31,21 @@
 #define BRO_DELIVER_POLL_MS      100  /* longest wait, so stop and due times are noticed */
 #define BRO_DELIVER_BLOCKED_MS   250  /* re-check of a tenant whose due rows wait on others */
 
-/* A tenant the thread knows of: when it next has work (unix ms; 0: nothing known). */
+/* A tenant the thread knows of: when it next has work. */
 typedef struct bro_deliver_tenant {
     char slug[40];
-    int64_t due_ms;
+    int64_t due_ms;       /* unix ms of its next turn; 0: nothing known */
+    int64_t lease_end_ms; /* unix ms its first lease runs out, as last seen; 0: none seen */
+    int expire;           /* 1: look for leases that ran out at the next turn (a sweep asked) */
 } bro_deliver_tenant;
 
 /* One attempt in flight. */
 typedef struct bro_deliver_xfer {
     CURL *h;                                     /* owned */
-    struct curl_slist *headers, *resolve;        /* owned */
+    struct curl_slist *headers;                  /* owned */
+    const bro_ssrf_policy *policy;               /* the module's address rules, borrowed */
+    int https;                                   /* 1: the URL is https */
+    char refused[128];                           /* why an address was refused; "" if none was */
     char *body;                                  /* owned: the signed body */
     char tenant[40];                             /* slug */
     char id[BRO_UUID_LEN + 1];                   /* delivery id */
@@ -92,6 +98,8 @@ static bro_deliver_tenant *bro_deliver_tenant_get(bro_deliver *d, const char *sl
     bro_deliver_tenant *t = &d->tenants[d->ntenants++];
     snprintf(t->slug, sizeof(t->slug), "%s", slug);
     t->due_ms = 0;
+    t->lease_end_ms = 0;
+    t->expire = 1;
     return t;
 }
 
@@ -112,8 +120,12 @@ static int bro_deliver_sweep_all(bro_deliver *d, bro_err *err)
     if (r == NULL)
         return -1;
     int64_t now = bro_ids_now_ms();
-    for (int i = 0; i < PQntuples(r); i++)
+    for (int i = 0; i < PQntuples(r); i++) {
         bro_deliver_due(d, PQgetvalue(r, i, 0), now);
+        bro_deliver_tenant *t = bro_deliver_tenant_get(d, PQgetvalue(r, i, 0));
+        if (t)
+            t->expire = 1;
+    }
     PQclear(r);
     d->next_sweep_ms = now + d->cfg.sweep_ms;
     return bro_db_commit(d->db, err);
@@ -162,7 +174,6 @@ static void bro_deliver_xfer_free(bro_deliver_xfer *x)
         return;
     curl_easy_cleanup(x->h);
     curl_slist_free_all(x->headers);
-    curl_slist_free_all(x->resolve);
     free(x->body);
     free(x);
 }
@@ -250,18 +261,32 @@ static int bro_deliver_signature(bro_deliver *d, const char *tenant, PGresult *r
     return signed_n > 0 ? 0 : -1;
 }
 
-/* Sets up the easy handle of x for the checked target. */
-static int bro_deliver_easy(bro_deliver *d, bro_deliver_xfer *x, const char *url,
-                            const bro_ssrf_target *t)
+/* libcurl's socket for a new connection: made only when the address it goes to passes the
+ * rules. This is where the delivery-time check happens, after libcurl's own (threaded)
+ * resolution, on the very address connected to, so neither DNS that changed since the endpoint
+ * was saved nor a name that resolves to loopback or a private address reaches anything. A
+ * refused address fails the connection (libcurl tries the host's other addresses). */
+static curl_socket_t bro_deliver_open_socket(void *arg, curlsocktype purpose,
+                                             struct curl_sockaddr *a)
 {
-    char pin[BRO_SSRF_HOST_MAX + BRO_SSRF_ADDR_MAX + 16];
-    snprintf(pin, sizeof(pin), "%s:%d:%s", t->host, t->port, t->addr);
-    x->resolve = curl_slist_append(NULL, pin);
+    bro_deliver_xfer *x = arg;
+    if (purpose != CURLSOCKTYPE_IPCXN)
+        return CURL_SOCKET_BAD;
+    if (bro_ssrf_address_ok(&a->addr, x->policy, x->https, x->refused, sizeof(x->refused)) < 0)
+        return CURL_SOCKET_BAD;
+    return socket(a->family, a->socktype | SOCK_CLOEXEC, a->protocol);
+}
+
+/* Sets up the easy handle of x for url, whose form was checked. */
+static int bro_deliver_easy(bro_deliver *d, bro_deliver_xfer *x, const char *url)
+{
     x->h = curl_easy_init();
-    if (x->h == NULL || x->resolve == NULL)
+    if (x->h == NULL)
         return -1;
     curl_easy_setopt(x->h, CURLOPT_URL, url);
-    curl_easy_setopt(x->h, CURLOPT_RESOLVE, x->resolve);
+    curl_easy_setopt(x->h, CURLOPT_PROXY, ""); /* no proxy from the environment: direct only */
+    curl_easy_setopt(x->h, CURLOPT_OPENSOCKETFUNCTION, bro_deliver_open_socket);
+    curl_easy_setopt(x->h, CURLOPT_OPENSOCKETDATA, x);
     curl_easy_setopt(x->h, CURLOPT_PROTOCOLS_STR, "http,https");
     curl_easy_setopt(x->h, CURLOPT_FOLLOWLOCATION, 0L);
     curl_easy_setopt(x->h, CURLOPT_NOSIGNAL, 1L);
@@ -278,17 +303,17 @@ static int bro_deliver_easy(bro_deliver *d, bro_deliver_xfer *x, const char *url
     return curl_multi_add_handle(d->multi, x->h) == CURLM_OK ? 0 : -1;
 }
 
-/* Starts the attempt of leased row `row`, or records at once why it could not start. */
+/* Starts the attempt of leased row `row`, or records at once why it could not start. No DNS
+ * here: libcurl resolves asynchronously, and the address is checked as it connects. */
 static void bro_deliver_start(bro_deliver *d, const char *tenant, PGresult *r, int row)
 {
     const char *id = PQgetvalue(r, row, BRO_STORE_ID), *url = PQgetvalue(r, row, BRO_STORE_URL);
     bro_ssrf_target t;
-    int unresolved = 0;
     char why[128];
-    if (bro_ssrf_check(url, &d->cfg.policy, &t, &unresolved, why, sizeof(why)) < 0) {
+    if (bro_ssrf_precheck(url, &d->cfg.policy, &t, why, sizeof(why)) < 0) {
         char error[160];
-        snprintf(error, sizeof(error), "%s: %s", unresolved ? "dns" : "refused", why);
-        bro_metrics_count(&d->metrics, unresolved ? BRO_METRICS_ERROR : BRO_METRICS_REFUSED, 0);
+        snprintf(error, sizeof(error), "refused: %s", why);
+        bro_metrics_count(&d->metrics, BRO_METRICS_REFUSED, 0);
         bro_deliver_result(d, tenant, id, 0, 0, NULL, error);
         return;
     }
@@ -297,6 +322,8 @@ static void bro_deliver_start(bro_deliver *d, const char *tenant, PGresult *r, i
         return; /* its lease runs out and it is tried again */
     snprintf(x->tenant, sizeof(x->tenant), "%s", tenant);
     snprintf(x->id, sizeof(x->id), "%s", id);
+    x->policy = &d->cfg.policy;
+    x->https = t.https;
     x->body = strdup(PQgetvalue(r, row, BRO_STORE_BODY));
     const char *msg_id = PQgetvalue(r, row, BRO_STORE_EVENT_ID);
     long long ts = (long long)time(NULL);
@@ -312,7 +339,7 @@ static void bro_deliver_start(bro_deliver *d, const char *tenant, PGresult *r, i
         if (ok)
             x->headers = next;
     }
-    if (!ok || bro_deliver_easy(d, x, url, &t) < 0) {
+    if (!ok || bro_deliver_easy(d, x, url) < 0) {
         bro_deliver_result(d, tenant, id, 0, 0, NULL, ok ? "could not start" : "cannot sign");
         bro_deliver_xfer_free(x);
         return;
@@ -363,58 +390,111 @@ static void bro_deliver_flush(bro_deliver *d)
 
 /* ---- one tenant's turn --------------------------------------------------------------------- */
 
-/* Records finished attempts, dispatches, frees expired leases, leases what is due and starts it,
- * and learns when the tenant is next due; one transaction. Returns 0, or -1 with err set. */
-static int bro_deliver_turn(bro_deliver *d, bro_deliver_tenant *t, bro_err *err)
+/* Frees leases that ran out, when one may have: the tenant's first lease end has passed, or
+ * a sweep asked (another worker's lease may have run out unseen). */
+static int bro_deliver_expire(bro_deliver *d, bro_deliver_tenant *t, bro_err *err)
 {
-    char key[80], limit[16], lease[16], cap[16], dispatch[16];
-    snprintf(key, sizeof(key), "notify.dispatch:%s", t->slug);
-    snprintf(limit, sizeof(limit), "%d",
-             d->cfg.in_flight - d->in_flight < BRO_DELIVER_LEASE_BATCH
-                 ? d->cfg.in_flight - d->in_flight
-                 : BRO_DELIVER_LEASE_BATCH);
-    snprintf(lease, sizeof(lease), "%d", d->cfg.timeout_ms + d->cfg.connect_timeout_ms + 1000);
-    snprintf(cap, sizeof(cap), "%d", d->cfg.endpoint_in_flight);
-    snprintf(dispatch, sizeof(dispatch), "%d", BRO_DELIVER_DISPATCH);
-    if (bro_db_begin(d->db, t->slug, err) < 0 || bro_deliver_record(d, t->slug, err) < 0)
-        return -1;
-    const char *p1[] = {key};
-    PGresult *r = bro_db_exec(d->db, bro_store_sql_dispatch_lock, 1, p1, err);
+    int64_t now = bro_ids_now_ms();
+    if (!t->expire && (t->lease_end_ms == 0 || now < t->lease_end_ms))
+        return 0;
+    PGresult *r = bro_db_exec(d->db, bro_store_sql_expired, 0, NULL, err);
     if (r == NULL)
         return -1;
-    int mine = PQgetvalue(r, 0, 0)[0] == 't';
     PQclear(r);
-    const char *p2[] = {dispatch};
-    if (mine && (r = bro_db_exec(d->db, bro_store_sql_dispatch, 1, p2, err)) == NULL)
-        return -1;
-    int more = mine && atoi(PQcmdTuples(r)) > 0;
-    if (mine)
-        PQclear(r);
-    if ((r = bro_db_exec(d->db, bro_store_sql_expired, 0, NULL, err)) == NULL)
-        return -1;
-    PQclear(r);
-    const char *p3[] = {limit, lease, cap, t->slug};
-    if ((r = bro_db_exec(d->db, bro_store_sql_lease, 4, p3, err)) == NULL)
-        return -1;
+    t->expire = 0;
+    return 0;
+}
+
+/* After a turn that started nothing: when the tenant is next due, and its first lease end. */
+static int bro_deliver_next_due(bro_deliver *d, bro_deliver_tenant *t, bro_err *err)
+{
     PGresult *due = bro_db_exec(d->db, bro_store_sql_next_due, 0, NULL, err);
-    if (due == NULL || bro_db_commit(d->db, err) < 0) {
-        PQclear(r);
-        PQclear(due);
+    if (due == NULL)
         return -1;
-    }
     int64_t now = bro_ids_now_ms();
     t->due_ms = 0;
     if (!PQgetisnull(due, 0, 0)) {
         int64_t at = atoll(PQgetvalue(due, 0, 0));
         t->due_ms = at > now ? at : now + BRO_DELIVER_BLOCKED_MS;
     }
-    if (more || PQntuples(r) > 0)
-        t->due_ms = now; /* there may be more than one batch */
-    for (int i = 0; i < PQntuples(r); i++)
-        bro_deliver_start(d, t->slug, r, i);
+    t->lease_end_ms = PQgetisnull(due, 0, 1) ? 0 : atoll(PQgetvalue(due, 0, 1));
+    if (t->lease_end_ms && (t->due_ms == 0 || t->lease_end_ms < t->due_ms))
+        t->due_ms = t->lease_end_ms > now ? t->lease_end_ms : now;
     PQclear(due);
-    PQclear(r);
     return 0;
+}
+
+/* Under the tenant's turn lock (taken first, so a turn waiting for it holds no row): records
+ * finished attempts, frees expired leases, leases the due pending rows (retries and what waited
+ * first), then dispatches new outbox rows, leasing at once those that may go; one transaction.
+ * Returns 0, or -1 with err set; on success *lease and *fresh are the results. */
+static int bro_deliver_turn_sql(bro_deliver *d, bro_deliver_tenant *t, PGresult **lease,
+                                PGresult **fresh, bro_err *err)
+{
+    char key[80], limit[16], room[16], ms[16], cap[16], dispatch[16];
+    int n = d->cfg.in_flight - d->in_flight;
+    n = n < BRO_DELIVER_LEASE_BATCH ? n : BRO_DELIVER_LEASE_BATCH;
+    snprintf(key, sizeof(key), "notify.turn:%s", t->slug);
+    snprintf(limit, sizeof(limit), "%d", n);
+    snprintf(ms, sizeof(ms), "%d", d->cfg.timeout_ms + d->cfg.connect_timeout_ms + 1000);
+    snprintf(cap, sizeof(cap), "%d", d->cfg.endpoint_in_flight);
+    snprintf(dispatch, sizeof(dispatch), "%d", BRO_DELIVER_DISPATCH);
+    if (bro_db_begin(d->db, t->slug, err) < 0)
+        return -1;
+    const char *p1[] = {key};
+    PGresult *r = bro_db_exec(d->db, bro_store_sql_turn_lock, 1, p1, err);
+    if (r == NULL)
+        return -1;
+    PQclear(r);
+    if (bro_deliver_record(d, t->slug, err) < 0 || bro_deliver_expire(d, t, err) < 0)
+        return -1;
+    const char *p2[] = {limit, ms, cap, t->slug};
+    if ((*lease = bro_db_exec(d->db, bro_store_sql_lease, 4, p2, err)) == NULL)
+        return -1;
+    snprintf(room, sizeof(room), "%d", n - PQntuples(*lease));
+    const char *p3[] = {dispatch, room, cap, t->slug, ms};
+    if ((*fresh = bro_db_exec(d->db, bro_store_sql_dispatch, 5, p3, err)) == NULL)
+        return -1;
+    if (PQntuples(*lease) + PQntuples(*fresh) > 0)
+        t->due_ms = bro_ids_now_ms(); /* there may be more than one batch */
+    else if (bro_deliver_next_due(d, t, err) < 0)
+        return -1;
+    return bro_db_commit(d->db, err);
+}
+
+/* One tenant's turn: its SQL, then the attempts it leased start. Returns 0, or -1 with err. */
+static int bro_deliver_turn(bro_deliver *d, bro_deliver_tenant *t, bro_err *err)
+{
+    PGresult *lease = NULL, *fresh = NULL;
+    int rc = bro_deliver_turn_sql(d, t, &lease, &fresh, err);
+    for (int i = 0; rc == 0 && i < PQntuples(lease); i++)
+        bro_deliver_start(d, t->slug, lease, i);
+    for (int i = 0; rc == 0 && i < PQntuples(fresh); i++)
+        bro_deliver_start(d, t->slug, fresh, i);
+    PQclear(lease);
+    PQclear(fresh);
+    return rc;
+}
+
+/* The outcome of a finished transfer, and its error text (NULL when there was an answer). */
+static bro_metrics_outcome bro_deliver_outcome(const bro_deliver_xfer *x, CURLcode rc, long code,
+                                               char *error, size_t n)
+{
+    if (rc == CURLE_OK) {
+        error[0] = '\0';
+        return code >= 200 && code < 300 ? BRO_METRICS_SUCCEEDED
+               : code == 410             ? BRO_METRICS_GONE
+                                         : BRO_METRICS_STATUS;
+    }
+    if (x->refused[0] && rc == CURLE_COULDNT_CONNECT) {
+        snprintf(error, n, "refused: %s", x->refused);
+        return BRO_METRICS_REFUSED;
+    }
+    snprintf(error, n, "%s",
+             rc == CURLE_OPERATION_TIMEDOUT     ? "timeout"
+             : rc == CURLE_COULDNT_RESOLVE_HOST ? "dns: the URL's host does not resolve"
+                                                : curl_easy_strerror(rc));
+    return rc == CURLE_OPERATION_TIMEDOUT ? BRO_METRICS_TIMEOUT : BRO_METRICS_ERROR;
 }
 
 /* Collects the transfers that ended. */
@@ -429,20 +509,12 @@ static void bro_deliver_reap(bro_deliver *d)
         long code = 0;
         if (m->data.result == CURLE_OK)
             curl_easy_getinfo(m->easy_handle, CURLINFO_RESPONSE_CODE, &code);
-        const char *error = m->data.result == CURLE_OK ? NULL
-                            : m->data.result == CURLE_OPERATION_TIMEDOUT
-                                ? "timeout"
-                                : curl_easy_strerror(m->data.result);
+        char error[160];
+        bro_metrics_outcome o = bro_deliver_outcome(x, m->data.result, code, error, sizeof(error));
         long ms = (long)(bro_ids_now_ms() - x->started_ms);
-        bro_metrics_count(&d->metrics,
-                          m->data.result == CURLE_OPERATION_TIMEDOUT ? BRO_METRICS_TIMEOUT
-                          : m->data.result != CURLE_OK               ? BRO_METRICS_ERROR
-                          : code >= 200 && code < 300                ? BRO_METRICS_SUCCEEDED
-                          : code == 410                              ? BRO_METRICS_GONE
-                                                                     : BRO_METRICS_STATUS,
-                          ms);
+        bro_metrics_count(&d->metrics, o, ms);
         bro_deliver_result(d, x->tenant, x->id, code, ms, x->response_len ? x->response : NULL,
-                           error);
+                           error[0] ? error : NULL);
         curl_multi_remove_handle(d->multi, m->easy_handle);
         bro_deliver_xfer_free(x);
         d->in_flight--;

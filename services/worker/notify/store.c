@@ -2,16 +2,49 @@
  * leaves leases that run out, Redis holds none of it. */
 #include "notify/store.h"
 
-const char *const bro_store_sql_dispatch_lock = "SELECT pg_try_advisory_xact_lock(hashtext($1))";
+/* One turn per tenant at a time, whatever the number of workers: deliveries are made in outbox
+ * order, and the in-flight rows each turn counts per endpoint are not leased meanwhile by
+ * another worker, so the per-endpoint cap holds across workers. Blocking, held to commit. */
+const char *const bro_store_sql_turn_lock = "SELECT pg_advisory_xact_lock(hashtext($1))";
 
+/* What an attempt needs (enum bro_store_col), from the deliveries just leased in u. */
+#define BRO_STORE_ATTEMPT_COLS                                                                     \
+    " SELECT u.id::text, u.event_id::text, e.id::text, e.url, encode(e.secret, 'hex'),"            \
+    " e.secret_seal, CASE WHEN e.previous_until > now() THEN encode(e.previous_secret, 'hex')"     \
+    " END, e.previous_seal, json_build_object('id', u.event_id, 'type', u.event, 'timestamp',"     \
+    " to_char(u.event_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"'), 'tenant',"      \
+    " $4::text, 'data', webhook_data(u.event, u.payload, e.organization_id))::text"                \
+    " FROM u JOIN webhook_endpoints e ON e.id = u.endpoint_id"
+
+/* The rows of one outbox batch, per endpoint that wants them, are made already leased where
+ * the lease statement would lease them at once: within the process's room ($2) and the
+ * endpoint's cap ($3, counting its rows in flight), the first of their candidate in the batch
+ * with no earlier open delivery of that candidate to that endpoint. Every window rank counts
+ * all the batch's rows, so it errs towards pending, never past a cap. The rest are pending and
+ * go through the lease like retries. One write of the row fewer on the common path. */
 const char *const bro_store_sql_dispatch =
     "WITH o AS (SELECT id, event_id, event, payload, created_at FROM outbox"
     " WHERE dispatched_at IS NULL ORDER BY id LIMIT $1::int FOR UPDATE),"
-    " m AS (UPDATE outbox SET dispatched_at = now() WHERE id IN (SELECT id FROM o))"
-    " INSERT INTO webhook_deliveries (endpoint_id, event_id, event, order_key, payload, event_at)"
-    " SELECT e.id, o.event_id, o.event, webhook_order_key(o.event, o.payload), o.payload,"
-    " o.created_at FROM o JOIN webhook_endpoints e ON e.active"
-    " AND webhook_wants(e, o.event, o.payload) ORDER BY o.id, e.id";
+    " m AS (UPDATE outbox SET dispatched_at = now() WHERE id IN (SELECT id FROM o)),"
+    " n AS (SELECT e.id AS endpoint_id, o.id AS oid, o.event_id, o.event,"
+    " webhook_order_key(o.event, o.payload) AS order_key, o.payload, o.created_at FROM o"
+    " JOIN webhook_endpoints e ON e.active AND webhook_wants(e, o.event, o.payload)),"
+    " busy AS (SELECT endpoint_id, count(*) AS n FROM webhook_deliveries"
+    " WHERE status = 'delivering' GROUP BY endpoint_id),"
+    " r AS (SELECT n.*, row_number() OVER (ORDER BY n.oid, n.endpoint_id) AS rank_all,"
+    " row_number() OVER (PARTITION BY n.endpoint_id ORDER BY n.oid) + coalesce(b.n, 0)"
+    " AS rank_e, row_number() OVER (PARTITION BY n.endpoint_id, n.order_key ORDER BY n.oid)"
+    " AS rank_k FROM n LEFT JOIN busy b ON b.endpoint_id = n.endpoint_id),"
+    " g AS (SELECT r.*, r.rank_all <= $2::int AND r.rank_e <= $3::int AND (r.order_key IS NULL"
+    " OR (r.rank_k = 1 AND NOT EXISTS (SELECT 1 FROM webhook_deliveries p"
+    " WHERE p.endpoint_id = r.endpoint_id AND p.order_key = r.order_key"
+    " AND p.status IN ('pending', 'delivering')))) AS go FROM r),"
+    " u AS (INSERT INTO webhook_deliveries (endpoint_id, event_id, event, order_key, payload,"
+    " event_at, status, attempts, lease_until) SELECT g.endpoint_id, g.event_id, g.event,"
+    " g.order_key, g.payload, g.created_at, CASE WHEN g.go THEN 'delivering' ELSE 'pending' END,"
+    " CASE WHEN g.go THEN 1 ELSE 0 END, CASE WHEN g.go THEN now() + $5::int"
+    " * interval '1 millisecond' END FROM g ORDER BY g.oid, g.endpoint_id RETURNING "
+    "*)" BRO_STORE_ATTEMPT_COLS " WHERE u.status = 'delivering' ORDER BY u.seq";
 
 const char *const bro_store_sql_expired =
     "UPDATE webhook_deliveries SET status = 'pending', next_attempt_at = now(), lease_until = NULL"
@@ -32,21 +65,16 @@ const char *const bro_store_sql_lease =
     " FOR UPDATE OF d SKIP LOCKED) x WHERE e.active LIMIT $1::int),"
     " u AS (UPDATE webhook_deliveries d SET status = 'delivering', attempts = d.attempts + 1,"
     " lease_until = now() + $2::int * interval '1 millisecond' WHERE d.id IN (SELECT id FROM c)"
-    " RETURNING d.*)"
-    " SELECT u.id::text, u.event_id::text, e.id::text, e.url, encode(e.secret, 'hex'),"
-    " e.secret_seal, CASE WHEN e.previous_until > now() THEN encode(e.previous_secret, 'hex')"
-    " END, e.previous_seal, json_build_object('id', u.event_id, 'type', u.event, 'timestamp',"
-    " to_char(u.event_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"'), 'tenant',"
-    " $4::text, 'data', webhook_data(u.event, u.payload, e.organization_id))::text"
-    " FROM u JOIN webhook_endpoints e ON e.id = u.endpoint_id ORDER BY u.seq";
+    " RETURNING d.*)" BRO_STORE_ATTEMPT_COLS " ORDER BY u.seq";
 
-/* One index probe per active endpoint (webhook_deliveries_endpoint_due_idx), one for leases. */
+/* One index probe per active endpoint (webhook_deliveries_endpoint_due_idx), one for leases:
+ * the next due pending row and the first lease to run out, each unix ms as text or NULL. */
 const char *const bro_store_sql_next_due =
-    "SELECT (extract(epoch FROM least((SELECT min(n.at) FROM webhook_endpoints e CROSS JOIN"
+    "SELECT (extract(epoch FROM (SELECT min(n.at) FROM webhook_endpoints e CROSS JOIN"
     " LATERAL (SELECT d.next_attempt_at AS at FROM webhook_deliveries d WHERE d.endpoint_id ="
-    " e.id AND d.status = 'pending' ORDER BY d.next_attempt_at LIMIT 1) n WHERE e.active),"
-    " (SELECT min(lease_until) FROM webhook_deliveries WHERE status = 'delivering'))) * 1000)"
-    "::bigint::text";
+    " e.id AND d.status = 'pending' ORDER BY d.next_attempt_at LIMIT 1) n WHERE e.active))"
+    " * 1000)::bigint::text, (extract(epoch FROM (SELECT min(lease_until) FROM"
+    " webhook_deliveries WHERE status = 'delivering')) * 1000)::bigint::text";
 
 const char *const bro_store_sql_record =
     "WITH r AS (SELECT * FROM jsonb_to_recordset($1::jsonb) AS x(id uuid, code int, ms int,"

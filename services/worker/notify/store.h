@@ -4,11 +4,13 @@
 #ifndef BRO_NOTIFY_STORE_H
 #define BRO_NOTIFY_STORE_H
 
-/* $1 "notify.dispatch:<slug>": one dispatcher per tenant at a time, so deliveries are made in
- * outbox order even with many workers. */
-extern const char *const bro_store_sql_dispatch_lock;
-/* $1 limit: committed, undispatched outbox rows, oldest first, into one delivery per endpoint
- * that wants them, marked dispatched in the same statement. */
+/* $1 "notify.turn:<slug>": one turn per tenant at a time (deliveries made in outbox order, the
+ * per-endpoint cap counted by one worker at a time). */
+extern const char *const bro_store_sql_turn_lock;
+/* $1 outbox rows at most, $2 deliveries to lease at most, $3 per-endpoint cap, $4 tenant slug,
+ * $5 lease ms: committed, undispatched outbox rows, oldest first, into one delivery per endpoint
+ * that wants them, marked dispatched in the same statement; those the lease would take at once
+ * are made leased (one write fewer), and answered as bro_store_sql_lease answers. */
 extern const char *const bro_store_sql_dispatch;
 /* Makes deliveries whose lease ran out (their worker died mid-attempt) pending again. */
 extern const char *const bro_store_sql_expired;
@@ -16,7 +18,8 @@ extern const char *const bro_store_sql_expired;
  * for no earlier one of their candidate, at most $3 in flight per endpoint; answers what an
  * attempt needs (see bro_store_col). */
 extern const char *const bro_store_sql_lease;
-/* Unix ms of the next due delivery or lease end of an active endpoint, or NULL. */
+/* Unix ms of the next due delivery of an active endpoint, and of the first lease to run out;
+ * each NULL when there is none. */
 extern const char *const bro_store_sql_next_due;
 /* $1 JSON array of results, $2 schedule ms (int[]), $3 disable-after ms: records each attempt,
  * moves each delivery on, and disables endpoints (410, or failing too long) with a
@@ -27,7 +30,7 @@ extern const char *const bro_store_sql_pending;
 /* All tenants' slugs (platform transaction). */
 extern const char *const bro_store_sql_tenants;
 
-/* Columns of bro_store_sql_lease. */
+/* Columns of bro_store_sql_lease and bro_store_sql_dispatch. */
 enum bro_store_col {
     BRO_STORE_ID,
     BRO_STORE_EVENT_ID,
