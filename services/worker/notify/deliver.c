@@ -30,6 +30,7 @@
 #define BRO_DELIVER_DISPATCH     1000 /* outbox rows dispatched per transaction at most */
 #define BRO_DELIVER_POLL_MS      100  /* longest wait, so stop and due times are noticed */
 #define BRO_DELIVER_BLOCKED_MS   250  /* re-check of a tenant whose due rows wait on others */
+#define BRO_DELIVER_TAKEN_MS     5    /* next try of a tenant another worker was leasing for */
 
 /* A tenant the thread knows of: when it next has work. */
 typedef struct bro_deliver_tenant {
@@ -55,23 +56,25 @@ typedef struct bro_deliver_xfer {
 } bro_deliver_xfer;
 
 typedef struct bro_deliver {
-    const bro_config *wcfg;      /* the worker's settings (connection strings), borrowed */
-    bro_notify_config cfg;       /* the module's */
-    const bro_seal_key *seal;    /* unseals signing secrets; NULL: stored in clear */
-    volatile sig_atomic_t *stop; /* the worker's stop flag */
-    pthread_t thread;            /* valid when started */
-    int started;                 /* 1 once the thread runs */
-    bro_db *db;                  /* transactions; NULL until connected */
-    CURLM *multi;                /* the transfers */
-    int in_flight;               /* transfers running */
-    bro_deliver_tenant *tenants; /* known tenants, owned */
-    int ntenants;                /* entries used */
-    int64_t next_sweep_ms;       /* when all tenants are looked at again */
-    int64_t next_poll_ms;        /* when bro_store_sql_pending is asked again */
-    json_t *results;             /* slug -> array of finished attempts not yet recorded */
-    char schedule[256];          /* the retry schedule as a PostgreSQL int[] literal */
-    char disable_after[24];      /* cfg.disable_after_ms as text */
-    bro_metrics metrics;         /* attempts per outcome and latency */
+    const bro_config *wcfg;       /* the worker's settings (connection strings), borrowed */
+    bro_notify_config cfg;        /* the module's */
+    const bro_seal_key *seal;     /* unseals signing secrets; NULL: stored in clear */
+    volatile sig_atomic_t *stop;  /* the worker's stop flag */
+    pthread_t thread;             /* valid when started */
+    int started;                  /* 1 once the thread runs */
+    bro_db *db;                   /* transactions; NULL until connected */
+    CURLM *multi;                 /* the transfers */
+    int in_flight;                /* transfers running */
+    bro_deliver_tenant *tenants;  /* known tenants, owned */
+    int ntenants;                 /* entries used */
+    int64_t next_sweep_ms;        /* when all tenants are looked at again */
+    int64_t next_poll_ms;         /* when bro_store_sql_pending is asked again */
+    json_t *results;              /* slug -> array of finished attempts not yet recorded */
+    char schedule[256];           /* the retry schedule as a PostgreSQL int[] literal */
+    char disable_after[24];       /* cfg.disable_after_ms as text */
+    bro_metrics metrics;          /* attempts per outcome and latency */
+    int session_set;              /* 1 once bro_deliver_session's settings were made */
+    long long session_reconnects; /* bro_db_reconnects(db) when they were */
 } bro_deliver;
 
 static bro_deliver bro_deliver_ctx; /* the one delivery thread of this process (bro_notify_*) */
@@ -424,38 +427,44 @@ static int bro_deliver_next_due(bro_deliver *d, bro_deliver_tenant *t, bro_err *
     return 0;
 }
 
-/* Under the tenant's turn lock (taken first, so a turn waiting for it holds no row): records
- * finished attempts, frees expired leases, leases the due pending rows (retries and what waited
- * first), then dispatches new outbox rows, leasing at once those that may go; one transaction.
- * Returns 0, or -1 with err set; on success *lease and *fresh are the results. */
+/* One transaction: records the tenant's finished attempts; then, when this worker is the
+ * tenant's leaser for now (a try-lock, so a turn never waits for another worker's), frees
+ * expired leases and leases and dispatches in one statement (bro_store_sql_turn). Returns 0, or
+ * -1 with err set; on success *lease holds what to start (NULL when another worker leases). */
 static int bro_deliver_turn_sql(bro_deliver *d, bro_deliver_tenant *t, PGresult **lease,
-                                PGresult **fresh, bro_err *err)
+                                bro_err *err)
 {
-    char key[80], limit[16], room[16], ms[16], cap[16], dispatch[16];
+    char key[80], limit[16], ms[16], cap[16], dispatch[16];
     int n = d->cfg.in_flight - d->in_flight;
-    n = n < BRO_DELIVER_LEASE_BATCH ? n : BRO_DELIVER_LEASE_BATCH;
     snprintf(key, sizeof(key), "notify.turn:%s", t->slug);
-    snprintf(limit, sizeof(limit), "%d", n);
+    snprintf(limit, sizeof(limit), "%d", n < BRO_DELIVER_LEASE_BATCH ? n : BRO_DELIVER_LEASE_BATCH);
     snprintf(ms, sizeof(ms), "%d", d->cfg.timeout_ms + d->cfg.connect_timeout_ms + 1000);
     snprintf(cap, sizeof(cap), "%d", d->cfg.endpoint_in_flight);
-    snprintf(dispatch, sizeof(dispatch), "%d", BRO_DELIVER_DISPATCH);
+    /* Outbox rows read per turn: at most as many as deliveries may start, as each makes at least
+     * one delivery or none. */
+    snprintf(dispatch, sizeof(dispatch), "%d", n < BRO_DELIVER_DISPATCH ? n : BRO_DELIVER_DISPATCH);
     if (bro_db_begin(d->db, t->slug, err) < 0)
         return -1;
     const char *p1[] = {key};
     PGresult *r = bro_db_exec(d->db, bro_store_sql_turn_lock, 1, p1, err);
     if (r == NULL)
         return -1;
+    int mine = PQgetvalue(r, 0, 0)[0] == 't';
     PQclear(r);
-    if (bro_deliver_record(d, t->slug, err) < 0 || bro_deliver_expire(d, t, err) < 0)
+    if (bro_deliver_record(d, t->slug, err) < 0)
         return -1;
-    const char *p2[] = {limit, ms, cap, t->slug};
-    if ((*lease = bro_db_exec(d->db, bro_store_sql_lease, 4, p2, err)) == NULL)
+    if (!mine) {
+        t->due_ms = bro_ids_now_ms() + BRO_DELIVER_TAKEN_MS;
+        return bro_db_commit(d->db, err);
+    }
+    if (bro_deliver_expire(d, t, err) < 0)
         return -1;
-    snprintf(room, sizeof(room), "%d", n - PQntuples(*lease));
-    const char *p3[] = {dispatch, room, cap, t->slug, ms};
-    if ((*fresh = bro_db_exec(d->db, bro_store_sql_dispatch, 5, p3, err)) == NULL)
+    const char *p2[] = {limit, ms, cap, t->slug, dispatch};
+    if ((*lease = bro_db_exec(d->db, bro_store_sql_turn, 5, p2, err)) == NULL)
         return -1;
-    if (PQntuples(*lease) + PQntuples(*fresh) > 0)
+    int rows = PQntuples(*lease);
+    int taken = rows > 0 ? atoi(PQgetvalue(*lease, rows - 1, BRO_STORE_DISPATCHED)) : 0;
+    if (rows > 1 || taken > 0)
         t->due_ms = bro_ids_now_ms(); /* there may be more than one batch */
     else if (bro_deliver_next_due(d, t, err) < 0)
         return -1;
@@ -465,14 +474,11 @@ static int bro_deliver_turn_sql(bro_deliver *d, bro_deliver_tenant *t, PGresult 
 /* One tenant's turn: its SQL, then the attempts it leased start. Returns 0, or -1 with err. */
 static int bro_deliver_turn(bro_deliver *d, bro_deliver_tenant *t, bro_err *err)
 {
-    PGresult *lease = NULL, *fresh = NULL;
-    int rc = bro_deliver_turn_sql(d, t, &lease, &fresh, err);
-    for (int i = 0; rc == 0 && i < PQntuples(lease); i++)
+    PGresult *lease = NULL;
+    int rc = bro_deliver_turn_sql(d, t, &lease, err);
+    for (int i = 0; rc == 0 && i < PQntuples(lease) - 1; i++) /* the last row: the count */
         bro_deliver_start(d, t->slug, lease, i);
-    for (int i = 0; rc == 0 && i < PQntuples(fresh); i++)
-        bro_deliver_start(d, t->slug, fresh, i);
     PQclear(lease);
-    PQclear(fresh);
     return rc;
 }
 
@@ -555,8 +561,38 @@ static int bro_deliver_wait_ms(const bro_deliver *d)
     return next > now ? (int)(next - now) : 0;
 }
 
+/* The delivery thread's session settings, set again after a reconnect (the runtime's
+ * connection options cannot carry them: bro_db_connect passes options of its own, which replace
+ * any in the connection string).
+ *
+ * Commits that do not wait for the disk: every transaction here is safe to lose in a database
+ * crash: an undone dispatch is dispatched again, an undone lease leased again, an undone result
+ * tried again, each with the same webhook-id, which is what receivers deduplicate on; a lost
+ * commit never loses an event, whose outbox row was committed durably by the module that wrote
+ * it. Generic plans: the thread runs the same few statements many times a second with values
+ * (limits, caps) that never change a plan, and planning the turn statement afresh each time
+ * cost more than running it. */
+static void bro_deliver_session(bro_deliver *d)
+{
+    if (d->session_set && bro_db_reconnects(d->db) == d->session_reconnects)
+        return;
+    bro_err err = {0};
+    PGresult *r = NULL;
+    if (bro_db_begin(d->db, NULL, &err) < 0 ||
+        (r = bro_db_exec(d->db, bro_store_sql_session, 0, NULL, &err)) == NULL ||
+        bro_db_commit(d->db, &err) < 0) {
+        bro_db_rollback(d->db);
+        bro_log_warn(NULL, "notify: session settings not made: %s", err.msg);
+    } else {
+        d->session_set = 1;
+        d->session_reconnects = bro_db_reconnects(d->db);
+    }
+    PQclear(r);
+}
+
 static void bro_deliver_round(bro_deliver *d)
 {
+    bro_deliver_session(d);
     bro_err err = {0};
     if (bro_deliver_poll(d, &err) < 0) {
         bro_db_rollback(d->db);
@@ -577,28 +613,12 @@ static void bro_deliver_round(bro_deliver *d)
     bro_metrics_flush(&d->metrics, d->wcfg->redis);
 }
 
-/* The delivery thread's own connection string: the worker's, with commits that do not wait
- * for the disk. Every transaction here is safe to lose in a database crash: an undone dispatch
- * is dispatched again, an undone lease leased again, an undone result tried again, each with the
- * same webhook-id, which is what receivers deduplicate on; a lost commit never loses an event,
- * whose outbox row was committed durably by the module that wrote it. */
-static void bro_deliver_conninfo(const char *pg, char *out, size_t n)
-{
-    if (strncmp(pg, "postgres://", 11) == 0 || strncmp(pg, "postgresql://", 13) == 0)
-        snprintf(out, n, "%s%soptions=-csynchronous_commit%%3Doff", pg,
-                 strchr(pg, '?') ? "&" : "?");
-    else
-        snprintf(out, n, "%s options='-c synchronous_commit=off'", pg);
-}
-
 static void *bro_deliver_main(void *arg)
 {
     bro_deliver *d = arg;
-    char conninfo[sizeof(d->wcfg->pg) + 64];
-    bro_deliver_conninfo(d->wcfg->pg, conninfo, sizeof(conninfo));
     for (int attempt = 1; d->db == NULL && !*d->stop; attempt++) {
         bro_err err = {0};
-        d->db = bro_db_connect(conninfo, &err);
+        d->db = bro_db_connect(d->wcfg->pg, &err);
         if (d->db == NULL) {
             bro_log_warn(NULL, "notify: not connected yet (%s), retrying", err.msg);
             struct timespec ts = {0, 200 * 1000000L};
