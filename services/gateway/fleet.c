@@ -20,6 +20,12 @@ static const char *const bro_fleet_bounds[BRO_FLEET_BUCKETS] = {
     "0.001", "0.0025", "0.005", "0.01", "0.025", "0.05", "0.1", "0.25",
     "0.5",   "1",      "2.5",   "5",    "10",    "30",   "60"};
 
+/* The bounds the delivery threads count webhook attempts under, in seconds
+ * (services/worker/notify/metrics.c, in ms); one bucket more above the last. */
+#define BRO_FLEET_WEBHOOK_BUCKETS 11
+static const char *const bro_fleet_webhook_bounds[BRO_FLEET_WEBHOOK_BUCKETS] = {
+    "0.005", "0.01", "0.025", "0.05", "0.1", "0.25", "0.5", "1", "2.5", "5", "15"};
+
 /* Per queue: length, pending, lag, delayed, dead, live consumers; then bro:metrics. Live
  * consumers are workers with a heartbeat that serve the queue. */
 static const char *bro_fleet_lua =
@@ -242,6 +248,36 @@ static void bro_fleet_durations(struct evbuffer *out, const redisReply *h)
     free(hs);
 }
 
+/* The webhook attempts' latency histogram, from the "l|" fields of the delivery threads. */
+static void bro_fleet_webhook_latency(struct evbuffer *out, const redisReply *h)
+{
+    long long buckets[BRO_FLEET_WEBHOOK_BUCKETS + 1] = {0}, sum_ms = 0;
+    char a[64], b[64];
+    for (size_t i = 0; i + 1 < h->elements; i += 2) {
+        if (!bro_fleet_split(h->element[i], 'l', a, b) || b[0] != '\0')
+            continue;
+        long long v = bro_fleet_value(h->element[i + 1]);
+        char *end = NULL;
+        long at = strcmp(a, "inf") == 0 ? BRO_FLEET_WEBHOOK_BUCKETS : strtol(a, &end, 10);
+        if (strcmp(a, "sum_ms") == 0)
+            sum_ms += v;
+        else if ((end == NULL || *end == '\0') && at >= 0 && at <= BRO_FLEET_WEBHOOK_BUCKETS)
+            buckets[at] += v;
+    }
+    evbuffer_add_printf(out, "# HELP brobygger_webhook_delivery_seconds From a webhook attempt's "
+                             "start to its answer or failure (all delivering workers).\n"
+                             "# TYPE brobygger_webhook_delivery_seconds histogram\n");
+    long long cum = 0;
+    for (int i = 0; i <= BRO_FLEET_WEBHOOK_BUCKETS; i++) {
+        cum += buckets[i];
+        evbuffer_add_printf(out, "brobygger_webhook_delivery_seconds_bucket{le=\"%s\"} %lld\n",
+                            i < BRO_FLEET_WEBHOOK_BUCKETS ? bro_fleet_webhook_bounds[i] : "+Inf",
+                            cum);
+    }
+    evbuffer_add_printf(out, "brobygger_webhook_delivery_seconds_sum %.3f\n", sum_ms / 1e3);
+    evbuffer_add_printf(out, "brobygger_webhook_delivery_seconds_count %lld\n", cum);
+}
+
 void bro_fleet_render(bro_fleet *f, struct evbuffer *out)
 {
     redisReply *r = f ? bro_fleet_ask(f) : NULL;
@@ -265,6 +301,10 @@ void bro_fleet_render(bro_fleet *f, struct evbuffer *out)
                           NULL);
         bro_fleet_counter(out, h, 'r', "brobygger_worker_reconnects_total",
                           "Connections the workers made again after losing them.", "server", NULL);
+        bro_fleet_counter(out, h, 'w', "brobygger_webhook_deliveries_total",
+                          "Webhook delivery attempts ended, by outcome (all delivering workers).",
+                          "outcome", NULL);
+        bro_fleet_webhook_latency(out, h);
     }
     if (r)
         freeReplyObject(r);

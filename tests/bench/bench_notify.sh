@@ -5,7 +5,12 @@
 # durability on (synchronous_commit on, appendfsync always), pgbench commits RATE events a
 # second into one tenant's outbox for DURATION seconds (EVENTS_PER_TX rows per transaction, as
 # a matching run or an import writes several), each going to ENDPOINTS endpoints. Prints a
-# Markdown table for README. Loopback only; everything it starts it stops.
+# Markdown table for README, where the time went (CPU seconds per process group, and what the
+# workers' PostgreSQL sessions were doing, sampled every 100 ms), and, with CEILING seconds
+# (default 10, 0: none), how many deliveries a second this PostgreSQL can write when nothing
+# else runs: pgbench doing a delivery's writes alone (the row made leased, its result, its
+# attempt row), 100 per transaction as the delivery thread batches them. Loopback only;
+# everything it starts it stops.
 # shellcheck disable=SC2119 # bro_pg_start without "fast": the durable settings
 set -euo pipefail
 # shellcheck source-path=SCRIPTDIR source=../../deploy/local/lib.sh
@@ -19,6 +24,7 @@ EVENTS_PER_TX=${EVENTS_PER_TX:-5} # outbox rows per transaction
 ENDPOINTS=${ENDPOINTS:-5}         # endpoints each event goes to
 WORKERS=${WORKERS:-2}             # delivering worker processes
 IN_FLIGHT=${IN_FLIGHT:-64}        # BROBYGGER_NOTIFY_ENDPOINT_IN_FLIGHT
+CEILING=${CEILING:-10}            # seconds of the write-ceiling run after the benchmark
 PG_PORT=${PG_PORT:-54381} REDIS_PORT=${REDIS_PORT:-63851} NGINX_PORT=${NGINX_PORT:-18225}
 
 bro_install nginx-light
@@ -76,6 +82,22 @@ SELECT gen_random_uuid(), 'report.ready', NULL, jsonb_build_object('report_id', 
 SQL
 bro_say "committing $RATE transactions/s of $EVENTS_PER_TX events for ${DURATION}s to $ENDPOINTS endpoints, $WORKERS workers"
 cpu_before=$(awk '{ s += $14 + $15 } END { print s }' $(printf '/proc/%s/stat ' "${workers[@]}"))
+# CPU ticks of a process group: the cluster's processes (children of its postmaster) or nginx's.
+group_ticks() {
+  local pids
+  pids=$(pgrep -P "$1" | tr '\n' ' ')
+  # shellcheck disable=SC2086,SC2046 # one path per pid
+  (cd /proc && cat $(printf '%s/stat ' "$1" $pids) 2>/dev/null) | awk '{ s += $14 + $15 } END { print s + 0 }'
+}
+pg_pid=$(head -1 "$BRO_DATA/pg/postmaster.pid")
+pg_before=$(group_ticks "$pg_pid") nginx_before=$(group_ticks "$(cat "$work/nginx.pid")")
+( while :; do
+    psql_admin -c "SELECT coalesce(wait_event_type || ':' || wait_event, 'CPU') || ' | ' ||
+      left(regexp_replace(query, '\s+', ' ', 'g'), 48) FROM pg_stat_activity
+      WHERE usename = 'brobygger_worker' AND state = 'active' AND pid <> pg_backend_pid()"
+    sleep 0.1
+  done >"$work/samples.txt" 2>/dev/null ) &
+sampler=$!
 pgbench -n -h 127.0.0.1 -p "$PG_PORT" -U postgres -c 8 -j 2 -R "$RATE" -T "$DURATION" \
   -f "$work/event.sql" brobygger >"$work/pgbench.txt" 2>&1
 expected=$(psql_admin -c "SELECT count(*) * $ENDPOINTS FROM t_bench.outbox")
@@ -86,6 +108,9 @@ for _ in $(seq 600); do
   sleep 0.5
 done
 cpu_after=$(awk '{ s += $14 + $15 } END { print s }' $(printf '/proc/%s/stat ' "${workers[@]}"))
+pg_after=$(group_ticks "$pg_pid") nginx_after=$(group_ticks "$(cat "$work/nginx.pid")")
+kill "$sampler" 2>/dev/null || true
+wait "$sampler" 2>/dev/null || true
 psql_admin -c "
 WITH a AS (SELECT d.id, o.created_at AS committed, min(w.at) AS first, d.status
   FROM t_bench.webhook_deliveries d JOIN t_bench.outbox o ON o.event_id = d.event_id
@@ -104,6 +129,37 @@ echo "| ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
 cat "$work/row.txt"
 echo
 grep -E "^(tps|latency average|number of transactions actually)" "$work/pgbench.txt" | sed 's/^/pgbench: /'
-awk -v a="$cpu_before" -v b="$cpu_after" -v hz="$(getconf CLK_TCK)" \
-  'BEGIN { printf "CPU seconds of the workers: %.1f\n", (b - a) / hz }'
+awk -v a="$cpu_before" -v b="$cpu_after" -v pa="$pg_before" -v pb="$pg_after" \
+  -v na="$nginx_before" -v nb="$nginx_after" -v hz="$(getconf CLK_TCK)" \
+  'BEGIN { printf "CPU seconds: workers %.1f, PostgreSQL %.1f, nginx %.1f\n", (b - a) / hz,
+           (pb - pa) / hz, (nb - na) / hz }'
 grep -c '"level":"warn"' "$work/workers.log" | sed 's/^/worker warnings: /' || true
+echo "the workers' PostgreSQL sessions, $(wc -l <"$work/samples.txt") samples of active ones:"
+sort "$work/samples.txt" | uniq -c | sort -rn | head -8
+for w in "${workers[@]}"; do kill -TERM "$w" 2>/dev/null || true; wait "$w" 2>/dev/null || true; done
+workers=()
+[ "$CEILING" -gt 0 ] || exit 0
+# The ceiling: a delivery's writes alone, each client on an endpoint of its own.
+cat >"$work/ceiling.sql" <<'SQL'
+BEGIN;
+SET LOCAL synchronous_commit = off;
+INSERT INTO t_bench.webhook_deliveries (endpoint_id, event_id, event, payload, event_at, status,
+  attempts, lease_until) SELECT (SELECT id FROM t_bench.webhook_endpoints ORDER BY id
+  OFFSET :client_id % 5 LIMIT 1), gen_random_uuid(), 'report.ready', '{"n": 1}', now(),
+  'delivering', 1, now() + interval '21 s' FROM generate_series(1, 100);
+COMMIT;
+BEGIN;
+SET LOCAL synchronous_commit = off;
+WITH d AS (SELECT id FROM t_bench.webhook_deliveries WHERE status = 'delivering' AND endpoint_id =
+  (SELECT id FROM t_bench.webhook_endpoints ORDER BY id OFFSET :client_id % 5 LIMIT 1)
+  LIMIT 100 FOR UPDATE SKIP LOCKED),
+ a AS (INSERT INTO t_bench.webhook_attempts (delivery_id, attempt, status_code, latency_ms, response)
+  SELECT id, 1, 200, 2, 'ok' FROM d)
+UPDATE t_bench.webhook_deliveries w SET status = 'succeeded', lease_until = NULL, finished_at = now(),
+  last_status_code = 200, last_latency_ms = 2 FROM d WHERE w.id = d.id;
+COMMIT;
+SQL
+pgbench -n -h 127.0.0.1 -p "$PG_PORT" -U postgres -c 2 -j 2 -T "$CEILING" -f "$work/ceiling.sql" \
+  brobygger >"$work/ceiling.txt" 2>&1
+awk '/^tps/ { printf "ceiling: %.0f deliveries/s written by pgbench alone (%s tps of 100)\n", $3 * 100, $3 }' \
+  "$work/ceiling.txt"

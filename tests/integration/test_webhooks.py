@@ -12,12 +12,15 @@ import http.server
 import json
 import os
 import signal
+import socket
 import threading
 import time
 import uuid
 
 import psycopg2
 import pytest
+
+import rawhttp
 
 from conftest import Proc, Service, admin, free_port, issue_key, private_redis, suffix, uuid7, \
     wait_until
@@ -169,11 +172,14 @@ def deliveries(db, tenant, endpoint):
         return cur.fetchall()
 
 
-def counted(svc, field):
-    """The delivery workers' count of field in the metrics hash of the service's Redis."""
-    import redis
-    return int(redis.Redis.from_url(svc.env["BROBYGGER_REDIS"]).hget("bro:metrics:notify", field)
-               or 0)
+def scrape(svc):
+    """The samples of the service's /metrics, as {"name{labels}": value}."""
+    return rawhttp.metrics(svc.admin_port)[0]
+
+
+def counted(svc, outcome):
+    """The delivering workers' attempts of one outcome, as the gateway's /metrics shows them."""
+    return int(scrape(svc).get(f'brobygger_webhook_deliveries_total{{outcome="{outcome}"}}', 0))
 
 
 def report(n):
@@ -276,6 +282,81 @@ def test_an_address_refused_at_delivery_time_is_not_contacted(svc, tenant, db):
     rec.stop()
 
 
+def test_a_name_resolving_to_loopback_is_refused_where_loopback_is_not_allowed(svc, tenant, db):
+    """The delivery-time check is made on the address the client connects to, after its own
+    resolution: `localhost` passes the URL's form (https, a name), resolves to loopback, and no
+    connection reaches the listener while the operator does not allow loopback."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(16)
+    listener.settimeout(0.2)
+    port = listener.getsockname()[1]
+    first = Receiver()
+    made = create(svc, tenant, first.url, ["report.ready"])
+    first.stop()
+    with db.cursor() as cur:
+        cur.execute(f"UPDATE {tenant['schema']}.webhook_endpoints SET url = %s WHERE id = %s",
+                    (f"https://localhost:{port}/hook", made["id"]))
+    for w in svc.workers:
+        assert w.stop() == 0
+    strict = Proc("brobygger-worker", ["--queues", "records,notify"],
+                  env={**svc.env, "BROBYGGER_NOTIFY_ALLOW_LOOPBACK": "0"})
+    svc.workers = [strict]
+    svc.procs.append(strict)
+    try:
+        emit(db, tenant, "report.ready", report(1))
+        wait_until(lambda: (deliveries(db, tenant, made["id"]) or [(0, 0, 0)])[0][2] >= 2,
+                   what="two refused attempts")
+        with db.cursor() as cur:
+            cur.execute(f"SELECT DISTINCT a.error FROM {tenant['schema']}.webhook_attempts a "
+                        f"JOIN {tenant['schema']}.webhook_deliveries d ON d.id = a.delivery_id "
+                        f"WHERE d.endpoint_id = %s", (made["id"],))
+            assert [r[0] for r in cur.fetchall()] == [
+                "refused: the URL's host is a loopback address"]
+        with pytest.raises(socket.timeout):
+            listener.accept()
+    finally:
+        listener.close()
+        with db.cursor() as cur:  # nothing of this test is left for the next worker to try
+            cur.execute(f"DELETE FROM {tenant['schema']}.webhook_endpoints WHERE id = %s",
+                        (made["id"],))
+        assert strict.stop() == 0
+        svc.workers = [svc.start_worker()]
+
+
+def test_deliveries_are_counted_on_metrics_by_outcome_and_latency(svc, tenant, db):
+    """/metrics shows the attempts per outcome and their latency histogram, with no label but
+    the outcome: never a URL, a tenant or an endpoint."""
+    rec = Receiver(lambda n: (500 if n < 2 else 200, 0))
+    made = create(svc, tenant, rec.url, ["report.ready"])
+    before = scrape(svc)
+    for i in range(3):
+        emit(db, tenant, "report.ready", report(i))
+    wait_until(lambda: [s for _, s, _ in deliveries(db, tenant, made["id"])] == ["succeeded"] * 3,
+               timeout=15, what="three deliveries, two after a 500")
+
+    def grown():
+        now = scrape(svc)
+        ok = now.get('brobygger_webhook_deliveries_total{outcome="succeeded"}', 0) - before.get(
+            'brobygger_webhook_deliveries_total{outcome="succeeded"}', 0)
+        bad = now.get('brobygger_webhook_deliveries_total{outcome="status"}', 0) - before.get(
+            'brobygger_webhook_deliveries_total{outcome="status"}', 0)
+        return (ok, bad) == (3, 2) and now
+    now = wait_until(grown, what="the attempts on /metrics")
+    count = "brobygger_webhook_delivery_seconds_count"
+    assert now[count] - before.get(count, 0) == 5
+    assert now['brobygger_webhook_delivery_seconds_bucket{le="+Inf"}'] == now[count]
+    assert now["brobygger_webhook_delivery_seconds_sum"] > 0
+    labels = {k.partition("{")[2] for k in now if k.startswith("brobygger_webhook_")}
+    assert labels <= {"", 'outcome="succeeded"}', 'outcome="status"}', 'outcome="gone"}',
+                      'outcome="timeout"}', 'outcome="refused"}', 'outcome="error"}'} | {
+        f'le="{b}"}}' for b in ("0.005", "0.01", "0.025", "0.05", "0.1", "0.25", "0.5", "1",
+                                "2.5", "5", "15", "+Inf")}
+    text = rawhttp.metrics(svc.admin_port)[1]
+    assert tenant["slug"] not in text and made["id"] not in text
+    rec.stop()
+
+
 # ---- delivery -----------------------------------------------------------------------------------
 
 def test_a_status_change_arrives_signed_per_standard_webhooks(svc, tenant, db):
@@ -326,7 +407,7 @@ def test_a_receiver_down_then_up_gets_everything_once_per_id(svc, tenant, db):
 def test_a_receiver_failing_half_the_time_gets_everything(svc, tenant, db):
     rec = Receiver(lambda n: (500 if n % 2 == 0 else 204, 0))
     made = create(svc, tenant, rec.url, ["report.ready"])
-    statuses = counted(svc, "attempts:status")
+    statuses = counted(svc, "status")
     sent = [emit(db, tenant, "report.ready", report(i)) for i in range(8)]
     wait_until(lambda: [s for _, s, _ in deliveries(db, tenant, made["id"])] == ["succeeded"] * 8,
                timeout=25, what="every delivery despite the 500s")
@@ -346,7 +427,7 @@ def test_a_receiver_failing_half_the_time_gets_everything(svc, tenant, db):
     # a request whose attempt has no status code, and the delivery is retried like after a 500.
     assert ok == 8 and failed + ok <= len(rec.requests)
     assert failed + ok + len([e for e in everything if e[0] is None]) >= len(rec.requests)
-    wait_until(lambda: counted(svc, "attempts:status") - statuses == failed,
+    wait_until(lambda: counted(svc, "status") - statuses == failed,
                what="the 500s counted in the metrics")
     rec.stop()
 
@@ -385,6 +466,27 @@ def test_events_about_one_candidate_arrive_in_commit_order(svc, tenant, db):
     rec.stop()
 
 
+def test_an_event_waits_for_the_retry_of_an_earlier_one_of_its_candidate(svc, tenant, db):
+    """An event committed while an earlier one about its candidate waits for its retry is not
+    sent ahead of it, though the endpoint has room: the dispatch makes it pending, not leased."""
+    rec = Receiver(lambda n: (500 if n < 2 else 200, 0))  # two retries: time to see one wait
+    made = create(svc, tenant, rec.url, ["match.status_changed"])
+    cand, org = str(uuid.uuid4()), str(uuid.uuid4())
+
+    def change(status):
+        return emit(db, tenant, "match.status_changed", {
+            "match_id": str(uuid.uuid4()), "candidate_id": cand, "organization_id": org,
+            "status": status})
+    first = change("presented")
+    wait_until(lambda: [(e, s) for e, s, _ in deliveries(db, tenant, made["id"])] ==
+               [(first, "pending")], interval=0.02, what="a failed attempt and its retry waiting")
+    second = change("interested")
+    wait_until(lambda: [s for _, s, _ in deliveries(db, tenant, made["id"])] ==
+               ["succeeded"] * 2, what="both deliveries")
+    assert rec.ids() == [first, first, first, second]
+    rec.stop()
+
+
 def dispatched(db, tenant, event_id):
     with db.cursor() as cur:
         cur.execute(f"SELECT dispatched_at IS NOT NULL FROM {tenant['schema']}.outbox WHERE "
@@ -395,7 +497,7 @@ def dispatched(db, tenant, event_id):
 def test_gone_disables_at_once_and_tells_the_other_endpoints(svc, tenant, db):
     gone, other = Receiver(lambda n: (410, 0)), Receiver()
     made = create(svc, tenant, gone.url, ["report.ready"])
-    gones = counted(svc, "attempts:gone")
+    gones = counted(svc, "gone")
     watcher = create(svc, tenant, other.url, ["webhook.disabled"])
     emit(db, tenant, "report.ready", report(1))
     wait_until(lambda: len(other.requests) == 1, what="webhook.disabled")
@@ -409,7 +511,7 @@ def test_gone_disables_at_once_and_tells_the_other_endpoints(svc, tenant, db):
     wait_until(lambda: dispatched(db, tenant, later), what="the later event dispatched")
     assert len(gone.requests) == 1  # one 410 and nothing more
     assert [s for _, s, _ in deliveries(db, tenant, made["id"])] == ["failed"]
-    wait_until(lambda: counted(svc, "attempts:gone") - gones == 1, what="the 410 counted")
+    wait_until(lambda: counted(svc, "gone") - gones == 1, what="the 410 counted")
     gone.stop()
     other.stop()
 

@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <time.h>
 
 #include "common/db.h"
@@ -29,17 +30,23 @@
 #define BRO_DELIVER_DISPATCH     1000 /* outbox rows dispatched per transaction at most */
 #define BRO_DELIVER_POLL_MS      100  /* longest wait, so stop and due times are noticed */
 #define BRO_DELIVER_BLOCKED_MS   250  /* re-check of a tenant whose due rows wait on others */
+#define BRO_DELIVER_TAKEN_MS     5    /* next try of a tenant another worker was leasing for */
 
-/* A tenant the thread knows of: when it next has work (unix ms; 0: nothing known). */
+/* A tenant the thread knows of: when it next has work. */
 typedef struct bro_deliver_tenant {
     char slug[40];
-    int64_t due_ms;
+    int64_t due_ms;       /* unix ms of its next turn; 0: nothing known */
+    int64_t lease_end_ms; /* unix ms its first lease runs out, as last seen; 0: none seen */
+    int expire;           /* 1: look for leases that ran out at the next turn (a sweep asked) */
 } bro_deliver_tenant;
 
 /* One attempt in flight. */
 typedef struct bro_deliver_xfer {
     CURL *h;                                     /* owned */
-    struct curl_slist *headers, *resolve;        /* owned */
+    struct curl_slist *headers;                  /* owned */
+    const bro_ssrf_policy *policy;               /* the module's address rules, borrowed */
+    int https;                                   /* 1: the URL is https */
+    char refused[128];                           /* why an address was refused; "" if none was */
     char *body;                                  /* owned: the signed body */
     char tenant[40];                             /* slug */
     char id[BRO_UUID_LEN + 1];                   /* delivery id */
@@ -49,23 +56,25 @@ typedef struct bro_deliver_xfer {
 } bro_deliver_xfer;
 
 typedef struct bro_deliver {
-    const bro_config *wcfg;      /* the worker's settings (connection strings), borrowed */
-    bro_notify_config cfg;       /* the module's */
-    const bro_seal_key *seal;    /* unseals signing secrets; NULL: stored in clear */
-    volatile sig_atomic_t *stop; /* the worker's stop flag */
-    pthread_t thread;            /* valid when started */
-    int started;                 /* 1 once the thread runs */
-    bro_db *db;                  /* transactions; NULL until connected */
-    CURLM *multi;                /* the transfers */
-    int in_flight;               /* transfers running */
-    bro_deliver_tenant *tenants; /* known tenants, owned */
-    int ntenants;                /* entries used */
-    int64_t next_sweep_ms;       /* when all tenants are looked at again */
-    int64_t next_poll_ms;        /* when bro_store_sql_pending is asked again */
-    json_t *results;             /* slug -> array of finished attempts not yet recorded */
-    char schedule[256];          /* the retry schedule as a PostgreSQL int[] literal */
-    char disable_after[24];      /* cfg.disable_after_ms as text */
-    bro_metrics metrics;         /* attempts per outcome and latency */
+    const bro_config *wcfg;       /* the worker's settings (connection strings), borrowed */
+    bro_notify_config cfg;        /* the module's */
+    const bro_seal_key *seal;     /* unseals signing secrets; NULL: stored in clear */
+    volatile sig_atomic_t *stop;  /* the worker's stop flag */
+    pthread_t thread;             /* valid when started */
+    int started;                  /* 1 once the thread runs */
+    bro_db *db;                   /* transactions; NULL until connected */
+    CURLM *multi;                 /* the transfers */
+    int in_flight;                /* transfers running */
+    bro_deliver_tenant *tenants;  /* known tenants, owned */
+    int ntenants;                 /* entries used */
+    int64_t next_sweep_ms;        /* when all tenants are looked at again */
+    int64_t next_poll_ms;         /* when bro_store_sql_pending is asked again */
+    json_t *results;              /* slug -> array of finished attempts not yet recorded */
+    char schedule[256];           /* the retry schedule as a PostgreSQL int[] literal */
+    char disable_after[24];       /* cfg.disable_after_ms as text */
+    bro_metrics metrics;          /* attempts per outcome and latency */
+    int session_set;              /* 1 once bro_deliver_session's settings were made */
+    long long session_reconnects; /* bro_db_reconnects(db) when they were */
 } bro_deliver;
 
 static bro_deliver bro_deliver_ctx; /* the one delivery thread of this process (bro_notify_*) */
@@ -92,6 +101,8 @@ static bro_deliver_tenant *bro_deliver_tenant_get(bro_deliver *d, const char *sl
     bro_deliver_tenant *t = &d->tenants[d->ntenants++];
     snprintf(t->slug, sizeof(t->slug), "%s", slug);
     t->due_ms = 0;
+    t->lease_end_ms = 0;
+    t->expire = 1;
     return t;
 }
 
@@ -112,8 +123,12 @@ static int bro_deliver_sweep_all(bro_deliver *d, bro_err *err)
     if (r == NULL)
         return -1;
     int64_t now = bro_ids_now_ms();
-    for (int i = 0; i < PQntuples(r); i++)
+    for (int i = 0; i < PQntuples(r); i++) {
         bro_deliver_due(d, PQgetvalue(r, i, 0), now);
+        bro_deliver_tenant *t = bro_deliver_tenant_get(d, PQgetvalue(r, i, 0));
+        if (t)
+            t->expire = 1;
+    }
     PQclear(r);
     d->next_sweep_ms = now + d->cfg.sweep_ms;
     return bro_db_commit(d->db, err);
@@ -162,7 +177,6 @@ static void bro_deliver_xfer_free(bro_deliver_xfer *x)
         return;
     curl_easy_cleanup(x->h);
     curl_slist_free_all(x->headers);
-    curl_slist_free_all(x->resolve);
     free(x->body);
     free(x);
 }
@@ -250,18 +264,32 @@ static int bro_deliver_signature(bro_deliver *d, const char *tenant, PGresult *r
     return signed_n > 0 ? 0 : -1;
 }
 
-/* Sets up the easy handle of x for the checked target. */
-static int bro_deliver_easy(bro_deliver *d, bro_deliver_xfer *x, const char *url,
-                            const bro_ssrf_target *t)
+/* libcurl's socket for a new connection: made only when the address it goes to passes the
+ * rules. This is where the delivery-time check happens, after libcurl's own (threaded)
+ * resolution, on the very address connected to, so neither DNS that changed since the endpoint
+ * was saved nor a name that resolves to loopback or a private address reaches anything. A
+ * refused address fails the connection (libcurl tries the host's other addresses). */
+static curl_socket_t bro_deliver_open_socket(void *arg, curlsocktype purpose,
+                                             struct curl_sockaddr *a)
 {
-    char pin[BRO_SSRF_HOST_MAX + BRO_SSRF_ADDR_MAX + 16];
-    snprintf(pin, sizeof(pin), "%s:%d:%s", t->host, t->port, t->addr);
-    x->resolve = curl_slist_append(NULL, pin);
+    bro_deliver_xfer *x = arg;
+    if (purpose != CURLSOCKTYPE_IPCXN)
+        return CURL_SOCKET_BAD;
+    if (bro_ssrf_address_ok(&a->addr, x->policy, x->https, x->refused, sizeof(x->refused)) < 0)
+        return CURL_SOCKET_BAD;
+    return socket(a->family, a->socktype | SOCK_CLOEXEC, a->protocol);
+}
+
+/* Sets up the easy handle of x for url, whose form was checked. */
+static int bro_deliver_easy(bro_deliver *d, bro_deliver_xfer *x, const char *url)
+{
     x->h = curl_easy_init();
-    if (x->h == NULL || x->resolve == NULL)
+    if (x->h == NULL)
         return -1;
     curl_easy_setopt(x->h, CURLOPT_URL, url);
-    curl_easy_setopt(x->h, CURLOPT_RESOLVE, x->resolve);
+    curl_easy_setopt(x->h, CURLOPT_PROXY, ""); /* no proxy from the environment: direct only */
+    curl_easy_setopt(x->h, CURLOPT_OPENSOCKETFUNCTION, bro_deliver_open_socket);
+    curl_easy_setopt(x->h, CURLOPT_OPENSOCKETDATA, x);
     curl_easy_setopt(x->h, CURLOPT_PROTOCOLS_STR, "http,https");
     curl_easy_setopt(x->h, CURLOPT_FOLLOWLOCATION, 0L);
     curl_easy_setopt(x->h, CURLOPT_NOSIGNAL, 1L);
@@ -278,17 +306,17 @@ static int bro_deliver_easy(bro_deliver *d, bro_deliver_xfer *x, const char *url
     return curl_multi_add_handle(d->multi, x->h) == CURLM_OK ? 0 : -1;
 }
 
-/* Starts the attempt of leased row `row`, or records at once why it could not start. */
+/* Starts the attempt of leased row `row`, or records at once why it could not start. No DNS
+ * here: libcurl resolves asynchronously, and the address is checked as it connects. */
 static void bro_deliver_start(bro_deliver *d, const char *tenant, PGresult *r, int row)
 {
     const char *id = PQgetvalue(r, row, BRO_STORE_ID), *url = PQgetvalue(r, row, BRO_STORE_URL);
     bro_ssrf_target t;
-    int unresolved = 0;
     char why[128];
-    if (bro_ssrf_check(url, &d->cfg.policy, &t, &unresolved, why, sizeof(why)) < 0) {
+    if (bro_ssrf_precheck(url, &d->cfg.policy, &t, why, sizeof(why)) < 0) {
         char error[160];
-        snprintf(error, sizeof(error), "%s: %s", unresolved ? "dns" : "refused", why);
-        bro_metrics_count(&d->metrics, unresolved ? BRO_METRICS_ERROR : BRO_METRICS_REFUSED, 0);
+        snprintf(error, sizeof(error), "refused: %s", why);
+        bro_metrics_count(&d->metrics, BRO_METRICS_REFUSED, 0);
         bro_deliver_result(d, tenant, id, 0, 0, NULL, error);
         return;
     }
@@ -297,6 +325,8 @@ static void bro_deliver_start(bro_deliver *d, const char *tenant, PGresult *r, i
         return; /* its lease runs out and it is tried again */
     snprintf(x->tenant, sizeof(x->tenant), "%s", tenant);
     snprintf(x->id, sizeof(x->id), "%s", id);
+    x->policy = &d->cfg.policy;
+    x->https = t.https;
     x->body = strdup(PQgetvalue(r, row, BRO_STORE_BODY));
     const char *msg_id = PQgetvalue(r, row, BRO_STORE_EVENT_ID);
     long long ts = (long long)time(NULL);
@@ -312,7 +342,7 @@ static void bro_deliver_start(bro_deliver *d, const char *tenant, PGresult *r, i
         if (ok)
             x->headers = next;
     }
-    if (!ok || bro_deliver_easy(d, x, url, &t) < 0) {
+    if (!ok || bro_deliver_easy(d, x, url) < 0) {
         bro_deliver_result(d, tenant, id, 0, 0, NULL, ok ? "could not start" : "cannot sign");
         bro_deliver_xfer_free(x);
         return;
@@ -363,58 +393,114 @@ static void bro_deliver_flush(bro_deliver *d)
 
 /* ---- one tenant's turn --------------------------------------------------------------------- */
 
-/* Records finished attempts, dispatches, frees expired leases, leases what is due and starts it,
- * and learns when the tenant is next due; one transaction. Returns 0, or -1 with err set. */
-static int bro_deliver_turn(bro_deliver *d, bro_deliver_tenant *t, bro_err *err)
+/* Frees leases that ran out, when one may have: the tenant's first lease end has passed, or
+ * a sweep asked (another worker's lease may have run out unseen). */
+static int bro_deliver_expire(bro_deliver *d, bro_deliver_tenant *t, bro_err *err)
 {
-    char key[80], limit[16], lease[16], cap[16], dispatch[16];
-    snprintf(key, sizeof(key), "notify.dispatch:%s", t->slug);
-    snprintf(limit, sizeof(limit), "%d",
-             d->cfg.in_flight - d->in_flight < BRO_DELIVER_LEASE_BATCH
-                 ? d->cfg.in_flight - d->in_flight
-                 : BRO_DELIVER_LEASE_BATCH);
-    snprintf(lease, sizeof(lease), "%d", d->cfg.timeout_ms + d->cfg.connect_timeout_ms + 1000);
-    snprintf(cap, sizeof(cap), "%d", d->cfg.endpoint_in_flight);
-    snprintf(dispatch, sizeof(dispatch), "%d", BRO_DELIVER_DISPATCH);
-    if (bro_db_begin(d->db, t->slug, err) < 0 || bro_deliver_record(d, t->slug, err) < 0)
-        return -1;
-    const char *p1[] = {key};
-    PGresult *r = bro_db_exec(d->db, bro_store_sql_dispatch_lock, 1, p1, err);
+    int64_t now = bro_ids_now_ms();
+    if (!t->expire && (t->lease_end_ms == 0 || now < t->lease_end_ms))
+        return 0;
+    PGresult *r = bro_db_exec(d->db, bro_store_sql_expired, 0, NULL, err);
     if (r == NULL)
         return -1;
-    int mine = PQgetvalue(r, 0, 0)[0] == 't';
     PQclear(r);
-    const char *p2[] = {dispatch};
-    if (mine && (r = bro_db_exec(d->db, bro_store_sql_dispatch, 1, p2, err)) == NULL)
-        return -1;
-    int more = mine && atoi(PQcmdTuples(r)) > 0;
-    if (mine)
-        PQclear(r);
-    if ((r = bro_db_exec(d->db, bro_store_sql_expired, 0, NULL, err)) == NULL)
-        return -1;
-    PQclear(r);
-    const char *p3[] = {limit, lease, cap, t->slug};
-    if ((r = bro_db_exec(d->db, bro_store_sql_lease, 4, p3, err)) == NULL)
-        return -1;
+    t->expire = 0;
+    return 0;
+}
+
+/* After a turn that started nothing: when the tenant is next due, and its first lease end. */
+static int bro_deliver_next_due(bro_deliver *d, bro_deliver_tenant *t, bro_err *err)
+{
     PGresult *due = bro_db_exec(d->db, bro_store_sql_next_due, 0, NULL, err);
-    if (due == NULL || bro_db_commit(d->db, err) < 0) {
-        PQclear(r);
-        PQclear(due);
+    if (due == NULL)
         return -1;
-    }
     int64_t now = bro_ids_now_ms();
     t->due_ms = 0;
     if (!PQgetisnull(due, 0, 0)) {
         int64_t at = atoll(PQgetvalue(due, 0, 0));
         t->due_ms = at > now ? at : now + BRO_DELIVER_BLOCKED_MS;
     }
-    if (more || PQntuples(r) > 0)
-        t->due_ms = now; /* there may be more than one batch */
-    for (int i = 0; i < PQntuples(r); i++)
-        bro_deliver_start(d, t->slug, r, i);
+    t->lease_end_ms = PQgetisnull(due, 0, 1) ? 0 : atoll(PQgetvalue(due, 0, 1));
+    if (t->lease_end_ms && (t->due_ms == 0 || t->lease_end_ms < t->due_ms))
+        t->due_ms = t->lease_end_ms > now ? t->lease_end_ms : now;
     PQclear(due);
-    PQclear(r);
     return 0;
+}
+
+/* One transaction: records the tenant's finished attempts; then, when this worker is the
+ * tenant's leaser for now (a try-lock, so a turn never waits for another worker's), frees
+ * expired leases and leases and dispatches in one statement (bro_store_sql_turn). Returns 0, or
+ * -1 with err set; on success *lease holds what to start (NULL when another worker leases). */
+static int bro_deliver_turn_sql(bro_deliver *d, bro_deliver_tenant *t, PGresult **lease,
+                                bro_err *err)
+{
+    char key[80], limit[16], ms[16], cap[16], dispatch[16];
+    int n = d->cfg.in_flight - d->in_flight;
+    snprintf(key, sizeof(key), "notify.turn:%s", t->slug);
+    snprintf(limit, sizeof(limit), "%d", n < BRO_DELIVER_LEASE_BATCH ? n : BRO_DELIVER_LEASE_BATCH);
+    snprintf(ms, sizeof(ms), "%d", d->cfg.timeout_ms + d->cfg.connect_timeout_ms + 1000);
+    snprintf(cap, sizeof(cap), "%d", d->cfg.endpoint_in_flight);
+    /* Outbox rows read per turn: at most as many as deliveries may start, as each makes at least
+     * one delivery or none. */
+    snprintf(dispatch, sizeof(dispatch), "%d", n < BRO_DELIVER_DISPATCH ? n : BRO_DELIVER_DISPATCH);
+    if (bro_db_begin(d->db, t->slug, err) < 0)
+        return -1;
+    const char *p1[] = {key};
+    PGresult *r = bro_db_exec(d->db, bro_store_sql_turn_lock, 1, p1, err);
+    if (r == NULL)
+        return -1;
+    int mine = PQgetvalue(r, 0, 0)[0] == 't';
+    PQclear(r);
+    if (bro_deliver_record(d, t->slug, err) < 0)
+        return -1;
+    if (!mine) {
+        t->due_ms = bro_ids_now_ms() + BRO_DELIVER_TAKEN_MS;
+        return bro_db_commit(d->db, err);
+    }
+    if (bro_deliver_expire(d, t, err) < 0)
+        return -1;
+    const char *p2[] = {limit, ms, cap, t->slug, dispatch};
+    if ((*lease = bro_db_exec(d->db, bro_store_sql_turn, 5, p2, err)) == NULL)
+        return -1;
+    int rows = PQntuples(*lease);
+    int taken = rows > 0 ? atoi(PQgetvalue(*lease, rows - 1, BRO_STORE_DISPATCHED)) : 0;
+    if (rows > 1 || taken > 0)
+        t->due_ms = bro_ids_now_ms(); /* there may be more than one batch */
+    else if (bro_deliver_next_due(d, t, err) < 0)
+        return -1;
+    return bro_db_commit(d->db, err);
+}
+
+/* One tenant's turn: its SQL, then the attempts it leased start. Returns 0, or -1 with err. */
+static int bro_deliver_turn(bro_deliver *d, bro_deliver_tenant *t, bro_err *err)
+{
+    PGresult *lease = NULL;
+    int rc = bro_deliver_turn_sql(d, t, &lease, err);
+    for (int i = 0; rc == 0 && i < PQntuples(lease) - 1; i++) /* the last row: the count */
+        bro_deliver_start(d, t->slug, lease, i);
+    PQclear(lease);
+    return rc;
+}
+
+/* The outcome of a finished transfer, and its error text (NULL when there was an answer). */
+static bro_metrics_outcome bro_deliver_outcome(const bro_deliver_xfer *x, CURLcode rc, long code,
+                                               char *error, size_t n)
+{
+    if (rc == CURLE_OK) {
+        error[0] = '\0';
+        return code >= 200 && code < 300 ? BRO_METRICS_SUCCEEDED
+               : code == 410             ? BRO_METRICS_GONE
+                                         : BRO_METRICS_STATUS;
+    }
+    if (x->refused[0] && rc == CURLE_COULDNT_CONNECT) {
+        snprintf(error, n, "refused: %s", x->refused);
+        return BRO_METRICS_REFUSED;
+    }
+    snprintf(error, n, "%s",
+             rc == CURLE_OPERATION_TIMEDOUT     ? "timeout"
+             : rc == CURLE_COULDNT_RESOLVE_HOST ? "dns: the URL's host does not resolve"
+                                                : curl_easy_strerror(rc));
+    return rc == CURLE_OPERATION_TIMEDOUT ? BRO_METRICS_TIMEOUT : BRO_METRICS_ERROR;
 }
 
 /* Collects the transfers that ended. */
@@ -429,20 +515,12 @@ static void bro_deliver_reap(bro_deliver *d)
         long code = 0;
         if (m->data.result == CURLE_OK)
             curl_easy_getinfo(m->easy_handle, CURLINFO_RESPONSE_CODE, &code);
-        const char *error = m->data.result == CURLE_OK ? NULL
-                            : m->data.result == CURLE_OPERATION_TIMEDOUT
-                                ? "timeout"
-                                : curl_easy_strerror(m->data.result);
+        char error[160];
+        bro_metrics_outcome o = bro_deliver_outcome(x, m->data.result, code, error, sizeof(error));
         long ms = (long)(bro_ids_now_ms() - x->started_ms);
-        bro_metrics_count(&d->metrics,
-                          m->data.result == CURLE_OPERATION_TIMEDOUT ? BRO_METRICS_TIMEOUT
-                          : m->data.result != CURLE_OK               ? BRO_METRICS_ERROR
-                          : code >= 200 && code < 300                ? BRO_METRICS_SUCCEEDED
-                          : code == 410                              ? BRO_METRICS_GONE
-                                                                     : BRO_METRICS_STATUS,
-                          ms);
+        bro_metrics_count(&d->metrics, o, ms);
         bro_deliver_result(d, x->tenant, x->id, code, ms, x->response_len ? x->response : NULL,
-                           error);
+                           error[0] ? error : NULL);
         curl_multi_remove_handle(d->multi, m->easy_handle);
         bro_deliver_xfer_free(x);
         d->in_flight--;
@@ -483,8 +561,38 @@ static int bro_deliver_wait_ms(const bro_deliver *d)
     return next > now ? (int)(next - now) : 0;
 }
 
+/* The delivery thread's session settings, set again after a reconnect (the runtime's
+ * connection options cannot carry them: bro_db_connect passes options of its own, which replace
+ * any in the connection string).
+ *
+ * Commits that do not wait for the disk: every transaction here is safe to lose in a database
+ * crash: an undone dispatch is dispatched again, an undone lease leased again, an undone result
+ * tried again, each with the same webhook-id, which is what receivers deduplicate on; a lost
+ * commit never loses an event, whose outbox row was committed durably by the module that wrote
+ * it. Generic plans: the thread runs the same few statements many times a second with values
+ * (limits, caps) that never change a plan, and planning the turn statement afresh each time
+ * cost more than running it. */
+static void bro_deliver_session(bro_deliver *d)
+{
+    if (d->session_set && bro_db_reconnects(d->db) == d->session_reconnects)
+        return;
+    bro_err err = {0};
+    PGresult *r = NULL;
+    if (bro_db_begin(d->db, NULL, &err) < 0 ||
+        (r = bro_db_exec(d->db, bro_store_sql_session, 0, NULL, &err)) == NULL ||
+        bro_db_commit(d->db, &err) < 0) {
+        bro_db_rollback(d->db);
+        bro_log_warn(NULL, "notify: session settings not made: %s", err.msg);
+    } else {
+        d->session_set = 1;
+        d->session_reconnects = bro_db_reconnects(d->db);
+    }
+    PQclear(r);
+}
+
 static void bro_deliver_round(bro_deliver *d)
 {
+    bro_deliver_session(d);
     bro_err err = {0};
     if (bro_deliver_poll(d, &err) < 0) {
         bro_db_rollback(d->db);
@@ -505,28 +613,12 @@ static void bro_deliver_round(bro_deliver *d)
     bro_metrics_flush(&d->metrics, d->wcfg->redis);
 }
 
-/* The delivery thread's own connection string: the worker's, with commits that do not wait
- * for the disk. Every transaction here is safe to lose in a database crash: an undone dispatch
- * is dispatched again, an undone lease leased again, an undone result tried again, each with the
- * same webhook-id, which is what receivers deduplicate on; a lost commit never loses an event,
- * whose outbox row was committed durably by the module that wrote it. */
-static void bro_deliver_conninfo(const char *pg, char *out, size_t n)
-{
-    if (strncmp(pg, "postgres://", 11) == 0 || strncmp(pg, "postgresql://", 13) == 0)
-        snprintf(out, n, "%s%soptions=-csynchronous_commit%%3Doff", pg,
-                 strchr(pg, '?') ? "&" : "?");
-    else
-        snprintf(out, n, "%s options='-c synchronous_commit=off'", pg);
-}
-
 static void *bro_deliver_main(void *arg)
 {
     bro_deliver *d = arg;
-    char conninfo[sizeof(d->wcfg->pg) + 64];
-    bro_deliver_conninfo(d->wcfg->pg, conninfo, sizeof(conninfo));
     for (int attempt = 1; d->db == NULL && !*d->stop; attempt++) {
         bro_err err = {0};
-        d->db = bro_db_connect(conninfo, &err);
+        d->db = bro_db_connect(d->wcfg->pg, &err);
         if (d->db == NULL) {
             bro_log_warn(NULL, "notify: not connected yet (%s), retrying", err.msg);
             struct timespec ts = {0, 200 * 1000000L};

@@ -8,16 +8,17 @@
 #include "common/ids.h"
 #include "common/log.h"
 
-#define BRO_METRICS_KEY      "bro:metrics:notify"
+#define BRO_METRICS_KEY      "bro:metrics" /* the fleet's hash, which /metrics renders */
 #define BRO_METRICS_EVERY_MS 1000
 
+/* Fields "w|<outcome>": brobygger_webhook_deliveries_total{outcome} (services/gateway/fleet.c). */
 static const char *const bro_metrics_names[BRO_METRICS__COUNT] = {
-    "attempts:succeeded", "attempts:gone",    "attempts:status",
-    "attempts:timeout",   "attempts:refused", "attempts:error"};
+    "w|succeeded", "w|gone", "w|status", "w|timeout", "w|refused", "w|error"};
 
-/* Upper bounds of the latency buckets in ms; the last catches the rest. */
-static const long bro_metrics_bounds_ms[BRO_METRICS_BUCKETS] = {10,  25,   50,   100,
-                                                                250, 1000, 5000, -1};
+/* Upper bounds of the latency buckets in ms ("l|<index>", the last "l|inf"); fleet.c renders
+ * them as seconds and must list the same. */
+static const long bro_metrics_bounds_ms[BRO_METRICS_BUCKETS] = {5,   10,   25,   50,   100,   250,
+                                                                500, 1000, 2500, 5000, 15000, -1};
 
 void bro_metrics_count(bro_metrics *m, bro_metrics_outcome outcome, long latency_ms)
 {
@@ -73,15 +74,15 @@ void bro_metrics_flush(bro_metrics *m, const char *redis_url)
     for (int b = 0; b < BRO_METRICS_BUCKETS; b++) {
         char field[40];
         if (bro_metrics_bounds_ms[b] < 0)
-            snprintf(field, sizeof(field), "latency_ms:le:inf");
+            snprintf(field, sizeof(field), "l|inf");
         else
-            snprintf(field, sizeof(field), "latency_ms:le:%ld", bro_metrics_bounds_ms[b]);
+            snprintf(field, sizeof(field), "l|%d", b);
         if (m->buckets[b])
             sent += redisAppendCommand(c, "HINCRBY %s %s %lld", BRO_METRICS_KEY, field,
                                        (long long)m->buckets[b]) == REDIS_OK;
     }
     if (m->latency_sum_ms)
-        sent += redisAppendCommand(c, "HINCRBY %s latency_ms:sum %lld", BRO_METRICS_KEY,
+        sent += redisAppendCommand(c, "HINCRBY %s l|sum_ms %lld", BRO_METRICS_KEY,
                                    (long long)m->latency_sum_ms) == REDIS_OK;
     int ok = 1;
     for (int i = 0; i < sent; i++) {

@@ -1,6 +1,7 @@
 /* The notify module's counters: attempts per outcome and their latency, summed in the delivery
- * thread and added to the Redis hash bro:metrics:notify about once a second (HINCRBY, so every
- * worker adds to the same totals), where /metrics and dashboards read them. Counts only: no
+ * thread and added to the fleet's Redis hash bro:metrics about once a second (HINCRBY, so every
+ * worker adds to the same totals), which every gateway renders on /metrics as
+ * brobygger_webhook_deliveries_total and brobygger_webhook_delivery_seconds. Counts only: no
  * tenant, URL or payload is ever a field. */
 #ifndef BRO_NOTIFY_METRICS_H
 #define BRO_NOTIFY_METRICS_H
@@ -19,7 +20,7 @@ typedef enum bro_metrics_outcome {
     BRO_METRICS__COUNT
 } bro_metrics_outcome;
 
-#define BRO_METRICS_BUCKETS 8 /* latency buckets, see bro_metrics_bounds_ms */
+#define BRO_METRICS_BUCKETS 12 /* latency buckets, see bro_metrics_bounds_ms */
 
 typedef struct bro_metrics {
     int64_t outcomes[BRO_METRICS__COUNT]; /* attempts not yet added to Redis */

@@ -1,6 +1,7 @@
-/* SSRF rules for webhook URLs. A host is resolved once per check and every address it has must
- * pass, since a client may connect to any of them; the caller pins the connection to the
- * address checked, so DNS that changes between check and connect (rebinding) cannot move it. */
+/* SSRF rules for webhook URLs. At creation a host is resolved and every address it has must
+ * pass, since a client may connect to any of them; at delivery the URL's form is checked first
+ * and then each address the client is about to connect to, so DNS that changes in between
+ * (rebinding) cannot move a connection to an address the rules refuse. */
 #include "notify/ssrf.h"
 
 #include <arpa/inet.h>
@@ -146,10 +147,9 @@ static int bro_ssrf_allowed(bro_ssrf_class c, const bro_ssrf_policy *p)
     }
 }
 
-int bro_ssrf_check(const char *url, const bro_ssrf_policy *policy, bro_ssrf_target *t,
-                   int *unresolved, char *msg, size_t msglen)
+int bro_ssrf_precheck(const char *url, const bro_ssrf_policy *policy, bro_ssrf_target *t, char *msg,
+                      size_t msglen)
 {
-    *unresolved = 0;
     if (bro_ssrf_parse(url, t, msg, msglen) < 0)
         return -1;
     /* http goes to loopback alone: a name that is not loopback by itself is refused before
@@ -158,6 +158,35 @@ int bro_ssrf_check(const char *url, const bro_ssrf_policy *policy, bro_ssrf_targ
                        (strcmp(t->host, "localhost") == 0 || strncmp(t->host, "127.", 4) == 0 ||
                         strcmp(t->host, "::1") == 0)))
         return bro_ssrf_fail(msg, msglen, "must be an https:// URL");
+    return 0;
+}
+
+/* Why class c is refused, for msg. */
+static const char *bro_ssrf_why(bro_ssrf_class c)
+{
+    return c == BRO_SSRF_LOOPBACK   ? "the URL's host is a loopback address"
+           : c == BRO_SSRF_METADATA ? "the URL's host is a cloud metadata address"
+           : c == BRO_SSRF_PUBLIC   ? "the URL's host is refused"
+                                    : "the URL's host is a private, link-local or reserved address";
+}
+
+int bro_ssrf_address_ok(const struct sockaddr *sa, const bro_ssrf_policy *policy, int https,
+                        char *msg, size_t msglen)
+{
+    bro_ssrf_class c = bro_ssrf_classify(sa);
+    if (!bro_ssrf_allowed(c, policy))
+        return bro_ssrf_fail(msg, msglen, bro_ssrf_why(c));
+    if (!https && !(c == BRO_SSRF_LOOPBACK && policy->allow_loopback))
+        return bro_ssrf_fail(msg, msglen, "must be an https:// URL");
+    return 0;
+}
+
+int bro_ssrf_check(const char *url, const bro_ssrf_policy *policy, bro_ssrf_target *t,
+                   int *unresolved, char *msg, size_t msglen)
+{
+    *unresolved = 0;
+    if (bro_ssrf_precheck(url, policy, t, msg, msglen) < 0)
+        return -1;
     struct addrinfo hints = {0}, *res = NULL;
     hints.ai_family = AF_UNSPEC;
     hints.ai_socktype = SOCK_STREAM;
@@ -167,21 +196,9 @@ int bro_ssrf_check(const char *url, const bro_ssrf_policy *policy, bro_ssrf_targ
         *unresolved = 1;
         return bro_ssrf_fail(msg, msglen, "the URL's host does not resolve");
     }
-    int rc = 0, all_loopback = 1;
-    for (struct addrinfo *ai = res; ai && rc == 0; ai = ai->ai_next) {
-        bro_ssrf_class c = bro_ssrf_classify(ai->ai_addr);
-        all_loopback &= c == BRO_SSRF_LOOPBACK;
-        if (!bro_ssrf_allowed(c, policy))
-            rc = bro_ssrf_fail(msg, msglen,
-                               c == BRO_SSRF_LOOPBACK ? "the URL's host is a loopback address"
-                               : c == BRO_SSRF_METADATA
-                                   ? "the URL's host is a cloud metadata address"
-                               : c == BRO_SSRF_PUBLIC ? "the URL's host is refused"
-                                                      : "the URL's host is a private, link-local "
-                                                        "or reserved address");
-    }
-    if (rc == 0 && !t->https && !(all_loopback && policy->allow_loopback))
-        rc = bro_ssrf_fail(msg, msglen, "must be an https:// URL");
+    int rc = 0;
+    for (struct addrinfo *ai = res; ai && rc == 0; ai = ai->ai_next)
+        rc = bro_ssrf_address_ok(ai->ai_addr, policy, t->https, msg, msglen);
     if (rc == 0) {
         const void *a = res->ai_family == AF_INET
                             ? (const void *)&((struct sockaddr_in *)res->ai_addr)->sin_addr

@@ -119,12 +119,40 @@ static void test_the_check_follows_the_policy(void **state)
     assert_string_equal(t.addr, "[::1]");
 }
 
+/* The delivery's two steps: the URL's form without DNS, then each address connected to. */
+static void test_the_delivery_checks_form_then_address(void **state)
+{
+    (void)state;
+    bro_ssrf_target t;
+    char msg[128];
+    bro_ssrf_policy strict = {0, 0}, loopback = {1, 0};
+    /* A name passes the form whatever it resolves to; no DNS is asked. */
+    assert_int_equal(bro_ssrf_precheck("https://localhost:9/h", &strict, &t, msg, sizeof(msg)), 0);
+    assert_string_equal(t.addr, "");
+    assert_int_equal(bro_ssrf_precheck("http://localhost:9/h", &strict, &t, msg, sizeof(msg)), -1);
+    assert_string_equal(msg, "must be an https:// URL");
+    assert_int_equal(bro_ssrf_precheck("http://localhost:9/h", &loopback, &t, msg, sizeof(msg)), 0);
+    assert_int_equal(bro_ssrf_precheck("http://example.no/h", &loopback, &t, msg, sizeof(msg)), -1);
+    struct sockaddr_in a = {0};
+    a.sin_family = AF_INET;
+    assert_int_equal(inet_pton(AF_INET, "127.0.0.1", &a.sin_addr), 1);
+    const struct sockaddr *sa = (const struct sockaddr *)&a;
+    assert_int_equal(bro_ssrf_address_ok(sa, &strict, 1, msg, sizeof(msg)), -1);
+    assert_string_equal(msg, "the URL's host is a loopback address");
+    assert_int_equal(bro_ssrf_address_ok(sa, &loopback, 0, msg, sizeof(msg)), 0);
+    assert_int_equal(inet_pton(AF_INET, "93.184.216.34", &a.sin_addr), 1);
+    assert_int_equal(bro_ssrf_address_ok(sa, &loopback, 1, msg, sizeof(msg)), 0);
+    assert_int_equal(bro_ssrf_address_ok(sa, &loopback, 0, msg, sizeof(msg)), -1);
+    assert_string_equal(msg, "must be an https:// URL"); /* a name that resolved elsewhere */
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_addresses_are_classified),
         cmocka_unit_test(test_url_forms),
         cmocka_unit_test(test_the_check_follows_the_policy),
+        cmocka_unit_test(test_the_delivery_checks_form_then_address),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
