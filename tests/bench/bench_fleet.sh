@@ -72,6 +72,7 @@ bro_say "seeding: tenant bench ($CANDIDATES candidates)"
 "$BIN/brobygger-admin" migrate >/dev/null
 "$BIN/brobygger-admin" tenant create --slug bench --name "Bench" --kommunenummer 9999 >/dev/null
 KEY=$("$BIN/brobygger-admin" key issue --tenant bench --role coordinator | tail -n 1)
+ADMIN_KEY=$("$BIN/brobygger-admin" key issue --tenant bench --role tenant_admin | tail -n 1)
 { printf 'SET search_path = t_bench, public;\n\\set seed 0.42\n\\set cands %s\n' "$CANDIDATES"
   printf '\\set journal %s\n\\set orgs 20\n\\set openings 50\n' "$CANDIDATES"
   printf '\\i %s\n' "$HERE/seed_records.sql"; } | psql_admin -o /dev/null -v base="$(date -u +%FT%TZ)"
@@ -107,10 +108,13 @@ busy_matching() {
 }
 busy_notify() {
   local hook
-  hook=$(curl -s -H "Authorization: Bearer $KEY" -H "Content-Type: application/json" \
+  hook=$(curl -s -H "Authorization: Bearer $ADMIN_KEY" -H "Content-Type: application/json" \
     -d '{"url":"http://127.0.0.1:9/hook","events":["candidate.status_changed"]}' \
     "http://127.0.0.1:$GW_PORT/v1/webhooks" | sed -n 's/.*"id":"\([^"]*\)".*/\1/p')
-  while :; do api -X POST "http://127.0.0.1:$GW_PORT/v1/webhooks/$hook/ping" >/dev/null; done
+  while :; do
+    curl -s -o /dev/null -H "Authorization: Bearer $ADMIN_KEY" -X POST \
+      "http://127.0.0.1:$GW_PORT/v1/webhooks/$hook/ping"
+  done
 }
 busy_reports() {
   while :; do api -X POST -H "Content-Type: application/json" \
