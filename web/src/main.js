@@ -132,8 +132,7 @@ async function route() {
     return;
   }
   const main = layout(r);
-  const title = `${r.title} – Brobygger`;
-  document.title = title;
+  document.title = `${r.title} – Brobygger`;
   // A page puts its heading in place before it waits for the API, so focus can go there at
   // once (Tab then starts from it, not from the top), and again after the render only if the
   // person has not moved it meanwhile.
@@ -148,7 +147,7 @@ async function route() {
   }
   if (mine !== navigation) return;
   if (focusUntouched(main, left)) focusHeading(main);
-  announce(`${title} er lastet.`);
+  announce(`${document.title} er lastet.`); // a page may name itself (a candidate's page does)
   performance.mark("app-ready");
 }
 
