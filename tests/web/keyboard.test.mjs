@@ -103,7 +103,7 @@ test("sign in, register a candidate and write the journal by keyboard alone", as
   await tabTo(page, (f) => f.tag === "button" && f.text === "Legg til i journalen");
   await page.keyboard.press("Enter");
   await page.locator("#s-journal", { hasText: "Ringte og avtalte møte." }).waitFor();
-  const said = await page.locator("#status-region").textContent();
-  assert.match(said, /lagt til i journalen/);
+  // the live region speaks a moment after the change (a new text node, so a repeat is read too)
+  await page.waitForFunction(() => /lagt til i journalen/.test(document.getElementById("status-region").textContent));
   assert.deepEqual(page.errors, []);
 });
