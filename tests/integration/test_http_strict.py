@@ -224,7 +224,7 @@ def test_head_is_get_without_the_body(edge, tenants, candidate_id, target, auth)
     ("PUT", "/healthz", {"GET", "HEAD"}),
     ("PUT", "/v1/candidates", {"GET", "HEAD", "POST"}),
     ("DELETE", "/v1/openapi.json", {"GET", "HEAD"}),
-    ("GET", "/v1/keys", {"POST"}),
+    ("GET", "/v1/admin/tenants/ringerike/keys", {"POST"}),
 ], ids=["healthz", "candidates", "openapi", "post-only"])
 def test_405_allow_lists_head_with_get(edge, method, target, allow):
     with rh.Conn(edge.port) as c:

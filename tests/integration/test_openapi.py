@@ -278,6 +278,8 @@ def test_operations_answer_as_documented(service, tenants, doc):
     assert_documented(doc, "POST", "/v1/keys", r, key)
     r = service.api(tenants["a"]["tenant_admin"]).delete(f"/v1/keys/{r.json()['id']}")
     assert_documented(doc, "DELETE", "/v1/keys/{key_id}", r)
+    assert_documented(doc, "GET", "/v1/keys", service.api(tenants["a"]["tenant_admin"]).get(
+        "/v1/keys", params={"limit": 5}))
     r = platform.post(f"/v1/admin/tenants/{tenants['b']['slug']}/keys", key)
     assert_documented(doc, "POST", "/v1/admin/tenants/{slug}/keys", r, key)
 

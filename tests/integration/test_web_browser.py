@@ -64,12 +64,7 @@ SANITIZED = os.environ.get("BRO_BUILD_DIR", "").rstrip("/").endswith("-asan")
 @pytest.mark.skipif(not shutil.which("chromium"), reason="Debian's chromium is not installed")
 @pytest.mark.skipif(SANITIZED and not os.environ.get("BRO_WEB_ALL_BUILDS"),
                     reason="browser runs are for the normal build (BRO_WEB_ALL_BUILDS=1: all)")
-@pytest.mark.parametrize("name", [
-    pytest.param(n, marks=pytest.mark.xfail(
-        reason="known bug: the candidate list's late render takes focus away from the form just "
-               "opened, so Tab from its summary starts over at the top of the page",
-        strict=False)) if n == "keyboard.test.mjs" else n
-    for n in WEB_TESTS])
+@pytest.mark.parametrize("name", WEB_TESTS)
 def test_web_page_in_chromium(web_service, people, name):
     service = web_service
     env = {**os.environ, "BRO_WEB_BASE": service.base, "BRO_WEB_PEOPLE": json.dumps(people)}

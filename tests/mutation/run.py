@@ -151,6 +151,11 @@ def copy_tree(dst):
             continue
         os.makedirs(os.path.dirname(os.path.join(dst, rel)), exist_ok=True)
         shutil.copy2(src, os.path.join(dst, rel))
+    # The build runs the web page's build, whose npm packages are ignored files (npm ci puts
+    # them there): the copy borrows the working tree's, unchanged by any break.
+    modules = os.path.join(ROOT, "web", "node_modules")
+    if os.path.isdir(modules) and not os.path.exists(os.path.join(dst, "web", "node_modules")):
+        os.symlink(modules, os.path.join(dst, "web", "node_modules"))
 
 
 def link_node_modules(dst):

@@ -1,6 +1,7 @@
 // The coordinator's page: signs in, then shows the work of the day by hash routes (#/tavle,
 // #/deltakere, #/deltaker/<id>, ...). Each route renders into <main> from the API's answers;
-// focus moves to the new page's heading and a live region says what happened.
+// focus moves to the new page's heading and a live region says what happened, unless the person
+// has moved focus themselves while the page was still loading, or has navigated on.
 import "@digdir/designsystemet-web";
 import { h, clear, heading, announce, p, button } from "./dom.js";
 import { get, del, setCsrf, whenSignedOut, ApiError } from "./api.js";
@@ -28,6 +29,28 @@ const ROUTES = [
 ];
 
 const state = { me: null };
+
+// Each navigation's number: a render that finishes after a newer navigation began is stale and
+// neither moves focus nor speaks.
+let navigation = 0;
+
+// Puts focus on the page's heading, if it has one yet; returns the heading or null.
+function focusHeading(main) {
+  const h1 = main.querySelector("h1");
+  if (!h1) return null;
+  h1.setAttribute("tabindex", "-1");
+  h1.focus();
+  return h1;
+}
+
+// Whether focus is still where the navigation left it: on the heading it focused (left), or,
+// when the page had none yet or replaced it, on the body (the focused element is gone) or
+// <main>. Focus anywhere else was put there by the person (a field, a <summary> opened while
+// the list was still loading), and a late render must leave it there.
+function focusUntouched(main, left) {
+  const el = document.activeElement;
+  return el === left || el === null || el === document.body || el === main || !el.isConnected;
+}
 
 function home(me) {
   if (me.role === "partner") return "#/matching";
@@ -92,7 +115,9 @@ async function route() {
   const hash = location.hash || "";
   if (hash && !hash.startsWith("#/")) return; // an in-page link (error summary, skip link)
   const [path, ...rest] = hash.slice(2).split("/");
+  const mine = ++navigation;
   if (state.me === null) state.me = await loadMe();
+  if (mine !== navigation) return;
   if (!state.me || path === "logg-inn") {
     if (state.me && path === "logg-inn") {
       location.hash = home(state.me);
@@ -108,19 +133,21 @@ async function route() {
   }
   const main = layout(r);
   document.title = `${r.title} – Brobygger`;
+  // A page puts its heading in place before it waits for the API, so focus can go there at
+  // once (Tab then starts from it, not from the top), and again after the render only if the
+  // person has not moved it meanwhile.
+  const rendering = r.render(main, { me: state.me, args: rest.map(decodeURIComponent) });
+  const left = focusHeading(main);
   try {
-    await r.render(main, { me: state.me, args: rest.map(decodeURIComponent) });
+    await rendering;
   } catch (err) {
     if (!(err instanceof ApiError)) throw err;
-    if (err.status === 401) return;
+    if (err.status === 401 || mine !== navigation) return;
     clear(main).append(heading(1, r.title, { tabindex: "-1" }), p(err.missing ? "Denne delen er ikke tilgjengelig ennå." : "Siden kunne ikke lastes. Prøv igjen."));
   }
-  const h1 = main.querySelector("h1");
-  if (h1) {
-    h1.setAttribute("tabindex", "-1");
-    h1.focus();
-  }
-  announce(`${document.title} er lastet.`);
+  if (mine !== navigation) return;
+  if (focusUntouched(main, left)) focusHeading(main);
+  announce(`${document.title} er lastet.`); // a page may name itself (a candidate's page does)
   performance.mark("app-ready");
 }
 

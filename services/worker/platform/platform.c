@@ -1,5 +1,5 @@
-/* Platform jobs: resolving API keys for the gateway, creating and listing tenants, issuing
- * and revoking keys. They run in the platform transaction; tenant creation itself is the
+/* Platform jobs: resolving API keys for the gateway, creating and listing tenants, issuing,
+ * listing and revoking keys. They run in the platform transaction; tenant creation itself is the
  * database function platform.provision_tenant, shared with the admin CLI. */
 
 #include <jansson.h>
@@ -44,6 +44,20 @@ static const char *bro_platform_sql_as_tenant =
 /* ... and back to the workers' own role and the platform schema. */
 static const char *bro_platform_sql_as_platform =
     "SELECT set_config('role', 'none', true), set_config('search_path', 'platform', true)";
+
+/* A tenant's keys for its admin: what each is for and its state, never the secret's hash.
+ * $1 tenant, $2 cursor (the last id of the previous page, or NULL), $3 limit + 1, $4 the times'
+ * to_char format. */
+static const char *bro_platform_sql_key_list =
+    "SELECT json_build_object('id', id, 'role', role, 'label', label,"
+    " 'organization_id', organization_id,"
+    " 'created_at', to_char(created_at AT TIME ZONE 'UTC', $4),"
+    " 'expires_at', to_char(expires_at AT TIME ZONE 'UTC', $4),"
+    " 'revoked_at', to_char(revoked_at AT TIME ZONE 'UTC', $4))::text, id"
+    " FROM api_keys WHERE tenant = $1 AND ($2::text IS NULL OR id > $2) ORDER BY id LIMIT $3";
+
+/* The list's times as RFC 3339 UTC, in to_char's words. */
+static const char *bro_platform_time_format = "YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"";
 
 /* $1 organisation id; run as the tenant, in its schema. */
 static const char *bro_platform_sql_org_known =
@@ -126,11 +140,13 @@ out:
     return rc;
 }
 
-/* Reads ?limit= and ?cursor= for a slug-ordered list. */
-static int bro_platform_page_query(bro_job *job, char *cursor, size_t n, int *limit)
+/* Reads ?limit= and ?cursor= for a list ordered by a text key (slug, key id), after checking
+ * the query against the operation's generated rows (fields, nfields of them). */
+static int bro_platform_page_query(bro_job *job, const bro_vfield *fields, int nfields,
+                                   char *cursor, size_t n, int *limit)
 {
     if (job->query && job->query->via.map.size > 0)
-        bro_validate(job, job->query, bro_query_listTenants, bro_query_listTenants_n, 1);
+        bro_validate(job, job->query, fields, nfields, 1);
     if (bro_job_param(job->query, "cursor", cursor, n) < 0)
         cursor[0] = '\0';
     char lim[8];
@@ -151,7 +167,8 @@ int bro_platform_tenant_list(bro_job *job)
 {
     char cursor[40], limit_s[12], sql[512]; /* limit_s: any int and its NUL */
     int limit;
-    if (bro_platform_page_query(job, cursor, sizeof(cursor), &limit) < 0)
+    if (bro_platform_page_query(job, bro_query_listTenants, bro_query_listTenants_n, cursor,
+                                sizeof(cursor), &limit) < 0)
         return -1;
     snprintf(limit_s, sizeof(limit_s), "%d", limit + 1);
     snprintf(sql, sizeof(sql), "%s WHERE ($1::text IS NULL OR slug > $1) ORDER BY slug LIMIT $2",
@@ -294,4 +311,24 @@ int bro_platform_key_revoke(bro_job *job)
         return bro_job_fail(job, BRO_E_NOT_FOUND, "no such key");
     job->status = 204; /* also for a key revoked before: what was asked holds */
     return 0;
+}
+
+int bro_platform_key_list(bro_job *job)
+{
+    char cursor[BRO_APIKEY_ID_LEN + 2], limit_s[12]; /* limit_s: any int and its NUL */
+    int limit;
+    if (bro_platform_page_query(job, bro_query_listKeys, bro_query_listKeys_n, cursor,
+                                sizeof(cursor), &limit) < 0)
+        return -1;
+    snprintf(limit_s, sizeof(limit_s), "%d", limit + 1);
+    /* Only the caller's own tenant: the route is for tenant admins, whose tenant is the job's. */
+    const char *p[] = {job->env->tenant, cursor[0] ? cursor : NULL, limit_s,
+                       bro_platform_time_format};
+    PGresult *res = bro_platform_exec(job, bro_platform_sql_key_list, 4, p);
+    if (res == NULL)
+        return -1;
+    const char *next = PQntuples(res) > limit ? PQgetvalue(res, limit - 1, 1) : NULL;
+    int rc = bro_job_reply_page(job, res, limit, next);
+    PQclear(res);
+    return rc;
 }

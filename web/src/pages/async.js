@@ -4,6 +4,7 @@ import { h, heading, p, clear, announce, button, link, fmtTime } from "../dom.js
 import { get, post, patch, all, query, ApiError, problemText } from "../api.js";
 import { MATCH } from "../i18n.js";
 import { field, form, attempt } from "../forms.js";
+import { reportView } from "../charts.js";
 
 async function orMissing(slot, fn) {
   try {
@@ -84,35 +85,66 @@ export async function matching(main, ctx) {
   await load();
 }
 
+const REPORT_TYPE = { pipeline: "Status i løpet", indicators: "Indikatorer", grant: "Tilskudd", platform: "Plattform" };
+const REPORT_FORMAT = { json: "Vis på siden, med diagrammer", xlsx: "Excel", csv: "CSV", html: "Nettside for utskrift" };
+
+// Shows a finished JSON report in view: its tables, with charts beside the counts and the
+// months. Focus goes to its heading, as the person asked to see it.
+async function showReport(view, r) {
+  await orMissing(view, async () => {
+    const doc = await get(`/v1/reports/${r.id}/download`);
+    const hid = "h-view";
+    view.replaceChildren(
+      heading(2, `${doc.title || REPORT_TYPE[r.type] || r.type}, ${doc.period?.label || r.period}`, { id: hid, tabindex: "-1" }),
+      p(`Laget ${fmtTime(doc.made_at || r.finished_at)}.${doc.suppressed ? " Små tall er skjult." : ""}`, { "data-size": "sm" }),
+      ...reportView(doc),
+    );
+    view.querySelector(`#${hid}`).focus();
+    announce("Rapporten vises på siden.");
+  });
+}
+
 export async function reports(main) {
   main.append(heading(1, "Rapporter"));
   const out = h("div");
+  const view = h("div", { class: "report-view" });
   const f = form(
     [
-      field({ name: "type", label: "Rapport", type: "select", required: true, value: "pipeline", options: { pipeline: "Status i løpet", indicators: "Indikatorer", grant: "Tilskudd" } }),
-      field({ name: "period", label: "Periode", required: true, value: String(new Date().getFullYear()), description: "For eksempel 2026 eller 2026-Q1." }),
-      field({ name: "format", label: "Format", type: "select", required: true, value: "xlsx", options: { xlsx: "Excel", csv: "CSV", html: "Nettside", json: "JSON" } }),
+      field({ name: "type", label: "Rapport", type: "select", required: true, value: "pipeline", options: { pipeline: REPORT_TYPE.pipeline, indicators: REPORT_TYPE.indicators, grant: REPORT_TYPE.grant } }),
+      field({ name: "period", label: "Periode", required: true, value: String(new Date().getFullYear()), description: "For eksempel 2026, 2026-Q1 eller 2026-05." }),
+      field({ name: "format", label: "Format", type: "select", required: true, value: "json", options: REPORT_FORMAT }),
     ],
     async (v) => {
       await orMissing(out, async () => {
         const r = await post("/v1/reports", { type: v.type, period: v.period, format: v.format });
         const done = await follow(out, `/v1/reports/${r.id}`, "Rapporten");
-        if (done && done.status === "done") out.append(link("Last ned rapporten", `/v1/reports/${r.id}/download`, { download: true }));
+        if (!done || done.status !== "done") return;
+        out.append(link("Last ned rapporten", `/v1/reports/${r.id}/download`, { download: true }));
+        if (done.format === "json") await showReport(view, done);
+        await load();
       });
     },
     { submit: "Lag rapport", label: "Ny rapport" },
   );
-  main.append(h("section", { "aria-labelledby": "h-new" }, heading(2, "Ny rapport", { id: "h-new" }), f, out));
+  main.append(h("section", { "aria-labelledby": "h-new" }, heading(2, "Ny rapport", { id: "h-new" }), f, out), view);
   const list = h("div");
   main.append(h("section", { "aria-labelledby": "h-old" }, heading(2, "Tidligere rapporter", { id: "h-old" }), list));
-  await orMissing(list, async () => {
-    const items = (await get("/v1/reports?limit=20")).items;
-    list.replaceChildren(
-      items.length
-        ? h("ul", { class: "ds-list" }, items.map((r) => h("li", {}, `${r.type} ${r.period || ""} (${fmtTime(r.created_at)}) `, r.status === "done" ? link("Last ned", `/v1/reports/${r.id}/download`) : r.status)))
-        : p("Ingen rapporter ennå."),
+  const item = (r) => {
+    const what = `${REPORT_TYPE[r.type] || r.type} ${r.period || ""}`.trim();
+    return h(
+      "li",
+      {},
+      `${what}, ${String(r.format).toUpperCase()} (${fmtTime(r.created_at)}) `,
+      r.status !== "done" ? r.status : [link(`Last ned ${what}`, `/v1/reports/${r.id}/download`), r.format === "json" ? [" ", button(`Vis ${what}`, () => showReport(view, r), "tertiary", { "data-size": "sm" })] : null],
     );
-  });
+  };
+  async function load() {
+    await orMissing(list, async () => {
+      const items = (await get("/v1/reports?limit=20")).items;
+      list.replaceChildren(items.length ? h("ul", { class: "ds-list" }, items.map(item)) : p("Ingen rapporter ennå."));
+    });
+  }
+  await load();
 }
 
 export async function webhooks(main) {
