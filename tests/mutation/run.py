@@ -158,15 +158,6 @@ def copy_tree(dst):
         os.symlink(modules, os.path.join(dst, "web", "node_modules"))
 
 
-def link_node_modules(dst):
-    """The web assets build with the npm packages deploy/local/lib.sh installed (ignored by git,
-    so not copied): the scratch copy uses the same ones, read only."""
-    src = os.path.join(ROOT, "web", "node_modules")
-    if os.path.isdir(src) and not os.path.exists(os.path.join(dst, "web", "node_modules")):
-        os.makedirs(os.path.join(dst, "web"), exist_ok=True)
-        os.symlink(src, os.path.join(dst, "web", "node_modules"))
-
-
 def build(scratch, log):
     """Configures once, then builds incrementally; returns True when the build succeeded."""
     bdir = os.path.join(scratch, "build")
@@ -340,7 +331,6 @@ def main():
     results = []
     try:
         copy_tree(scratch)
-        link_node_modules(scratch)
         if not build(scratch, os.path.join(scratch, "build.log")):
             print(f"the unbroken copy does not build (see {scratch}/build.log)", file=sys.stderr)
             return 2
