@@ -2,6 +2,7 @@
  * member's name; nothing here touches the database. */
 #include "validate.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -275,6 +276,27 @@ static long long bro_validate_this_year(void)
     return tm.tm_year + 1900LL;
 }
 
+/* A number of any msgpack kind (a JSON number becomes an integer or a double): finite, since
+ * msgpack can carry NaN and infinities where JSON cannot, and within the field's bounds. */
+static void bro_validate_number(bro_job *job, const bro_vfield *f, const msgpack_object *o)
+{
+    double v;
+    if (o->type == MSGPACK_OBJECT_POSITIVE_INTEGER)
+        v = (double)o->via.u64;
+    else if (o->type == MSGPACK_OBJECT_NEGATIVE_INTEGER)
+        v = (double)o->via.i64;
+    else if (o->type == MSGPACK_OBJECT_FLOAT32 || o->type == MSGPACK_OBJECT_FLOAT64)
+        v = o->via.f64;
+    else {
+        bro_job_field_error(job, f->name, "must be a number");
+        return;
+    }
+    if (!isfinite(v))
+        bro_job_field_error(job, f->name, "must be a finite number");
+    else if (v < f->lo || v > f->hi)
+        bro_job_field_error(job, f->name, "must be between %g and %g", f->lo, f->hi);
+}
+
 static void bro_validate_one(bro_job *job, const bro_vfield *f, const msgpack_object *o)
 {
     long long max;
@@ -295,6 +317,9 @@ static void bro_validate_one(bro_job *job, const bro_vfield *f, const msgpack_ob
         } else {
             bro_job_field_error(job, f->name, "must be an integer");
         }
+        break;
+    case BRO_V_NUMBER:
+        bro_validate_number(job, f, o);
         break;
     case BRO_V_BOOL:
         if (o->type != MSGPACK_OBJECT_BOOLEAN)
