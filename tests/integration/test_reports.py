@@ -224,6 +224,41 @@ def test_a_report_is_a_job_at_v1_jobs_like_imports_and_matching_runs(service, se
     assert coordinator.get(f"/v1/jobs/{uuid7()}").status_code == 404
 
 
+def test_both_reads_of_the_pass_see_the_snapshot_the_count_began_with(service, db):
+    """The history is read on a second connection, which imports the count's snapshot. With the
+    candidates locked, the count has taken its snapshot and waits; a closure committed then (in
+    the lock's own transaction, which ends the wait) is after the snapshot, so neither read sees
+    it, though the history's read starts after the commit."""
+    from conftest import pg_admin
+    setup = pg_admin()
+    t = new_tenant(setup)
+    cid = add_candidate(setup, t, "K-2026-0201", [("henvist", None, "2026-01-05"),
+                                                  ("tilnaerming", None, "2026-01-20")])
+    setup.close()
+    reader = service.api(t["reader"])
+    held = Held(f"LOCK TABLE {t['schema']}.candidates IN ACCESS EXCLUSIVE MODE")
+    try:
+        r = reader.post("/v1/reports", {"type": "pipeline", "period": "2026", "format": "json"})
+        assert r.status_code == 202
+        rid = r.json()["id"]
+        wait_until(lambda: lock_waiters(db), what="the count to wait on the candidates")
+        with held.conn.cursor() as cur:
+            cur.execute(f"INSERT INTO {t['schema']}.status_history (candidate_id, from_status, "
+                        f"to_status, key_id, role, at) VALUES (%s, 'tilnaerming', 'avsluttet', "
+                        f"'test', 'coordinator', %s)", (cid, at("2026-03-01")))
+        held.conn.commit()
+    finally:
+        held.release()
+    state = wait_until(lambda: reader.get(f"/v1/reports/{rid}").json()["status"] in TERMINAL
+                       and reader.get(f"/v1/reports/{rid}").json(), what="the report")
+    assert state["status"] == "done", state
+    caseload = column(reader.get(f"/v1/reports/{rid}/download").json(), "caseload", "group")
+    assert caseload["Tilnærming"] == 1 and caseload["Avsluttet"] == 0
+    state, f = made(reader, {"type": "pipeline", "period": "2026", "format": "json"})
+    caseload = column(f.json(), "caseload", "group")
+    assert caseload["Tilnærming"] == 0 and caseload["Avsluttet"] == 1  # a later count sees it
+
+
 def test_csv_is_rfc_4180_with_a_byte_order_mark(service, seed000):
     state, f = made(service.api(seed000["reader"]),
                     {"type": "pipeline", "period": "2026", "format": "csv"})
