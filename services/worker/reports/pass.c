@@ -409,7 +409,8 @@ static int bro_rpass_merge(bro_job *job, bro_rpass *p, bro_rcur *cc, bro_rcur *h
 
 /* Exports the transaction's snapshot, declares the candidates' cursor on the job's connection
  * and starts the history's reader on its own, under the same snapshot, role and search_path.
- * Returns the reader, or NULL with the job failed. */
+ * The cursor comes first, so a count held back by a lock starts no second connection until it
+ * goes on. Returns the reader, or NULL with the job failed. */
 static bro_rreader *bro_rpass_open(bro_job *job, const char *end)
 {
     const char *params[] = {end};
