@@ -25,6 +25,7 @@ struct bro_db {
     int in_txn;         /* 1 between a successful begin and commit/rollback */
     int begin_pending;  /* begun but not yet sent: goes out with the first statement */
     int read_only;      /* the transaction began READ ONLY */
+    int repeatable;     /* the transaction began ISOLATION LEVEL REPEATABLE READ */
     int commit_unread;  /* a read-only COMMIT was sent and its result not yet read */
     char role_sql[96];  /* "SET LOCAL ROLE <ident>", "" for the platform */
     char path[72];      /* search_path value: an escaped identifier or "platform" */
@@ -171,6 +172,14 @@ int bro_db_begin_read(bro_db *db, const char *tenant, bro_err *err)
     return bro_db_begin_as(db, tenant, 1, err);
 }
 
+int bro_db_begin_repeatable(bro_db *db, const char *tenant, bro_err *err)
+{
+    if (bro_db_begin_as(db, tenant, 0, err) < 0)
+        return -1;
+    db->repeatable = 1;
+    return 0;
+}
+
 static int bro_db_begin_as(bro_db *db, const char *tenant, int read_only, bro_err *err)
 {
     if (bro_db_ensure(db, err) < 0)
@@ -194,6 +203,7 @@ static int bro_db_begin_as(bro_db *db, const char *tenant, int read_only, bro_er
      * the first statement, so a job pays one round trip for them, not two. */
     db->begin_pending = 1;
     db->read_only = read_only;
+    db->repeatable = 0;
     db->in_txn = 1;
     return 0;
 }
@@ -354,8 +364,10 @@ static PGresult *bro_db_run(bro_db *db, const char *sql, int nparams, const char
     int n = 0, sent = 1, prep = -1, ok[5];
     if (db->begin_pending) {
         const char *path[] = {db->path};
-        sent = sent && PQsendQueryParams(db->conn, db->read_only ? "BEGIN READ ONLY" : "BEGIN", 0,
-                                         NULL, NULL, NULL, NULL, 0);
+        const char *begin = db->read_only    ? "BEGIN READ ONLY"
+                            : db->repeatable ? "BEGIN ISOLATION LEVEL REPEATABLE READ"
+                                             : "BEGIN";
+        sent = sent && PQsendQueryParams(db->conn, begin, 0, NULL, NULL, NULL, NULL, 0);
         n++;
         if (db->role_sql[0]) {
             sent = sent && PQsendQueryParams(db->conn, db->role_sql, 0, NULL, NULL, NULL, NULL, 0);

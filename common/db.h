@@ -29,6 +29,12 @@ int bro_db_begin(bro_db *db, const char *tenant, bro_err *err) BRO_MUST_USE;
  * nothing and waits for no disk. */
 int bro_db_begin_read(bro_db *db, const char *tenant, bro_err *err) BRO_MUST_USE;
 
+/* Like bro_db_begin, for a transaction whose statements all see one snapshot: BEGIN ISOLATION
+ * LEVEL REPEATABLE READ. For reads that must agree with each other (a report's counts), and for
+ * a snapshot exported to another connection (pg_export_snapshot), which is then the whole
+ * transaction's. A write that meets a change committed since fails with BRO_E_RETRY. */
+int bro_db_begin_repeatable(bro_db *db, const char *tenant, bro_err *err) BRO_MUST_USE;
+
 /* Commits. On failure the transaction is gone; err->code is BRO_E_RETRY for serialization
  * failures and lost connections, BRO_E_DB otherwise. */
 int bro_db_commit(bro_db *db, bro_err *err) BRO_MUST_USE;

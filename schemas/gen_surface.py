@@ -387,9 +387,10 @@ def nullable_of(doc, p):
 class Field:
     """One row of a validation table."""
 
-    def __init__(self, name, vtype, flags, lo, hi, values=None, items=None):
+    def __init__(self, name, vtype, flags, lo, hi, values=None, items=None, nlo=0, nhi=0):
         self.name, self.vtype, self.flags = name, vtype, flags
         self.lo, self.hi, self.values, self.items = lo, hi, values, items
+        self.nlo, self.nhi = nlo, nhi  # a number's bounds (bro_vfield lo, hi)
 
 
 def bound(p, key, where, default=None):
@@ -419,6 +420,19 @@ def string_field(name, p, flags, where):
         vtype, lo, hi = PATTERN_TYPES[p["pattern"]]
         return Field(name, vtype, flags, lo, hi)
     return Field(name, "BRO_V_STRING", flags, p.get("minLength", 0), bound(p, "maxLength", where))
+
+
+def number_field(name, p, flags, where):
+    """A number needs both bounds, finite and in order: the validator checks them, and C has no
+    literal for an unbounded double that the table could hold."""
+    lo, hi = bound(p, "minimum", where), bound(p, "maximum", where)
+    for key, v in (("minimum", lo), ("maximum", hi)):
+        if isinstance(v, bool) or not isinstance(v, (int, float)) or v != v or \
+                v in (float("inf"), float("-inf")):
+            raise OpenApiError(f"{where}: {key} of a number must be a finite number")
+    if lo > hi:
+        raise OpenApiError(f"{where}: minimum must not be above maximum")
+    return Field(name, "BRO_V_NUMBER", flags, 0, 0, nlo=lo, nhi=hi)
 
 
 def array_field(doc, name, p, flags, where):
@@ -470,11 +484,10 @@ def field_of(doc, name, raw, required, where):
             hi = 0
         return Field(name, "BRO_V_INT", flags, bound(p, "minimum", where),
                      hi if hi is not None else bound(p, "maximum", where))
-    if t == "number":
-        return Field(name, "BRO_V_NUMBER", flags, bound(p, "minimum", where),
-                     bound(p, "maximum", where))
     if t == "boolean":
         return Field(name, "BRO_V_BOOL", flags, 0, 0)
+    if t == "number":
+        return number_field(name, p, flags, where)
     if t == "array":
         return array_field(doc, name, p, flags, where)
     if t == "object" and p.get("propertyNames", {}).get("enum") == WEEKDAYS:
@@ -628,7 +641,7 @@ def render_schemas_c(tables, queries, enums):
                     out.append(f"static const char *const {values}[] = {c_strings(f.values)};")
                     by_values[tuple(f.values)] = values
             rows.append(f'    {{"{f.name}", {f.vtype}, {" | ".join(f.flags) or "0"}, {f.lo}, '
-                        f'{f.hi}LL, {values}}},')
+                        f'{f.hi}LL, {values}, {float(f.nlo)!r}, {float(f.nhi)!r}}},')
         out.append(f"const bro_vfield bro_{what}_{name}[{len(fields)}] = {{\n"
                    + "\n".join(rows) + "\n};")
     return "\n".join(out) + "\n"

@@ -146,17 +146,15 @@ int bro_job_if_match(bro_job *job, const char *version)
                         "If-Match does not name the current version (%s); read it again", want);
 }
 
-int bro_job_step(bro_job *job, int (*fn)(bro_job *job, void *arg), void *arg)
-{
-    return bro_job_step_in(job, job->env->tenant, fn, arg);
-}
-
-int bro_job_step_in(bro_job *job, const char *tenant, int (*fn)(bro_job *job, void *arg), void *arg)
+/* fn in a transaction of its own in tenant, READ COMMITTED or (repeatable) REPEATABLE READ. */
+static int bro_job_step_as(bro_job *job, const char *tenant, int repeatable,
+                           int (*fn)(bro_job *job, void *arg), void *arg)
 {
     bro_err err = {0};
     if (job->keepalive)
         job->keepalive(job->keepalive_ctx);
-    if (bro_db_begin(job->db, tenant, &err) < 0)
+    if ((repeatable ? bro_db_begin_repeatable(job->db, tenant, &err)
+                    : bro_db_begin(job->db, tenant, &err)) < 0)
         return bro_job_fail(job, err.code, "%s", err.msg);
     if (fn(job, arg) < 0) {
         bro_db_rollback(job->db);
@@ -165,6 +163,21 @@ int bro_job_step_in(bro_job *job, const char *tenant, int (*fn)(bro_job *job, vo
     if (bro_db_commit(job->db, &err) < 0)
         return bro_job_fail(job, err.code, "%s", err.msg);
     return 0;
+}
+
+int bro_job_step(bro_job *job, int (*fn)(bro_job *job, void *arg), void *arg)
+{
+    return bro_job_step_as(job, job->env->tenant, 0, fn, arg);
+}
+
+int bro_job_step_in(bro_job *job, const char *tenant, int (*fn)(bro_job *job, void *arg), void *arg)
+{
+    return bro_job_step_as(job, tenant, 0, fn, arg);
+}
+
+int bro_job_step_repeatable(bro_job *job, int (*fn)(bro_job *job, void *arg), void *arg)
+{
+    return bro_job_step_as(job, job->env->tenant, 1, fn, arg);
 }
 
 int bro_job_reply_file(bro_job *job, const char *content_type, const char *filename,

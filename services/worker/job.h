@@ -95,6 +95,11 @@ int bro_job_if_match(bro_job *job, const char *version) BRO_MUST_USE;
  * result; on -1 the step is rolled back and job->err says why. */
 int bro_job_step(bro_job *job, int (*fn)(bro_job *job, void *arg), void *arg) BRO_MUST_USE;
 
+/* As bro_job_step, in a REPEATABLE READ transaction (bro_db_begin_repeatable): every statement
+ * of fn sees one snapshot, which fn may export to a connection of its module's own. */
+int bro_job_step_repeatable(bro_job *job, int (*fn)(bro_job *job, void *arg),
+                            void *arg) BRO_MUST_USE;
+
 /* As bro_job_step, in the transaction of another tenant than the job's (slug; NULL or "" for the
  * platform): for platform jobs that read every tenant, one transaction each. */
 int bro_job_step_in(bro_job *job, const char *tenant, int (*fn)(bro_job *job, void *arg),

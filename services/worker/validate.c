@@ -2,6 +2,7 @@
  * member's name; nothing here touches the database. */
 #include "validate.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -275,7 +276,8 @@ static long long bro_validate_this_year(void)
     return tm.tm_year + 1900LL;
 }
 
-/* A number in f's bounds: an integer or a float, finite (JSON has no NaN, msgpack does). */
+/* A number of any msgpack kind (a JSON number becomes an integer or a double): finite, since
+ * msgpack can carry NaN and infinities where JSON cannot, and within the field's bounds. */
 static void bro_validate_number(bro_job *job, const bro_vfield *f, const msgpack_object *o)
 {
     double v;
@@ -285,10 +287,14 @@ static void bro_validate_number(bro_job *job, const bro_vfield *f, const msgpack
         v = (double)o->via.i64;
     else if (o->type == MSGPACK_OBJECT_FLOAT32 || o->type == MSGPACK_OBJECT_FLOAT64)
         v = o->via.f64;
-    else
-        return bro_job_field_error(job, f->name, "must be a number");
-    if (!(v >= (double)f->min && v <= (double)f->max))
-        bro_job_field_error(job, f->name, "must be between %lld and %lld", f->min, f->max);
+    else {
+        bro_job_field_error(job, f->name, "must be a number");
+        return;
+    }
+    if (!isfinite(v))
+        bro_job_field_error(job, f->name, "must be a finite number");
+    else if (v < f->lo || v > f->hi)
+        bro_job_field_error(job, f->name, "must be between %g and %g", f->lo, f->hi);
 }
 
 static void bro_validate_one(bro_job *job, const bro_vfield *f, const msgpack_object *o)

@@ -25,7 +25,7 @@ typedef enum bro_vtype {
     BRO_V_OBJECTS,      /* array of up to max objects; their members by bro_validate_items */
     BRO_V_TEXTS,        /* array of up to max strings of 1..1000 characters */
     BRO_V_TIMESTAMP,    /* RFC 3339 date-time with a zone (Z or +01:00) */
-    BRO_V_NUMBER,       /* integer or float in min..max (coordinates) */
+    BRO_V_NUMBER,       /* a finite number (integer or not) in lo..hi */
 } bro_vtype;
 
 #define BRO_V_REQUIRED 0x1 /* must be present (on create) */
@@ -54,6 +54,7 @@ typedef struct bro_vfield {
     unsigned flags;            /* BRO_V_* */
     long long min, max;        /* characters for strings, value for ints, items for tags */
     const char *const *values; /* NULL-terminated list for BRO_V_ENUM */
+    double lo, hi;             /* BRO_V_NUMBER's bounds, inclusive; 0 for other types */
 } bro_vfield;
 
 /* A date field with BRO_V_OR_TIME (the *_at dates: given_at, conducted_at, expires_at, which the

@@ -78,11 +78,13 @@ def add_opening(db, t, org, kind, role=None, active=True, created="2025-01-01"):
 
 def add_match(db, t, cand, opening, status="placed", day="2026-01-20", hours=None,
               nav_decision=None):
+    mid = uuid7()
     with db.cursor() as cur:
         cur.execute(f"INSERT INTO {t['schema']}.matches (id, candidate_id, opening_id, status, "
                     f"hours_freed_per_shift, nav_decision, created_at, updated_at) VALUES "
                     f"(%s, %s, %s, %s, %s, %s, %s, %s)",
-                    (uuid7(), cand, opening, status, hours, nav_decision, at(day), at(day)))
+                    (mid, cand, opening, status, hours, nav_decision, at(day), at(day)))
+    return mid
 
 
 def made(api, body, path="/v1/reports", timeout=60):
@@ -220,6 +222,41 @@ def test_a_report_is_a_job_at_v1_jobs_like_imports_and_matching_runs(service, se
                       and coordinator.get(f"/v1/jobs/{rid}").json(), what="the report's job")
     assert done["progress"] == 1 and done["summary"] == {} and done["finished_at"] is not None
     assert coordinator.get(f"/v1/jobs/{uuid7()}").status_code == 404
+
+
+def test_both_reads_of_the_pass_see_the_snapshot_the_count_began_with(service, db):
+    """The history is read on a second connection, which imports the count's snapshot. With the
+    candidates locked, the count has taken its snapshot and waits; a closure committed then (in
+    the lock's own transaction, which ends the wait) is after the snapshot, so neither read sees
+    it, though the history's read starts after the commit."""
+    from conftest import pg_admin
+    setup = pg_admin()
+    t = new_tenant(setup)
+    cid = add_candidate(setup, t, "K-2026-0201", [("henvist", None, "2026-01-05"),
+                                                  ("tilnaerming", None, "2026-01-20")])
+    setup.close()
+    reader = service.api(t["reader"])
+    held = Held(f"LOCK TABLE {t['schema']}.candidates IN ACCESS EXCLUSIVE MODE")
+    try:
+        r = reader.post("/v1/reports", {"type": "pipeline", "period": "2026", "format": "json"})
+        assert r.status_code == 202
+        rid = r.json()["id"]
+        wait_until(lambda: lock_waiters(db), what="the count to wait on the candidates")
+        with held.conn.cursor() as cur:
+            cur.execute(f"INSERT INTO {t['schema']}.status_history (candidate_id, from_status, "
+                        f"to_status, key_id, role, at) VALUES (%s, 'tilnaerming', 'avsluttet', "
+                        f"'test', 'coordinator', %s)", (cid, at("2026-03-01")))
+        held.conn.commit()
+    finally:
+        held.release()
+    state = wait_until(lambda: reader.get(f"/v1/reports/{rid}").json()["status"] in TERMINAL
+                       and reader.get(f"/v1/reports/{rid}").json(), what="the report")
+    assert state["status"] == "done", state
+    caseload = column(reader.get(f"/v1/reports/{rid}/download").json(), "caseload", "group")
+    assert caseload["Tilnærming"] == 1 and caseload["Avsluttet"] == 0
+    state, f = made(reader, {"type": "pipeline", "period": "2026", "format": "json"})
+    caseload = column(f.json(), "caseload", "group")
+    assert caseload["Tilnærming"] == 0 and caseload["Avsluttet"] == 1  # a later count sees it
 
 
 def test_csv_is_rfc_4180_with_a_byte_order_mark(service, seed000):
@@ -454,6 +491,141 @@ def test_suppressed_indicators_hide_small_counts(service, placed):
     assert table(doc, "hours_freed")["rows"][0]["hours_total"] is None
     age = {r["group"]: r["followed_up"] for r in table(doc, "by_age")["rows"]}
     assert age["30–39 år"] is None and age["18–29 år"] is None and age["Totalt"] == 7
+
+
+# ---- a placement's figures, recorded through the API ------------------------------------------
+
+@pytest.fixture(scope="module")
+def recorded(service, migrated):
+    """A care helper's VTA placement and a VTA-O placement, both placed on 2026-01-20, whose
+    role, hours and NAV decision are left for the API to record."""
+    from conftest import pg_admin
+    db = pg_admin()
+    t = new_tenant(db)
+    care = add_opening(db, t, add_org(db, t, "municipal_unit"), "vta")
+    vtao = add_opening(db, t, add_org(db, t, "employer"), "vta_o")
+    way = [("henvist", None, "2026-01-05"), ("arbeidstrening", None, "2026-01-10")]
+    helper = add_candidate(db, t, "K-2026-0101", way + [("i_tiltak", "vta", "2026-01-20")])
+    other = add_candidate(db, t, "K-2026-0102", way + [("i_tiltak", "vta_o", "2026-01-20")])
+    t.update(care=care, care_match=add_match(db, t, helper, care), vtao=vtao,
+             vtao_match=add_match(db, t, other, vtao))
+    db.close()
+    return t
+
+
+def updated_at(db, t, match):
+    with db.cursor() as cur:
+        cur.execute(f"SELECT updated_at FROM {t['schema']}.matches WHERE id = %s", (match,))
+        return cur.fetchone()[0]
+
+
+def test_recorded_hours_role_and_decision_appear_in_the_indicators(service, recorded, db):
+    """The opening's role and the placement's hours and NAV decision set through the API are
+    what the indicators count; the match's updated_at (the placement's start) stays."""
+    coord = service.api(recorded["coordinator"])
+    opening = coord.get(f"/v1/openings/{recorded['care']}")
+    r = coord.patch(f"/v1/openings/{recorded['care']}", {"role": "omsorgsmedhjelper"},
+                    headers={"If-Match": opening.headers["ETag"]})
+    assert r.status_code == 200, r.text
+    assert r.json()["role"] == "omsorgsmedhjelper"
+    started = updated_at(db, recorded, recorded["care_match"])
+    r = coord.patch(f"/v1/matches/{recorded['care_match']}/placement",
+                    {"hours_freed_per_shift": 3.5}, headers={"If-Match": '"1"'})
+    assert r.status_code == 200, r.text
+    m = r.json()
+    assert (m["hours_freed_per_shift"], m["nav_decision"], m["version"]) == (3.5, None, 2)
+    assert (m["status"], m["updated_at"]) == ("placed", "2026-01-20T12:00:00Z")
+    assert r.headers["ETag"] == '"2"'
+    r = coord.patch(f"/v1/matches/{recorded['vtao_match']}/placement", {"nav_decision": True})
+    assert r.status_code == 200, r.text
+    assert r.json()["nav_decision"] is True and r.json()["hours_freed_per_shift"] is None
+    assert updated_at(db, recorded, recorded["care_match"]) == started
+    assert updated_at(db, recorded, recorded["vtao_match"]) == started
+    with db.cursor() as cur:
+        cur.execute(f"SELECT count(*) FROM {recorded['schema']}.audit_log WHERE action = "
+                    f"'match.placement'")
+        assert cur.fetchone()[0] == 2
+    state, f = made(service.api(recorded["reader"]),
+                    {"type": "indicators", "period": "2026", "format": "json"})
+    doc = f.json()
+    assert table(doc, "hours_freed")["rows"] == [
+        {"role": "omsorgsmedhjelper", "placements": 1, "hours_total": 3.5, "hours_mean": 3.5}]
+    values = {r["indicator"]: r["value"] for r in table(doc, "indicators")["rows"]}
+    assert values["Personer i VTA-O med vedtak fra NAV"] == 1
+    assert values["Personer i VTA-O uten vedtak fra NAV"] == 0
+    assert values["Personer med kommunale arbeids- og aktivitetstilbud"] == 1
+
+
+def test_a_placement_keeps_one_decimal_and_honours_if_match(service, recorded):
+    coord = service.api(recorded["coordinator"])
+    path = f"/v1/matches/{recorded['vtao_match']}/placement"
+    r = coord.patch(path, {"hours_freed_per_shift": 1.25})
+    assert r.status_code == 200 and r.json()["hours_freed_per_shift"] == 1.3, r.text
+    stale = coord.patch(path, {"hours_freed_per_shift": 2}, headers={"If-Match": '"1"'})
+    assert stale.status_code == 412, stale.text
+    r = coord.patch(path, {"hours_freed_per_shift": None}, headers={"If-Match": r.headers["ETag"]})
+    assert r.status_code == 200 and r.json()["hours_freed_per_shift"] is None, r.text
+    reader = service.api(recorded["reader"])
+    assert reader.patch(path, {"nav_decision": False}).status_code == 403
+    assert coord.patch(f"/v1/matches/{uuid7()}/placement", {"nav_decision": False}).status_code \
+        == 404
+
+
+@pytest.mark.parametrize("body, field, message", [
+    ({"hours_freed_per_shift": "2"}, "hours_freed_per_shift", "must be a number"),
+    ({"hours_freed_per_shift": 24.5}, "hours_freed_per_shift", "must be between 0 and 24"),
+    ({"hours_freed_per_shift": -1}, "hours_freed_per_shift", "must be between 0 and 24"),
+    ({"hours_freed_per_shift": True}, "hours_freed_per_shift", "must be a number"),
+    ({"nav_decision": "ja"}, "nav_decision", "must be true or false"),
+    ({"status": "placed"}, "status", "is not a known field"),
+    ({}, "body", "names no field to change"),
+], ids=["string", "above", "below", "boolean", "decision", "unknown", "empty"])
+def test_bad_placement_figures_are_422_naming_the_field(service, recorded, db, body, field,
+                                                        message):
+    def version():
+        with db.cursor() as cur:
+            cur.execute(f"SELECT version FROM {recorded['schema']}.matches WHERE id = %s",
+                        (recorded["care_match"],))
+            return cur.fetchone()[0]
+    coord = service.api(recorded["coordinator"])
+    before = version()
+    r = coord.patch(f"/v1/matches/{recorded['care_match']}/placement", body)
+    assert r.status_code == 422, r.text
+    assert r.headers["Content-Type"].startswith("application/problem+json")
+    assert {"field": field, "message": message} in \
+        [{k: e[k] for k in ("field", "message")} for e in r.json()["errors"]]
+    assert version() == before
+
+
+@pytest.mark.parametrize("value", [float("nan"), float("inf"), float("-inf")],
+                         ids=["nan", "inf", "-inf"])
+def test_a_placement_refuses_numbers_that_are_not_finite(service, recorded, db, value):
+    """JSON cannot carry them; msgpack, which the gateway also takes, can. The gateway refuses
+    such a body as unreadable before any worker sees it (the worker's validator refuses them
+    too: tests/unit/services/worker/test_validate.c)."""
+    import msgpack
+    import requests
+    with db.cursor() as cur:
+        cur.execute(f"SELECT version FROM {recorded['schema']}.matches WHERE id = %s",
+                    (recorded["care_match"],))
+        before = cur.fetchone()[0]
+    r = requests.patch(f"{service.api().base}/v1/matches/{recorded['care_match']}/placement",
+                       data=msgpack.packb({"hours_freed_per_shift": value}), timeout=20,
+                       headers={"Authorization": f"Bearer {recorded['coordinator']}",
+                                "Content-Type": "application/msgpack"})
+    assert r.status_code == 400, r.text
+    assert r.json()["errors"] == [{"field": "body", "message": "number is not finite"}]
+    with db.cursor() as cur:
+        cur.execute(f"SELECT version FROM {recorded['schema']}.matches WHERE id = %s",
+                    (recorded["care_match"],))
+        assert cur.fetchone()[0] == before
+
+
+def test_an_opening_role_is_bounded(service, recorded):
+    coord = service.api(recorded["coordinator"])
+    r = coord.patch(f"/v1/openings/{recorded['vtao']}", {"role": "x" * 61})
+    assert r.status_code == 422, r.text
+    assert [e["field"] for e in r.json()["errors"]] == ["role"]
 
 
 # ---- grant projects and the NAV grant report --------------------------------------------------

@@ -14,7 +14,9 @@
 
 #define BRO_MATCHES_JSON                                                                           \
     "json_build_object('id', m.id, 'candidate_id', m.candidate_id, 'opening_id', m.opening_id, "   \
-    "'status', m.status, 'score', m.score, 'explanation', m.explanation, 'version', m.version, "   \
+    "'status', m.status, 'score', m.score, 'explanation', m.explanation, "                         \
+    "'hours_freed_per_shift', "                                                                    \
+    "m.hours_freed_per_shift, 'nav_decision', m.nav_decision, 'version', m.version, "              \
     "'etag', '\"' || m.version || '\"', 'created_at', to_char(m.created_at AT TIME ZONE 'UTC', "   \
     "'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), 'updated_at', to_char(m.updated_at AT TIME ZONE 'UTC', "   \
     "'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'))::text"
@@ -47,6 +49,55 @@ static const char *bro_matches_sql_candidate =
     " AND ($4::text IS NULL OR m.status = $4) AND ($2::uuid IS NULL OR coalesce(m.score, -1) <"
     " coalesce(k.score, -1) OR (coalesce(m.score, -1) = coalesce(k.score, -1) AND m.id > k.id))"
     " ORDER BY coalesce(m.score, -1) DESC, m.id LIMIT $3::int + 1";
+
+/* $1 id, $2 role: the match's version, locked, when the caller may see its candidate (not
+ * erased; restricted ones for a tenant admin only). */
+static const char *bro_matches_sql_lock =
+    "SELECT m.version::text FROM matches m JOIN candidates c ON c.id = m.candidate_id"
+    " WHERE m.id = $1::uuid AND c.erased_at IS NULL AND (NOT c.restricted OR $2 = 'tenant_admin')"
+    " FOR UPDATE OF m";
+
+/* $1..$5 audit, $6 id, $7 the names of the members present, $8 hours, $9 NAV's decision. The
+ * figures and the version change; updated_at does not: it is when the match reached its status,
+ * which the reports read as the day a placement started. */
+static const char *bro_matches_sql_placement =
+    "WITH m AS (UPDATE matches SET hours_freed_per_shift = CASE WHEN 'hours_freed_per_shift'"
+    " = ANY ($7::text[]) THEN $8::numeric ELSE hours_freed_per_shift END,"
+    " nav_decision = CASE WHEN 'nav_decision' = ANY ($7::text[]) THEN $9::boolean"
+    " ELSE nav_decision END, version = version + 1 WHERE id = $6::uuid RETURNING "
+    "*)," BRO_RECORDS_AUDIT("match.placement", "m.candidate_id", "m") " SELECT " BRO_MATCHES_JSON
+                                                                      " FROM m";
+
+/* match.placement: records a placement's hours freed per shift and NAV's decision. */
+int bro_matches_placement(bro_job *job)
+{
+    char id[BRO_UUID_LEN + 1], present[128];
+    if (bro_records_path_id(job, "id", id, "match") < 0)
+        return -1;
+    const bro_vfield *fields = bro_schema_MatchPlacementPatch;
+    enum { n = bro_schema_MatchPlacementPatch_writable };
+    bro_validate(job, job->data, fields, bro_schema_MatchPlacementPatch_n, 1);
+    if (job->data && job->data->type == MSGPACK_OBJECT_MAP && job->data->via.map.size == 0)
+        bro_job_field_error(job, "body", "names no field to change");
+    if (bro_job_check_fields(job) < 0)
+        return -1;
+    const char *l[] = {id, job->env->actor.role};
+    if (bro_records_lock_version(job, bro_matches_sql_lock, l, 2, "match") < 0)
+        return -1;
+    const char *p[BRO_RECORDS_NAUDIT + 2 + n];
+    bro_records_audit_params(job, p);
+    p[5] = id;
+    bro_records_present(job->data, fields, n, present, sizeof(present));
+    p[6] = present;
+    char *owned[n];
+    memset(owned, 0, sizeof(owned));
+    if (bro_records_texts(job, fields, n, p + 7, owned) < 0)
+        return -1;
+    int rc = bro_job_query_one(job, bro_matches_sql_placement, BRO_RECORDS_NAUDIT + 2 + n, p, 200,
+                               "no such match");
+    bro_records_texts_free(owned, n);
+    return rc;
+}
 
 int bro_matches_list(bro_job *job)
 {

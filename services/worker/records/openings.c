@@ -28,30 +28,30 @@ static const char *const bro_openings_partner_fields[] = {"active", "capacity", 
     "o.accommodations_offered, 'schedule', o.schedule, 'postal_code', o.postal_code, "             \
     "'capacity', o.capacity, 'pair_work_possible', o.pair_work_possible, 'transport_offered', "    \
     "o.transport_offered, 'supervisor', o.supervisor, 'min_age', o.min_age, 'max_age', "           \
-    "o.max_age, 'active', o.active, 'lat', o.lat, 'lon', o.lon, 'version', o.version, 'etag', "    \
-    "'\"' || o.version || '\"', "                                                                  \
+    "o.max_age, 'active', o.active, 'lat', o.lat, 'lon', o.lon, 'role', o.role, 'version', "       \
+    "o.version, 'etag', '\"' || o.version || '\"', "                                               \
     "'created_at', to_char(o.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), "   \
     "'updated_at', to_char(o.updated_at AT TIME ZONE 'UTC', "                                      \
     "'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'))::text"
 
-/* $1 id, $2 event id, $3 key id, $4..$20 the writable fields. */
+/* $1 id, $2 event id, $3 key id, $4..$21 the writable fields. */
 static const char *bro_openings_sql_create =
     "WITH o AS (INSERT INTO openings (id, organization_id, kind, title, tasks, categories,"
     " accommodations_offered, schedule, postal_code, capacity, pair_work_possible,"
-    " transport_offered, supervisor, min_age, max_age, active, lat, lon, created_by) VALUES"
+    " transport_offered, supervisor, min_age, max_age, active, lat, lon, role, created_by) VALUES"
     " ($1::uuid,"
     " $4::uuid, $5, $6, $7, ARRAY(SELECT jsonb_array_elements_text(coalesce($8::jsonb, '[]'))),"
     " ARRAY(SELECT jsonb_array_elements_text(coalesce($9::jsonb, '[]'))),"
     " coalesce($10::jsonb, '{}'), $11, coalesce($12::int, 1), coalesce($13::boolean, false),"
     " coalesce($14::boolean, false), $15, $16::int, $17::int, coalesce($18::boolean, true),"
-    " $19::float8, $20::float8, $3)"
+    " $19::float8, $20::float8, $21, $3)"
     " RETURNING *),"
     " evt AS (INSERT INTO outbox (event_id, event, aggregate_id, payload)"
     " SELECT $2::uuid, 'opening.created', id, jsonb_build_object('id', id, 'organization_id',"
     " organization_id, 'kind', kind) FROM o)"
     " SELECT " BRO_OPENINGS_JSON " FROM o";
 
-/* $1 id, $2 event id, $3 the names of the fields present, $4..$20 the writable fields. */
+/* $1 id, $2 event id, $3 the names of the fields present, $4..$21 the writable fields. */
 static const char *bro_openings_sql_update =
     "WITH o AS (UPDATE openings SET"
     " organization_id = CASE WHEN 'organization_id' = ANY ($3::text[]) THEN $4::uuid"
@@ -80,6 +80,7 @@ static const char *bro_openings_sql_update =
     " ELSE active END,"
     " lat = CASE WHEN 'lat' = ANY ($3::text[]) THEN $19::float8 ELSE lat END,"
     " lon = CASE WHEN 'lon' = ANY ($3::text[]) THEN $20::float8 ELSE lon END,"
+    " role = CASE WHEN 'role' = ANY ($3::text[]) THEN $21 ELSE role END,"
     " version = version + 1, updated_at = now() WHERE id = $1::uuid RETURNING *),"
     " evt AS (INSERT INTO outbox (event_id, event, aggregate_id, payload)"
     " SELECT $2::uuid, 'opening.updated', id, jsonb_build_object('id', id, 'organization_id',"

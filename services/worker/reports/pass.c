@@ -2,7 +2,9 @@
  * id), one over the candidates with their placement at the period's end, one over their status
  * changes before the end, and each candidate's changes are folded into the counts at once. Both
  * answer in binary: ids as 16 bytes, statuses and measures as small integers, times as
- * PostgreSQL's microseconds, so the database formats nothing and the worker parses nothing. */
+ * PostgreSQL's microseconds, so the database formats nothing and the worker parses nothing.
+ * The two are read at once: the candidates on the job's connection, the history by a reader of
+ * the module's own (reader.h) on a second connection that shares the job's snapshot. */
 #include "reports/pass.h"
 
 #include <libpq-fe.h>
@@ -10,6 +12,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "reports/reader.h"
 
 #define BRO_RPASS_FETCH    20000       /* rows per FETCH */
 #define BRO_RPASS_PG_EPOCH 946684800LL /* PostgreSQL's time 0 (2000-01-01) in unix seconds */
@@ -65,11 +69,16 @@ static const char *bro_rpass_sql_candidates =
     " AND m.updated_at < to_timestamp($1) ORDER BY m.candidate_id, m.updated_at DESC) p"
     " ON p.candidate_id = c.id WHERE c.created_at < to_timestamp($1) ORDER BY c.id";
 /* A pass is one long scan whose plan is simple: compiling it (JIT) cost more than it saved,
- * about 1.8 s of 100,000 candidates' 4. */
-static const char *bro_rpass_sql_no_jit = "SELECT set_config('jit', 'off', true)";
+ * about 1.8 s of 100,000 candidates' 4. With it, what the history's reader needs to see what
+ * this transaction sees: its snapshot, role and search_path, and its isolation (the snapshot is
+ * the whole transaction's only under REPEATABLE READ). */
+static const char *bro_rpass_sql_begin =
+    "SELECT set_config('jit', 'off', true), pg_export_snapshot(), current_user,"
+    " current_setting('search_path'), current_setting('transaction_isolation')";
 /* $1 the end. Every change before the end, each candidate's in order: the candidate, the
  * status and measure (indexes; a status this pass does not know is -1), and the time. The
- * index status_history_pass_idx holds all four, so the scan reads no table page. */
+ * index status_history_pass_idx holds all four, so the scan reads no table page. Declared and
+ * fetched by the history's reader, on its own connection. */
 static const char *bro_rpass_sql_history =
     "DECLARE bro_rpass_h NO SCROLL CURSOR FOR SELECT h.candidate_id,"
     " coalesce(array_position(" BRO_RPASS_SQL_STATUSES ", h.to_status) - 1, -1)::int2,"
@@ -78,7 +87,6 @@ static const char *bro_rpass_sql_history =
 static const char *bro_rpass_sql_fetch_c = "FETCH 20000 FROM bro_rpass_c";
 static const char *bro_rpass_sql_fetch_h = "FETCH 20000 FROM bro_rpass_h";
 static const char *bro_rpass_sql_close_c = "CLOSE bro_rpass_c";
-static const char *bro_rpass_sql_close_h = "CLOSE bro_rpass_h";
 
 int bro_rpass_index(const char *const *names, int n, const char *name)
 {
@@ -105,10 +113,11 @@ int bro_rpass_counts(bro_job *job, const char *sql, int np, const char *const *p
 /* ---- cursors ------------------------------------------------------------------------------- */
 
 typedef struct bro_rcur {
-    const char *fetch; /* the FETCH statement */
-    PGresult *res;     /* the current chunk, or NULL */
-    int row;           /* the current row in res */
-    int done;          /* 1 once a FETCH came back short */
+    const char *fetch;   /* the FETCH statement on the job's connection, or NULL: from reader */
+    bro_rreader *reader; /* where the chunks come from when fetch is NULL; owned by the run */
+    PGresult *res;       /* the current chunk, or NULL */
+    int row;             /* the current row in res */
+    int done;            /* 1 once a FETCH came back short, or the reader ended */
 } bro_rcur;
 
 /* Moves to the next row: 1 when there is one (res, row), 0 at the end, -1 on failure. */
@@ -116,14 +125,19 @@ static int bro_rcur_next(bro_job *job, bro_rcur *c)
 {
     if (c->res && ++c->row < PQntuples(c->res))
         return 1;
-    if (c->res && PQntuples(c->res) < BRO_RPASS_FETCH)
+    if (c->res && c->fetch && PQntuples(c->res) < BRO_RPASS_FETCH)
         c->done = 1;
     PQclear(c->res);
     c->res = NULL;
     if (c->done)
         return 0;
     bro_err err = {0};
-    c->res = bro_db_exec_format(job->db, c->fetch, 0, NULL, NULL, NULL, 1, &err);
+    if (c->fetch)
+        c->res = bro_db_exec_format(job->db, c->fetch, 0, NULL, NULL, NULL, 1, &err);
+    else
+        c->res = bro_rreader_next(c->reader, &err);
+    if (c->res == NULL && !c->fetch && err.code == BRO_E_NONE)
+        return c->done = 1, 0; /* the reader's last batch was taken */
     if (c->res == NULL)
         return bro_job_fail(job, err.code, "%s", err.msg);
     c->row = 0;
@@ -393,6 +407,36 @@ static int bro_rpass_merge(bro_job *job, bro_rpass *p, bro_rcur *cc, bro_rcur *h
     return rc < 0 || hgot < 0 || cgot < 0 ? -1 : 0;
 }
 
+/* Exports the transaction's snapshot, declares the candidates' cursor on the job's connection
+ * and starts the history's reader on its own, under the same snapshot, role and search_path.
+ * The cursor comes first, so a count held back by a lock starts no second connection until it
+ * goes on. Returns the reader, or NULL with the job failed. */
+static bro_rreader *bro_rpass_open(bro_job *job, const char *end)
+{
+    const char *params[] = {end};
+    bro_err err = {0};
+    PGresult *res = bro_db_exec(job->db, bro_rpass_sql_begin, 0, NULL, &err);
+    if (res == NULL) {
+        bro_job_fail(job, err.code, "%s", err.msg);
+        return NULL;
+    }
+    if (strcmp(PQgetvalue(res, 0, 4), "repeatable read") != 0) {
+        PQclear(res);
+        bro_job_fail(job, BRO_E_INTERNAL, "the pass needs a REPEATABLE READ transaction");
+        return NULL;
+    }
+    bro_rreader_spec spec = {bro_db_conn(job->db),  PQgetvalue(res, 0, 1), PQgetvalue(res, 0, 2),
+                             PQgetvalue(res, 0, 3), bro_rpass_sql_history, end,
+                             bro_rpass_sql_fetch_h, BRO_RPASS_FETCH};
+    PGresult *dc = bro_db_exec(job->db, bro_rpass_sql_candidates, 1, params, &err);
+    bro_rreader *reader = dc ? bro_rreader_start(&spec, &err) : NULL;
+    PQclear(dc);
+    PQclear(res);
+    if (reader == NULL)
+        bro_job_fail(job, err.code, "%s", err.msg);
+    return reader;
+}
+
 int bro_rpass_run(bro_job *job, bro_rpass *p)
 {
     if (bro_rpass_months(p) < 0) {
@@ -401,27 +445,17 @@ int bro_rpass_run(bro_job *job, bro_rpass *p)
     }
     char end[24];
     snprintf(end, sizeof(end), "%lld", (long long)p->r->end_s);
-    const char *params[] = {end};
-    bro_err err = {0};
-    PGresult *res = bro_db_exec(job->db, bro_rpass_sql_no_jit, 0, NULL, &err);
-    PQclear(res);
-    if (res != NULL) {
-        res = bro_db_exec(job->db, bro_rpass_sql_candidates, 1, params, &err);
-        PQclear(res);
-    }
-    if (res != NULL) {
-        res = bro_db_exec(job->db, bro_rpass_sql_history, 1, params, &err);
-        PQclear(res);
-    }
-    if (res == NULL)
-        return bro_job_fail(job, err.code, "%s", err.msg);
-    bro_rcur cc = {bro_rpass_sql_fetch_c, NULL, 0, 0}, hc = {bro_rpass_sql_fetch_h, NULL, 0, 0};
+    bro_rreader *reader = bro_rpass_open(job, end);
+    if (reader == NULL)
+        return -1;
+    bro_rcur cc = {bro_rpass_sql_fetch_c, NULL, NULL, 0, 0}, hc = {NULL, reader, NULL, 0, 0};
     int rc = bro_rpass_merge(job, p, &cc, &hc);
     PQclear(cc.res);
     PQclear(hc.res);
-    const char *closes[] = {bro_rpass_sql_close_c, bro_rpass_sql_close_h};
-    for (int i = 0; i < 2 && rc == 0; i++) {
-        res = bro_db_exec(job->db, closes[i], 0, NULL, &err);
+    bro_rreader_free(reader);
+    if (rc == 0) {
+        bro_err err = {0};
+        PGresult *res = bro_db_exec(job->db, bro_rpass_sql_close_c, 0, NULL, &err);
         if (res == NULL)
             return bro_job_fail(job, err.code, "%s", err.msg);
         PQclear(res);

@@ -62,7 +62,10 @@ typedef struct bro_rpass {
     size_t nrows, caprows;
 } bro_rpass;
 
-/* Runs the pass for r's period in the job's transaction. Returns 0, or -1 with the job failed. */
+/* Runs the pass for r's period in the job's transaction, which must be REPEATABLE READ
+ * (bro_job_step_repeatable): the candidates are read on job->db, the history on a second
+ * connection the pass opens and closes itself (reader.h), under the job's exported snapshot.
+ * Returns 0, or -1 with the job failed. */
 int bro_rpass_run(bro_job *job, bro_rpass *p) BRO_MUST_USE;
 void bro_rpass_free(bro_rpass *p);
 

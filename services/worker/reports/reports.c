@@ -291,7 +291,8 @@ static int bro_reports_progress(bro_job *job, const char *progress)
     return bro_reports_exec(job, bro_reports_sql_progress, 2, p);
 }
 
-/* Counts, in one transaction, and moves the progress to 0.6 with it. */
+/* Counts, in one REPEATABLE READ transaction (every count of one snapshot, which the pass
+ * shares with its second connection), and moves the progress to 0.6 with it. */
 static int bro_reports_count_step(bro_job *job, void *arg)
 {
     bro_reports_run_state *st = arg;
@@ -400,7 +401,7 @@ static int bro_reports_steps(bro_job *job, bro_reports_run_state *st, bro_report
         if (bro_report_platform(job, &st->report) < 0 || bro_report_suppress(&st->report) < 0 ||
             bro_job_step(job, bro_reports_progress_step, "0.6") < 0)
             return job->err.code ? -1 : bro_job_fail(job, BRO_E_NOMEM, "out of memory");
-    } else if (bro_job_step(job, bro_reports_count_step, st) < 0) {
+    } else if (bro_job_step_repeatable(job, bro_reports_count_step, st) < 0) {
         return -1;
     }
     if (bro_reports_render(job, st, f) < 0 ||

@@ -1,5 +1,6 @@
 /* Unit tests for services/worker/validate.c: every class of bad input is reported with the
  * field it concerns, and good input passes untouched. */
+#include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -15,27 +16,28 @@
 static const char *const test_colours[] = {"red", "green", NULL};
 
 static const bro_vfield test_fields[] = {
-    {"name", BRO_V_STRING, BRO_V_REQUIRED, 1, 5, NULL},
-    {"year", BRO_V_INT, BRO_V_NULLABLE, 1900, 2026, NULL},
-    {"colour", BRO_V_ENUM, 0, 1, 10, test_colours},
-    {"tags", BRO_V_TAGS, 0, 0, 2, NULL},
-    {"when", BRO_V_AVAILABILITY, 0, 0, 0, NULL},
-    {"flag", BRO_V_BOOL, 0, 0, 0, NULL},
-    {"postal", BRO_V_POSTAL, 0, 4, 4, NULL},
-    {"day", BRO_V_DATE, 0, 10, 10, NULL},
-    {"status", BRO_V_ENUM, BRO_V_READONLY, 0, 0, test_colours},
-    {"items", BRO_V_OBJECTS, 0, 0, 2, NULL},
-    {"texts", BRO_V_TEXTS, 0, 0, 2, NULL},
-    {"at", BRO_V_TIMESTAMP, 0, 20, 35, NULL},
-    {"note", BRO_V_STRING, BRO_V_NULLABLE | BRO_V_MULTILINE, 1, 100, NULL},
-    {"lines", BRO_V_TEXTS, BRO_V_MULTILINE, 0, 2, NULL},
-    {"file", BRO_V_STRING, BRO_V_FILE, 0, 1000, NULL},
-    {"given_at", BRO_V_DATE, BRO_V_NULLABLE | BRO_V_OR_TIME, 10, 10, NULL},
+    {"name", BRO_V_STRING, BRO_V_REQUIRED, 1, 5, NULL, 0, 0},
+    {"year", BRO_V_INT, BRO_V_NULLABLE, 1900, 2026, NULL, 0, 0},
+    {"colour", BRO_V_ENUM, 0, 1, 10, test_colours, 0, 0},
+    {"tags", BRO_V_TAGS, 0, 0, 2, NULL, 0, 0},
+    {"when", BRO_V_AVAILABILITY, 0, 0, 0, NULL, 0, 0},
+    {"flag", BRO_V_BOOL, 0, 0, 0, NULL, 0, 0},
+    {"postal", BRO_V_POSTAL, 0, 4, 4, NULL, 0, 0},
+    {"day", BRO_V_DATE, 0, 10, 10, NULL, 0, 0},
+    {"status", BRO_V_ENUM, BRO_V_READONLY, 0, 0, test_colours, 0, 0},
+    {"items", BRO_V_OBJECTS, 0, 0, 2, NULL, 0, 0},
+    {"texts", BRO_V_TEXTS, 0, 0, 2, NULL, 0, 0},
+    {"at", BRO_V_TIMESTAMP, 0, 20, 35, NULL, 0, 0},
+    {"note", BRO_V_STRING, BRO_V_NULLABLE | BRO_V_MULTILINE, 1, 100, NULL, 0, 0},
+    {"lines", BRO_V_TEXTS, BRO_V_MULTILINE, 0, 2, NULL, 0, 0},
+    {"file", BRO_V_STRING, BRO_V_FILE, 0, 1000, NULL, 0, 0},
+    {"given_at", BRO_V_DATE, BRO_V_NULLABLE | BRO_V_OR_TIME, 10, 10, NULL, 0, 0},
+    {"hours", BRO_V_NUMBER, BRO_V_NULLABLE, 0, 0, NULL, 0, 24},
 };
 
 static const bro_vfield test_item_fields[] = {
-    {"text", BRO_V_STRING, BRO_V_REQUIRED, 1, 10, NULL},
-    {"due", BRO_V_DATE, BRO_V_NULLABLE, 10, 10, NULL},
+    {"text", BRO_V_STRING, BRO_V_REQUIRED, 1, 10, NULL, 0, 0},
+    {"due", BRO_V_DATE, BRO_V_NULLABLE, 10, 10, NULL, 0, 0},
 };
 #define TEST_NFIELDS (int)(sizeof(test_fields) / sizeof(test_fields[0]))
 
@@ -229,11 +231,67 @@ static void test_dates_or_times_take_a_time_too(void **state)
     /* A date without BRO_V_OR_TIME stays a date, whatever its name. */
     test_expect_one("{\"name\": \"a\", \"day\": \"2026-03-01T10:00:00Z\"}", "day");
     assert_true(bro_validate_takes_time(
-        &(bro_vfield){"given_at", BRO_V_DATE, BRO_V_OR_TIME, 10, 10, NULL}));
-    assert_false(bro_validate_takes_time(&(bro_vfield){"due", BRO_V_DATE, 0, 10, 10, NULL}));
-    assert_false(bro_validate_takes_time(&(bro_vfield){"made_at", BRO_V_DATE, 0, 10, 10, NULL}));
+        &(bro_vfield){"given_at", BRO_V_DATE, BRO_V_OR_TIME, 10, 10, NULL, 0, 0}));
+    assert_false(bro_validate_takes_time(&(bro_vfield){"due", BRO_V_DATE, 0, 10, 10, NULL, 0, 0}));
+    assert_false(
+        bro_validate_takes_time(&(bro_vfield){"made_at", BRO_V_DATE, 0, 10, 10, NULL, 0, 0}));
     assert_false(bro_validate_takes_time(
-        &(bro_vfield){"created_at", BRO_V_TIMESTAMP, BRO_V_OR_TIME, 20, 35, NULL}));
+        &(bro_vfield){"created_at", BRO_V_TIMESTAMP, BRO_V_OR_TIME, 20, 35, NULL, 0, 0}));
+}
+
+/* A body of one member, hours, packed as a msgpack double: JSON has no NaN or infinities, but a
+ * client that sends msgpack can. */
+static bro_job test_run_double(double v)
+{
+    msgpack_sbuffer buf;
+    msgpack_sbuffer_init(&buf);
+    msgpack_packer pk;
+    msgpack_packer_init(&pk, &buf, msgpack_sbuffer_write);
+    msgpack_pack_map(&pk, 1);
+    msgpack_pack_str_with_body(&pk, "hours", 5);
+    msgpack_pack_double(&pk, v);
+    msgpack_unpacked u;
+    msgpack_unpacked_init(&u);
+    assert_int_equal(msgpack_unpack_next(&u, buf.data, buf.size, NULL), MSGPACK_UNPACK_SUCCESS);
+    bro_job job;
+    memset(&job, 0, sizeof(job));
+    bro_validate(&job, &u.data, test_fields, TEST_NFIELDS, 1);
+    msgpack_unpacked_destroy(&u);
+    msgpack_sbuffer_destroy(&buf);
+    return job;
+}
+
+static void test_numbers_are_finite_and_in_bounds(void **state)
+{
+    (void)state;
+    static const char *const good[] = {"{\"hours\":0}",   "{\"hours\":24}",   "{\"hours\":2.5}",
+                                       "{\"hours\":0.0}", "{\"hours\":null}", "{\"hours\":1e1}"};
+    for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+        bro_job job = test_run(good[i], 1);
+        if (job.nfields != 0)
+            fail_msg("%s: %s %s", good[i], job.fields[0].field, job.fields[0].message);
+    }
+    static const char *const bad[] = {"{\"hours\":24.05}", "{\"hours\":-0.1}",  "{\"hours\":-1}",
+                                      "{\"hours\":25}",    "{\"hours\":1e308}", "{\"hours\":\"2\"}",
+                                      "{\"hours\":true}",  "{\"hours\":[2]}",   "{\"hours\":{}}"};
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        bro_job job = test_run(bad[i], 1);
+        if (job.nfields != 1 || strcmp(job.fields[0].field, "hours") != 0)
+            fail_msg("%s: expected one error naming hours, got %d", bad[i], job.nfields);
+    }
+    bro_job job = test_run("{\"hours\":\"2\"}", 1);
+    assert_string_equal(job.fields[0].message, "must be a number");
+    job = test_run("{\"hours\":25}", 1);
+    assert_string_equal(job.fields[0].message, "must be between 0 and 24");
+    const double nonfinite[] = {NAN, INFINITY, -INFINITY};
+    for (size_t i = 0; i < 3; i++) {
+        job = test_run_double(nonfinite[i]);
+        assert_int_equal(job.nfields, 1);
+        assert_string_equal(job.fields[0].field, "hours");
+        assert_string_equal(job.fields[0].message, "must be a finite number");
+    }
+    job = test_run_double(12.25);
+    assert_int_equal(job.nfields, 0);
 }
 
 static void test_all_errors_are_reported_at_once(void **state)
@@ -259,6 +317,7 @@ int main(void)
         cmocka_unit_test(test_objects_texts_and_times),
         cmocka_unit_test(test_dates_or_times_take_a_time_too),
         cmocka_unit_test(test_partial_does_not_require),
+        cmocka_unit_test(test_numbers_are_finite_and_in_bounds),
         cmocka_unit_test(test_one_line_texts_refuse_controls),
         cmocka_unit_test(test_multi_line_texts_keep_breaks_and_tabs),
         cmocka_unit_test(test_file_text_is_left_to_its_reader),
