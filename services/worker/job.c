@@ -83,6 +83,16 @@ int bro_job_reply_json(bro_job *job, int status, const char *json, size_t len)
     return 0;
 }
 
+int bro_job_exec(bro_job *job, const char *sql, int n, const char *const *p)
+{
+    bro_err err = {0};
+    PGresult *res = bro_db_exec(job->db, sql, n, p, &err);
+    if (res == NULL)
+        return bro_job_fail(job, err.code, "%s", err.msg);
+    PQclear(res);
+    return 0;
+}
+
 int bro_job_query_one(bro_job *job, const char *sql, int n, const char *const *p, int status,
                       const char *missing)
 {

@@ -76,6 +76,10 @@ int bro_job_param(const msgpack_object *map, const char *name, char *buf, size_t
  * with the given status. Returns 0, or -1 with job->err set. */
 int bro_job_reply_json(bro_job *job, int status, const char *json, size_t len) BRO_MUST_USE;
 
+/* Runs sql with n parameters in the job's transaction and discards its rows. Returns 0, or
+ * -1 through bro_job_fail with the database's error. */
+int bro_job_exec(bro_job *job, const char *sql, int n, const char *const *p) BRO_MUST_USE;
+
 /* Runs sql and replies with the JSON text in column 0 of its one row and the given status;
  * when no row comes back the job fails with 404 and `missing` as detail. */
 int bro_job_query_one(bro_job *job, const char *sql, int n, const char *const *p, int status,

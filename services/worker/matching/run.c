@@ -239,23 +239,13 @@ static char *bro_run_array(const json_t *scope, const char *name)
 
 /* ---- steps ---------------------------------------------------------------------------------- */
 
-static int bro_run_exec(bro_job *job, const char *sql, int n, const char *const *p)
-{
-    bro_err err = {0};
-    PGresult *res = bro_db_exec(job->db, sql, n, p, &err);
-    if (res == NULL)
-        return bro_job_fail(job, err.code, "%s", err.msg);
-    PQclear(res);
-    return 0;
-}
-
 static int bro_run_progress_step(bro_job *job, void *arg)
 {
     bro_run_state *st = arg;
     char pct[8];
     snprintf(pct, sizeof(pct), "%d", st->progress);
     const char *p[] = {job->env->id, pct};
-    return bro_run_exec(job, bro_run_sql_progress, 2, p);
+    return bro_job_exec(job, bro_run_sql_progress, 2, p);
 }
 
 /* Locks the run, reads its params and loads the scope. */
@@ -611,7 +601,7 @@ static int bro_run_store_step(bro_job *job, void *arg)
         rc = bro_job_fail(job, BRO_E_NOMEM, "out of memory");
     } else {
         const char *p[] = {job->env->id, proposals, cands, opens, st->key_id, summary};
-        rc = bro_run_exec(job, bro_run_sql_store, 6, p);
+        rc = bro_job_exec(job, bro_run_sql_store, 6, p);
     }
     free(proposals);
     free(cands);
@@ -624,7 +614,7 @@ static int bro_run_fail_step(bro_job *job, void *arg)
 {
     const bro_err *why = arg;
     const char *p[] = {job->env->id, why->msg};
-    return bro_run_exec(job, bro_run_sql_fail, 2, p);
+    return bro_job_exec(job, bro_run_sql_fail, 2, p);
 }
 
 /* ---- the run -------------------------------------------------------------------------------- */

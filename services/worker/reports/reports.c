@@ -247,16 +247,6 @@ typedef struct bro_reports_run_state {
     const char *why;      /* for the failed step: why it stopped */
 } bro_reports_run_state;
 
-static int bro_reports_exec(bro_job *job, const char *sql, int n, const char *const *p)
-{
-    bro_err err = {0};
-    PGresult *res = bro_db_exec(job->db, sql, n, p, &err);
-    if (res == NULL)
-        return bro_job_fail(job, err.code, "%s", err.msg);
-    PQclear(res);
-    return 0;
-}
-
 static int bro_reports_start_step(bro_job *job, void *arg)
 {
     bro_reports_run_state *st = arg;
@@ -288,7 +278,7 @@ static int bro_reports_start_step(bro_job *job, void *arg)
 static int bro_reports_progress(bro_job *job, const char *progress)
 {
     const char *p[] = {job->env->id, progress};
-    return bro_reports_exec(job, bro_reports_sql_progress, 2, p);
+    return bro_job_exec(job, bro_reports_sql_progress, 2, p);
 }
 
 /* Counts, in one REPEATABLE READ transaction (every count of one snapshot, which the pass
@@ -377,7 +367,7 @@ static int bro_reports_fail_step(bro_job *job, void *arg)
 {
     const bro_reports_run_state *st = arg;
     const char *p[] = {job->env->id, st->why};
-    return bro_reports_exec(job, bro_reports_sql_fail, 2, p);
+    return bro_job_exec(job, bro_reports_sql_fail, 2, p);
 }
 
 static int bro_reports_progress_step(bro_job *job, void *arg)
