@@ -12,6 +12,9 @@
 #include "common/ids.h"
 #include "common/queue.h"
 
+/* A timestamptz column as the API writes times: RFC 3339 in UTC, whole seconds. */
+#define BRO_SQL_TIME(col) "to_char(" col " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"
+
 #define BRO_JOB_FIELD_ERRORS_MAX 32
 
 /* What a handler may ask the runtime to do once the job has committed and its message is

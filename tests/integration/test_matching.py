@@ -159,6 +159,10 @@ def test_lifecycle_consents_history_and_status(town, db):
     assert r.json()["errors"] == [{"field": "consent", "message": "share_nav"}]
     r = api.patch(f"/v1/matches/{m['id']}", {"status": "trial"})
     assert r.status_code == 200 and r.json()["status"] == "trial"
+    moved = r.json()
+    assert set(moved) == set(m)  # the lifecycle's answer is the Match the lists show
+    assert (moved["run_id"], moved["hours_freed_per_shift"], moved["nav_decision"]) == \
+        (m["run_id"], None, None)
     assert api.get(f"/v1/candidates/{town['bo']}").json()["status"] == "utproving"
     h = api.get(f"/v1/matches/{m['id']}/history").json()["items"]
     assert [(e["from_status"], e["to_status"]) for e in h] == [

@@ -9,16 +9,10 @@
 
 #include "common/ids.h"
 #include "common/jmp.h"
+#include "records/matches.h"
 #include "validate.h"
 #include "surface_handlers.h"
 #include "surface_schemas.h"
-
-#define BRO_LIFE_TIME(col) "to_char(" col " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"
-#define BRO_LIFE_MATCH_JSON                                                                        \
-    "json_build_object('id', m.id, 'candidate_id', m.candidate_id, 'opening_id', m.opening_id,"    \
-    " 'status', m.status, 'score', m.score, 'explanation', m.explanation, 'run_id', m.run_id,"     \
-    " 'version', m.version, 'etag', '\"' || m.version || '\"', 'created_at', " BRO_LIFE_TIME(      \
-        "m.created_at") ", 'updated_at', " BRO_LIFE_TIME("m.updated_at") ")::text"
 
 /* Where each status may go: along the method (seed 000), `meeting` straight to `trial` when
  * no NAV measure is involved, and out (declined, withdrawn) from any status before them. */
@@ -80,7 +74,7 @@ static const char *bro_life_sql_move =
     " 'to', status, 'measure', measure) FROM cand),"
     " aud AS (INSERT INTO audit_log (key_id, role, action, route, candidate_id, request_id,"
     " job_id) SELECT $1, $2, 'match.update', $5, candidate_id, $3, $4::uuid FROM upd)"
-    " SELECT " BRO_LIFE_MATCH_JSON " FROM upd m";
+    " SELECT " BRO_MATCHES_JSON " FROM upd m";
 
 static int bro_life_index(const char *status)
 {
@@ -211,7 +205,7 @@ static const char *bro_life_sql_visible =
 /* $1 match, $2 cursor (last history id seen), $3 limit: oldest first. */
 static const char *bro_life_sql_history =
     "SELECT json_build_object('id', h.id, 'from_status', h.from_status, 'to_status',"
-    " h.to_status, 'run_id', h.run_id, 'key_id', h.key_id, 'role', h.role, 'at', " BRO_LIFE_TIME(
+    " h.to_status, 'run_id', h.run_id, 'key_id', h.key_id, 'role', h.role, 'at', " BRO_SQL_TIME(
         "h.at") ")::text, h.id::text FROM match_history h WHERE h.match_id ="
                 " $1::uuid AND ($2::bigint IS NULL OR h.id > $2::bigint) ORDER BY h.id LIMIT "
                 "$3::int + 1";
@@ -256,7 +250,7 @@ int bro_matching_match_history(bro_job *job)
 #define BRO_LIFE_RULE_JSON                                                                         \
     "json_build_object('id', r.id, 'candidate_id', r.candidate_id, 'opening_id', r.opening_id,"    \
     " 'rule', r.rule, 'reason', r.reason, 'key_id', r.key_id, 'role', r.role, "                    \
-    "'created_at', " BRO_LIFE_TIME("r.created_at") ")::text"
+    "'created_at', " BRO_SQL_TIME("r.created_at") ")::text"
 
 /* $1 id, $2 candidate, $3 opening, $4 rule, $5 reason, $6 key, $7 role: the pair must be of
  * a visible candidate and an opening of the tenant; no row means one of them is missing. */

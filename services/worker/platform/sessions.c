@@ -74,7 +74,7 @@ static const char *bro_sessions_sql_signed_in =
 static const char *bro_sessions_sql_insert =
     "INSERT INTO sessions (id, secret_sha256, tenant, user_id, role, organization_id,"
     " expires_at) VALUES ($1, $2, $3, $4::uuid, $5, $6::uuid, now() + interval "
-    "'" BRO_SESSIONS_LIFETIME "') RETURNING " BRO_STAFF_TIME("expires_at");
+    "'" BRO_SESSIONS_LIFETIME "') RETURNING " BRO_SQL_TIME("expires_at");
 
 /* ---- shared with users.c ------------------------------------------------------------------- */
 

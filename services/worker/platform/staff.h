@@ -10,17 +10,15 @@
  * requests, so the audit log names the user behind every read and change. */
 #define BRO_STAFF_ACTOR_PREFIX "user:"
 
-#define BRO_STAFF_TIME(col) "to_char(" col " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"
-
 /* A user row u as the API shows it; never the password hash. */
 #define BRO_STAFF_USER_JSON                                                                        \
     "json_build_object('id', u.id, 'name', u.name, 'email', u.email, 'role', u.role,"              \
     " 'organization_id', u.organization_id, 'has_password', u.password_hash IS NOT NULL,"          \
     " 'version', u.version, 'etag', '\"' || u.version || '\"',"                                    \
-    " 'locked', coalesce(u.locked_until > now(), false), 'last_sign_in_at', " BRO_STAFF_TIME(      \
-        "u.last_sign_in_at") ", 'created_at', " BRO_STAFF_TIME("u.created_at") ", 'updated_at', "  \
-                                                                               "" BRO_STAFF_TIME(  \
-                                                                                   "u.updated_at") ")"
+    " 'locked', coalesce(u.locked_until > now(), false), 'last_sign_in_at', " BRO_SQL_TIME(        \
+        "u.last_sign_in_at") ", 'created_at', " BRO_SQL_TIME("u.created_at") ", 'updated_at', "    \
+                                                                             "" BRO_SQL_TIME(      \
+                                                                                 "u.updated_at") ")"
 
 #define BRO_STAFF_HASH_MAX 128 /* bytes of an argon2id string (crypto_pwhash_STRBYTES) */
 

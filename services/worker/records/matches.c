@@ -12,15 +12,6 @@
 #include "surface_handlers.h"
 #include "surface_schemas.h"
 
-#define BRO_MATCHES_JSON                                                                           \
-    "json_build_object('id', m.id, 'candidate_id', m.candidate_id, 'opening_id', m.opening_id, "   \
-    "'status', m.status, 'score', m.score, 'explanation', m.explanation, "                         \
-    "'hours_freed_per_shift', "                                                                    \
-    "m.hours_freed_per_shift, 'nav_decision', m.nav_decision, 'version', m.version, "              \
-    "'etag', '\"' || m.version || '\"', 'created_at', to_char(m.created_at AT TIME ZONE 'UTC', "   \
-    "'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), 'updated_at', to_char(m.updated_at AT TIME ZONE 'UTC', "   \
-    "'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'))::text"
-
 /* $1..$5 audit, $6 partner's organisation or NULL, $7 opening, $8 candidate, $9 status,
  * $10 cursor, $11 limit. Matches of candidates the caller may not see (erased; restricted
  * unless tenant admin) are left out, and for a partner the matches that are over. A match
