@@ -50,8 +50,9 @@ static const bro_config_entry bro_config_table[] = {
               "jobs one worker runs at once, each on its own PostgreSQL connection "
               "(`--concurrency` wins)"),
     BRO_CFG_I("BROBYGGER_LONG_NICE", long_nice, "10", 0, 19,
-              "nice increment a worker that does not serve records takes at start, so matching, "
-              "notify and reports yield the CPU to interactive work (0: none)"),
+              "nice value of long work (a worker without records, a records worker's long runs, "
+              "deliveries) and of its PostgreSQL backends, so it yields the CPU to interactive "
+              "work (0: none)"),
     {"BROBYGGER_LOG", BRO_CFG_LEVEL, "info", 0, 0, offsetof(bro_config, log_level), 0,
      "log level: debug, info, warn, error"},
     BRO_CFG_I("BROBYGGER_REQUEST_TIMEOUT_MS", request_timeout_ms, "5000", 10, 600000,

@@ -16,7 +16,7 @@ typedef struct bro_config {
     int threads;            /* BROBYGGER_THREADS: gateway event loops; 0 in env = cores */
     char queues[256];       /* BROBYGGER_QUEUES: comma-separated queues a worker serves */
     int worker_concurrency; /* BROBYGGER_WORKER_CONCURRENCY: jobs one worker runs at once */
-    int long_nice;          /* BROBYGGER_LONG_NICE: nice of a worker without records */
+    int long_nice;          /* BROBYGGER_LONG_NICE: nice of long work and its backends */
     int log_level;          /* BROBYGGER_LOG: bro_log_level */
     int request_timeout_ms; /* BROBYGGER_REQUEST_TIMEOUT_MS: gateway waits this long for a reply */
     int visibility_ms;      /* BROBYGGER_VISIBILITY_MS: pending job reclaimed after this idle */

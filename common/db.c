@@ -33,6 +33,8 @@ struct bro_db {
     bro_db_stmt stmts[BRO_DB_STMTS];
     /* sessions re-established after a loss (bro_db_reconnects) */
     long long reconnects;
+    int nice; /* the backend's nice value set by bro_db_set_nice, made again after a
+                 reconnect; 0: never set */
 };
 
 bro_db *bro_db_connect(const char *conninfo, bro_err *err)
@@ -157,7 +159,67 @@ static int bro_db_ensure(bro_db *db, bro_err *err)
     bro_db_forget_stmts(db); /* a new session has none of them */
     __atomic_add_fetch(&db->reconnects, 1, __ATOMIC_RELAXED);
     bro_log_info(NULL, "postgres connection re-established");
+    /* A new backend starts at nice 0: long work would otherwise go on at the records' priority. */
+    bro_err nerr = {0};
+    if (db->nice > 0 && bro_db_nice_conn(db->conn, db->nice, &nerr) != 0)
+        bro_log_warn(NULL, "postgres: backend priority not set again: %s", nerr.msg);
     return 0;
+}
+
+/* ---- backend priority ---------------------------------------------------------------------- */
+
+/* Swallows the extension's NOTICE ("Set priority of backend ..."), which libpq would otherwise
+ * print on stderr. */
+static void bro_db_quiet(void *arg, const char *message)
+{
+    (void)arg;
+    (void)message;
+}
+
+int bro_db_nice_conn(PGconn *conn, int nice, bro_err *err)
+{
+    char value[16];
+    snprintf(value, sizeof(value), "%d", nice);
+    const char *params[] = {value};
+    PQnoticeProcessor old = PQsetNoticeProcessor(conn, bro_db_quiet, NULL);
+    /* On the session's own login role, outside any transaction, so before any SET ROLE: the
+     * extension lets a role change only its own backends. */
+    PGresult *r =
+        PQexecParams(conn, "SELECT platform.set_backend_priority(pg_backend_pid(), $1::int)", 1,
+                     NULL, params, NULL, NULL, 0);
+    PQsetNoticeProcessor(conn, old, NULL);
+    const char *state = PQresultErrorField(r, PG_DIAG_SQLSTATE);
+    int rc = 0;
+    if (PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1) {
+        if (strcmp(PQgetvalue(r, 0, 0), "t") != 0) /* lower than before: refused, warned */
+            rc = bro_err_set(err, BRO_E_DB, "postgres: backend priority %d refused", nice);
+    } else if (state && (strcmp(state, "42883") == 0 || strcmp(state, "3F000") == 0 ||
+                         strcmp(state, "42501") == 0)) {
+        rc = 1; /* no such function or schema, or not ours to call: the extension is not set up */
+        bro_err_set(err, BRO_E_NOT_FOUND, "postgres: extension prioritize missing (SQLSTATE %s)",
+                    state);
+    } else {
+        rc = bro_err_set(err, BRO_E_DB, "postgres: backend priority: %.80s",
+                         state ? state : PQerrorMessage(conn));
+    }
+    PQclear(r);
+    return rc;
+}
+
+int bro_db_set_nice(bro_db *db, int nice, bro_err *err)
+{
+    if (db->in_txn)
+        return bro_err_set(err, BRO_E_INTERNAL, "backend priority set inside a transaction");
+    bro_db_settle(db);
+    int rc = bro_db_nice_conn(db->conn, nice, err);
+    if (rc == 0)
+        db->nice = nice;
+    return rc;
+}
+
+int bro_db_nice(const bro_db *db)
+{
+    return db ? db->nice : 0;
 }
 
 static int bro_db_begin_as(bro_db *db, const char *tenant, int read_only, bro_err *err);

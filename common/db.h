@@ -67,6 +67,22 @@ PGresult *bro_db_exec_format(bro_db *db, const char *sql, int nparams, const cha
 int bro_db_exec_commit(bro_db *db, const char *sql, int nparams, const char *const *params,
                        const int *lengths, const int *formats, bro_err *err) BRO_MUST_USE;
 
+/* Raises the CPU nice value of db's PostgreSQL backend to nice (1..19), through the prioritize
+ * extension's platform.set_backend_priority, and again after every reconnect, so long work's
+ * database time yields to interactive work's. Call it outside a transaction (the extension
+ * checks the session's login role). The nice value cannot be lowered again by an unprivileged
+ * role: a connection niced once stays so until it is closed. Returns 0 when set, 1 when the
+ * extension is not installed or not granted here (err says which; nothing changed), -1 with
+ * err set otherwise. */
+int bro_db_set_nice(bro_db *db, int nice, bro_err *err) BRO_MUST_USE;
+
+/* The same for a bare libpq connection (a module's own, e.g. the reports reader's); nothing is
+ * remembered for reconnects. */
+int bro_db_nice_conn(PGconn *conn, int nice, bro_err *err) BRO_MUST_USE;
+
+/* The nice value bro_db_set_nice gave db's backend; 0 when none (or db is NULL). */
+int bro_db_nice(const bro_db *db);
+
 /* The underlying connection, for PQescape* helpers. Owned by db. */
 PGconn *bro_db_conn(bro_db *db);
 

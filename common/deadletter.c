@@ -1,5 +1,5 @@
 /* Dead letters for operators (deadletter.h): pages of them without bodies, a retry that
- * unseals the envelope and puts it back in one atomic step, and purges. */
+ * unseals the envelope (prepare) and puts it back in one atomic step (requeue), and purges. */
 #include "common/deadletter.h"
 
 #include <stdio.h>
@@ -293,52 +293,78 @@ static int bro_deadletter_fetch(bro_queue *q, const char *dead, const char *sid,
     return 0;
 }
 
-int bro_deadletter_retry(bro_queue *q, const char *id, int64_t deadline_ms,
-                         bro_deadletter_retried *out, bro_err *err)
+int bro_deadletter_prepare(bro_queue *q, const char *id, int64_t deadline_ms,
+                           bro_deadletter_prepared *p, bro_err *err)
 {
-    char queue[BRO_QUEUE_NAME_MAX], sid[BRO_DEADLETTER_STREAM_ID_MAX];
-    char dead[BRO_QUEUE_NAME_MAX + 16], stream[BRO_QUEUE_NAME_MAX + 8];
-    if (bro_deadletter_parse_id(id, queue, sid) < 0)
+    char queue[BRO_QUEUE_NAME_MAX];
+    memset(p, 0, sizeof(*p));
+    msgpack_sbuffer_init(&p->env);
+    if (bro_deadletter_parse_id(id, queue, p->sid) < 0)
         return bro_err_set(err, BRO_E_NOT_FOUND, "no such dead letter");
-    snprintf(dead, sizeof(dead), "bro:dead:%s", queue);
-    bro_queue_stream_key(queue, stream, sizeof(stream));
-    memset(out, 0, sizeof(*out));
-    snprintf(out->queue, sizeof(out->queue), "%s", queue);
+    snprintf(p->dead, sizeof(p->dead), "bro:dead:%s", queue);
+    bro_queue_stream_key(queue, p->stream, sizeof(p->stream));
+    snprintf(p->info.queue, sizeof(p->info.queue), "%s", queue);
     redisReply *entry = NULL;
-    if (bro_deadletter_fetch(q, dead, sid, &entry, err) < 0)
+    if (bro_deadletter_fetch(q, p->dead, p->sid, &entry, err) < 0)
         return -1;
     unsigned char *plain = NULL;
     size_t plain_len = 0;
-    msgpack_sbuffer env;
-    msgpack_sbuffer_init(&env);
     int rc = bro_deadletter_open(q, queue, entry->element[0]->element[1], &plain, &plain_len, err);
     freeReplyObject(entry);
     if (rc == 0)
-        rc = bro_deadletter_rearm(plain, plain_len, deadline_ms, &env, out, err);
+        rc = bro_deadletter_rearm(plain, plain_len, deadline_ms, &p->env, &p->info, err);
     if (plain)
         OPENSSL_cleanse(plain, plain_len);
     free(plain);
-    redisReply *r = NULL;
-    if (rc == 0) {
-        const char *argv[] = {"EVAL", bro_deadletter_requeue_lua, "2", dead, stream, sid, env.data};
-        size_t lens[] = {4,
-                         strlen(bro_deadletter_requeue_lua),
-                         1,
-                         strlen(dead),
-                         strlen(stream),
-                         strlen(sid),
-                         env.size};
-        r = bro_queue_cmd_(q, 7, argv, lens, err);
-        rc = r ? 0 : -1;
-    }
-    if (r && r->type != REDIS_REPLY_INTEGER)
+    return rc;
+}
+
+int bro_deadletter_requeue(bro_queue *q, const bro_deadletter_prepared *p,
+                           bro_deadletter_retried *out, bro_err *err)
+{
+    const char *argv[] = {"EVAL",     bro_deadletter_requeue_lua, "2", p->dead, p->stream, p->sid,
+                          p->env.data};
+    size_t lens[] = {4,
+                     strlen(bro_deadletter_requeue_lua),
+                     1,
+                     strlen(p->dead),
+                     strlen(p->stream),
+                     strlen(p->sid),
+                     p->env.size};
+    redisReply *r = bro_queue_cmd_(q, 7, argv, lens, err);
+    if (r == NULL)
+        return -1;
+    int rc = 0;
+    if (r->type != REDIS_REPLY_INTEGER)
         rc = bro_err_set(err, BRO_E_REDIS, "dead-letter retry: %.80s",
                          r->type == REDIS_REPLY_ERROR ? r->str : "odd reply");
-    else if (r && r->integer == 0)
+    else if (r->integer == 0)
         rc = bro_err_set(err, BRO_E_NOT_FOUND, "no such dead letter (taken meanwhile)");
-    if (r)
-        freeReplyObject(r);
-    msgpack_sbuffer_destroy(&env);
+    else
+        *out = p->info;
+    freeReplyObject(r);
+    return rc;
+}
+
+void bro_deadletter_prepared_free(bro_deadletter_prepared *p)
+{
+    if (p->env.data)
+        OPENSSL_cleanse(p->env.data, p->env.size); /* the job's body, in clear */
+    msgpack_sbuffer_destroy(&p->env);
+    p->env.data = NULL;
+    p->env.size = 0;
+}
+
+int bro_deadletter_retry(bro_queue *q, const char *id, int64_t deadline_ms,
+                         bro_deadletter_retried *out, bro_err *err)
+{
+    bro_deadletter_prepared p;
+    memset(out, 0, sizeof(*out));
+    int rc = bro_deadletter_prepare(q, id, deadline_ms, &p, err);
+    snprintf(out->queue, sizeof(out->queue), "%s", p.info.queue);
+    if (rc == 0)
+        rc = bro_deadletter_requeue(q, &p, out, err);
+    bro_deadletter_prepared_free(&p);
     return rc;
 }
 

@@ -10,6 +10,7 @@
 
 #include <hiredis/hiredis.h>
 #include <jansson.h>
+#include <msgpack.h>
 #include <stdint.h>
 
 #include "common/error.h"
@@ -54,7 +55,34 @@ typedef struct bro_deadletter_retried {
     char tenant[32];                /* its tenant, "" for platform jobs */
 } bro_deadletter_retried;
 
-/* Runs a dead letter again: opens its sealed envelope with q's dead-letter key, gives it a
+/* A retry between its two steps: the dead letter read and its envelope rearmed, nothing put
+ * back yet. Filled by bro_deadletter_prepare, emptied by bro_deadletter_prepared_free. */
+typedef struct bro_deadletter_prepared {
+    char dead[BRO_QUEUE_NAME_MAX + 16];     /* the dead-letter stream's key */
+    char stream[BRO_QUEUE_NAME_MAX + 8];    /* the queue's stream key */
+    char sid[BRO_DEADLETTER_STREAM_ID_MAX]; /* the dead letter's stream id */
+    msgpack_sbuffer env;                    /* the rearmed envelope, owned */
+    bro_deadletter_retried info;            /* what the requeue puts back */
+} bro_deadletter_prepared;
+
+/* The first step of a retry: reads the dead letter id, opens its sealed envelope with q's
+ * dead-letter key and rearms it (first attempt, no reply channel, deadline_ms). Nothing in
+ * Redis changes. Free *p with bro_deadletter_prepared_free, also after a failure. Fails as
+ * bro_deadletter_retry does. */
+int bro_deadletter_prepare(bro_queue *q, const char *id, int64_t deadline_ms,
+                           bro_deadletter_prepared *p, bro_err *err) BRO_MUST_USE;
+
+/* The second step: in one script deletes the dead letter and appends the prepared job to its
+ * queue, or does nothing when the dead letter is gone (BRO_E_NOT_FOUND): of two retries
+ * prepared at once, only one puts the job back. *out gets what was put back. */
+int bro_deadletter_requeue(bro_queue *q, const bro_deadletter_prepared *p,
+                           bro_deadletter_retried *out, bro_err *err) BRO_MUST_USE;
+
+/* Frees what a prepare kept; a zeroed or already freed *p is a no-op. */
+void bro_deadletter_prepared_free(bro_deadletter_prepared *p);
+
+/* Runs a dead letter again (bro_deadletter_prepare, then bro_deadletter_requeue): opens its
+ * sealed envelope with q's dead-letter key, gives it a
  * first attempt, no reply channel (whoever asked is long gone) and deadline_ms (unix ms), and
  * in one script deletes the dead letter and appends the job to its queue, so of two retries
  * of one dead letter only one puts the job back. The job keeps its id: if it did commit once,

@@ -10,7 +10,7 @@ BRO_PACKAGES="build-essential cmake pkg-config libevent-dev libhiredis-dev libpq
   postgresql-15 redis-server clang-format python3 python3-yaml python3-pytest python3-requests
   python3-msgpack python3-redis python3-psycopg2 python3-jsonschema python3-cryptography curl
   nginx-light clang libclang-rt-14-dev python3-openpyxl chromium liblemon-dev python3-scipy
-  libsodium-dev nodejs openssl redis-sentinel"
+  libsodium-dev nodejs openssl redis-sentinel postgresql-15-prioritize"
 
 bro_say() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
 bro_die() { printf 'error: %s\n' "$*" >&2; exit 1; }

@@ -202,6 +202,28 @@ static int bro_migrate_template(PGconn *pg, bro_migrate_file *files, int n, int 
     return 0;
 }
 
+/* Lets the workers' role (ident, escaped) lower its own backends' CPU priority, when the
+ * prioritize extension is there (platform migration 006): nobody else may call it. */
+static int bro_migrate_priority(PGconn *pg, const char *ident)
+{
+    PGresult *r = bro_admin_exec(pg, "SELECT 1 FROM pg_extension WHERE extname = 'prioritize'", 0,
+                                 NULL, NULL);
+    if (r == NULL)
+        return -1;
+    int present = PQntuples(r) == 1;
+    PQclear(r);
+    if (!present) {
+        printf("extension prioritize is not installed: long work runs at normal priority\n");
+        return 0;
+    }
+    char sql[512];
+    snprintf(sql, sizeof(sql),
+             "GRANT EXECUTE ON FUNCTION platform.set_backend_priority(integer, integer),"
+             " platform.get_backend_priority(integer) TO %s",
+             ident);
+    return bro_migrate_run(pg, sql, "backend priority grant");
+}
+
 /* The workers' role: LOGIN NOINHERIT, reading the platform catalog, executing the two tenant
  * functions, and a member of every tenant role. Idempotent. */
 static int bro_migrate_worker_role(PGconn *pg, const bro_config *cfg)
@@ -234,9 +256,11 @@ static int bro_migrate_worker_role(PGconn *pg, const bro_config *cfg)
              "GRANT SELECT, INSERT, UPDATE ON platform.reports TO %s;",
              exists ? "ALTER" : "CREATE", ident, ident, ident, ident, ident, ident, ident, ident,
              ident);
-    PQfreemem(ident);
-    if (bro_migrate_run(pg, sql, "worker role") < 0)
+    if (bro_migrate_run(pg, sql, "worker role") < 0 || bro_migrate_priority(pg, ident) < 0) {
+        PQfreemem(ident);
         return -1;
+    }
+    PQfreemem(ident);
     r = bro_admin_exec(pg,
                        "INSERT INTO platform.settings (name, value) VALUES ('worker_role', $1)"
                        " ON CONFLICT (name) DO UPDATE SET value = excluded.value",

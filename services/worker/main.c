@@ -47,13 +47,13 @@ static int bro_worker_parse_concurrency(const char *text, int *out)
 }
 
 /* A worker that does not serve records runs long work only (matching runs, deliveries,
- * reports): it lowers its own CPU priority, so on a machine it shares with records workers an
- * interactive job gets the CPU first. PostgreSQL's backends are not the worker's to change. */
+ * reports): it lowers its own CPU priority before its threads start (they inherit it), so on a
+ * machine it shares with records workers an interactive job gets the CPU first. Its PostgreSQL
+ * backends are niced by the runtime (bro_db_set_nice), as are a records worker's long runs. */
 static void bro_worker_yield_if_long(const bro_worker *w)
 {
-    for (int i = 0; i < w->nqueues; i++)
-        if (strcmp(w->queues[i], BRO_QUEUE_RECORDS) == 0)
-            return;
+    if (w->serves_records)
+        return;
     errno = 0;
     if (w->cfg.long_nice > 0 && nice(w->cfg.long_nice) == -1 && errno != 0)
         bro_log_warn(NULL, "could not lower the CPU priority: %s", strerror(errno));

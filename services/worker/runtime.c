@@ -3,6 +3,7 @@
  * reply, acknowledge. Transient failures are retried with backoff; the rest are dead-lettered. */
 #include "runtime.h"
 
+#include <errno.h>
 #include <jansson.h>
 #include <pthread.h>
 #include <signal.h>
@@ -10,6 +11,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -67,6 +70,7 @@ int bro_runtime_set_queues(bro_worker *w, const char *csv, bro_err *err)
     char buf[256];
     snprintf(buf, sizeof(buf), "%s", csv);
     w->nqueues = 0;
+    w->serves_records = 0;
     for (char *save = NULL, *tok = strtok_r(buf, ",", &save); tok;
          tok = strtok_r(NULL, ",", &save)) {
         while (*tok == ' ')
@@ -82,10 +86,25 @@ int bro_runtime_set_queues(bro_worker *w, const char *csv, bro_err *err)
         if (w->nqueues == BRO_QUEUE_MAX)
             return bro_err_set(err, BRO_E_CONFIG, "queues: too many");
         snprintf(w->queues[w->nqueues++], BRO_QUEUE_NAME_MAX, "%s", tok);
+        w->serves_records |= strcmp(tok, BRO_QUEUE_RECORDS) == 0;
     }
     if (w->nqueues == 0)
         return bro_err_set(err, BRO_E_CONFIG, "queues: none given");
     return 0;
+}
+
+/* Gives db's backend the long nice (BROBYGGER_LONG_NICE; 0: none), so PostgreSQL's work for
+ * long jobs yields the CPU to the records reads as the worker's own threads do. A database
+ * without the prioritize extension is logged once per process, and the work goes on at normal
+ * priority. */
+static void bro_runtime_nice_db(bro_worker *w, bro_db *db)
+{
+    bro_err err = {0};
+    int rc = w->cfg.long_nice > 0 ? bro_db_set_nice(db, w->cfg.long_nice, &err) : 0;
+    if (rc > 0 && atomic_exchange(&w->nice_said, 1) == 0)
+        bro_log_warn(NULL, "%s: long work's database time runs at normal priority", err.msg);
+    else if (rc < 0)
+        bro_log_warn(NULL, "could not lower a backend's priority: %s", err.msg);
 }
 
 static void bro_runtime_pause(bro_worker *w, int ms)
@@ -110,8 +129,9 @@ static int bro_runtime_connect(bro_worker *w)
                                    w->has_dead_key ? &w->dead_key : NULL, 1};
             w->queue = bro_queue_open(w->cfg.redis, w->id, names, w->nqueues, &opts, &err);
         }
-        if (w->queue && w->db == NULL)
-            w->db = bro_db_connect(w->cfg.pg, &err);
+        if (w->queue && w->db == NULL && (w->db = bro_db_connect(w->cfg.pg, &err)) &&
+            !w->serves_records)
+            bro_runtime_nice_db(w, w->db); /* its janitor serves long work only */
         if (w->queue && w->db)
             return 0;
         bro_log_warn(NULL, "not connected yet (%s), retrying", err.msg);
@@ -447,13 +467,15 @@ static void bro_runtime_keepalive(void *ctx)
         bro_log_warn(NULL, "could not keep %s: %s", k->m->stream_id, err.msg);
 }
 
-/* The run phase of an accepted asynchronous job, outside any transaction (see handlers.h). */
+/* The run phase of an accepted asynchronous job, outside any transaction (see handlers.h), on
+ * db. */
 static int bro_runtime_run_async(bro_slot *s, const bro_handler *h, const bro_envelope *env,
-                                 const bro_queue_msg *m, bro_err *err)
+                                 const bro_queue_msg *m, bro_db *db, bro_err *err)
 {
     bro_job job;
     bro_runtime_keep keep = {s, m};
     bro_runtime_job_init(&job, s, env);
+    job.db = db;
     job.keepalive = bro_runtime_keepalive;
     job.keepalive_ctx = &keep;
     int rc = h->run(&job);
@@ -547,6 +569,58 @@ static void bro_runtime_answer(bro_slot *s, const bro_envelope *env, const bro_q
     msgpack_sbuffer_destroy(&out);
 }
 
+/* A long run on a records worker: the job and where its outcome goes, for its own thread. */
+typedef struct bro_runtime_long {
+    bro_slot *s;             /* the slot that waits for the run */
+    const bro_handler *h;    /* the job's handler */
+    const bro_envelope *env; /* the job */
+    const bro_queue_msg *m;  /* its message, kept claimed meanwhile */
+    bro_db *db;              /* the run's own connection, niced; owned by the caller */
+    bro_err *err;            /* why the run failed */
+    int rc;                  /* the run's result */
+} bro_runtime_long;
+
+/* The long run's thread: it lowers its own CPU priority (Linux nice is per thread), which
+ * ends with it, then runs the job. */
+static void *bro_runtime_long_main(void *arg)
+{
+    bro_runtime_long *l = arg;
+    int nice = l->s->w->cfg.long_nice;
+    if (setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), nice) < 0)
+        bro_log_debug(NULL, "long run at normal CPU priority: %s", strerror(errno));
+    l->rc = bro_runtime_run_async(l->s, l->h, l->env, l->m, l->db, l->err);
+    return NULL;
+}
+
+/* Runs a long job's run phase at the long nice, database side included. A worker without
+ * records has niced every connection and thread already, and runs it in place. A records
+ * worker's slot must keep nice 0 for the records jobs it runs next, and an unprivileged role
+ * can raise a backend's nice but never lower it again: so the run gets a fresh connection,
+ * niced and closed when the run ends, and a thread of its own whose nice ends with it. That
+ * costs one connect per long job, which runs for seconds, and keeps every slot free for
+ * records when no long job runs (dedicated long slots would sit idle then). */
+static int bro_runtime_run_long(bro_slot *s, const bro_handler *h, const bro_envelope *env,
+                                const bro_queue_msg *m, bro_err *err)
+{
+    bro_worker *w = s->w;
+    if (!w->serves_records || w->cfg.long_nice <= 0)
+        return bro_runtime_run_async(s, h, env, m, s->db, err);
+    bro_db *db = bro_db_connect(w->cfg.pg, err);
+    if (db == NULL) {
+        err->code = BRO_E_RETRY; /* the database is away: the run comes back */
+        return -1;
+    }
+    bro_runtime_nice_db(w, db);
+    bro_runtime_long l = {s, h, env, m, db, err, -1};
+    pthread_t t;
+    if (pthread_create(&t, NULL, bro_runtime_long_main, &l) == 0)
+        pthread_join(t, NULL);
+    else
+        l.rc = bro_err_set(err, BRO_E_RETRY, "no thread for a long run");
+    bro_db_free(db);
+    return l.rc;
+}
+
 static int bro_runtime_long_take(bro_slot *s);
 static void bro_runtime_long_done(bro_slot *s);
 static void bro_runtime_ack(bro_slot *s, const bro_queue_msg *m, const bro_log_ctx *lc);
@@ -580,7 +654,7 @@ static void bro_runtime_finish(bro_slot *s, const bro_handler *h, bro_envelope *
                 bro_runtime_defer(s, m, lc);
                 break;
             }
-            int rc = bro_runtime_run_async(s, h, env, m, &res->err);
+            int rc = bro_runtime_run_long(s, h, env, m, &res->err);
             bro_runtime_long_done(s);
             if (rc < 0) {
                 bro_runtime_retry(s, m, env, attempt, res->err.msg, lc);
@@ -715,8 +789,11 @@ static int bro_runtime_slot_connect(bro_slot *s)
         bro_err err = {0};
         if (s->queue == NULL)
             s->queue = bro_runtime_open_queue(w, 0, 0, &err);
-        if (s->queue && s->db == NULL)
-            s->db = bro_db_connect(w->cfg.pg, &err);
+        /* A worker without records runs long work only, so each slot's connection is niced for
+         * good; a records worker's slots keep nice 0 (bro_runtime_run_long). */
+        if (s->queue && s->db == NULL && (s->db = bro_db_connect(w->cfg.pg, &err)) &&
+            !w->serves_records)
+            bro_runtime_nice_db(w, s->db);
         if (s->queue && s->db)
             return 0;
         bro_log_warn(NULL, "slot %d not connected yet (%s), retrying", s->index, err.msg);

@@ -47,8 +47,10 @@ struct bro_worker {
     char id[128];                                   /* consumer name: host-pid-random */
     char queues[BRO_QUEUE_MAX][BRO_QUEUE_NAME_MAX]; /* queues served */
     int nqueues;                                    /* entries used above */
-    int concurrency;                                /* job slots: --concurrency */
-    bro_slot *slots;                                /* concurrency entries, owned */
+    int serves_records; /* 1: records is among queues, so the slots' connections serve records
+                           jobs and keep nice 0 (long runs go to connections of their own) */
+    int concurrency;    /* job slots: --concurrency */
+    bro_slot *slots;    /* concurrency entries, owned */
     bro_queue *queue;   /* the main thread's: heartbeat, janitor, leave; NULL until connected */
     bro_db *db;         /* the main thread's: janitor; NULL until connected */
     int64_t started_ms; /* unix ms */
@@ -69,6 +71,7 @@ struct bro_worker {
     atomic_int in_flight;        /* jobs a slot holds now */
     atomic_int long_in_flight;   /* asynchronous jobs in their run phase now */
     atomic_int others_in_flight; /* jobs of queues other than records now */
+    atomic_int nice_said;        /* 1 once a missing backend-priority extension was logged */
     /* The hand-over from the fetcher thread to the slots, all guarded by `lock`. The fetcher
      * takes at most as many jobs as slots wait, so no job waits behind another. */
     pthread_mutex_t lock;         /* guards the members below, up to acks */

@@ -6,6 +6,7 @@
 #include "notify/notify.h"
 
 #include <curl/curl.h>
+#include <errno.h>
 #include <jansson.h>
 #include <libpq-fe.h>
 #include <openssl/crypto.h>
@@ -14,7 +15,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 #include <time.h>
 
 #include "common/db.h"
@@ -613,6 +617,23 @@ static void bro_deliver_round(bro_deliver *d)
     bro_metrics_flush(&d->metrics, d->wcfg->redis);
 }
 
+/* Deliveries are long work whatever else the worker serves, and this thread and its connection
+ * do nothing else: both take the long nice (BROBYGGER_LONG_NICE) for good, so the deliveries'
+ * turns, the worker's and PostgreSQL's side alike, yield the CPU to the records reads. */
+static void bro_deliver_yield(bro_deliver *d)
+{
+    int nice = d->wcfg->long_nice;
+    if (nice <= 0)
+        return;
+    if (setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), nice) < 0)
+        bro_log_debug(NULL, "notify: deliveries at normal CPU priority: %s", strerror(errno));
+    bro_err err = {0};
+    int rc = bro_db_set_nice(d->db, nice, &err);
+    if (rc != 0)
+        bro_log_warn(NULL, "notify: %s: deliveries' database time runs at normal priority",
+                     err.msg);
+}
+
 static void *bro_deliver_main(void *arg)
 {
     bro_deliver *d = arg;
@@ -625,6 +646,8 @@ static void *bro_deliver_main(void *arg)
             nanosleep(&ts, NULL);
         }
     }
+    if (d->db)
+        bro_deliver_yield(d);
     while (!*d->stop)
         bro_deliver_round(d);
     /* Stop: no new turns; the transfers in hand finish (each within its timeout) and are

@@ -427,7 +427,7 @@ static bro_rreader *bro_rpass_open(bro_job *job, const char *end)
     }
     bro_rreader_spec spec = {bro_db_conn(job->db),  PQgetvalue(res, 0, 1), PQgetvalue(res, 0, 2),
                              PQgetvalue(res, 0, 3), bro_rpass_sql_history, end,
-                             bro_rpass_sql_fetch_h, BRO_RPASS_FETCH};
+                             bro_rpass_sql_fetch_h, BRO_RPASS_FETCH,       bro_db_nice(job->db)};
     PGresult *dc = bro_db_exec(job->db, bro_rpass_sql_candidates, 1, params, &err);
     bro_rreader *reader = dc ? bro_rreader_start(&spec, &err) : NULL;
     PQclear(dc);

@@ -9,6 +9,9 @@
 #include <string.h>
 #include <time.h>
 
+#include "common/db.h"
+#include "common/log.h"
+
 #define BRO_RREADER_OPTIONS   48  /* connection options copied from the job's connection */
 #define BRO_RREADER_CANCEL_MS 100 /* how often a stop resends its cancel while it waits */
 
@@ -25,6 +28,7 @@ struct bro_rreader {
     const char *keys[BRO_RREADER_OPTIONS + 1], *vals[BRO_RREADER_OPTIONS + 1]; /* owned vals */
     char *snapshot, *role, *path, *declare, *param, *fetch;                    /* owned */
     int rows;
+    int nice; /* the reader's backend nice, as the job's; 0 none */
 };
 
 /* ---- the reader's thread ------------------------------------------------------------------- */
@@ -134,6 +138,10 @@ static void *bro_rreader_main(void *arg)
         pthread_mutex_lock(&r->mu);
         r->cancel = PQgetCancel(c);
         pthread_mutex_unlock(&r->mu);
+        /* The job's long work, its reads too, yields the CPU as the job's own backend does. */
+        bro_err nerr = {0};
+        if (r->nice > 0 && bro_db_nice_conn(c, r->nice, &nerr) != 0)
+            bro_log_debug(NULL, "reports reader at normal priority: %s", nerr.msg);
         bro_rreader_read(r, c, &err);
     }
     pthread_mutex_lock(&r->mu);
@@ -216,6 +224,7 @@ bro_rreader *bro_rreader_start(const bro_rreader_spec *spec, bro_err *err)
     r->param = strdup(spec->param);
     r->fetch = strdup(spec->fetch);
     r->rows = spec->rows;
+    r->nice = spec->nice;
     if (!r->snapshot || !r->role || !r->path || !r->declare || !r->param || !r->fetch ||
         bro_rreader_options(r, spec->like) < 0) {
         bro_rreader_release(r);

@@ -24,6 +24,7 @@ typedef struct bro_rreader_spec {
     const char *param;    /* its $1 */
     const char *fetch;    /* FETCH <rows> FROM <cursor>, answered in binary */
     int rows;             /* the rows of one FETCH: a shorter batch is the last */
+    int nice;             /* the job backend's nice (bro_db_nice), given to the reader's: 0 none */
 } bro_rreader_spec;
 
 /* Starts the reader's thread, which connects, opens its transaction and fetches. The job's
