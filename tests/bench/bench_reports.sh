@@ -21,6 +21,7 @@ NOTES=${NOTES:-10}               # journal entries per candidate
 TENANTS=${TENANTS:-400}          # tenants in all, "bench" included
 EXTRA=${EXTRA:-100}              # candidates of each other tenant
 ROUNDS=${ROUNDS:-3}              # orders of each report; the median is reported
+ONLY=${ONLY:-}                   # only the reports whose name holds this text (e.g. xlsx)
 REUSE=${REUSE:-}                 # 1: keep the seeded database for the next run
 PG=${PG:-54371} REDIS=${REDIS:-63841} GW=${GW:-18201}
 
@@ -82,7 +83,7 @@ floor_ms() {
     psql_admin 2>&1 | sed -n 's/^Time: \([0-9.]*\) ms.*/\1/p'
 }
 end="to_timestamp(1798761600)" # 2027-01-01, the end of the year the reports are ordered for
-h=$(floor_ms "SELECT h.candidate_id, coalesce(array_position('{henvist,tilnaerming,kartlagt,arbeidstrening,utproving,i_tiltak,avsluttet,venter}'::text[], h.to_status) - 1, -1)::int2, coalesce(array_position('{vta,vta_o,vto,ordinaert_arbeid,aktivitet}'::text[], h.measure) - 1, -1)::int2, h.at FROM status_history h WHERE h.at < $end ORDER BY h.candidate_id, h.id")
+h=$(floor_ms "SELECT h.candidate_id, h.to_status, h.measure, h.at FROM status_history h WHERE h.at < $end ORDER BY h.candidate_id, h.id")
 c=$(floor_ms "SELECT c.id, c.ref, c.birth_year, c.income_basis, p.role, p.kind, p.nav_decision FROM candidates c LEFT JOIN (SELECT DISTINCT ON (m.candidate_id) m.candidate_id, o.role, g.kind, m.nav_decision FROM matches m JOIN openings o ON o.id = m.opening_id JOIN organizations g ON g.id = o.organization_id WHERE m.status = 'placed' AND m.updated_at < $end ORDER BY m.candidate_id, m.updated_at DESC) p ON p.candidate_id = c.id WHERE c.created_at < $end ORDER BY c.id")
 bro_say "the database alone: the history in candidate order $h ms, the candidates $c ms; load $(cut -d' ' -f1-3 /proc/loadavg)"
 bro_redis_start
@@ -95,11 +96,15 @@ bro_wait_http "http://127.0.0.1:$GW/readyz" 20 || bro_die "the service is not re
 READER=$("$BIN/brobygger-admin" key issue --tenant bench --role reader | tail -n 1)
 PLATFORM=$("$BIN/brobygger-admin" key issue --platform | tail -n 1)
 
-BASE=http://127.0.0.1:$GW READER=$READER PLATFORM=$PLATFORM ROUNDS=$ROUNDS WORKER=$worker \
+BASE=http://127.0.0.1:$GW READER=$READER PLATFORM=$PLATFORM ROUNDS=$ROUNDS WORKER=$worker ONLY=$ONLY \
   /usr/bin/python3 - <<'PY'
 import os, statistics, time, requests
 base, rounds = os.environ["BASE"], int(os.environ["ROUNDS"])
 def key(k): return {"Authorization": "Bearer " + os.environ[k]}
+def cpu(pid):
+    with open(f"/proc/{pid}/stat") as st:
+        f = st.read().rsplit(")", 1)[1].split()
+    return (int(f[11]) + int(f[12])) / os.sysconf("SC_CLK_TCK")
 def once(path, body, who):
     t0 = time.monotonic()
     r = requests.post(base + path, json=body, headers=key(who), timeout=30)
@@ -119,12 +124,16 @@ targets = [("pipeline, json", "/v1/reports", {"type": "pipeline", "period": "202
            ("indicators, json", "/v1/reports", {"type": "indicators", "period": "2026", "format": "json"}, "READER"),
            ("pipeline with 100,000 candidate rows, xlsx", "/v1/reports", {"type": "pipeline", "period": "2026", "format": "xlsx", "detail": True}, "READER"),
            ("platform, 400 tenants, csv", "/v1/admin/reports", {"period": "2026", "format": "csv"}, "PLATFORM")]
-print("| report | median s (order to done, client) | min s | max s | file bytes |")
-print("| --- | ---: | ---: | ---: | ---: |")
+print("| report | median s (order to done, client) | min s | max s | worker CPU s each | file bytes |")
+print("| --- | ---: | ---: | ---: | ---: | ---: |")
 for name, path, body, who in targets:
+    if os.environ.get("ONLY") and os.environ["ONLY"] not in name:
+        continue
+    c0 = cpu(os.environ["WORKER"])
     runs = [once(path, body, who) for _ in range(rounds)]
+    used = (cpu(os.environ["WORKER"]) - c0) / rounds
     t = [c for c, _ in runs]
-    print(f"| {name} | {statistics.median(t):.2f} | {min(t):.2f} | {max(t):.2f} | {runs[-1][1]:,} |")
+    print(f"| {name} | {statistics.median(t):.2f} | {min(t):.2f} | {max(t):.2f} | {used:.2f} | {runs[-1][1]:,} |")
 with open(f"/proc/{os.environ['WORKER']}/status") as st:
     hwm = next(l for l in st if l.startswith("VmHWM")).split()[1]
 print(f"\nworker peak resident memory (VmHWM): {int(hwm) / 1024:.0f} MB")

@@ -2,6 +2,7 @@
  * formats write into. Nothing here touches the database. */
 #include "reports/report.h"
 
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,27 +30,51 @@ bro_rtable *bro_report_table(bro_report *r, const char *name, const char *title,
     return t;
 }
 
+int bro_report_reserve(bro_rtable *t, size_t n)
+{
+    if (n <= (size_t)t->cap)
+        return 0;
+    if (n > INT_MAX)
+        return -1;
+    bro_rcell *cells = realloc(t->cells, sizeof(*cells) * n * (size_t)t->ncols);
+    if (cells == NULL)
+        return -1;
+    t->cells = cells;
+    t->cap = (int)n;
+    return 0;
+}
+
 bro_rcell *bro_report_row(bro_rtable *t)
 {
-    if (t->nrows == t->cap) {
-        int cap = t->cap ? t->cap * 2 : 16;
-        bro_rcell *cells = realloc(t->cells, sizeof(*cells) * (size_t)cap * (size_t)t->ncols);
-        if (cells == NULL)
-            return NULL;
-        t->cells = cells;
-        t->cap = cap;
-    }
+    if (t->nrows == t->cap && bro_report_reserve(t, t->cap ? (size_t)t->cap * 2 : 16) < 0)
+        return NULL;
     bro_rcell *row = &t->cells[(size_t)t->nrows++ * (size_t)t->ncols];
     memset(row, 0, sizeof(*row) * (size_t)t->ncols);
     return row;
 }
 
+static void bro_rcell_clear(bro_rcell *c)
+{
+    if (c->owned)
+        free((char *)c->text);
+    c->text = NULL;
+    c->owned = 0;
+}
+
 int bro_rcell_text(bro_rcell *c, const char *text)
 {
-    free(c->text);
+    bro_rcell_clear(c);
     c->text = strdup(text ? text : "");
+    c->owned = c->text != NULL;
     c->type = c->text ? BRO_RCELL_TEXT : BRO_RCELL_EMPTY;
     return c->text ? 0 : -1;
+}
+
+void bro_rcell_label(bro_rcell *c, const char *label)
+{
+    bro_rcell_clear(c);
+    c->text = label;
+    c->type = BRO_RCELL_TEXT;
 }
 
 void bro_rcell_int(bro_rcell *c, long long v)
@@ -87,7 +112,7 @@ void bro_report_free(bro_report *r)
     for (int i = 0; i < r->ntables; i++) {
         bro_rtable *t = r->tables[i];
         for (size_t k = 0; k < (size_t)t->nrows * (size_t)t->ncols; k++)
-            free(t->cells[k].text);
+            bro_rcell_clear(&t->cells[k]);
         free(t->cells);
         free(t);
     }

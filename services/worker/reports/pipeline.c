@@ -278,17 +278,17 @@ static int bro_pipeline_detail(bro_report *r, const bro_rpass *p)
         {"measure", "Tiltak", BRO_RCELL_TEXT},     {"role", "Rolle", BRO_RCELL_TEXT},
         {"since", "Status siden", BRO_RCELL_DATE}, {"days", "Dager i status", BRO_RCELL_INT}};
     bro_rtable *t = bro_report_table(r, "candidates", "Kandidater", NULL, cols, 6);
-    if (t == NULL)
+    if (t == NULL || bro_report_reserve(t, p->nrows) < 0)
         return -1;
     for (size_t i = 0; i < p->nrows; i++) {
         const bro_rpass_row *c = &p->rows[i];
         bro_rcell *row = bro_report_row(t);
         if (row == NULL || bro_rcell_text(&row[0], c->ref) < 0 ||
-            bro_rcell_text(&row[1], bro_rpass_status_labels[c->status]) < 0 ||
-            (c->measure >= 0 &&
-             bro_rcell_text(&row[2], bro_rpass_measure_labels[c->measure]) < 0) ||
             (c->role[0] && bro_rcell_text(&row[3], c->role) < 0))
             return -1;
+        bro_rcell_label(&row[1], bro_rpass_status_labels[c->status]);
+        if (c->measure >= 0)
+            bro_rcell_label(&row[2], bro_rpass_measure_labels[c->measure]);
         bro_rcell_date(&row[4], c->since);
         bro_rcell_int(&row[5], (r->end_s - c->since) / 86400);
     }

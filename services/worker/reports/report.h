@@ -26,9 +26,10 @@ enum {
 enum { BRO_RCHART_NONE = 0, BRO_RCHART_BAR, BRO_RCHART_LINE };
 
 typedef struct bro_rcell {
-    unsigned char type; /* BRO_RCELL_* */
-    double num;         /* INT, NUM, DATE and HIDDEN */
-    char *text;         /* TEXT: owned by the table; NULL otherwise */
+    unsigned char type;  /* BRO_RCELL_* */
+    unsigned char owned; /* text is the table's to free (not a static label) */
+    double num;          /* INT, NUM, DATE and HIDDEN */
+    const char *text;    /* TEXT; NULL otherwise */
 } bro_rcell;
 
 typedef struct bro_rcol {
@@ -84,8 +85,12 @@ bro_rtable *bro_report_table(bro_report *r, const char *name, const char *title,
                              const bro_rcol *cols, int n);
 /* Appends an empty row; returns its cells (ncols of them), or NULL when memory ran out. */
 bro_rcell *bro_report_row(bro_rtable *t);
+/* Room for n rows in all, so a long table grows once (-1 out of memory). */
+int bro_report_reserve(bro_rtable *t, size_t n) BRO_MUST_USE;
 /* Cell setters; text is copied (-1 when that copy fails). */
 int bro_rcell_text(bro_rcell *c, const char *text) BRO_MUST_USE;
+/* A text cell of a static string (a label), kept without a copy. */
+void bro_rcell_label(bro_rcell *c, const char *label);
 void bro_rcell_int(bro_rcell *c, long long v);
 void bro_rcell_num(bro_rcell *c, double v);
 void bro_rcell_date(bro_rcell *c, int64_t unix_s);
