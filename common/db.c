@@ -486,6 +486,32 @@ PGresult *bro_db_exec_format(bro_db *db, const char *sql, int nparams, const cha
     return bro_db_run(db, sql, nparams, params, lengths, formats, result_format, 0, err);
 }
 
+int bro_db_send(bro_db *db, const char *sql, int result_format, bro_err *err)
+{
+    bro_db_settle(db);
+    if (db->begin_pending || !db->in_txn)
+        return bro_err_set(err, BRO_E_INTERNAL, "postgres: a statement sent outside a transaction");
+    if (PQsendQueryParams(db->conn, sql, 0, NULL, NULL, NULL, NULL, result_format) != 1)
+        return bro_db_fail(db, NULL, "send", err);
+    return 0;
+}
+
+PGresult *bro_db_receive(bro_db *db, bro_err *err)
+{
+    PGresult *keep = NULL, *r;
+    while ((r = PQgetResult(db->conn)) != NULL) {
+        PQclear(keep);
+        keep = r;
+    }
+    ExecStatusType st = keep ? PQresultStatus(keep) : PGRES_FATAL_ERROR;
+    if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
+        bro_db_fail(db, keep, "query", err);
+        PQclear(keep);
+        return NULL;
+    }
+    return keep;
+}
+
 int bro_db_exec_commit(bro_db *db, const char *sql, int nparams, const char *const *params,
                        const int *lengths, const int *formats, bro_err *err)
 {

@@ -60,6 +60,16 @@ PGresult *bro_db_exec_format(bro_db *db, const char *sql, int nparams, const cha
                              const int *lengths, const int *formats, int result_format,
                              bro_err *err);
 
+/* Sends sql (constant, no parameters) in the open transaction without waiting for it, answered
+ * in result_format (0 text, 1 binary), so the caller works while PostgreSQL does; nothing else
+ * may run on db until bro_db_receive has taken its result. -1 with err set when it could not be
+ * sent (then nothing is outstanding). */
+int bro_db_send(bro_db *db, const char *sql, int result_format, bro_err *err) BRO_MUST_USE;
+
+/* Waits for the result of the statement bro_db_send sent: owned by the caller (PQclear), or
+ * NULL with err set as bro_db_exec would. */
+PGresult *bro_db_receive(bro_db *db, bro_err *err);
+
 /* Runs one last statement of the transaction (as bro_db_exec_bin) and COMMIT in one pipeline:
  * one round trip, so locks taken earlier are held for that round trip and the commit's flush,
  * no longer. Returns 0 when both succeeded, or -1 with err set as bro_db_exec and

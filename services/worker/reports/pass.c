@@ -111,6 +111,7 @@ typedef struct bro_rcur {
     PGresult *res;       /* the current chunk, or NULL */
     int row;             /* the current row in res */
     int done;            /* 1 once a FETCH came back short, or the reader ended */
+    int sent;            /* 1 while the next FETCH is on its way (bro_db_send) */
 } bro_rcur;
 
 /* Moves to the next row: 1 when there is one (res, row), 0 at the end, -1 on failure. */
@@ -125,10 +126,24 @@ static int bro_rcur_next(bro_job *job, bro_rcur *c)
     if (c->done)
         return 0;
     bro_err err = {0};
-    if (c->fetch)
-        c->res = bro_db_exec_format(job->db, c->fetch, 0, NULL, NULL, NULL, 1, &err);
-    else
+    if (c->fetch) {
+        /* The next chunk is asked for as soon as this one has come, so PostgreSQL makes it
+         * while the worker folds this one. */
+        if (!c->sent && bro_db_send(job->db, c->fetch, 1, &err) < 0)
+            return bro_job_fail(job, err.code, "%s", err.msg);
+        c->sent = 0;
+        c->res = bro_db_receive(job->db, &err);
+        if (c->res && PQntuples(c->res) == BRO_RPASS_FETCH) {
+            if (bro_db_send(job->db, c->fetch, 1, &err) < 0) {
+                PQclear(c->res);
+                c->res = NULL;
+                return bro_job_fail(job, err.code, "%s", err.msg);
+            }
+            c->sent = 1;
+        }
+    } else {
         c->res = bro_rreader_next(c->reader, &err);
+    }
     if (c->res == NULL && !c->fetch && err.code == BRO_E_NONE)
         return c->done = 1, 0; /* the reader's last batch was taken */
     if (c->res == NULL)
@@ -453,8 +468,12 @@ int bro_rpass_run(bro_job *job, bro_rpass *p)
     bro_rreader *reader = bro_rpass_open(job, end);
     if (reader == NULL)
         return -1;
-    bro_rcur cc = {bro_rpass_sql_fetch_c, NULL, NULL, 0, 0}, hc = {NULL, reader, NULL, 0, 0};
+    bro_rcur cc = {bro_rpass_sql_fetch_c, NULL, NULL, 0, 0, 0}, hc = {NULL, reader, NULL, 0, 0, 0};
     int rc = bro_rpass_merge(job, p, &cc, &hc);
+    if (cc.sent) { /* the merge stopped early: the connection is idle again before it is used */
+        bro_err err = {0};
+        PQclear(bro_db_receive(job->db, &err));
+    }
     PQclear(cc.res);
     PQclear(hc.res);
     bro_rreader_free(reader);
