@@ -199,6 +199,22 @@ def test_a_report_moves_through_running_while_it_counts(service, seed000, db):
         assert cur.fetchall() == [({"report_id": rid, "type": "pipeline", "format": "csv"},)]
 
 
+def test_a_stored_file_is_compressed_with_lz4(service, seed000, db):
+    """A report's file is kept compressed with lz4 (tenant version 11), not pglz: an html page
+    shrinks, and the stored value says which method made it."""
+    reader = service.api(seed000["reader"])
+    r = reader.post("/v1/reports", {"type": "pipeline", "period": "2026", "format": "html"})
+    assert r.status_code == 202
+    rid = r.json()["id"]
+    wait_until(lambda: reader.get(f"/v1/reports/{rid}").json()["status"] == "done",
+               what="the report")
+    with db.cursor() as cur:
+        cur.execute(f"SELECT pg_column_compression(file), pg_column_size(file), length(file) "
+                    f"FROM {seed000['schema']}.reports WHERE id = %s", (rid,))
+        method, stored, size = cur.fetchone()
+    assert method == "lz4" and stored < size, (method, stored, size)
+
+
 def test_a_report_is_a_job_at_v1_jobs_like_imports_and_matching_runs(service, seed000, db):
     """GET /v1/jobs/{id} answers for a report as for any asynchronous job: kind report, its
     type, running part way while the count waits on a lock, then done with progress 1."""
