@@ -23,6 +23,7 @@ IMPORT_ROWS=${IMPORT_ROWS:-2000}
 # Each connection's pause between requests (rotate.lua): 0 is a closed loop at full speed, whose
 # p99 is the queue it builds (about CONNS / throughput); a pause measures a request's own latency.
 THINK_MS=${THINK_MS:-0}
+REDIS_FSYNC=${REDIS_FSYNC:-always} # Redis's appendfsync (always, as deploy/ runs it; everysec to see the flushes' share)
 PG_PORT=${PG_PORT:-54381} REDIS_PORT=${REDIS_PORT:-63851} GW_PORT=${GW_PORT:-18231}
 
 bro_install wrk
@@ -67,7 +68,7 @@ psql_admin() {
 
 rm -rf "$BRO_DATA"
 bro_pg_start
-bro_redis_start always
+bro_redis_start "${REDIS_FSYNC:-always}"
 bro_say "seeding: tenant bench ($CANDIDATES candidates)"
 "$BIN/brobygger-admin" migrate >/dev/null
 "$BIN/brobygger-admin" tenant create --slug bench --name "Bench" --kommunenummer 9999 >/dev/null
