@@ -2,7 +2,8 @@
 # Matching benchmark (on demand, not part of the test command). For each size (SIZES candidates,
 # 2/5 as many openings of capacity 1-5, seeded through SQL by seed_matching.sql) one tenant and
 # one fresh worker: a whole matching run through the API (POST, poll to done) with its wall
-# time, the run's own phase timings (load, score, solve), the share of eligible pairs and the
+# time, the run's own phase timings (load, score and solve summed over kinds, and the wall time of
+# scoring and solving with the kinds shared out between threads), the share of eligible pairs and the
 # worker's peak resident memory (VmHWM). Then the solver beside scipy's linear_sum_assignment on
 # one synthetic instance of the 5,000-candidate run's per-kind shape (same instance, both
 # totals), and GET /v1/candidates/{id}/ranking under wrk at CONNS connections. Prints a
@@ -82,12 +83,13 @@ s = r["summary"]
 t, c = s["timings_ms"], s["cpu_ms"]
 share = s["inputs"]["eligible_pairs"] / (n * o)
 print(f"| {n} | {o} | {wall:.0f} | {t['"'"'load'"'"']:.0f} | {t['"'"'score'"'"']:.0f} ({c['"'"'score'"'"']:.0f}) | "
-      f"{t['"'"'solve'"'"']:.0f} ({c['"'"'solve'"'"']:.0f}) | {share:.3f} | {s['"'"'assigned'"'"']} | {s['"'"'total_score'"'"']} | {peak} |")
+      f"{t['"'"'solve'"'"']:.0f} ({c['"'"'solve'"'"']:.0f}) | {t.get('"'"'kinds'"'"', 0):.0f} ({s.get('"'"'threads'"'"', 1)}) | "
+      f"{share:.3f} | {s['"'"'assigned'"'"']} | {s['"'"'total_score'"'"']} | {peak} |")
 ' "$n" $((n * 2 / 5)) "$(awk -v a="$t0" -v b="$t1" 'BEGIN { print (b - a) * 1000 }')" "$peak"
 }
 
-echo "| candidates | openings | run wall ms | load ms | score ms (CPU) | solve ms (CPU) | eligible share | assigned | total score | worker peak MB |"
-echo "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
+echo "| candidates | openings | run wall ms | load ms | score ms (CPU) | solve ms (CPU) | kinds wall ms (threads) | eligible share | assigned | total score | worker peak MB |"
+echo "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
 for n in $SIZES; do run_size "$n"; done
 
 # ---- the solver beside scipy --------------------------------------------------------------------

@@ -427,3 +427,24 @@ def test_a_run_names_why_candidates_were_left_without(service):
     assert out["summary"]["assigned"] == 0 and out["summary"]["unassigned"] == 2
     assert sorted((r["code"], r["count"]) for r in out["summary"]["unassigned_reasons"]) == [
         ("accommodation_missing", 1), ("schedule_no_overlap", 1)]
+
+
+def test_a_run_solves_every_kind_and_sums_them(service, db):
+    """Kinds are solved apart (on two threads): a candidate open to one opening of each kind
+    is proposed one of every kind, and the run's total is the sum of the stored scores."""
+    town = new_tenant(service)
+    api, slug = town["api"], town["slug"]
+    org = organization(api)
+    ada = candidate(api, interests=["dyr"])
+    kinds = ["work_trial", "vta", "vta_o", "vto", "ordinary_job", "activity", "volunteer_role"]
+    made = {opening(api, org, kind=k, categories=["dyrepass"]): k for k in kinds}
+    out = run(api)
+    s = out["summary"]
+    assert s["inputs"]["eligible_pairs"] == len(kinds)
+    assert s["assigned"] == len(kinds) and s["unassigned"] == 0
+    got = [(c, o) for c, o, st, rid in proposals(db, slug) if rid == out["id"]]
+    assert sorted(made[o] for c, o in got) == sorted(kinds) and {c for c, o in got} == {ada}
+    with db.cursor() as cur:
+        cur.execute(f'SELECT sum(score)::numeric(10,3) FROM "t_{slug}".matches WHERE run_id = %s',
+                    (out["id"],))
+        assert abs(float(cur.fetchone()[0]) - s["total_score"]) < 0.01

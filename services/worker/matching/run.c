@@ -7,6 +7,8 @@
 #include <jansson.h>
 #include <libpq-fe.h>
 #include <math.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,8 +23,9 @@
 #include "surface_handlers.h"
 #include "surface_schemas.h"
 
-#define BRO_RUN_SCALE 1000          /* score -> integer gain */
-#define BRO_RUN_LOCK  1000000000000 /* gain added to a locked pair: it always wins */
+#define BRO_RUN_SCALE   1000          /* score -> integer gain */
+#define BRO_RUN_LOCK    1000000000000 /* gain added to a locked pair: it always wins */
+#define BRO_RUN_THREADS 2             /* kinds solved at once (each kind is its own problem) */
 
 /* ---- SQL ------------------------------------------------------------------------------------ */
 
@@ -62,17 +65,19 @@ static const char *bro_run_sql_fail =
     "UPDATE jobs SET status = 'failed', finished_at = now(), summary = jsonb_build_object("
     "'error', $2::text) WHERE id = $1::uuid AND status IN ('queued', 'running')";
 
-/* $1 run, $2 proposals [{id, c, o, s, e, ev}], $3 candidates and $4 openings in scope (uuid[]),
- * $5 key id, $6 summary. Proposals in the scope that nobody acted on and this run does not
- * make again are deleted (with their history); a pair proposed again keeps its match and takes
- * the new score; a new one gets its first history row and a match.proposed event. One run
- * stores at a time per tenant. */
+/* $1 run; the proposals as arrays of one entry each: $2 ids, $3 candidates, $4 openings, $5
+ * scores, $6 explanations, $7 event ids; $8 candidates and $9 openings in scope; $10 key id,
+ * $11 summary. The arrays go in PostgreSQL's binary form, so the server parses neither UUIDs nor
+ * one large JSON document (only each explanation, once, as jsonb). Proposals in the scope that
+ * nobody acted on and this run does not make again are deleted (with their history); a pair
+ * proposed again keeps its match and takes the new score; a new one gets its first history row
+ * and a match.proposed event. One run stores at a time per tenant. */
 static const char *bro_run_sql_store =
     "WITH lock AS (SELECT pg_advisory_xact_lock(hashtext(current_schema() || ':matching.run'))),"
-    " new AS (SELECT * FROM lock, jsonb_to_recordset($2::jsonb) AS x(id uuid, c uuid, o uuid,"
-    " s real, e jsonb, ev uuid)),"
+    " new AS (SELECT x.* FROM lock, unnest($2::uuid[], $3::uuid[], $4::uuid[], $5::real[],"
+    " $6::jsonb[], $7::uuid[]) AS x(id, c, o, s, e, ev)),"
     " gone AS (DELETE FROM matches m WHERE m.status = 'proposed' AND m.candidate_id ="
-    " ANY($3::uuid[]) AND m.opening_id = ANY($4::uuid[]) AND NOT EXISTS (SELECT 1 FROM new n"
+    " ANY($8::uuid[]) AND m.opening_id = ANY($9::uuid[]) AND NOT EXISTS (SELECT 1 FROM new n"
     " WHERE n.c = m.candidate_id AND n.o = m.opening_id) RETURNING m.id),"
     " up AS (INSERT INTO matches AS m (id, candidate_id, opening_id, status, score, explanation,"
     " run_id) SELECT n.id, n.c, n.o, 'proposed', n.s, n.e, $1::uuid FROM new n"
@@ -81,14 +86,14 @@ static const char *bro_run_sql_store =
     " now() WHERE m.status = 'proposed' RETURNING m.id, m.candidate_id, m.opening_id,"
     " (xmax = 0) AS fresh),"
     " hist AS (INSERT INTO match_history (match_id, from_status, to_status, run_id, key_id, role)"
-    " SELECT id, NULL, 'proposed', $1::uuid, $5, 'coordinator' FROM up WHERE fresh),"
+    " SELECT id, NULL, 'proposed', $1::uuid, $10, 'coordinator' FROM up WHERE fresh),"
     " evt AS (INSERT INTO outbox (event_id, event, aggregate_id, payload) SELECT n.ev,"
     " 'match.proposed', up.id, jsonb_build_object('match_id', up.id, 'candidate_id',"
     " up.candidate_id, 'opening_id', up.opening_id, 'organization_id', o.organization_id,"
     " 'status', 'proposed', 'previous_status', NULL, 'run_id', $1::uuid) FROM up JOIN new n ON"
     " n.id = up.id JOIN openings o ON o.id = up.opening_id WHERE up.fresh)"
     " UPDATE jobs SET status = 'done', succeeded = total, finished_at = now(), summary ="
-    " $6::jsonb || jsonb_build_object('replaced', (SELECT count(*) FROM gone)) WHERE id ="
+    " $11::jsonb || jsonb_build_object('replaced', (SELECT count(*) FROM gone)) WHERE id ="
     " $1::uuid AND status IN ('queued', 'running')";
 
 /* ---- accept --------------------------------------------------------------------------------- */
@@ -181,6 +186,23 @@ typedef struct bro_run_pick {
     bro_model_parts parts; /* its score */
 } bro_run_pick;
 
+/* What one kind's scoring and solving gives: its picks (merged in kind order afterwards, so
+ * the result does not depend on which thread took which kind) and its times. */
+typedef struct bro_run_kind_out {
+    bro_run_pick *picks; /* the kind's assignment */
+    int npicks;          /* entries */
+    long long eligible;  /* eligible pairs of the kind */
+    double ms[2];        /* wall time: score, solve */
+    double cpu[2];       /* the solving thread's CPU time: score, solve */
+} bro_run_kind_out;
+
+/* One solving thread's tallies: refusals and fits are per candidate over every kind the thread
+ * takes, and are summed over the threads when all are done. */
+typedef struct bro_run_acc {
+    int *reasons;        /* per candidate * BRO_RULE__COUNT: first refusals */
+    unsigned char *fits; /* per candidate: has an eligible pair */
+} bro_run_acc;
+
 typedef struct bro_run_state {
     bro_world world;     /* loaded by the load step */
     json_t *params;      /* the run's params (scope, weights) */
@@ -193,9 +215,12 @@ typedef struct bro_run_state {
     int *reasons;        /* per candidate * BRO_RULE__COUNT: first refusals */
     unsigned char *fits; /* per candidate: has an eligible pair */
     int progress;        /* 0..100, for the next progress step */
-    double ms[4];        /* wall time: load, score, solve, store */
-    double cpu[3];       /* this thread's CPU time: load, score, solve (a busy machine's
+    double ms[4];        /* wall time: load, score, solve (summed over kinds), store */
+    double cpu[3];       /* the threads' CPU time: load, score, solve (a busy machine's
                             wall time overstates the work) */
+    double kinds_ms;     /* wall time of scoring and solving every kind, threads at once */
+    double store_ms[2];  /* wall time: the store statement, the store step with its commit */
+    int threads;         /* threads that scored and solved */
 } bro_run_state;
 
 static double bro_run_clock_ms(clockid_t clock)
@@ -337,14 +362,14 @@ static void bro_run_index_free(bro_run_index *ix)
 }
 
 /* Adds the arc of pair (c, position k) when it is eligible, else tallies its first refusal. */
-static int bro_run_arc(bro_run_state *st, int c, int k, const int *open_of_kind,
-                       bro_flow_arc **arcs, size_t *n, size_t *cap)
+static int bro_run_arc(const bro_run_state *st, bro_run_acc *acc, int c, int k,
+                       const int *open_of_kind, bro_flow_arc **arcs, size_t *n, size_t *cap)
 {
-    bro_world *w = &st->world;
+    const bro_world *w = &st->world;
     bro_model_parts pp;
     unsigned rules = bro_world_check(w, c, open_of_kind[k], &pp);
     if (rules) {
-        st->reasons[(size_t)c * BRO_RULE__COUNT + __builtin_ctz(rules)]++;
+        acc->reasons[(size_t)c * BRO_RULE__COUNT + __builtin_ctz(rules)]++;
         return 0;
     }
     if (*n == *cap) {
@@ -357,14 +382,15 @@ static int bro_run_arc(bro_run_state *st, int c, int k, const int *open_of_kind,
     int locked = bro_world_pair(w, c, open_of_kind[k]) & BRO_WORLD_LOCKED;
     (*arcs)[(*n)++] =
         (bro_flow_arc){c, k, llround(pp.score * BRO_RUN_SCALE) + (locked ? BRO_RUN_LOCK : 0)};
-    st->fits[c] = 1;
+    acc->fits[c] = 1;
     return 0;
 }
 
 /* The openings one indexed candidate checks: those sharing one of its times, and those without
  * a schedule; the other live ones are tallied as schedule_no_overlap, the dead ones by theirs. */
-static int bro_run_arcs_indexed(bro_run_state *st, int c, const int *open_of_kind, int nk,
-                                bro_run_index *ix, bro_flow_arc **arcs, size_t *n, size_t *cap)
+static int bro_run_arcs_indexed(const bro_run_state *st, bro_run_acc *acc, int c,
+                                const int *open_of_kind, int nk, bro_run_index *ix,
+                                bro_flow_arc **arcs, size_t *n, size_t *cap)
 {
     const bro_world *w = &st->world;
     int checked = 0;
@@ -378,11 +404,11 @@ static int bro_run_arcs_indexed(bro_run_state *st, int c, const int *open_of_kin
                 continue;
             ix->seen[k] = c + 1;
             checked++;
-            if (bro_run_arc(st, c, k, open_of_kind, arcs, n, cap) < 0)
+            if (bro_run_arc(st, acc, c, k, open_of_kind, arcs, n, cap) < 0)
                 return -1;
         }
     }
-    int *tally = &st->reasons[(size_t)c * BRO_RULE__COUNT];
+    int *tally = &acc->reasons[(size_t)c * BRO_RULE__COUNT];
     tally[__builtin_ctz(BRO_RULE_SCHEDULE)] += ix->live - checked;
     for (int k = 0; k < nk; k++) { /* the few dead openings, by their own first rule */
         const bro_model_opening *o = &w->open[open_of_kind[k]];
@@ -395,10 +421,10 @@ static int bro_run_arcs_indexed(bro_run_state *st, int c, const int *open_of_kin
 }
 
 /* The arcs of one kind: every eligible pair of a candidate and an opening of that kind. */
-static int bro_run_arcs(bro_run_state *st, const int *open_of_kind, int nk, bro_flow_arc **arcs,
-                        size_t *narcs)
+static int bro_run_arcs(const bro_run_state *st, bro_run_acc *acc, const int *open_of_kind, int nk,
+                        bro_flow_arc **arcs, size_t *narcs)
 {
-    bro_world *w = &st->world;
+    const bro_world *w = &st->world;
     size_t cap = 1024, n = 0;
     bro_run_index ix = {0};
     *arcs = malloc(cap * sizeof(**arcs));
@@ -406,11 +432,11 @@ static int bro_run_arcs(bro_run_state *st, const int *open_of_kind, int nk, bro_
     for (int c = 0; rc == 0 && c < w->ncand; c++) {
         const bro_model_candidate *cd = &w->cand[c];
         if (cd->rules == 0 && cd->accommodations.n == 0 && cd->slots != 0) {
-            rc = bro_run_arcs_indexed(st, c, open_of_kind, nk, &ix, arcs, &n, &cap);
+            rc = bro_run_arcs_indexed(st, acc, c, open_of_kind, nk, &ix, arcs, &n, &cap);
             continue;
         }
         for (int k = 0; rc == 0 && k < nk; k++)
-            rc = bro_run_arc(st, c, k, open_of_kind, arcs, &n, &cap);
+            rc = bro_run_arc(st, acc, c, k, open_of_kind, arcs, &n, &cap);
     }
     bro_run_index_free(&ix);
     *narcs = n;
@@ -419,30 +445,32 @@ static int bro_run_arcs(bro_run_state *st, const int *open_of_kind, int nk, bro_
 
 /* Keeps the chosen arcs with their score parts, worked out again for these few (keeping them
  * for every eligible pair would cost 80 bytes a pair). */
-static int bro_run_keep(bro_run_state *st, const bro_flow_arc *arcs, const unsigned char *chosen,
-                        size_t narcs, const int *open_of_kind)
+static int bro_run_keep(const bro_run_state *st, bro_run_kind_out *out, const bro_flow_arc *arcs,
+                        const unsigned char *chosen, size_t narcs, const int *open_of_kind)
 {
+    size_t n = 0;
+    for (size_t i = 0; i < narcs; i++)
+        n += chosen[i];
+    out->picks = malloc((n + 1) * sizeof(*out->picks));
+    if (out->picks == NULL)
+        return -1;
     for (size_t i = 0; i < narcs; i++) {
         if (!chosen[i])
             continue;
-        bro_run_pick *p = realloc(st->picks, ((size_t)st->npicks + 1) * sizeof(*p));
-        if (p == NULL)
-            return -1;
-        st->picks = p;
-        bro_run_pick *pick = &p[st->npicks++];
+        bro_run_pick *pick = &out->picks[out->npicks++];
         pick->cand = arcs[i].left;
         pick->open = open_of_kind[arcs[i].right];
         bro_world_check(&st->world, pick->cand, pick->open, &pick->parts);
-        st->total += pick->parts.score;
     }
-    st->eligible += (long long)narcs;
+    out->eligible = (long long)narcs;
     return 0;
 }
 
 /* Solves one kind; returns 0 or -1 with err set. */
-static int bro_run_kind(bro_run_state *st, int kind, char err[128])
+static int bro_run_kind(const bro_run_state *st, bro_run_acc *acc, int kind, bro_run_kind_out *out,
+                        char err[128])
 {
-    bro_world *w = &st->world;
+    const bro_world *w = &st->world;
     int *open_of_kind = malloc(((size_t)w->nopen + 1) * sizeof(int));
     int32_t *cap = malloc(((size_t)w->nopen + 1) * sizeof(int32_t));
     bro_flow_arc *arcs = NULL;
@@ -462,19 +490,19 @@ static int bro_run_kind(bro_run_state *st, int kind, char err[128])
         goto out;
     }
     double t0 = bro_run_now_ms(), c0 = bro_run_cpu_ms();
-    if (bro_run_arcs(st, open_of_kind, nk, &arcs, &narcs) < 0 ||
+    if (bro_run_arcs(st, acc, open_of_kind, nk, &arcs, &narcs) < 0 ||
         (chosen = malloc(narcs + 1)) == NULL)
         goto out;
     double t1 = bro_run_now_ms(), c1 = bro_run_cpu_ms();
     int64_t total = 0;
     if (bro_flow_assign(w->ncand, nk, cap, arcs, narcs, chosen, &total, err) < 0)
         goto out;
-    st->ms[1] += t1 - t0;
-    st->ms[2] += bro_run_now_ms() - t1;
-    st->cpu[1] += c1 - c0;
-    st->cpu[2] += bro_run_cpu_ms() - c1;
+    out->ms[0] = t1 - t0;
+    out->ms[1] = bro_run_now_ms() - t1;
+    out->cpu[0] = c1 - c0;
+    out->cpu[1] = bro_run_cpu_ms() - c1;
     snprintf(err, 128, "out of memory");
-    rc = bro_run_keep(st, arcs, chosen, narcs, open_of_kind);
+    rc = bro_run_keep(st, out, arcs, chosen, narcs, open_of_kind);
 out:
     free(open_of_kind);
     free(cap);
@@ -485,30 +513,148 @@ out:
 
 /* ---- storing -------------------------------------------------------------------------------- */
 
-/* The proposals as the store statement's JSON. */
-static char *bro_run_proposals(bro_run_state *st)
+/* ---- PostgreSQL's binary array form (array_recv): a header, then each element's length and
+ * bytes, all integers big-endian. */
+
+#define BRO_RUN_OID_FLOAT4 700
+#define BRO_RUN_OID_UUID   2950
+#define BRO_RUN_OID_JSONB  3802
+
+typedef struct bro_run_buf {
+    unsigned char *p;
+    size_t n, cap;
+    int failed; /* out of memory once: every later append is dropped */
+} bro_run_buf;
+
+static void bro_run_put(bro_run_buf *b, const void *data, size_t n)
 {
-    json_t *arr = json_array();
-    for (int i = 0; arr && i < st->npicks; i++) {
+    if (b->failed)
+        return;
+    if (b->n + n > b->cap) {
+        size_t cap = b->cap ? b->cap : 4096;
+        while (cap < b->n + n)
+            cap *= 2;
+        unsigned char *p = realloc(b->p, cap);
+        if (p == NULL) {
+            b->failed = 1;
+            return;
+        }
+        b->p = p;
+        b->cap = cap;
+    }
+    memcpy(b->p + b->n, data, n);
+    b->n += n;
+}
+
+static void bro_run_put32(bro_run_buf *b, uint32_t v)
+{
+    unsigned char be[4] = {v >> 24, v >> 16, v >> 8, v};
+    bro_run_put(b, be, 4);
+}
+
+/* Starts a one-dimensional array of n elements of type oid, without NULLs. */
+static void bro_run_array_head(bro_run_buf *b, uint32_t oid, int n)
+{
+    bro_run_put32(b, 1); /* dimensions */
+    bro_run_put32(b, 0); /* no NULLs */
+    bro_run_put32(b, oid);
+    bro_run_put32(b, (uint32_t)n);
+    bro_run_put32(b, 1); /* lower bound */
+}
+
+static int bro_run_hex(char c)
+{
+    return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : c - 'A' + 10;
+}
+
+/* One UUID element from its text (checked UUIDs: the world's ids and bro_ids_uuid7's). */
+static void bro_run_put_uuid(bro_run_buf *b, const char *text)
+{
+    unsigned char raw[16];
+    int at = 0;
+    for (const char *c = text; *c && at < 16; c++) {
+        if (*c == '-')
+            continue;
+        raw[at++] = (unsigned char)(bro_run_hex(c[0]) << 4 | bro_run_hex(c[1]));
+        c++;
+    }
+    bro_run_put32(b, 16);
+    bro_run_put(b, raw, 16);
+}
+
+static void bro_run_put_float4(bro_run_buf *b, float v)
+{
+    uint32_t bits;
+    memcpy(&bits, &v, 4);
+    bro_run_put32(b, 4);
+    bro_run_put32(b, bits);
+}
+
+/* One jsonb element: its format version (1) and the JSON text. */
+static void bro_run_put_jsonb(bro_run_buf *b, const char *text)
+{
+    size_t n = strlen(text);
+    bro_run_put32(b, (uint32_t)(n + 1));
+    bro_run_put(b, "\x01", 1);
+    bro_run_put(b, text, n);
+}
+
+/* The store statement's arrays: per proposal its id, candidate, opening, score, explanation
+ * and event id ($2..$7), then the scope's candidates and openings ($8, $9). */
+enum {
+    BRO_RUN_ID,
+    BRO_RUN_CAND,
+    BRO_RUN_OPEN,
+    BRO_RUN_SCORE,
+    BRO_RUN_WHY,
+    BRO_RUN_EVENT,
+    BRO_RUN_SCOPE_C,
+    BRO_RUN_SCOPE_O,
+    BRO_RUN__ARRAYS
+};
+
+static int bro_run_arrays(bro_run_state *st, bro_run_buf out[BRO_RUN__ARRAYS])
+{
+    const bro_world *w = &st->world;
+    int n = st->npicks;
+    bro_run_array_head(&out[BRO_RUN_ID], BRO_RUN_OID_UUID, n);
+    bro_run_array_head(&out[BRO_RUN_CAND], BRO_RUN_OID_UUID, n);
+    bro_run_array_head(&out[BRO_RUN_OPEN], BRO_RUN_OID_UUID, n);
+    bro_run_array_head(&out[BRO_RUN_SCORE], BRO_RUN_OID_FLOAT4, n);
+    bro_run_array_head(&out[BRO_RUN_WHY], BRO_RUN_OID_JSONB, n);
+    bro_run_array_head(&out[BRO_RUN_EVENT], BRO_RUN_OID_UUID, n);
+    for (int i = 0; i < n; i++) {
         const bro_run_pick *p = &st->picks[i];
         char id[BRO_UUID_LEN + 1], ev[BRO_UUID_LEN + 1];
         bro_ids_uuid7(id);
         bro_ids_uuid7(ev);
         json_t *why = json_array();
-        if (why == NULL || bro_model_explain(st->world.tags, &st->world.cand[p->cand],
-                                             &st->world.open[p->open], &p->parts, why) < 0) {
+        char *text = NULL;
+        if (why == NULL ||
+            bro_model_explain(w->tags, &w->cand[p->cand], &w->open[p->open], &p->parts, why) < 0 ||
+            (text = json_dumps(why, JSON_COMPACT)) == NULL) {
             json_decref(why);
-            json_decref(arr);
-            return NULL;
+            return -1;
         }
-        json_array_append_new(
-            arr, json_pack("{s:s, s:s, s:s, s:f, s:o, s:s}", "id", id, "c",
-                           st->world.cand[p->cand].id, "o", st->world.open[p->open].id, "s",
-                           round(p->parts.score * 1000) / 1000, "e", why, "ev", ev));
+        json_decref(why);
+        bro_run_put_uuid(&out[BRO_RUN_ID], id);
+        bro_run_put_uuid(&out[BRO_RUN_CAND], w->cand[p->cand].id);
+        bro_run_put_uuid(&out[BRO_RUN_OPEN], w->open[p->open].id);
+        bro_run_put_float4(&out[BRO_RUN_SCORE], (float)(round(p->parts.score * 1000) / 1000));
+        bro_run_put_jsonb(&out[BRO_RUN_WHY], text);
+        bro_run_put_uuid(&out[BRO_RUN_EVENT], ev);
+        free(text);
     }
-    char *s = arr ? json_dumps(arr, JSON_COMPACT) : NULL;
-    json_decref(arr);
-    return s;
+    bro_run_array_head(&out[BRO_RUN_SCOPE_C], BRO_RUN_OID_UUID, w->ncand);
+    for (int i = 0; i < w->ncand; i++)
+        bro_run_put_uuid(&out[BRO_RUN_SCOPE_C], w->cand[i].id);
+    bro_run_array_head(&out[BRO_RUN_SCOPE_O], BRO_RUN_OID_UUID, w->nopen);
+    for (int i = 0; i < w->nopen; i++)
+        bro_run_put_uuid(&out[BRO_RUN_SCOPE_O], w->open[i].id);
+    for (int a = 0; a < BRO_RUN__ARRAYS; a++)
+        if (out[a].failed || out[a].n > INT32_MAX)
+            return -1;
+    return 0;
 }
 
 /* The most common reasons candidates were left without any opening. */
@@ -558,33 +704,17 @@ static char *bro_run_summary(bro_run_state *st)
     int unassigned = 0;
     json_t *reasons = bro_run_unassigned(st, &unassigned);
     json_t *s = json_pack(
-        "{s:{s:i, s:i, s:I, s:i, s:i, s:i}, s:i, s:f, s:i, s:o*, s:{s:f, s:f, s:f}, s:{s:f, s:f,"
-        " s:f}}",
+        "{s:{s:i, s:i, s:I, s:i, s:i, s:i}, s:i, s:f, s:i, s:o*, s:{s:f, s:f, s:f, s:f, s:f},"
+        " s:{s:f, s:f, s:f}, s:i}",
         "inputs", "candidates", w->ncand, "openings", w->nopen, "eligible_pairs",
         (json_int_t)st->eligible, "locks", w->nlocks, "exclusions", w->nexclusions, "kept",
         w->nkept, "assigned", st->npicks, "total_score", round(st->total * 1000) / 1000,
         "unassigned", unassigned, "unassigned_reasons", reasons, "timings_ms", "load",
-        round(st->ms[0]), "score", round(st->ms[1]), "solve", round(st->ms[2]), "cpu_ms", "load",
-        round(st->cpu[0]), "score", round(st->cpu[1]), "solve", round(st->cpu[2]));
+        round(st->ms[0]), "score", round(st->ms[1]), "solve", round(st->ms[2]), "kinds",
+        round(st->kinds_ms), "proposals", round(st->ms[3]), "cpu_ms", "load", round(st->cpu[0]),
+        "score", round(st->cpu[1]), "solve", round(st->cpu[2]), "threads", st->threads);
     char *out = s ? json_dumps(s, JSON_COMPACT) : NULL;
     json_decref(s);
-    return out;
-}
-
-/* A uuid[] literal of the world's candidates or openings. */
-static char *bro_run_ids(const bro_world *w, int openings)
-{
-    int n = openings ? w->nopen : w->ncand;
-    char *out = malloc((size_t)n * (BRO_UUID_LEN + 1) + 3);
-    if (out == NULL)
-        return NULL;
-    size_t at = 0;
-    out[at++] = '{';
-    for (int i = 0; i < n; i++)
-        at += (size_t)sprintf(out + at, "%s%s", i ? "," : "",
-                              openings ? w->open[i].id : w->cand[i].id);
-    out[at++] = '}';
-    out[at] = '\0';
     return out;
 }
 
@@ -592,20 +722,32 @@ static int bro_run_store_step(bro_job *job, void *arg)
 {
     bro_run_state *st = arg;
     double t0 = bro_run_now_ms();
-    char *proposals = bro_run_proposals(st), *cands = bro_run_ids(&st->world, 0);
-    char *opens = bro_run_ids(&st->world, 1);
+    bro_run_buf arrays[BRO_RUN__ARRAYS] = {0};
+    int built = bro_run_arrays(st, arrays);
     st->ms[3] = bro_run_now_ms() - t0;
     char *summary = bro_run_summary(st);
     int rc;
-    if (proposals == NULL || cands == NULL || opens == NULL || summary == NULL) {
+    if (built < 0 || summary == NULL) {
         rc = bro_job_fail(job, BRO_E_NOMEM, "out of memory");
     } else {
-        const char *p[] = {job->env->id, proposals, cands, opens, st->key_id, summary};
-        rc = bro_job_exec(job, bro_run_sql_store, 6, p);
+        const char *p[11] = {job->env->id};
+        int lens[11] = {0}, fmts[11] = {0};
+        for (int a = 0; a < BRO_RUN__ARRAYS; a++) {
+            p[1 + a] = (const char *)arrays[a].p;
+            lens[1 + a] = (int)arrays[a].n;
+            fmts[1 + a] = 1;
+        }
+        p[9] = st->key_id;
+        p[10] = summary;
+        bro_err err = {0};
+        double t1 = bro_run_now_ms();
+        PGresult *res = bro_db_exec_bin(job->db, bro_run_sql_store, 11, p, lens, fmts, &err);
+        st->store_ms[0] = bro_run_now_ms() - t1;
+        rc = res ? 0 : bro_job_fail(job, err.code, "%s", err.msg);
+        PQclear(res);
     }
-    free(proposals);
-    free(cands);
-    free(opens);
+    for (int a = 0; a < BRO_RUN__ARRAYS; a++)
+        free(arrays[a].p);
     free(summary);
     return rc;
 }
@@ -619,22 +761,153 @@ static int bro_run_fail_step(bro_job *job, void *arg)
 
 /* ---- the run -------------------------------------------------------------------------------- */
 
+/* The kinds shared out between the solving threads: each takes the next kind not yet taken,
+ * the largest first, until none is left or one has failed. */
+typedef struct bro_run_pool {
+    const bro_run_state *st;
+    int order[BRO_KIND__COUNT];            /* kinds, most openings first */
+    atomic_int next;                       /* the next position of order to take */
+    atomic_int failed;                     /* a thread failed: the others stop */
+    bro_run_kind_out out[BRO_KIND__COUNT]; /* per kind */
+    bro_run_acc acc[BRO_RUN_THREADS];      /* per thread */
+    int fail_kind;                         /* the kind that failed, and why */
+    char err[128];
+    pthread_mutex_t lock; /* guards fail_kind and err */
+} bro_run_pool;
+
+typedef struct bro_run_worker {
+    bro_run_pool *pool;
+    int index; /* which acc is its own */
+} bro_run_worker;
+
+static void *bro_run_worker_main(void *arg)
+{
+    bro_run_worker *me = arg;
+    bro_run_pool *pool = me->pool;
+    for (;;) {
+        int at = atomic_fetch_add(&pool->next, 1);
+        if (at >= BRO_KIND__COUNT || atomic_load(&pool->failed))
+            break;
+        int kind = pool->order[at];
+        char err[128];
+        if (bro_run_kind(pool->st, &pool->acc[me->index], kind, &pool->out[kind], err) < 0) {
+            pthread_mutex_lock(&pool->lock);
+            if (!atomic_load(&pool->failed)) {
+                pool->fail_kind = kind;
+                snprintf(pool->err, sizeof(pool->err), "%s", err);
+            }
+            atomic_store(&pool->failed, 1);
+            pthread_mutex_unlock(&pool->lock);
+            break;
+        }
+    }
+    return NULL;
+}
+
+/* Adds the kinds' results to the run in kind order, and the threads' tallies. */
+static int bro_run_merge(bro_run_state *st, bro_run_pool *pool, int threads)
+{
+    size_t n = (size_t)st->world.ncand;
+    int total = 0;
+    for (int k = 0; k < BRO_KIND__COUNT; k++)
+        total += pool->out[k].npicks;
+    st->picks = malloc(((size_t)total + 1) * sizeof(*st->picks));
+    if (st->picks == NULL)
+        return -1;
+    for (int k = 0; k < BRO_KIND__COUNT; k++) {
+        const bro_run_kind_out *o = &pool->out[k];
+        for (int i = 0; i < o->npicks; i++) {
+            st->picks[st->npicks++] = o->picks[i];
+            st->total += o->picks[i].parts.score;
+        }
+        st->eligible += o->eligible;
+        st->ms[1] += o->ms[0];
+        st->ms[2] += o->ms[1];
+        st->cpu[1] += o->cpu[0];
+        st->cpu[2] += o->cpu[1];
+    }
+    for (int t = 0; t < threads; t++)
+        for (size_t i = 0; i < n; i++) {
+            st->fits[i] |= pool->acc[t].fits[i];
+            for (int r = 0; r < BRO_RULE__COUNT; r++)
+                st->reasons[i * BRO_RULE__COUNT + r] +=
+                    pool->acc[t].reasons[i * BRO_RULE__COUNT + r];
+        }
+    return 0;
+}
+
+static void bro_run_pool_free(bro_run_pool *pool)
+{
+    for (int k = 0; k < BRO_KIND__COUNT; k++)
+        free(pool->out[k].picks);
+    for (int t = 0; t < BRO_RUN_THREADS; t++) {
+        free(pool->acc[t].reasons);
+        free(pool->acc[t].fits);
+    }
+    pthread_mutex_destroy(&pool->lock);
+    free(pool);
+}
+
+/* Scores and solves every kind, BRO_RUN_THREADS at once (the job's thread is one of them),
+ * then commits progress. */
 static int bro_run_solve(bro_job *job, bro_run_state *st)
 {
     size_t n = (size_t)st->world.ncand + 1;
     st->reasons = calloc(n * BRO_RULE__COUNT, sizeof(int));
     st->fits = calloc(n, 1);
-    if (st->reasons == NULL || st->fits == NULL)
+    bro_run_pool *pool = calloc(1, sizeof(*pool));
+    if (st->reasons == NULL || st->fits == NULL || pool == NULL) {
+        free(pool);
         return bro_job_fail(job, BRO_E_NOMEM, "out of memory");
-    for (int kind = 0; kind < BRO_KIND__COUNT; kind++) {
-        char err[128];
-        if (bro_run_kind(st, kind, err) < 0)
-            return bro_job_fail(job, BRO_E_INTERNAL, "solving %s: %s", bro_world_kinds[kind], err);
-        st->progress = 30 + 60 * (kind + 1) / BRO_KIND__COUNT;
-        if (bro_job_step(job, bro_run_progress_step, st) < 0)
-            return -1;
     }
-    return 0;
+    pthread_mutex_init(&pool->lock, NULL);
+    pool->st = st;
+    int nk[BRO_KIND__COUNT] = {0};
+    for (int o = 0; o < st->world.nopen; o++)
+        nk[st->world.open[o].kind]++;
+    for (int k = 0; k < BRO_KIND__COUNT; k++) { /* insertion sort, most openings first */
+        int at = k;
+        while (at > 0 && nk[pool->order[at - 1]] < nk[k]) {
+            pool->order[at] = pool->order[at - 1];
+            at--;
+        }
+        pool->order[at] = k;
+    }
+    int threads = 0;
+    for (int t = 0; t < BRO_RUN_THREADS; t++) {
+        pool->acc[t].reasons = calloc(n * BRO_RULE__COUNT, sizeof(int));
+        pool->acc[t].fits = calloc(n, 1);
+        if (pool->acc[t].reasons == NULL || pool->acc[t].fits == NULL) {
+            bro_run_pool_free(pool);
+            return bro_job_fail(job, BRO_E_NOMEM, "out of memory");
+        }
+    }
+    double t0 = bro_run_now_ms();
+    bro_run_worker workers[BRO_RUN_THREADS];
+    pthread_t ids[BRO_RUN_THREADS];
+    for (int t = 1; t < BRO_RUN_THREADS; t++) {
+        workers[t] = (bro_run_worker){pool, t};
+        if (pthread_create(&ids[t], NULL, bro_run_worker_main, &workers[t]) != 0)
+            break;
+        threads = t;
+    }
+    workers[0] = (bro_run_worker){pool, 0};
+    bro_run_worker_main(&workers[0]); /* the job's thread takes kinds too */
+    for (int t = 1; t <= threads; t++)
+        pthread_join(ids[t], NULL);
+    st->threads = threads + 1;
+    st->kinds_ms = bro_run_now_ms() - t0;
+    int rc = 0;
+    if (atomic_load(&pool->failed))
+        rc = bro_job_fail(job, BRO_E_INTERNAL, "solving %s: %s", bro_world_kinds[pool->fail_kind],
+                          pool->err);
+    else if (bro_run_merge(st, pool, st->threads) < 0)
+        rc = bro_job_fail(job, BRO_E_NOMEM, "out of memory");
+    bro_run_pool_free(pool);
+    if (rc < 0)
+        return -1;
+    st->progress = 90;
+    return bro_job_step(job, bro_run_progress_step, st);
 }
 
 /* matching.run (run): loads, solves each kind and stores, committing progress between the
@@ -651,8 +924,18 @@ int bro_matching_run(bro_job *job)
     st->cpu[0] = bro_run_cpu_ms() - c0;
     if (rc == 0 && !st->done)
         rc = bro_run_solve(job, st);
+    double t1 = bro_run_now_ms();
     if (rc == 0 && !st->done)
         rc = bro_job_step(job, bro_run_store_step, st);
+    if (rc == 0 && !st->done) {
+        st->store_ms[1] = bro_run_now_ms() - t1;
+        bro_log_ctx lc = {job->env->tenant, job->env->req, job->env->id};
+        bro_log_info(&lc,
+                     "matching run: %.0f ms; load %.0f, kinds %.0f on %d threads (CPU: score %.0f,"
+                     " solve %.0f), proposals %.0f, store statement %.0f, store step %.0f ms",
+                     bro_run_now_ms() - t0, st->ms[0], st->kinds_ms, st->threads, st->cpu[1],
+                     st->cpu[2], st->ms[3], st->store_ms[0], st->store_ms[1]);
+    }
     int transient = job->err.code == BRO_E_RETRY || job->err.code == BRO_E_UNAVAILABLE ||
                     job->err.code == BRO_E_TIMEOUT;
     if (rc < 0 && !transient) {
