@@ -20,13 +20,15 @@ CONNS=${CONNS:-32}              # wrk connections
 CANDIDATES=${CANDIDATES:-2000}  # the bench tenant's caseload (1,000 of them are read)
 LOADS=${LOADS:-"imports matching notify reports"} # busy parts to try; absent routes are skipped
 IMPORT_ROWS=${IMPORT_ROWS:-2000}
+PING_RATE=${PING_RATE:-100}     # webhook pings a second while notify is busy (one delivery each)
 # Each connection's pause between requests (rotate.lua): 0 is a closed loop at full speed, whose
 # p99 is the queue it builds (about CONNS / throughput); a pause measures a request's own latency.
 THINK_MS=${THINK_MS:-0}
 REDIS_FSYNC=${REDIS_FSYNC:-always} # Redis's appendfsync (always, as deploy/ runs it; everysec to see the flushes' share)
 PG_PORT=${PG_PORT:-54381} REDIS_PORT=${REDIS_PORT:-63851} GW_PORT=${GW_PORT:-18231}
+HOOK_PORT=${HOOK_PORT:-18235}   # the webhooks' receiver (nginx answering 200)
 
-bro_install wrk
+bro_install wrk nginx-light
 bro_build "$BRO_ROOT/build"
 BIN=$BRO_ROOT/build
 bro_profile bench-fleet "$PG_PORT" "$REDIS_PORT"
@@ -41,6 +43,7 @@ busy=()
 
 bench_stop() {
   stop_busy
+  [ -f "$work/nginx.pid" ] && { kill "$(cat "$work/nginx.pid")" 2>/dev/null || true; }
   local p
   for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
   for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
@@ -54,9 +57,9 @@ stop_busy() {
   for p in "${busy[@]}"; do wait "$p" 2>/dev/null || true; done
   busy=()
 }
-for port in "$PG_PORT" "$REDIS_PORT" "$GW_PORT" $((GW_PORT + 1)); do
+for port in "$PG_PORT" "$REDIS_PORT" "$GW_PORT" $((GW_PORT + 1)) "$HOOK_PORT"; do
   if (: <"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
-    bro_die "port $port is in use; choose others with PG_PORT, REDIS_PORT, GW_PORT"
+    bro_die "port $port is in use; choose others with PG_PORT, REDIS_PORT, GW_PORT, HOOK_PORT"
   fi
 done
 trap bench_stop EXIT
@@ -81,6 +84,7 @@ psql_admin -tA -c "SELECT '/v1/candidates/' || id FROM t_bench.candidates WHERE 
   AND NOT restricted ORDER BY id DESC LIMIT 1000" >"$work/reads.txt"
 psql_admin -c "VACUUM ANALYZE" >/dev/null
 
+bench_nginx_start "$work" "$HOOK_PORT"
 "$BIN/brobygger-gateway" 2>>"$work/gateway.log" &
 pids+=($!)
 # Records has its workers; the other queues one of their own, as deploy/ runs them.
@@ -108,14 +112,22 @@ busy_matching() {
     "http://127.0.0.1:$GW_PORT/v1/matching-runs" >/dev/null; sleep 1; done
 }
 busy_notify() {
+  # Pings at PING_RATE a second from one keep-alive client, each a signed delivery to the local
+  # receiver: webhook traffic, not the cost of starting a curl process per request.
   local hook
   hook=$(curl -s -H "Authorization: Bearer $ADMIN_KEY" -H "Content-Type: application/json" \
-    -d '{"url":"http://127.0.0.1:9/hook","events":["candidate.status_changed"]}' \
+    -d "{\"url\":\"http://127.0.0.1:$HOOK_PORT/hook\",\"events\":[\"ping\"]}" \
     "http://127.0.0.1:$GW_PORT/v1/webhooks" | sed -n 's/.*"id":"\([^"]*\)".*/\1/p')
-  while :; do
-    curl -s -o /dev/null -H "Authorization: Bearer $ADMIN_KEY" -X POST \
-      "http://127.0.0.1:$GW_PORT/v1/webhooks/$hook/ping"
-  done
+  URL="http://127.0.0.1:$GW_PORT/v1/webhooks/$hook/ping" KEY=$ADMIN_KEY RATE=$PING_RATE \
+    exec /usr/bin/python3 -c '
+import os, time, requests
+s, url = requests.Session(), os.environ["URL"]
+h, gap = {"Authorization": "Bearer " + os.environ["KEY"]}, 1 / float(os.environ["RATE"])
+due = time.monotonic()
+while True:
+    s.post(url, headers=h, timeout=10)
+    due += gap
+    time.sleep(max(0.0, due - time.monotonic()))'
 }
 busy_reports() {
   while :; do api -X POST -H "Content-Type: application/json" \
