@@ -42,6 +42,18 @@ void bro_cache_configure(int max)
     pthread_mutex_unlock(&bro_cache.lock);
 }
 
+void bro_cache_version_parse(const PGresult *res, int col, bro_cache_version *v)
+{
+    json_t *own =
+        PQgetisnull(res, 0, col + 1) ? NULL : json_loads(PQgetvalue(res, 0, col + 1), 0, NULL);
+    v->year = atoi(PQgetvalue(res, 0, col));
+    bro_world_weights_from(own, v->w);
+    json_decref(own);
+    snprintf(v->epoch, sizeof(v->epoch), "%s", PQgetvalue(res, 0, col + 2));
+    v->openings = atoll(PQgetvalue(res, 0, col + 3));
+    v->candidates = atoll(PQgetvalue(res, 0, col + 4));
+}
+
 int bro_cache_version_read(bro_job *job, bro_cache_version *v)
 {
     bro_err err = {0};
@@ -52,13 +64,7 @@ int bro_cache_version_read(bro_job *job, bro_cache_version *v)
         PQclear(res);
         return bro_job_fail(job, BRO_E_INTERNAL, "the tenant has no matching_version row");
     }
-    json_t *own = PQgetisnull(res, 0, 1) ? NULL : json_loads(PQgetvalue(res, 0, 1), 0, NULL);
-    v->year = atoi(PQgetvalue(res, 0, 0));
-    bro_world_weights_from(own, v->w);
-    json_decref(own);
-    snprintf(v->epoch, sizeof(v->epoch), "%s", PQgetvalue(res, 0, 2));
-    v->openings = atoll(PQgetvalue(res, 0, 3));
-    v->candidates = atoll(PQgetvalue(res, 0, 4));
+    bro_cache_version_parse(res, 0, v);
     PQclear(res);
     return 0;
 }

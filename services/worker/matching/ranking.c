@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "common/ids.h"
+#include "common/jmp.h"
 #include "matching/cache.h"
 #include "matching/postal.h"
 #include "matching/world.h"
@@ -139,12 +140,13 @@ static int bro_rank_filter_candidate(const bro_world *w, int c, const bro_rank_q
     return bro_rank_place(q, w->cpostals[c], km);
 }
 
-static json_t *bro_rank_item(const bro_world *w, const bro_rank_row *r, int by_candidate)
+static json_t *bro_rank_item(const bro_world *w, const bro_rank_row *r, int by_candidate,
+                             const bro_model_opening *with_hits)
 {
     json_t *item = json_object(), *parts = json_object(), *why = json_array();
     if (item == NULL || parts == NULL || why == NULL)
         goto fail;
-    const bro_model_opening *o = &w->open[r->open];
+    const bro_model_opening *o = with_hits ? with_hits : &w->open[r->open];
     if (by_candidate) {
         json_object_set_new(item, "opening_id", json_string(o->id));
         json_object_set_new(item, "title", json_string(w->titles[r->open]));
@@ -174,17 +176,68 @@ fail:
     return NULL;
 }
 
-/* Sorts rows, pages them by offset and replies; each candidate shown is audited. */
-static int bro_rank_reply(bro_job *job, const bro_world *w, bro_rank_row *rows, int n,
-                          const bro_rank_query *q, int by_candidate)
+/* Moves the first k rows in bro_rank_cmp order to the front of rows, sorted; the rest follow
+ * in no order. A page needs only the rows up to its end, so the n - k others are each compared
+ * once against the worst kept (a heap of k) instead of being sorted. */
+static void bro_rank_select(bro_rank_row *rows, int n, int k)
 {
-    qsort(rows, (size_t)n, sizeof(*rows), bro_rank_cmp);
+    if (k >= n) {
+        qsort(rows, (size_t)n, sizeof(*rows), bro_rank_cmp);
+        return;
+    }
+    /* rows[0..k) a max-heap under bro_rank_cmp: its root is the worst row kept. */
+    for (int i = k / 2 - 1; i >= 0; i--)
+        for (int at = i;;) {
+            int big = at, l = 2 * at + 1, r = l + 1;
+            if (l < k && bro_rank_cmp(&rows[l], &rows[big]) > 0)
+                big = l;
+            if (r < k && bro_rank_cmp(&rows[r], &rows[big]) > 0)
+                big = r;
+            if (big == at)
+                break;
+            bro_rank_row t = rows[at];
+            rows[at] = rows[big];
+            rows[big] = t;
+            at = big;
+        }
+    for (int i = k; i < n; i++) {
+        if (bro_rank_cmp(&rows[i], &rows[0]) >= 0)
+            continue;
+        bro_rank_row t = rows[0];
+        rows[0] = rows[i];
+        rows[i] = t;
+        for (int at = 0;;) {
+            int big = at, l = 2 * at + 1, r = l + 1;
+            if (l < k && bro_rank_cmp(&rows[l], &rows[big]) > 0)
+                big = l;
+            if (r < k && bro_rank_cmp(&rows[r], &rows[big]) > 0)
+                big = r;
+            if (big == at)
+                break;
+            t = rows[at];
+            rows[at] = rows[big];
+            rows[big] = t;
+            at = big;
+        }
+    }
+    qsort(rows, (size_t)k, sizeof(*rows), bro_rank_cmp);
+}
+
+/* Orders the rows up to the page's end, pages them by offset and replies; each candidate shown
+ * is audited. `opening_of` gives the opening of a row as the explanation reads it (NULL: the
+ * world's). */
+static int bro_rank_reply(bro_job *job, const bro_world *w, bro_rank_row *rows, int n,
+                          const bro_rank_query *q, int by_candidate,
+                          const bro_model_opening *(*opening_of)(void *, int), void *ctx)
+{
+    long end = q->offset + q->limit;
+    bro_rank_select(rows, n, end < n ? (int)end : n);
     json_t *items = json_array();
     if (items == NULL)
         return bro_job_fail(job, BRO_E_NOMEM, "out of memory");
-    long end = q->offset + q->limit;
     for (long i = q->offset; i < n && i < end; i++) {
-        json_t *item = bro_rank_item(w, &rows[i], by_candidate);
+        json_t *item = bro_rank_item(w, &rows[i], by_candidate,
+                                     opening_of ? opening_of(ctx, rows[i].open) : NULL);
         if (item == NULL || json_array_append_new(items, item) < 0 ||
             (!by_candidate && bro_job_audit_read(job, w->cand[rows[i].cand].id) < 0)) {
             json_decref(items);
@@ -194,13 +247,14 @@ static int bro_rank_reply(bro_job *job, const bro_world *w, bro_rank_row *rows, 
     char next[24];
     snprintf(next, sizeof(next), "%ld", end);
     json_t *page = json_pack("{s:o, s:s?}", "items", items, "next_cursor", end < n ? next : NULL);
-    char *text = page ? json_dumps(page, JSON_COMPACT) : NULL;
+    bro_err err = {0};
+    /* Packed straight from the tree: no JSON text to print and parse again. */
+    int rc = page ? bro_jmp_pack_json(&job->pk, page, &err) : -1;
     json_decref(page);
-    if (text == NULL)
-        return bro_job_fail(job, BRO_E_NOMEM, "out of memory");
-    int rc = bro_job_reply_json(job, 200, text, strlen(text));
-    free(text);
-    return rc;
+    if (rc < 0)
+        return bro_job_fail(job, BRO_E_NOMEM, "reply: %s", page ? err.msg : "out of memory");
+    job->status = 200;
+    return 0;
 }
 
 static int bro_rank_keep(const bro_rank_query *q, unsigned rules)
@@ -208,45 +262,113 @@ static int bro_rank_keep(const bro_rank_query *q, unsigned rules)
     return !q->eligible[0] || (strcmp(q->eligible, "true") == 0) == (rules == 0);
 }
 
-/* candidate.ranking: GET /v1/candidates/{id}/ranking. The tenant's openings come from the
- * worker's cache (cache.h), checked by one read of the change counter in this transaction; the
- * candidate, its matches and its pair rules are read fresh. */
+/* The one candidate's interest and skill tags, ascending, and an opening with its hits for
+ * them: the view shares the snapshot's openings, whose hits are found per eligible pair. */
+typedef struct bro_rank_one {
+    const bro_world *w;
+    int32_t tags[128]; /* interests and skills (validation allows 50 each) */
+    int ntags;
+    bro_model_opening o; /* the last opening asked for, with hits */
+    int32_t hits[128];
+} bro_rank_one;
+
+static int bro_rank_cmp_id(const void *a, const void *b)
+{
+    int32_t x = *(const int32_t *)a, y = *(const int32_t *)b;
+    return (x > y) - (x < y);
+}
+
+static void bro_rank_one_init(bro_rank_one *t, const bro_world *w)
+{
+    const bro_model_candidate *c = &w->cand[0];
+    t->w = w;
+    t->ntags = 0;
+    for (int k = 0; k < c->interests.n && t->ntags < 128; k++)
+        t->tags[t->ntags++] = c->interests.ids[k];
+    for (int k = 0; k < c->skills.n && t->ntags < 128; k++)
+        t->tags[t->ntags++] = c->skills.ids[k];
+    qsort(t->tags, (size_t)t->ntags, sizeof(*t->tags), bro_rank_cmp_id);
+    int n = 0;
+    for (int k = 0; k < t->ntags; k++)
+        if (n == 0 || t->tags[n - 1] != t->tags[k])
+            t->tags[n++] = t->tags[k];
+    t->ntags = n;
+}
+
+static const bro_model_opening *bro_rank_one_opening(void *ctx, int o)
+{
+    bro_rank_one *t = ctx;
+    t->o = t->w->open[o];
+    t->o.hits.ids = t->hits;
+    t->o.hits.n = bro_world_opening_hits(t->w, o, t->tags, t->ntags, t->hits);
+    return &t->o;
+}
+
+/* candidate.ranking: GET /v1/candidates/{id}/ranking. One statement reads the candidate, its
+ * matches and pair rules and the change counter in this transaction; the tenant's openings
+ * come from the worker's cache (cache.h) at that counter, shared, not copied. */
 int bro_matching_candidate_ranking(bro_job *job)
 {
-    char id[BRO_UUID_LEN + 1], ids[BRO_UUID_LEN + 3];
+    char id[BRO_UUID_LEN + 1];
     bro_rank_query q;
     bro_cache_version v;
+    bro_err err = {0};
     if (bro_job_param(job->path, "id", id, sizeof(id)) < 0 || !bro_ids_is_uuid(id))
         return bro_job_fail(job, BRO_E_NOT_FOUND, "no such candidate");
     if (bro_rank_query_read(job, bro_query_getCandidateRanking, bro_query_getCandidateRanking_n,
-                            &q) < 0 ||
-        bro_cache_version_read(job, &v) < 0)
+                            &q) < 0)
         return -1;
-    snprintf(ids, sizeof(ids), "{%s}", id);
+    const char *p[] = {id};
+    PGresult *res = bro_db_exec(job->db, bro_world_sql_one_candidate, 1, p, &err);
+    if (res == NULL)
+        return bro_job_fail(job, err.code, "%s", err.msg);
+    if (PQntuples(res) != 1) {
+        PQclear(res);
+        return bro_job_fail(job, BRO_E_INTERNAL, "the tenant has no matching_version row");
+    }
+    bro_cache_version_parse(res, BRO_WORLD_ONE_VERSION_COL, &v);
     bro_world w = {0};
-    bro_world_scope s = {.candidates = ids, .role = job->env->actor.role};
     bro_rank_row *rows = NULL;
+    bro_rank_one *one = NULL;
     bro_cache_snap *snap = bro_cache_get(job, &v, BRO_CACHE_OPENINGS);
-    int rc = snap ? bro_world_view(job, &w, bro_cache_world(snap), &s) : -1;
+    int rc = snap ? bro_world_view_candidate_row(job, &w, bro_cache_world(snap), res,
+                                                 job->env->actor.role)
+                  : -1;
+    PQclear(res);
     memcpy(w.w, v.w, sizeof(w.w));
     w.year = v.year;
     if (rc == 0 && w.ncand != 1)
         rc = bro_job_fail(job, BRO_E_NOT_FOUND, "no such candidate");
-    if (rc == 0 && (rows = calloc((size_t)w.nopen + 1, sizeof(*rows))) == NULL)
+    if (rc == 0 && ((rows = calloc((size_t)w.nopen + 1, sizeof(*rows))) == NULL ||
+                    (one = malloc(sizeof(*one))) == NULL))
         rc = bro_job_fail(job, BRO_E_NOMEM, "out of memory");
+    if (rc == 0)
+        bro_rank_one_init(one, &w);
     int n = 0;
+    int kind = q.kind[0] ? bro_world_kind(q.kind) : -1;
     for (int o = 0; rc == 0 && o < w.nopen; o++) {
         bro_rank_row r = {0, o, 0, {{0}, 0, -1}};
-        if (q.kind[0] && strcmp(bro_world_kinds[w.open[o].kind], q.kind) != 0)
+        const bro_model_opening *op = &w.open[o];
+        if (kind >= 0 && op->kind != kind)
             continue;
-        r.rules = bro_world_check(&w, 0, o, &r.parts);
-        if (bro_rank_filter(&w, o, &q, w.postals[o], r.parts.km) && bro_rank_keep(&q, r.rules))
-            rows[n++] = r;
+        r.parts.km = bro_model_pair_km(&w.cand[0], op);
+        if (!bro_rank_filter(&w, o, &q, w.postals[o], r.parts.km))
+            continue;
+        unsigned flags = bro_world_pair(&w, 0, o);
+        r.rules = bro_model_rules(&w.cand[0], op, w.year, r.parts.km,
+                                  (flags & BRO_WORLD_EXCLUDED ? BRO_RULE_EXCLUDED : 0) |
+                                      (flags & BRO_WORLD_ENDED ? BRO_RULE_ENDED_BEFORE : 0));
+        if (!bro_rank_keep(&q, r.rules))
+            continue;
+        if (r.rules == 0) /* only an eligible pair's score reads the hits */
+            bro_model_score(&w.cand[0], bro_rank_one_opening(one, o), w.w, r.parts.km, &r.parts);
+        rows[n++] = r;
     }
     if (rc == 0 && bro_job_audit_read(job, id) < 0)
         rc = -1;
     if (rc == 0)
-        rc = bro_rank_reply(job, &w, rows, n, &q, 1);
+        rc = bro_rank_reply(job, &w, rows, n, &q, 1, bro_rank_one_opening, one);
+    free(one);
     free(rows);
     bro_world_free(&w);
     bro_cache_release(snap);
@@ -290,7 +412,7 @@ int bro_matching_opening_ranking(bro_job *job)
             rows[n++] = r;
     }
     if (rc == 0)
-        rc = bro_rank_reply(job, &w, rows, n, &q, 0);
+        rc = bro_rank_reply(job, &w, rows, n, &q, 0, NULL, NULL);
     free(rows);
     bro_world_free(&w);
     bro_cache_release(snap);

@@ -27,17 +27,33 @@ static const char *bro_world_sql_openings =
     " AND ($2::uuid[] IS NULL OR o.organization_id = ANY($2))"
     " AND ($3::uuid[] IS NULL OR o.id = ANY($3)) ORDER BY o.id";
 
-/* $1 candidates (array or NULL). Erased candidates are never loaded; the stated wishes are
- * those of the newest mapping interview. */
+/* A candidate's columns, as bro_world_candidate_row reads them: erased candidates are never
+ * loaded; the stated wishes are those of the newest mapping interview. */
+#define BRO_WORLD_CANDIDATE_COLS                                                                   \
+    "c.id, c.status, c.restricted, coalesce(c.birth_year, 0),"                                     \
+    " coalesce(c.income_basis, ''), c.lat, c.lon, c.postal_code, c.availability_slots,"            \
+    " c.needs_transport, c.prefers_pair_work, coalesce(c.max_travel_km, -1),"                      \
+    " lower(array_to_string(c.interests, E'\\x1f')), lower(array_to_string(c.skills,"              \
+    " E'\\x1f')), lower(array_to_string(c.accommodations, E'\\x1f')), lower(coalesce((SELECT"      \
+    " a.wishes FROM assessments a WHERE a.candidate_id = c.id AND a.erased_at IS NULL ORDER BY"    \
+    " a.id DESC LIMIT 1), ''))"
+
+/* $1 candidates (array or NULL). */
 static const char *bro_world_sql_candidates =
-    "SELECT c.id, c.status, c.restricted, coalesce(c.birth_year, 0),"
-    " coalesce(c.income_basis, ''), c.lat, c.lon, c.postal_code, c.availability_slots,"
-    " c.needs_transport, c.prefers_pair_work, coalesce(c.max_travel_km, -1),"
-    " lower(array_to_string(c.interests, E'\\x1f')), lower(array_to_string(c.skills, E'\\x1f')),"
-    " lower(array_to_string(c.accommodations, E'\\x1f')), lower(coalesce((SELECT a.wishes FROM"
-    " assessments a WHERE a.candidate_id = c.id AND a.erased_at IS NULL ORDER BY a.id DESC"
-    " LIMIT 1), '')) FROM candidates c WHERE c.erased_at IS NULL"
+    "SELECT " BRO_WORLD_CANDIDATE_COLS " FROM candidates c WHERE c.erased_at IS NULL"
     " AND ($1::uuid[] IS NULL OR c.id = ANY($1)) ORDER BY c.id";
+
+/* One round trip for a candidate's ranking: the candidate, its matches ("opening status kind"
+ * triples) and pair rules ("opening rule" pairs), space-separated, and the cache's version
+ * columns (cache.c), with no parameter that may be NULL, so the plan stays generic. */
+const char *const bro_world_sql_one_candidate =
+    "SELECT " BRO_WORLD_CANDIDATE_COLS ", (SELECT string_agg(m.opening_id::text || ' ' ||"
+    " m.status || ' ' || o.kind::text, ' ') FROM matches m JOIN openings o ON o.id ="
+    " m.opening_id WHERE m.candidate_id = c.id), (SELECT string_agg(r.opening_id::text || ' '"
+    " || r.rule::text, ' ') FROM pair_rules r WHERE r.candidate_id = c.id),"
+    " extract(year FROM now())::int, (SELECT weights::text FROM matching_weights),"
+    " v.epoch::text, v.openings, v.candidates FROM matching_version v LEFT JOIN candidates c ON"
+    " c.id = $1::uuid AND c.erased_at IS NULL";
 
 /* $1 candidates, $2 openings (arrays or NULL). */
 static const char *bro_world_sql_matches =
@@ -348,6 +364,20 @@ out:
     return rc;
 }
 
+int bro_world_opening_hits(const bro_world *w, int o, const int32_t *tags, int ntags, int32_t *out)
+{
+    int n = 0;
+    for (int t = 0; t < ntags; t++) {
+        const char *tag = bro_model_dict_tag(w->tags, tags[t]);
+        int found = strlen(tag) >= 3 ? strstr(w->hays[o], tag) != NULL : 0;
+        for (int k = 0; !found && k < w->open[o].categories.n; k++)
+            found = w->open[o].categories.ids[k] == tags[t];
+        if (found)
+            out[n++] = tags[t];
+    }
+    return n;
+}
+
 /* Each opening's hits: the candidates' interest and skill tags found in its text (tags of
  * three letters or more as substrings, shorter ones only as a whole category). */
 static int bro_world_hits(bro_job *job, bro_world *w)
@@ -371,16 +401,7 @@ static int bro_world_hits(bro_job *job, bro_world *w)
         if (side[id])
             list[nside++] = id; /* ascending, as sets are */
     for (int o = 0; o < w->nopen && rc == 0; o++) {
-        int n = 0;
-        for (int32_t t = 0; t < nside; t++) {
-            int32_t id = list[t];
-            const char *tag = bro_model_dict_tag(w->tags, id);
-            int found = strlen(tag) >= 3 ? strstr(w->hays[o], tag) != NULL : 0;
-            for (int k = 0; !found && k < w->open[o].categories.n; k++)
-                found = w->open[o].categories.ids[k] == id;
-            if (found)
-                ids[n++] = id;
-        }
+        int n = bro_world_opening_hits(w, o, list, nside, ids);
         if (bro_model_set_make(w->tags, &w->open[o].hits, ids, n) < 0)
             rc = bro_job_fail(job, BRO_E_NOMEM, "out of memory");
     }
@@ -496,6 +517,76 @@ int bro_world_load_people(bro_job *job, bro_world *w)
     return bro_world_load_pairs(job, w, &s);
 }
 
+/* Applies one candidate's matches ("opening status kind" triples) and pair rules ("opening
+ * rule" pairs), as bro_world_load_pairs does for a candidate's ranking. */
+static int bro_world_one_pairs(bro_world *w, const char *matches, const char *rules)
+{
+    char oid[40], status[24], kind[24];
+    int used = 0;
+    for (const char *p = matches; p && sscanf(p, "%39s %23s %23s%n", oid, status, kind, &used) == 3;
+         p += used) {
+        int oi = bro_model_dict_find(w->oids, oid, strlen(oid)), k = bro_world_kind(kind);
+        if (strcmp(status, "declined") == 0 || strcmp(status, "withdrawn") == 0) {
+            if (oi >= 0 && bro_world_pair_add(&w->pairs, 0, oi, BRO_WORLD_ENDED) < 0)
+                return -1;
+            continue;
+        }
+        if (strcmp(status, "proposed") == 0)
+            continue; /* a proposal holds no place */
+        if (k >= 0)
+            w->cand[0].kinds_taken |= 1u << k;
+        w->nkept++;
+    }
+    for (const char *p = rules; p && sscanf(p, "%39s %23s%n", oid, status, &used) == 2; p += used) {
+        int oi = bro_model_dict_find(w->oids, oid, strlen(oid));
+        int lock = strcmp(status, "lock") == 0;
+        if (oi < 0)
+            continue;
+        *(lock ? &w->nlocks : &w->nexclusions) += 1;
+        if (bro_world_pair_add(&w->pairs, 0, oi, lock ? BRO_WORLD_LOCKED : BRO_WORLD_EXCLUDED) < 0)
+            return -1;
+    }
+    return 0;
+}
+
+int bro_world_view_candidate_row(bro_job *job, bro_world *w, const bro_world *base,
+                                 const PGresult *res, const char *role)
+{
+    w->base = base;
+    w->borrows = BRO_WORLD_BORROWS_OPENINGS | BRO_WORLD_BORROWS_OPEN_ROWS;
+    w->oids = base->oids;
+    w->titles = base->titles;
+    w->postals = base->postals;
+    w->hays = base->hays;
+    w->open = (bro_model_opening *)base->open; /* read only: see BRO_WORLD_BORROWS_OPEN_ROWS */
+    w->nopen = base->nopen;
+    w->tags = bro_model_dict_clone(base->tags);
+    w->cids = bro_model_dict_new();
+    w->cand = calloc(1, sizeof(*w->cand));
+    w->cpostals = calloc(1, sizeof(*w->cpostals));
+    if (w->tags == NULL || w->cids == NULL || w->cand == NULL || w->cpostals == NULL)
+        return bro_job_fail(job, BRO_E_NOMEM, "out of memory");
+    if (PQntuples(res) != 1 || PQgetisnull(res, 0, 0))
+        return 0; /* no such candidate */
+    if (PQgetvalue(res, 0, 2)[0] == 't' && (role == NULL || strcmp(role, "tenant_admin") != 0))
+        return 0; /* not visible to the caller */
+    int32_t ncat = bro_model_dict_count(w->tags);
+    unsigned char *is_cat = calloc((size_t)ncat + 1, 1);
+    if (is_cat == NULL)
+        return bro_job_fail(job, BRO_E_NOMEM, "out of memory");
+    for (int i = 0; i < w->nopen; i++)
+        for (int k = 0; k < w->open[i].categories.n; k++)
+            is_cat[w->open[i].categories.ids[k]] = 1;
+    int rc = bro_world_candidate_row(w, res, 0, is_cat, ncat);
+    free(is_cat);
+    if (rc < 0)
+        return bro_job_fail(job, BRO_E_NOMEM, "the candidate did not load");
+    if (bro_world_one_pairs(w, PQgetisnull(res, 0, 16) ? NULL : PQgetvalue(res, 0, 16),
+                            PQgetisnull(res, 0, 17) ? NULL : PQgetvalue(res, 0, 17)) < 0)
+        return bro_job_fail(job, BRO_E_NOMEM, "out of memory");
+    return 0;
+}
+
 /* The view's candidates' wishes: the opening's categories their wishes text names. */
 static int bro_world_view_wishes(bro_job *job, bro_world *w)
 {
@@ -557,7 +648,8 @@ void bro_world_free(bro_world *w)
         free(w->postals);
     }
     free(w->cand);
-    free(w->open);
+    if (!(w->borrows & BRO_WORLD_BORROWS_OPEN_ROWS))
+        free(w->open);
     free(w->pairs.keys);
     free(w->pairs.vals);
     memset(w, 0, sizeof(*w));

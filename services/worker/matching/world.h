@@ -5,6 +5,8 @@
 #ifndef BRO_WORKER_MATCHING_WORLD_H
 #define BRO_WORKER_MATCHING_WORLD_H
 
+#include <libpq-fe.h>
+
 #include "job.h"
 #include "matching/model.h"
 
@@ -24,6 +26,7 @@ typedef struct bro_world_pairs {
  * view's own copies). */
 #define BRO_WORLD_BORROWS_OPENINGS   0x1 /* oids, titles, postals, hays */
 #define BRO_WORLD_BORROWS_CANDIDATES 0x2 /* cids, cpostals, wtexts */
+#define BRO_WORLD_BORROWS_OPEN_ROWS  0x4 /* the open array too (never written through w) */
 
 /* What to load. NULL members mean no filter. */
 typedef struct bro_world_scope {
@@ -75,6 +78,27 @@ void bro_world_free(bro_world *w);
  * bro_world_free whatever it returned. */
 int bro_world_view(bro_job *job, bro_world *w, const bro_world *base,
                    const bro_world_scope *scope) BRO_MUST_USE;
+
+/* The candidate ranking's one statement: $1 the candidate's id (uuid text). One row, of the
+ * tenant's matching_version, with the candidate's columns (NULL when there is no such
+ * candidate or it was erased), its matches and its pair rules as text, then the five columns
+ * bro_cache_version_parse reads, from column BRO_WORLD_ONE_VERSION_COL. */
+extern const char *const bro_world_sql_one_candidate;
+#define BRO_WORLD_ONE_VERSION_COL 18
+
+/* Makes w (zeroed by the caller) a view of base, a world of openings that no job changes (the
+ * ranking cache's), with the one candidate of res (row 0 of bro_world_sql_one_candidate), its
+ * tags, and its matches and pair rules. Nothing of base is copied but its tags (new tags are
+ * the view's): w->open is base's array, so the openings' hits are not computed (the caller
+ * finds an eligible pair's with bro_world_opening_hits). w->ncand is 0 when the candidate does
+ * not exist or is restricted and role is not tenant_admin. Weights and year are the caller's to
+ * set. Returns 0, or -1 with the job failed; free with bro_world_free whatever it returned. */
+int bro_world_view_candidate_row(bro_job *job, bro_world *w, const bro_world *base,
+                                 const PGresult *res, const char *role) BRO_MUST_USE;
+
+/* The tags among `tags` (ntags ids, ascending) found in opening o's categories, title or tasks,
+ * as bro_world_load finds each opening's hits, into out (room for ntags); returns how many. */
+int bro_world_opening_hits(const bro_world *w, int o, const int32_t *tags, int ntags, int32_t *out);
 
 /* Loads every candidate of the tenant (restricted ones too, marked by their rule bit) with
  * the kinds each holds through live matches, and their stated wishes as text, but no
