@@ -164,7 +164,13 @@ bro_cache_snap *bro_cache_get(bro_job *job, const bro_cache_version *v, int side
     s->version = version;
     s->side = side;
     s->refs = 1;
+    /* The loading statements' optional filters need plans made for their values: the
+     * connection's own plan_cache_mode, whatever a ranking set for its one statement. */
     bro_world_scope scope = {.candidates = "{}"};
+    if (bro_job_exec(job, "SET LOCAL plan_cache_mode TO DEFAULT", 0, NULL) < 0) {
+        bro_cache_snap_free(s);
+        return NULL;
+    }
     if ((side == BRO_CACHE_OPENINGS ? bro_world_load(job, &s->world, &scope)
                                     : bro_world_load_people(job, &s->world)) < 0) {
         bro_cache_snap_free(s);

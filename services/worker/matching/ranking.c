@@ -16,10 +16,13 @@
 #include "surface_handlers.h"
 #include "surface_schemas.h"
 
+/* One pair of a ranking, small (every opening or candidate of the tenant has one): the parts
+ * of its score are computed again for the rows of the page only. */
 typedef struct bro_rank_row {
-    int cand, open;        /* world indices */
-    unsigned rules;        /* refusals; 0 eligible */
-    bro_model_parts parts; /* score when eligible, km always */
+    int cand, open; /* world indices */
+    unsigned rules; /* refusals; 0 eligible */
+    double score;   /* when eligible */
+    double km;      /* -1 unknown */
 } bro_rank_row;
 
 typedef struct bro_rank_query {
@@ -29,6 +32,9 @@ typedef struct bro_rank_query {
     int within_km;     /* -1: no filter */
     int limit;         /* 1..200 */
     long offset;       /* from cursor */
+    uint32_t slots;    /* the weekday and part filters' bits (0: none), once per request */
+    int32_t cat_tag;   /* the category's and the interest's tag ids in the world's */
+    int32_t int_tag;   /* dictionary, -1 unknown (or no filter) */
 } bro_rank_query;
 
 static int bro_rank_cmp(const void *a, const void *b)
@@ -36,8 +42,8 @@ static int bro_rank_cmp(const void *a, const void *b)
     const bro_rank_row *x = a, *y = b;
     if ((x->rules == 0) != (y->rules == 0))
         return x->rules == 0 ? -1 : 1;
-    if (x->rules == 0 && x->parts.score != y->parts.score)
-        return x->parts.score > y->parts.score ? -1 : 1;
+    if (x->rules == 0 && x->score != y->score)
+        return x->score > y->score ? -1 : 1;
     return x->open != y->open ? x->open - y->open : x->cand - y->cand;
 }
 
@@ -106,11 +112,10 @@ static int bro_rank_filter(const bro_world *w, int o, const bro_rank_query *q,
                            const char *postal_of_open, double km)
 {
     const bro_model_opening *op = &w->open[o];
-    uint32_t mask = bro_rank_slots(q);
-    if (mask && op->slots && (op->slots & mask) == 0)
+    if (q->slots && op->slots && (op->slots & q->slots) == 0)
         return 0;
     if (q->category[0]) {
-        int32_t id = bro_model_dict_find(w->tags, q->category, strlen(q->category)), found = 0;
+        int32_t id = q->cat_tag, found = 0;
         for (int k = 0; id >= 0 && k < op->categories.n; k++)
             found |= op->categories.ids[k] == id;
         if (!found)
@@ -125,11 +130,10 @@ static int bro_rank_filter(const bro_world *w, int o, const bro_rank_query *q,
 static int bro_rank_filter_candidate(const bro_world *w, int c, const bro_rank_query *q, double km)
 {
     const bro_model_candidate *cd = &w->cand[c];
-    uint32_t mask = bro_rank_slots(q);
-    if (mask && cd->slots && (cd->slots & mask) == 0)
+    if (q->slots && cd->slots && (cd->slots & q->slots) == 0)
         return 0;
     if (q->interest[0]) {
-        int32_t id = bro_model_dict_find(w->tags, q->interest, strlen(q->interest)), found = 0;
+        int32_t id = q->int_tag, found = 0;
         for (int k = 0; id >= 0 && k < cd->interests.n; k++)
             found |= cd->interests.ids[k] == id;
         for (int k = 0; id >= 0 && k < cd->skills.n; k++)
@@ -138,6 +142,16 @@ static int bro_rank_filter_candidate(const bro_world *w, int c, const bro_rank_q
             return 0;
     }
     return bro_rank_place(q, w->cpostals[c], km);
+}
+
+/* What the filters need once per request rather than once per row. */
+static void bro_rank_query_prepare(bro_rank_query *q, const bro_world *w)
+{
+    q->slots = bro_rank_slots(q);
+    q->cat_tag =
+        q->category[0] ? bro_model_dict_find(w->tags, q->category, strlen(q->category)) : -1;
+    q->int_tag =
+        q->interest[0] ? bro_model_dict_find(w->tags, q->interest, strlen(q->interest)) : -1;
 }
 
 static json_t *bro_rank_item(const bro_world *w, const bro_rank_row *r, int by_candidate,
@@ -155,14 +169,16 @@ static json_t *bro_rank_item(const bro_world *w, const bro_rank_row *r, int by_c
     }
     json_object_set_new(item, "kind", json_string(bro_world_kinds[o->kind]));
     json_object_set_new(item, "eligible", json_boolean(r->rules == 0));
-    json_object_set_new(item, "km", r->parts.km >= 0 ? json_real(r->parts.km) : json_null());
+    json_object_set_new(item, "km", r->km >= 0 ? json_real(r->km) : json_null());
     json_object_set_new(item, "reasons", bro_model_rule_codes(r->rules));
     if (r->rules == 0) {
+        bro_model_parts p;
+        bro_model_score(&w->cand[r->cand], o, w->w, r->km, &p);
         for (int f = 0; f < BRO_F__COUNT; f++)
-            json_object_set_new(parts, bro_model_factor_name(f), json_real(r->parts.part[f]));
-        if (bro_model_explain(w->tags, &w->cand[r->cand], o, &r->parts, why) < 0)
+            json_object_set_new(parts, bro_model_factor_name(f), json_real(p.part[f]));
+        if (bro_model_explain(w->tags, &w->cand[r->cand], o, &p, why) < 0)
             goto fail;
-        json_object_set_new(item, "score", json_real(r->parts.score));
+        json_object_set_new(item, "score", json_real(p.score));
     } else {
         json_object_set_new(item, "score", json_null());
     }
@@ -318,6 +334,13 @@ int bro_matching_candidate_ranking(bro_job *job)
     if (bro_rank_query_read(job, bro_query_getCandidateRanking, bro_query_getCandidateRanking_n,
                             &q) < 0)
         return -1;
+    /* The worker's connections plan every execution for its values (common/db.c), which
+     * costs this statement of five tables more than running it; its one parameter is a key,
+     * so the cached generic plan is as good. It rides with the transaction's BEGIN (no round
+     * trip of its own) and holds for this transaction only; a cache miss sets it back before
+     * loading (cache.c). */
+    if (bro_job_exec(job, "SELECT set_config('plan_cache_mode', 'auto', true)", 0, NULL) < 0)
+        return -1;
     const char *p[] = {id};
     PGresult *res = bro_db_exec(job->db, bro_world_sql_one_candidate, 1, p, &err);
     if (res == NULL)
@@ -342,26 +365,31 @@ int bro_matching_candidate_ranking(bro_job *job)
     if (rc == 0 && ((rows = calloc((size_t)w.nopen + 1, sizeof(*rows))) == NULL ||
                     (one = malloc(sizeof(*one))) == NULL))
         rc = bro_job_fail(job, BRO_E_NOMEM, "out of memory");
-    if (rc == 0)
+    if (rc == 0) {
         bro_rank_one_init(one, &w);
+        bro_rank_query_prepare(&q, &w);
+    }
     int n = 0;
     int kind = q.kind[0] ? bro_world_kind(q.kind) : -1;
     for (int o = 0; rc == 0 && o < w.nopen; o++) {
-        bro_rank_row r = {0, o, 0, {{0}, 0, -1}};
+        bro_rank_row r = {0, o, 0, 0, -1};
         const bro_model_opening *op = &w.open[o];
         if (kind >= 0 && op->kind != kind)
             continue;
-        r.parts.km = bro_model_pair_km(&w.cand[0], op);
-        if (!bro_rank_filter(&w, o, &q, w.postals[o], r.parts.km))
+        r.km = bro_model_pair_km(&w.cand[0], op);
+        if (!bro_rank_filter(&w, o, &q, w.postals[o], r.km))
             continue;
         unsigned flags = bro_world_pair(&w, 0, o);
-        r.rules = bro_model_rules(&w.cand[0], op, w.year, r.parts.km,
+        r.rules = bro_model_rules(&w.cand[0], op, w.year, r.km,
                                   (flags & BRO_WORLD_EXCLUDED ? BRO_RULE_EXCLUDED : 0) |
                                       (flags & BRO_WORLD_ENDED ? BRO_RULE_ENDED_BEFORE : 0));
         if (!bro_rank_keep(&q, r.rules))
             continue;
-        if (r.rules == 0) /* only an eligible pair's score reads the hits */
-            bro_model_score(&w.cand[0], bro_rank_one_opening(one, o), w.w, r.parts.km, &r.parts);
+        if (r.rules == 0) { /* only an eligible pair's score reads the hits */
+            bro_model_parts parts;
+            bro_model_score(&w.cand[0], bro_rank_one_opening(one, o), w.w, r.km, &parts);
+            r.score = parts.score;
+        }
         rows[n++] = r;
     }
     if (rc == 0 && bro_job_audit_read(job, id) < 0)
@@ -403,12 +431,17 @@ int bro_matching_opening_ranking(bro_job *job)
     if (rc == 0 && (rows = calloc((size_t)w.ncand + 1, sizeof(*rows))) == NULL)
         rc = bro_job_fail(job, BRO_E_NOMEM, "out of memory");
     int n = 0;
+    if (rc == 0)
+        bro_rank_query_prepare(&q, &w);
     for (int c = 0; rc == 0 && c < w.ncand; c++) {
-        bro_rank_row r = {c, 0, 0, {{0}, 0, -1}};
+        bro_rank_row r = {c, 0, 0, 0, -1};
+        bro_model_parts parts = {{0}, 0, -1};
         if (!admin && (w.cand[c].rules & BRO_RULE_CANDIDATE_RESTRICTED))
             continue; /* not visible to the caller: not listed at all */
-        r.rules = bro_world_check(&w, c, 0, &r.parts);
-        if (bro_rank_filter_candidate(&w, c, &q, r.parts.km) && bro_rank_keep(&q, r.rules))
+        r.rules = bro_world_check(&w, c, 0, &parts);
+        r.score = parts.score;
+        r.km = parts.km;
+        if (bro_rank_filter_candidate(&w, c, &q, r.km) && bro_rank_keep(&q, r.rules))
             rows[n++] = r;
     }
     if (rc == 0)

@@ -48,8 +48,8 @@ static const char *bro_world_sql_candidates =
  * columns (cache.c), with no parameter that may be NULL, so the plan stays generic. */
 const char *const bro_world_sql_one_candidate =
     "SELECT " BRO_WORLD_CANDIDATE_COLS ", (SELECT string_agg(m.opening_id::text || ' ' ||"
-    " m.status || ' ' || o.kind::text, ' ') FROM matches m JOIN openings o ON o.id ="
-    " m.opening_id WHERE m.candidate_id = c.id), (SELECT string_agg(r.opening_id::text || ' '"
+    " m.status || ' ' || (SELECT o.kind::text FROM openings o WHERE o.id = m.opening_id), ' ')"
+    " FROM matches m WHERE m.candidate_id = c.id), (SELECT string_agg(r.opening_id::text || ' '"
     " || r.rule::text, ' ') FROM pair_rules r WHERE r.candidate_id = c.id),"
     " extract(year FROM now())::int, (SELECT weights::text FROM matching_weights),"
     " v.epoch::text, v.openings, v.candidates FROM matching_version v LEFT JOIN candidates c ON"
