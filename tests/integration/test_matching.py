@@ -498,3 +498,31 @@ def test_candidate_ranking_reads_its_matches_rules_and_hits(service, db):
                                     "reason": "Allergisk"})
     assert r.status_code == 201, r.text
     assert reasons_by_opening(api, ada)[shop] == ["excluded"]
+
+
+def test_opening_ranking_reads_its_pairs_and_each_candidates_wishes(service, db):
+    """The opening's matches and pair rules (read with the opening in one statement) refuse
+    their candidates, and a candidate's stated wishes are read against the opening's
+    categories for its pair: they score and are explained."""
+    town = new_tenant(service)
+    api, slug = town["api"], town["slug"]
+    org = organization(api)
+    ada = candidate(api, interests=["dyr"])
+    bo = candidate(api, interests=["dyr"])
+    cleo = candidate(api, interests=["dyr"])
+    farm = opening(api, org, categories=["dyrepass"], capacity=3)
+    with db.cursor() as cur:
+        cur.execute(f'INSERT INTO "t_{slug}".assessments (id, candidate_id, wishes, created_by) '
+                    f'VALUES (%s, %s, %s, %s)',
+                    (str(uuid.uuid4()), ada, "Vil helst drive med dyrepass", "test"))
+        cur.execute(f'INSERT INTO "t_{slug}".matches (id, candidate_id, opening_id, status) '
+                    f'VALUES (%s, %s, %s, %s)', (str(uuid.uuid4()), bo, farm, "declined"))
+    r = api.post("/v1/pair-rules", {"candidate_id": cleo, "opening_id": farm, "rule": "exclude",
+                                    "reason": "Allergisk"})
+    assert r.status_code == 201, r.text
+    assert reasons_by_candidate(api, farm) == {ada: [], bo: ["ended_before"], cleo: ["excluded"]}
+    r = api.get(f"/v1/openings/{farm}/ranking", params={"eligible": "true"})
+    assert r.status_code == 200, r.text
+    (item,) = r.json()["items"]
+    assert item["candidate_id"] == ada and item["parts"]["wishes"] == 6.0
+    assert "Ønsker selv dyrepass" in [e["text"] for e in item["explanation"]]

@@ -154,13 +154,26 @@ static void bro_rank_query_prepare(bro_rank_query *q, const bro_world *w)
         q->interest[0] ? bro_model_dict_find(w->tags, q->interest, strlen(q->interest)) : -1;
 }
 
+/* A pair as its score reads it: the candidate and the opening with what a view leaves out
+ * (an opening's hits, a candidate's wishes) filled in for this pair. */
+typedef struct bro_rank_pair {
+    const bro_world *w;
+    bro_model_candidate c; /* the last candidate asked for, with its wishes */
+    int32_t ids[128];      /* its wishes' ids (an opening has up to 64 categories) */
+} bro_rank_pair;
+typedef void (*bro_rank_pair_fn)(void *ctx, const bro_rank_row *r, const bro_model_candidate **c,
+                                 const bro_model_opening **o);
+
 static json_t *bro_rank_item(const bro_world *w, const bro_rank_row *r, int by_candidate,
-                             const bro_model_opening *with_hits)
+                             bro_rank_pair_fn pair_of, void *ctx)
 {
     json_t *item = json_object(), *parts = json_object(), *why = json_array();
     if (item == NULL || parts == NULL || why == NULL)
         goto fail;
-    const bro_model_opening *o = with_hits ? with_hits : &w->open[r->open];
+    const bro_model_opening *o = &w->open[r->open];
+    const bro_model_candidate *cd = &w->cand[r->cand];
+    if (pair_of)
+        pair_of(ctx, r, &cd, &o);
     if (by_candidate) {
         json_object_set_new(item, "opening_id", json_string(o->id));
         json_object_set_new(item, "title", json_string(w->titles[r->open]));
@@ -173,10 +186,10 @@ static json_t *bro_rank_item(const bro_world *w, const bro_rank_row *r, int by_c
     json_object_set_new(item, "reasons", bro_model_rule_codes(r->rules));
     if (r->rules == 0) {
         bro_model_parts p;
-        bro_model_score(&w->cand[r->cand], o, w->w, r->km, &p);
+        bro_model_score(cd, o, w->w, r->km, &p);
         for (int f = 0; f < BRO_F__COUNT; f++)
             json_object_set_new(parts, bro_model_factor_name(f), json_real(p.part[f]));
-        if (bro_model_explain(w->tags, &w->cand[r->cand], o, &p, why) < 0)
+        if (bro_model_explain(w->tags, cd, o, &p, why) < 0)
             goto fail;
         json_object_set_new(item, "score", json_real(p.score));
     } else {
@@ -240,11 +253,11 @@ static void bro_rank_select(bro_rank_row *rows, int n, int k)
 }
 
 /* Orders the rows up to the page's end, pages them by offset and replies; each candidate shown
- * is audited. `opening_of` gives the opening of a row as the explanation reads it (NULL: the
- * world's). */
+ * is audited. `pair_of` gives a row's candidate and opening as the score reads them (NULL:
+ * the world's). */
 static int bro_rank_reply(bro_job *job, const bro_world *w, bro_rank_row *rows, int n,
-                          const bro_rank_query *q, int by_candidate,
-                          const bro_model_opening *(*opening_of)(void *, int), void *ctx)
+                          const bro_rank_query *q, int by_candidate, bro_rank_pair_fn pair_of,
+                          void *ctx)
 {
     long end = q->offset + q->limit;
     bro_rank_select(rows, n, end < n ? (int)end : n);
@@ -252,8 +265,7 @@ static int bro_rank_reply(bro_job *job, const bro_world *w, bro_rank_row *rows, 
     if (items == NULL)
         return bro_job_fail(job, BRO_E_NOMEM, "out of memory");
     for (long i = q->offset; i < n && i < end; i++) {
-        json_t *item = bro_rank_item(w, &rows[i], by_candidate,
-                                     opening_of ? opening_of(ctx, rows[i].open) : NULL);
+        json_t *item = bro_rank_item(w, &rows[i], by_candidate, pair_of, ctx);
         if (item == NULL || json_array_append_new(items, item) < 0 ||
             (!by_candidate && bro_job_audit_read(job, w->cand[rows[i].cand].id) < 0)) {
             json_decref(items);
@@ -318,6 +330,23 @@ static const bro_model_opening *bro_rank_one_opening(void *ctx, int o)
     t->o.hits.ids = t->hits;
     t->o.hits.n = bro_world_opening_hits(t->w, o, t->tags, t->ntags, t->hits);
     return &t->o;
+}
+
+static void bro_rank_one_pair(void *ctx, const bro_rank_row *r, const bro_model_candidate **c,
+                              const bro_model_opening **o)
+{
+    (void)c;
+    *o = bro_rank_one_opening(ctx, r->open);
+}
+
+/* The opening ranking's pair: the candidate with its wishes read against the one opening. */
+static void bro_rank_people_pair(void *ctx, const bro_rank_row *r, const bro_model_candidate **c,
+                                 const bro_model_opening **o)
+{
+    bro_rank_pair *p = ctx;
+    (void)o;
+    bro_world_candidate_for(p->w, r->cand, 0, &p->c, p->ids);
+    *c = &p->c;
 }
 
 /* candidate.ranking: GET /v1/candidates/{id}/ranking. One statement reads the candidate, its
@@ -395,7 +424,7 @@ int bro_matching_candidate_ranking(bro_job *job)
     if (rc == 0 && bro_job_audit_read(job, id) < 0)
         rc = -1;
     if (rc == 0)
-        rc = bro_rank_reply(job, &w, rows, n, &q, 1, bro_rank_one_opening, one);
+        rc = bro_rank_reply(job, &w, rows, n, &q, 1, bro_rank_one_pair, one);
     free(one);
     free(rows);
     bro_world_free(&w);
@@ -403,49 +432,78 @@ int bro_matching_candidate_ranking(bro_job *job)
     return rc;
 }
 
-/* opening.ranking: GET /v1/openings/{id}/ranking. The tenant's candidates come from the
- * worker's cache (cache.h) as the openings do for a candidate's ranking; the opening, its
- * matches and its pair rules are read fresh. Restricted candidates are shown to tenant admins
- * only, as everywhere. */
+/* opening.ranking: GET /v1/openings/{id}/ranking. One statement reads the opening, its
+ * matches and pair rules and the change counter; the tenant's candidates come from the
+ * worker's cache (cache.h) at that counter, shared, not copied, and a candidate's wishes are
+ * read against the opening for an eligible pair only. Restricted candidates are shown to
+ * tenant admins only, as everywhere. */
 int bro_matching_opening_ranking(bro_job *job)
 {
-    char id[BRO_UUID_LEN + 1], ids[BRO_UUID_LEN + 3];
+    char id[BRO_UUID_LEN + 1];
     bro_rank_query q;
     bro_cache_version v;
+    bro_err err = {0};
     if (bro_job_param(job->path, "id", id, sizeof(id)) < 0 || !bro_ids_is_uuid(id))
         return bro_job_fail(job, BRO_E_NOT_FOUND, "no such opening");
     if (bro_rank_query_read(job, bro_query_getOpeningRanking, bro_query_getOpeningRanking_n, &q) <
-            0 ||
-        bro_cache_version_read(job, &v) < 0)
+        0)
         return -1;
-    snprintf(ids, sizeof(ids), "{%s}", id);
+    /* As for a candidate's ranking: its one key parameter, its cached generic plan. */
+    if (bro_job_exec(job, "SELECT set_config('plan_cache_mode', 'auto', true)", 0, NULL) < 0)
+        return -1;
+    const char *p[] = {id};
+    PGresult *res = bro_db_exec(job->db, bro_world_sql_one_opening, 1, p, &err);
+    if (res == NULL)
+        return bro_job_fail(job, err.code, "%s", err.msg);
+    if (PQntuples(res) != 1) {
+        PQclear(res);
+        return bro_job_fail(job, BRO_E_INTERNAL, "the tenant has no matching_version row");
+    }
+    bro_cache_version_parse(res, BRO_WORLD_ONE_OPENING_VERSION_COL, &v);
     int admin = strcmp(job->env->actor.role, "tenant_admin") == 0;
     bro_world w = {0};
     bro_rank_row *rows = NULL;
+    bro_rank_pair *pair = NULL;
     bro_cache_snap *snap = bro_cache_get(job, &v, BRO_CACHE_CANDIDATES);
-    int rc = snap ? bro_world_view_opening(job, &w, bro_cache_world(snap), ids) : -1;
+    int rc = snap ? bro_world_view_opening_row(job, &w, bro_cache_world(snap), res) : -1;
+    PQclear(res);
     memcpy(w.w, v.w, sizeof(w.w));
     w.year = v.year;
     if (rc == 0 && w.nopen != 1)
         rc = bro_job_fail(job, BRO_E_NOT_FOUND, "no such opening");
-    if (rc == 0 && (rows = calloc((size_t)w.ncand + 1, sizeof(*rows))) == NULL)
+    if (rc == 0 && ((rows = calloc((size_t)w.ncand + 1, sizeof(*rows))) == NULL ||
+                    (pair = malloc(sizeof(*pair))) == NULL))
         rc = bro_job_fail(job, BRO_E_NOMEM, "out of memory");
     int n = 0;
-    if (rc == 0)
+    if (rc == 0) {
+        pair->w = &w;
         bro_rank_query_prepare(&q, &w);
+    }
     for (int c = 0; rc == 0 && c < w.ncand; c++) {
         bro_rank_row r = {c, 0, 0, 0, -1};
-        bro_model_parts parts = {{0}, 0, -1};
-        if (!admin && (w.cand[c].rules & BRO_RULE_CANDIDATE_RESTRICTED))
+        const bro_model_candidate *cd = &w.cand[c];
+        if (!admin && (cd->rules & BRO_RULE_CANDIDATE_RESTRICTED))
             continue; /* not visible to the caller: not listed at all */
-        r.rules = bro_world_check(&w, c, 0, &parts);
-        r.score = parts.score;
-        r.km = parts.km;
-        if (bro_rank_filter_candidate(&w, c, &q, r.km) && bro_rank_keep(&q, r.rules))
-            rows[n++] = r;
+        r.km = bro_model_pair_km(cd, &w.open[0]);
+        if (!bro_rank_filter_candidate(&w, c, &q, r.km))
+            continue;
+        unsigned flags = bro_world_pair(&w, c, 0);
+        r.rules = bro_model_rules(cd, &w.open[0], w.year, r.km,
+                                  (flags & BRO_WORLD_EXCLUDED ? BRO_RULE_EXCLUDED : 0) |
+                                      (flags & BRO_WORLD_ENDED ? BRO_RULE_ENDED_BEFORE : 0));
+        if (!bro_rank_keep(&q, r.rules))
+            continue;
+        if (r.rules == 0) { /* only an eligible pair's score reads the wishes */
+            bro_model_parts parts;
+            bro_world_candidate_for(&w, c, 0, &pair->c, pair->ids);
+            bro_model_score(&pair->c, &w.open[0], w.w, r.km, &parts);
+            r.score = parts.score;
+        }
+        rows[n++] = r;
     }
     if (rc == 0)
-        rc = bro_rank_reply(job, &w, rows, n, &q, 0, NULL, NULL);
+        rc = bro_rank_reply(job, &w, rows, n, &q, 0, bro_rank_people_pair, pair);
+    free(pair);
     free(rows);
     bro_world_free(&w);
     bro_cache_release(snap);
