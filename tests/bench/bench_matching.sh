@@ -6,8 +6,8 @@
 # scoring and solving with the kinds shared out between threads), the share of eligible pairs and the
 # worker's peak resident memory (VmHWM). Then the solver beside scipy's linear_sum_assignment on
 # one synthetic instance of the 5,000-candidate run's per-kind shape (same instance, both
-# totals), and GET /v1/candidates/{id}/ranking under wrk at CONNS connections. Prints a
-# Markdown table. Loopback only; its own PostgreSQL and Redis on the ports below.
+# totals), and both rankings under wrk at 1 and CONNS connections, with the CPU time per
+# request of each process (gateway, worker, Redis, PostgreSQL). Prints Markdown tables. Loopback only; its own PostgreSQL and Redis on the ports below.
 set -euo pipefail
 # shellcheck source-path=SCRIPTDIR source=../../deploy/local/lib.sh
 . "$(dirname "$0")/../../deploy/local/lib.sh"
@@ -19,6 +19,10 @@ SIZES=${SIZES:-"500 5000 20000"} # candidates per run
 RANKING_SIZE=${RANKING_SIZE:-5000} # the tenant the ranking is read from
 CONNS=${CONNS:-16}
 DURATION=${DURATION:-10}
+SOLVER=${SOLVER:-1}      # 0: skip the solver beside scipy (e.g. SIZES=5000 SOLVER=0 for rankings)
+ROUTES=${ROUTES:-"candidates openings"} # the rankings measured
+PERF_OUT=${PERF_OUT:-}   # a file: perf record -g of the worker during the last ranking round
+HOLD=${HOLD:-0}          # seconds to keep everything up before the ranking rounds (by hand)
 PG_PORT=${PG_PORT:-55437} REDIS_PORT=${REDIS_PORT:-56437} GW=${GW:-18437}
 
 bro_install wrk liblemon-dev python3-scipy
@@ -95,7 +99,7 @@ for n in $SIZES; do run_size "$n"; done
 # ---- the solver beside scipy --------------------------------------------------------------------
 # One kind of the 5,000-candidate run: 5,000 candidates, 2,000 / 7 openings of capacity 1-5, and
 # every pair eligible with probability 0.1, gains 0..9,999 (scores x 1000).
-/usr/bin/python3 - "$BIN/flow_check" <<'PY'
+[ "$SOLVER" = 1 ] && /usr/bin/python3 - "$BIN/flow_check" <<'PY'
 import random, subprocess, sys, time
 import numpy as np
 from scipy.optimize import linear_sum_assignment
@@ -135,22 +139,43 @@ psql_admin -tA -c "SELECT '/v1/candidates/' || id || '/ranking' FROM t_m_$RANKIN
   ORDER BY id LIMIT 500" >"$work/ranking.txt"
 psql_admin -tA -c "SELECT '/v1/openings/' || id || '/ranking' FROM t_m_$RANKING_SIZE.openings
   ORDER BY id LIMIT 500" >"$work/ranking-openings.txt"
-cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$wpid/stat"; }
+# CPU ticks (utime + stime) of a process, and of PostgreSQL's postmaster with every backend.
+ticks_of() { awk '{ print $14 + $15 }' "/proc/$1/stat" 2>/dev/null || echo 0; }
+pg_ticks() {
+  local pm t=0 p
+  pm=$(head -n 1 "$BRO_DATA/pg/postmaster.pid")
+  t=$(awk '{ print $14 + $15 + $16 + $17 }' "/proc/$pm/stat")
+  for p in $(pgrep -P "$pm"); do t=$((t + $(ticks_of "$p"))); done
+  echo "$t"
+}
+if [ "$HOLD" -gt 0 ]; then
+  echo "holding $HOLD s: gateway :$GW, key $key, worker $wpid, paths in $work" >&2
+  sleep "$HOLD" || true
+fi
+cpu_ticks() { echo "$(ticks_of "${pids[0]}") $(ticks_of "$wpid") $(ticks_of "$(cat "$BRO_DATA/redis/redis.pid")") $(pg_ticks)"; }
 echo
-echo "| ranking ($RANKING_SIZE candidates, $((RANKING_SIZE * 2 / 5)) openings), one worker | req/s | p50 ms | p99 ms | worker CPU ms/req | errors |"
-echo "| --- | ---: | ---: | ---: | ---: | ---: |"
-for route in candidates openings; do
+echo "| ranking ($RANKING_SIZE candidates, $((RANKING_SIZE * 2 / 5)) openings), one worker | req/s | p50 ms | p99 ms | CPU ms/req: gateway | worker | Redis | PostgreSQL | errors | load average |"
+echo "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |"
+for route in $ROUTES; do
   paths=$work/ranking.txt
   [ "$route" = openings ] && paths=$work/ranking-openings.txt
   for c in 1 "$CONNS"; do
+    perf_pid=
+    if [ -n "$PERF_OUT" ] && [ "$c" = "$CONNS" ]; then
+      perf record -g -o "$PERF_OUT.$route" -p "$wpid" -- sleep "$DURATION" 2>/dev/null &
+      perf_pid=$!
+    fi
     t0=$(cpu_ticks)
     BENCH_PATHS=$paths wrk -t"$(( c < 2 ? 1 : 2 ))" -c"$c" -d"${DURATION}s" --latency \
       -s "$HERE/rotate.lua" -H "Authorization: Bearer $key" "http://127.0.0.1:$GW" >"$work/wrk.txt"
     t1=$(cpu_ticks)
+    [ -n "$perf_pid" ] && wait "$perf_pid"
     read -r rps p50 p99 errors < <(bench_wrk_figures <"$work/wrk.txt")
     reqs=$(awk '/requests in/ { print $1 }' "$work/wrk.txt")
-    cpu=$(awk -v a="$t0" -v b="$t1" -v n="$reqs" -v hz="$(getconf CLK_TCK)" \
-      'BEGIN { printf "%.2f", (b - a) * 1000 / hz / (n > 0 ? n : 1) }')
-    echo "| GET /v1/$route/{id}/ranking, $c connection(s) | $rps | $p50 | $p99 | $cpu | $errors |"
+    cpu=$(awk -v a="$t0" -v b="$t1" -v n="$reqs" -v hz="$(getconf CLK_TCK)" 'BEGIN {
+      split(a, x, " "); split(b, y, " ")
+      for (i = 1; i <= 4; i++) printf "%.3f ", (y[i] - x[i]) * 1000 / hz / (n > 0 ? n : 1) }')
+    read -r cg cw cr cp <<<"$cpu"
+    echo "| GET /v1/$route/{id}/ranking, $c connection(s) | $rps | $p50 | $p99 | $cg | $cw | $cr | $cp | $errors | $(cut -d' ' -f1-3 /proc/loadavg) |"
   done
 done

@@ -448,3 +448,102 @@ def test_a_run_solves_every_kind_and_sums_them(service, db):
         cur.execute(f'SELECT sum(score)::numeric(10,3) FROM "t_{slug}".matches WHERE run_id = %s',
                     (out["id"],))
         assert abs(float(cur.fetchone()[0]) - s["total_score"]) < 0.01
+
+
+def test_ranking_pages_follow_the_whole_order(service):
+    """A page is ordered only up to its end: paged by cursor, a candidate's ranking gives every
+    opening once, in the order of the whole list (eligible first, score descending, then id)."""
+    town = new_tenant(service)
+    api = town["api"]
+    org = organization(api)
+    ada = candidate(api, interests=["dyr", "kaffe"], skills=["lager"])
+    cats = [["dyrepass"], ["kaffe"], ["dyrepass", "kaffe"], ["lager"], ["snekring"],
+            ["kaffe", "lager"]]
+    codes = ["3510", "3511", "3512", "3513", "3514", "3515", "3516", "3517", "3518", "3519"]
+    made = []
+    for i in range(14):
+        made.append(opening(api, org, title=f"Plass {i}", categories=cats[i % len(cats)],
+                            postal_code=codes[i % len(codes)]))
+    for oid in made[:3]:
+        assert api.patch(f"/v1/openings/{oid}", {"active": False}).status_code == 200
+    r = api.get(f"/v1/candidates/{ada}/ranking", params={"limit": 200})
+    assert r.status_code == 200, r.text
+    whole = r.json()["items"]
+    assert len(whole) == 14 and r.json()["next_cursor"] is None
+
+    def key(i):
+        return (not i["eligible"], -(i["score"] or 0), i["opening_id"])
+    assert [key(i) for i in whole] == sorted(key(i) for i in whole)
+    assert len({i["score"] for i in whole if i["eligible"]}) > 3  # the order is not all ties
+    paged, cursor = [], None
+    while True:
+        params = {"limit": 4, **({"cursor": cursor} if cursor else {})}
+        r = api.get(f"/v1/candidates/{ada}/ranking", params=params)
+        assert r.status_code == 200, r.text
+        paged += r.json()["items"]
+        cursor = r.json()["next_cursor"]
+        if cursor is None:
+            break
+    assert paged == whole
+
+
+def test_candidate_ranking_reads_its_matches_rules_and_hits(service, db):
+    """The candidate's own matches and pair rules (read with the candidate in one statement)
+    refuse what they should, and an opening's hits are found for the candidate at once: an
+    interest named in the tasks scores and is explained."""
+    town = new_tenant(service)
+    api, slug = town["api"], town["slug"]
+    org = organization(api)
+    ada = candidate(api, interests=["dyr"])
+    farm = opening(api, org, categories=["dyrepass"])
+    stable = opening(api, org, title="Stall", categories=["hest"])
+    shop = opening(api, org, kind="ordinary_job", title="Butikk", tasks="Stell av dyr",
+                   categories=["lager"])
+    cafe = opening(api, org, kind="volunteer_role", title="Kafé", categories=["kaffe"])
+    assert reasons_by_opening(api, ada) == {farm: [], stable: [], shop: [], cafe: []}
+    with db.cursor() as cur:
+        cur.execute(f'INSERT INTO "t_{slug}".matches (id, candidate_id, opening_id, status) '
+                    f'VALUES (%s, %s, %s, %s), (%s, %s, %s, %s)',
+                    (str(uuid.uuid4()), ada, stable, "trial",
+                     str(uuid.uuid4()), ada, cafe, "declined"))
+    assert reasons_by_opening(api, ada) == {farm: ["kind_taken"],
+                                            stable: ["opening_full", "kind_taken"],
+                                            shop: [], cafe: ["ended_before"]}
+    r = api.get(f"/v1/candidates/{ada}/ranking", params={"eligible": "true"})
+    assert r.status_code == 200, r.text
+    (item,) = r.json()["items"]
+    assert item["opening_id"] == shop
+    assert item["parts"]["interests"] == 2.0
+    assert "Liker dyr – passer med oppgavene" in [e["text"] for e in item["explanation"]]
+    r = api.post("/v1/pair-rules", {"candidate_id": ada, "opening_id": shop, "rule": "exclude",
+                                    "reason": "Allergisk"})
+    assert r.status_code == 201, r.text
+    assert reasons_by_opening(api, ada)[shop] == ["excluded"]
+
+
+def test_opening_ranking_reads_its_pairs_and_each_candidates_wishes(service, db):
+    """The opening's matches and pair rules (read with the opening in one statement) refuse
+    their candidates, and a candidate's stated wishes are read against the opening's
+    categories for its pair: they score and are explained."""
+    town = new_tenant(service)
+    api, slug = town["api"], town["slug"]
+    org = organization(api)
+    ada = candidate(api, interests=["dyr"])
+    bo = candidate(api, interests=["dyr"])
+    cleo = candidate(api, interests=["dyr"])
+    farm = opening(api, org, categories=["dyrepass"], capacity=3)
+    with db.cursor() as cur:
+        cur.execute(f'INSERT INTO "t_{slug}".assessments (id, candidate_id, wishes, created_by) '
+                    f'VALUES (%s, %s, %s, %s)',
+                    (str(uuid.uuid4()), ada, "Vil helst drive med dyrepass", "test"))
+        cur.execute(f'INSERT INTO "t_{slug}".matches (id, candidate_id, opening_id, status) '
+                    f'VALUES (%s, %s, %s, %s)', (str(uuid.uuid4()), bo, farm, "declined"))
+    r = api.post("/v1/pair-rules", {"candidate_id": cleo, "opening_id": farm, "rule": "exclude",
+                                    "reason": "Allergisk"})
+    assert r.status_code == 201, r.text
+    assert reasons_by_candidate(api, farm) == {ada: [], bo: ["ended_before"], cleo: ["excluded"]}
+    r = api.get(f"/v1/openings/{farm}/ranking", params={"eligible": "true"})
+    assert r.status_code == 200, r.text
+    (item,) = r.json()["items"]
+    assert item["candidate_id"] == ada and item["parts"]["wishes"] == 6.0
+    assert "Ønsker selv dyrepass" in [e["text"] for e in item["explanation"]]

@@ -42,6 +42,18 @@ void bro_cache_configure(int max)
     pthread_mutex_unlock(&bro_cache.lock);
 }
 
+void bro_cache_version_parse(const PGresult *res, int col, bro_cache_version *v)
+{
+    json_t *own =
+        PQgetisnull(res, 0, col + 1) ? NULL : json_loads(PQgetvalue(res, 0, col + 1), 0, NULL);
+    v->year = atoi(PQgetvalue(res, 0, col));
+    bro_world_weights_from(own, v->w);
+    json_decref(own);
+    snprintf(v->epoch, sizeof(v->epoch), "%s", PQgetvalue(res, 0, col + 2));
+    v->openings = atoll(PQgetvalue(res, 0, col + 3));
+    v->candidates = atoll(PQgetvalue(res, 0, col + 4));
+}
+
 int bro_cache_version_read(bro_job *job, bro_cache_version *v)
 {
     bro_err err = {0};
@@ -52,13 +64,7 @@ int bro_cache_version_read(bro_job *job, bro_cache_version *v)
         PQclear(res);
         return bro_job_fail(job, BRO_E_INTERNAL, "the tenant has no matching_version row");
     }
-    json_t *own = PQgetisnull(res, 0, 1) ? NULL : json_loads(PQgetvalue(res, 0, 1), 0, NULL);
-    v->year = atoi(PQgetvalue(res, 0, 0));
-    bro_world_weights_from(own, v->w);
-    json_decref(own);
-    snprintf(v->epoch, sizeof(v->epoch), "%s", PQgetvalue(res, 0, 2));
-    v->openings = atoll(PQgetvalue(res, 0, 3));
-    v->candidates = atoll(PQgetvalue(res, 0, 4));
+    bro_cache_version_parse(res, 0, v);
     PQclear(res);
     return 0;
 }
@@ -158,7 +164,13 @@ bro_cache_snap *bro_cache_get(bro_job *job, const bro_cache_version *v, int side
     s->version = version;
     s->side = side;
     s->refs = 1;
+    /* The loading statements' optional filters need plans made for their values: the
+     * connection's own plan_cache_mode, whatever a ranking set for its one statement. */
     bro_world_scope scope = {.candidates = "{}"};
+    if (bro_job_exec(job, "SET LOCAL plan_cache_mode TO DEFAULT", 0, NULL) < 0) {
+        bro_cache_snap_free(s);
+        return NULL;
+    }
     if ((side == BRO_CACHE_OPENINGS ? bro_world_load(job, &s->world, &scope)
                                     : bro_world_load_people(job, &s->world)) < 0) {
         bro_cache_snap_free(s);

@@ -31,6 +31,11 @@ void bro_cache_configure(int max);
 /* Reads the tenant's counters, weights and year into v. Returns 0, or -1 with the job failed. */
 int bro_cache_version_read(bro_job *job, bro_cache_version *v) BRO_MUST_USE;
 
+/* Reads v from row 0 of res, columns col to col + 4: the year, the weights (text or NULL), the
+ * epoch and the two counters, as bro_cache_version_read's statement gives them (a ranking's
+ * own statement may carry them beside its rows: bro_world_sql_one_candidate). */
+void bro_cache_version_parse(const PGresult *res, int col, bro_cache_version *v);
+
 /* The two sides a snapshot holds. */
 #define BRO_CACHE_OPENINGS   0 /* bro_world_load of every opening, no candidate */
 #define BRO_CACHE_CANDIDATES 1 /* bro_world_load_people */

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "common/ids.h"
+#include "common/jmp.h"
 #include "matching/cache.h"
 #include "matching/postal.h"
 #include "matching/world.h"
@@ -15,10 +16,13 @@
 #include "surface_handlers.h"
 #include "surface_schemas.h"
 
+/* One pair of a ranking, small (every opening or candidate of the tenant has one): the parts
+ * of its score are computed again for the rows of the page only. */
 typedef struct bro_rank_row {
-    int cand, open;        /* world indices */
-    unsigned rules;        /* refusals; 0 eligible */
-    bro_model_parts parts; /* score when eligible, km always */
+    int cand, open; /* world indices */
+    unsigned rules; /* refusals; 0 eligible */
+    double score;   /* when eligible */
+    double km;      /* -1 unknown */
 } bro_rank_row;
 
 typedef struct bro_rank_query {
@@ -28,6 +32,9 @@ typedef struct bro_rank_query {
     int within_km;     /* -1: no filter */
     int limit;         /* 1..200 */
     long offset;       /* from cursor */
+    uint32_t slots;    /* the weekday and part filters' bits (0: none), once per request */
+    int32_t cat_tag;   /* the category's and the interest's tag ids in the world's */
+    int32_t int_tag;   /* dictionary, -1 unknown (or no filter) */
 } bro_rank_query;
 
 static int bro_rank_cmp(const void *a, const void *b)
@@ -35,8 +42,8 @@ static int bro_rank_cmp(const void *a, const void *b)
     const bro_rank_row *x = a, *y = b;
     if ((x->rules == 0) != (y->rules == 0))
         return x->rules == 0 ? -1 : 1;
-    if (x->rules == 0 && x->parts.score != y->parts.score)
-        return x->parts.score > y->parts.score ? -1 : 1;
+    if (x->rules == 0 && x->score != y->score)
+        return x->score > y->score ? -1 : 1;
     return x->open != y->open ? x->open - y->open : x->cand - y->cand;
 }
 
@@ -105,11 +112,10 @@ static int bro_rank_filter(const bro_world *w, int o, const bro_rank_query *q,
                            const char *postal_of_open, double km)
 {
     const bro_model_opening *op = &w->open[o];
-    uint32_t mask = bro_rank_slots(q);
-    if (mask && op->slots && (op->slots & mask) == 0)
+    if (q->slots && op->slots && (op->slots & q->slots) == 0)
         return 0;
     if (q->category[0]) {
-        int32_t id = bro_model_dict_find(w->tags, q->category, strlen(q->category)), found = 0;
+        int32_t id = q->cat_tag, found = 0;
         for (int k = 0; id >= 0 && k < op->categories.n; k++)
             found |= op->categories.ids[k] == id;
         if (!found)
@@ -124,11 +130,10 @@ static int bro_rank_filter(const bro_world *w, int o, const bro_rank_query *q,
 static int bro_rank_filter_candidate(const bro_world *w, int c, const bro_rank_query *q, double km)
 {
     const bro_model_candidate *cd = &w->cand[c];
-    uint32_t mask = bro_rank_slots(q);
-    if (mask && cd->slots && (cd->slots & mask) == 0)
+    if (q->slots && cd->slots && (cd->slots & q->slots) == 0)
         return 0;
     if (q->interest[0]) {
-        int32_t id = bro_model_dict_find(w->tags, q->interest, strlen(q->interest)), found = 0;
+        int32_t id = q->int_tag, found = 0;
         for (int k = 0; id >= 0 && k < cd->interests.n; k++)
             found |= cd->interests.ids[k] == id;
         for (int k = 0; id >= 0 && k < cd->skills.n; k++)
@@ -139,12 +144,36 @@ static int bro_rank_filter_candidate(const bro_world *w, int c, const bro_rank_q
     return bro_rank_place(q, w->cpostals[c], km);
 }
 
-static json_t *bro_rank_item(const bro_world *w, const bro_rank_row *r, int by_candidate)
+/* What the filters need once per request rather than once per row. */
+static void bro_rank_query_prepare(bro_rank_query *q, const bro_world *w)
+{
+    q->slots = bro_rank_slots(q);
+    q->cat_tag =
+        q->category[0] ? bro_model_dict_find(w->tags, q->category, strlen(q->category)) : -1;
+    q->int_tag =
+        q->interest[0] ? bro_model_dict_find(w->tags, q->interest, strlen(q->interest)) : -1;
+}
+
+/* A pair as its score reads it: the candidate and the opening with what a view leaves out
+ * (an opening's hits, a candidate's wishes) filled in for this pair. */
+typedef struct bro_rank_pair {
+    const bro_world *w;
+    bro_model_candidate c; /* the last candidate asked for, with its wishes */
+    int32_t ids[128];      /* its wishes' ids (an opening has up to 64 categories) */
+} bro_rank_pair;
+typedef void (*bro_rank_pair_fn)(void *ctx, const bro_rank_row *r, const bro_model_candidate **c,
+                                 const bro_model_opening **o);
+
+static json_t *bro_rank_item(const bro_world *w, const bro_rank_row *r, int by_candidate,
+                             bro_rank_pair_fn pair_of, void *ctx)
 {
     json_t *item = json_object(), *parts = json_object(), *why = json_array();
     if (item == NULL || parts == NULL || why == NULL)
         goto fail;
     const bro_model_opening *o = &w->open[r->open];
+    const bro_model_candidate *cd = &w->cand[r->cand];
+    if (pair_of)
+        pair_of(ctx, r, &cd, &o);
     if (by_candidate) {
         json_object_set_new(item, "opening_id", json_string(o->id));
         json_object_set_new(item, "title", json_string(w->titles[r->open]));
@@ -153,14 +182,16 @@ static json_t *bro_rank_item(const bro_world *w, const bro_rank_row *r, int by_c
     }
     json_object_set_new(item, "kind", json_string(bro_world_kinds[o->kind]));
     json_object_set_new(item, "eligible", json_boolean(r->rules == 0));
-    json_object_set_new(item, "km", r->parts.km >= 0 ? json_real(r->parts.km) : json_null());
+    json_object_set_new(item, "km", r->km >= 0 ? json_real(r->km) : json_null());
     json_object_set_new(item, "reasons", bro_model_rule_codes(r->rules));
     if (r->rules == 0) {
+        bro_model_parts p;
+        bro_model_score(cd, o, w->w, r->km, &p);
         for (int f = 0; f < BRO_F__COUNT; f++)
-            json_object_set_new(parts, bro_model_factor_name(f), json_real(r->parts.part[f]));
-        if (bro_model_explain(w->tags, &w->cand[r->cand], o, &r->parts, why) < 0)
+            json_object_set_new(parts, bro_model_factor_name(f), json_real(p.part[f]));
+        if (bro_model_explain(w->tags, cd, o, &p, why) < 0)
             goto fail;
-        json_object_set_new(item, "score", json_real(r->parts.score));
+        json_object_set_new(item, "score", json_real(p.score));
     } else {
         json_object_set_new(item, "score", json_null());
     }
@@ -174,17 +205,67 @@ fail:
     return NULL;
 }
 
-/* Sorts rows, pages them by offset and replies; each candidate shown is audited. */
-static int bro_rank_reply(bro_job *job, const bro_world *w, bro_rank_row *rows, int n,
-                          const bro_rank_query *q, int by_candidate)
+/* Moves the first k rows in bro_rank_cmp order to the front of rows, sorted; the rest follow
+ * in no order. A page needs only the rows up to its end, so the n - k others are each compared
+ * once against the worst kept (a heap of k) instead of being sorted. */
+static void bro_rank_select(bro_rank_row *rows, int n, int k)
 {
-    qsort(rows, (size_t)n, sizeof(*rows), bro_rank_cmp);
+    if (k >= n) {
+        qsort(rows, (size_t)n, sizeof(*rows), bro_rank_cmp);
+        return;
+    }
+    /* rows[0..k) a max-heap under bro_rank_cmp: its root is the worst row kept. */
+    for (int i = k / 2 - 1; i >= 0; i--)
+        for (int at = i;;) {
+            int big = at, l = 2 * at + 1, r = l + 1;
+            if (l < k && bro_rank_cmp(&rows[l], &rows[big]) > 0)
+                big = l;
+            if (r < k && bro_rank_cmp(&rows[r], &rows[big]) > 0)
+                big = r;
+            if (big == at)
+                break;
+            bro_rank_row t = rows[at];
+            rows[at] = rows[big];
+            rows[big] = t;
+            at = big;
+        }
+    for (int i = k; i < n; i++) {
+        if (bro_rank_cmp(&rows[i], &rows[0]) >= 0)
+            continue;
+        bro_rank_row t = rows[0];
+        rows[0] = rows[i];
+        rows[i] = t;
+        for (int at = 0;;) {
+            int big = at, l = 2 * at + 1, r = l + 1;
+            if (l < k && bro_rank_cmp(&rows[l], &rows[big]) > 0)
+                big = l;
+            if (r < k && bro_rank_cmp(&rows[r], &rows[big]) > 0)
+                big = r;
+            if (big == at)
+                break;
+            t = rows[at];
+            rows[at] = rows[big];
+            rows[big] = t;
+            at = big;
+        }
+    }
+    qsort(rows, (size_t)k, sizeof(*rows), bro_rank_cmp);
+}
+
+/* Orders the rows up to the page's end, pages them by offset and replies; each candidate shown
+ * is audited. `pair_of` gives a row's candidate and opening as the score reads them (NULL:
+ * the world's). */
+static int bro_rank_reply(bro_job *job, const bro_world *w, bro_rank_row *rows, int n,
+                          const bro_rank_query *q, int by_candidate, bro_rank_pair_fn pair_of,
+                          void *ctx)
+{
+    long end = q->offset + q->limit;
+    bro_rank_select(rows, n, end < n ? (int)end : n);
     json_t *items = json_array();
     if (items == NULL)
         return bro_job_fail(job, BRO_E_NOMEM, "out of memory");
-    long end = q->offset + q->limit;
     for (long i = q->offset; i < n && i < end; i++) {
-        json_t *item = bro_rank_item(w, &rows[i], by_candidate);
+        json_t *item = bro_rank_item(w, &rows[i], by_candidate, pair_of, ctx);
         if (item == NULL || json_array_append_new(items, item) < 0 ||
             (!by_candidate && bro_job_audit_read(job, w->cand[rows[i].cand].id) < 0)) {
             json_decref(items);
@@ -194,13 +275,14 @@ static int bro_rank_reply(bro_job *job, const bro_world *w, bro_rank_row *rows, 
     char next[24];
     snprintf(next, sizeof(next), "%ld", end);
     json_t *page = json_pack("{s:o, s:s?}", "items", items, "next_cursor", end < n ? next : NULL);
-    char *text = page ? json_dumps(page, JSON_COMPACT) : NULL;
+    bro_err err = {0};
+    /* Packed straight from the tree: no JSON text to print and parse again. */
+    int rc = page ? bro_jmp_pack_json(&job->pk, page, &err) : -1;
     json_decref(page);
-    if (text == NULL)
-        return bro_job_fail(job, BRO_E_NOMEM, "out of memory");
-    int rc = bro_job_reply_json(job, 200, text, strlen(text));
-    free(text);
-    return rc;
+    if (rc < 0)
+        return bro_job_fail(job, BRO_E_NOMEM, "reply: %s", page ? err.msg : "out of memory");
+    job->status = 200;
+    return 0;
 }
 
 static int bro_rank_keep(const bro_rank_query *q, unsigned rules)
@@ -208,89 +290,220 @@ static int bro_rank_keep(const bro_rank_query *q, unsigned rules)
     return !q->eligible[0] || (strcmp(q->eligible, "true") == 0) == (rules == 0);
 }
 
-/* candidate.ranking: GET /v1/candidates/{id}/ranking. The tenant's openings come from the
- * worker's cache (cache.h), checked by one read of the change counter in this transaction; the
- * candidate, its matches and its pair rules are read fresh. */
+/* The one candidate's interest and skill tags, ascending, and an opening with its hits for
+ * them: the view shares the snapshot's openings, whose hits are found per eligible pair. */
+typedef struct bro_rank_one {
+    const bro_world *w;
+    int32_t tags[128]; /* interests and skills (validation allows 50 each) */
+    int ntags;
+    bro_model_opening o; /* the last opening asked for, with hits */
+    int32_t hits[128];
+} bro_rank_one;
+
+static int bro_rank_cmp_id(const void *a, const void *b)
+{
+    int32_t x = *(const int32_t *)a, y = *(const int32_t *)b;
+    return (x > y) - (x < y);
+}
+
+static void bro_rank_one_init(bro_rank_one *t, const bro_world *w)
+{
+    const bro_model_candidate *c = &w->cand[0];
+    t->w = w;
+    t->ntags = 0;
+    for (int k = 0; k < c->interests.n && t->ntags < 128; k++)
+        t->tags[t->ntags++] = c->interests.ids[k];
+    for (int k = 0; k < c->skills.n && t->ntags < 128; k++)
+        t->tags[t->ntags++] = c->skills.ids[k];
+    qsort(t->tags, (size_t)t->ntags, sizeof(*t->tags), bro_rank_cmp_id);
+    int n = 0;
+    for (int k = 0; k < t->ntags; k++)
+        if (n == 0 || t->tags[n - 1] != t->tags[k])
+            t->tags[n++] = t->tags[k];
+    t->ntags = n;
+}
+
+static const bro_model_opening *bro_rank_one_opening(void *ctx, int o)
+{
+    bro_rank_one *t = ctx;
+    t->o = t->w->open[o];
+    t->o.hits.ids = t->hits;
+    t->o.hits.n = bro_world_opening_hits(t->w, o, t->tags, t->ntags, t->hits);
+    return &t->o;
+}
+
+static void bro_rank_one_pair(void *ctx, const bro_rank_row *r, const bro_model_candidate **c,
+                              const bro_model_opening **o)
+{
+    (void)c;
+    *o = bro_rank_one_opening(ctx, r->open);
+}
+
+/* The opening ranking's pair: the candidate with its wishes read against the one opening. */
+static void bro_rank_people_pair(void *ctx, const bro_rank_row *r, const bro_model_candidate **c,
+                                 const bro_model_opening **o)
+{
+    bro_rank_pair *p = ctx;
+    (void)o;
+    bro_world_candidate_for(p->w, r->cand, 0, &p->c, p->ids);
+    *c = &p->c;
+}
+
+/* candidate.ranking: GET /v1/candidates/{id}/ranking. One statement reads the candidate, its
+ * matches and pair rules and the change counter in this transaction; the tenant's openings
+ * come from the worker's cache (cache.h) at that counter, shared, not copied. */
 int bro_matching_candidate_ranking(bro_job *job)
 {
-    char id[BRO_UUID_LEN + 1], ids[BRO_UUID_LEN + 3];
+    char id[BRO_UUID_LEN + 1];
     bro_rank_query q;
     bro_cache_version v;
+    bro_err err = {0};
     if (bro_job_param(job->path, "id", id, sizeof(id)) < 0 || !bro_ids_is_uuid(id))
         return bro_job_fail(job, BRO_E_NOT_FOUND, "no such candidate");
     if (bro_rank_query_read(job, bro_query_getCandidateRanking, bro_query_getCandidateRanking_n,
-                            &q) < 0 ||
-        bro_cache_version_read(job, &v) < 0)
+                            &q) < 0)
         return -1;
-    snprintf(ids, sizeof(ids), "{%s}", id);
+    /* The worker's connections plan every execution for its values (common/db.c), which
+     * costs this statement of five tables more than running it; its one parameter is a key,
+     * so the cached generic plan is as good. It rides with the transaction's BEGIN (no round
+     * trip of its own) and holds for this transaction only; a cache miss sets it back before
+     * loading (cache.c). */
+    if (bro_job_exec(job, "SELECT set_config('plan_cache_mode', 'auto', true)", 0, NULL) < 0)
+        return -1;
+    const char *p[] = {id};
+    PGresult *res = bro_db_exec(job->db, bro_world_sql_one_candidate, 1, p, &err);
+    if (res == NULL)
+        return bro_job_fail(job, err.code, "%s", err.msg);
+    if (PQntuples(res) != 1) {
+        PQclear(res);
+        return bro_job_fail(job, BRO_E_INTERNAL, "the tenant has no matching_version row");
+    }
+    bro_cache_version_parse(res, BRO_WORLD_ONE_VERSION_COL, &v);
     bro_world w = {0};
-    bro_world_scope s = {.candidates = ids, .role = job->env->actor.role};
     bro_rank_row *rows = NULL;
+    bro_rank_one *one = NULL;
     bro_cache_snap *snap = bro_cache_get(job, &v, BRO_CACHE_OPENINGS);
-    int rc = snap ? bro_world_view(job, &w, bro_cache_world(snap), &s) : -1;
+    int rc = snap ? bro_world_view_candidate_row(job, &w, bro_cache_world(snap), res,
+                                                 job->env->actor.role)
+                  : -1;
+    PQclear(res);
     memcpy(w.w, v.w, sizeof(w.w));
     w.year = v.year;
     if (rc == 0 && w.ncand != 1)
         rc = bro_job_fail(job, BRO_E_NOT_FOUND, "no such candidate");
-    if (rc == 0 && (rows = calloc((size_t)w.nopen + 1, sizeof(*rows))) == NULL)
+    if (rc == 0 && ((rows = calloc((size_t)w.nopen + 1, sizeof(*rows))) == NULL ||
+                    (one = malloc(sizeof(*one))) == NULL))
         rc = bro_job_fail(job, BRO_E_NOMEM, "out of memory");
+    if (rc == 0) {
+        bro_rank_one_init(one, &w);
+        bro_rank_query_prepare(&q, &w);
+    }
     int n = 0;
+    int kind = q.kind[0] ? bro_world_kind(q.kind) : -1;
     for (int o = 0; rc == 0 && o < w.nopen; o++) {
-        bro_rank_row r = {0, o, 0, {{0}, 0, -1}};
-        if (q.kind[0] && strcmp(bro_world_kinds[w.open[o].kind], q.kind) != 0)
+        bro_rank_row r = {0, o, 0, 0, -1};
+        const bro_model_opening *op = &w.open[o];
+        if (kind >= 0 && op->kind != kind)
             continue;
-        r.rules = bro_world_check(&w, 0, o, &r.parts);
-        if (bro_rank_filter(&w, o, &q, w.postals[o], r.parts.km) && bro_rank_keep(&q, r.rules))
-            rows[n++] = r;
+        r.km = bro_model_pair_km(&w.cand[0], op);
+        if (!bro_rank_filter(&w, o, &q, w.postals[o], r.km))
+            continue;
+        unsigned flags = bro_world_pair(&w, 0, o);
+        r.rules = bro_model_rules(&w.cand[0], op, w.year, r.km,
+                                  (flags & BRO_WORLD_EXCLUDED ? BRO_RULE_EXCLUDED : 0) |
+                                      (flags & BRO_WORLD_ENDED ? BRO_RULE_ENDED_BEFORE : 0));
+        if (!bro_rank_keep(&q, r.rules))
+            continue;
+        if (r.rules == 0) { /* only an eligible pair's score reads the hits */
+            bro_model_parts parts;
+            bro_model_score(&w.cand[0], bro_rank_one_opening(one, o), w.w, r.km, &parts);
+            r.score = parts.score;
+        }
+        rows[n++] = r;
     }
     if (rc == 0 && bro_job_audit_read(job, id) < 0)
         rc = -1;
     if (rc == 0)
-        rc = bro_rank_reply(job, &w, rows, n, &q, 1);
+        rc = bro_rank_reply(job, &w, rows, n, &q, 1, bro_rank_one_pair, one);
+    free(one);
     free(rows);
     bro_world_free(&w);
     bro_cache_release(snap);
     return rc;
 }
 
-/* opening.ranking: GET /v1/openings/{id}/ranking. The tenant's candidates come from the
- * worker's cache (cache.h) as the openings do for a candidate's ranking; the opening, its
- * matches and its pair rules are read fresh. Restricted candidates are shown to tenant admins
- * only, as everywhere. */
+/* opening.ranking: GET /v1/openings/{id}/ranking. One statement reads the opening, its
+ * matches and pair rules and the change counter; the tenant's candidates come from the
+ * worker's cache (cache.h) at that counter, shared, not copied, and a candidate's wishes are
+ * read against the opening for an eligible pair only. Restricted candidates are shown to
+ * tenant admins only, as everywhere. */
 int bro_matching_opening_ranking(bro_job *job)
 {
-    char id[BRO_UUID_LEN + 1], ids[BRO_UUID_LEN + 3];
+    char id[BRO_UUID_LEN + 1];
     bro_rank_query q;
     bro_cache_version v;
+    bro_err err = {0};
     if (bro_job_param(job->path, "id", id, sizeof(id)) < 0 || !bro_ids_is_uuid(id))
         return bro_job_fail(job, BRO_E_NOT_FOUND, "no such opening");
     if (bro_rank_query_read(job, bro_query_getOpeningRanking, bro_query_getOpeningRanking_n, &q) <
-            0 ||
-        bro_cache_version_read(job, &v) < 0)
+        0)
         return -1;
-    snprintf(ids, sizeof(ids), "{%s}", id);
+    /* As for a candidate's ranking: its one key parameter, its cached generic plan. */
+    if (bro_job_exec(job, "SELECT set_config('plan_cache_mode', 'auto', true)", 0, NULL) < 0)
+        return -1;
+    const char *p[] = {id};
+    PGresult *res = bro_db_exec(job->db, bro_world_sql_one_opening, 1, p, &err);
+    if (res == NULL)
+        return bro_job_fail(job, err.code, "%s", err.msg);
+    if (PQntuples(res) != 1) {
+        PQclear(res);
+        return bro_job_fail(job, BRO_E_INTERNAL, "the tenant has no matching_version row");
+    }
+    bro_cache_version_parse(res, BRO_WORLD_ONE_OPENING_VERSION_COL, &v);
     int admin = strcmp(job->env->actor.role, "tenant_admin") == 0;
     bro_world w = {0};
     bro_rank_row *rows = NULL;
+    bro_rank_pair *pair = NULL;
     bro_cache_snap *snap = bro_cache_get(job, &v, BRO_CACHE_CANDIDATES);
-    int rc = snap ? bro_world_view_opening(job, &w, bro_cache_world(snap), ids) : -1;
+    int rc = snap ? bro_world_view_opening_row(job, &w, bro_cache_world(snap), res) : -1;
+    PQclear(res);
     memcpy(w.w, v.w, sizeof(w.w));
     w.year = v.year;
     if (rc == 0 && w.nopen != 1)
         rc = bro_job_fail(job, BRO_E_NOT_FOUND, "no such opening");
-    if (rc == 0 && (rows = calloc((size_t)w.ncand + 1, sizeof(*rows))) == NULL)
+    if (rc == 0 && ((rows = calloc((size_t)w.ncand + 1, sizeof(*rows))) == NULL ||
+                    (pair = malloc(sizeof(*pair))) == NULL))
         rc = bro_job_fail(job, BRO_E_NOMEM, "out of memory");
     int n = 0;
+    if (rc == 0) {
+        pair->w = &w;
+        bro_rank_query_prepare(&q, &w);
+    }
     for (int c = 0; rc == 0 && c < w.ncand; c++) {
-        bro_rank_row r = {c, 0, 0, {{0}, 0, -1}};
-        if (!admin && (w.cand[c].rules & BRO_RULE_CANDIDATE_RESTRICTED))
+        bro_rank_row r = {c, 0, 0, 0, -1};
+        const bro_model_candidate *cd = &w.cand[c];
+        if (!admin && (cd->rules & BRO_RULE_CANDIDATE_RESTRICTED))
             continue; /* not visible to the caller: not listed at all */
-        r.rules = bro_world_check(&w, c, 0, &r.parts);
-        if (bro_rank_filter_candidate(&w, c, &q, r.parts.km) && bro_rank_keep(&q, r.rules))
-            rows[n++] = r;
+        r.km = bro_model_pair_km(cd, &w.open[0]);
+        if (!bro_rank_filter_candidate(&w, c, &q, r.km))
+            continue;
+        unsigned flags = bro_world_pair(&w, c, 0);
+        r.rules = bro_model_rules(cd, &w.open[0], w.year, r.km,
+                                  (flags & BRO_WORLD_EXCLUDED ? BRO_RULE_EXCLUDED : 0) |
+                                      (flags & BRO_WORLD_ENDED ? BRO_RULE_ENDED_BEFORE : 0));
+        if (!bro_rank_keep(&q, r.rules))
+            continue;
+        if (r.rules == 0) { /* only an eligible pair's score reads the wishes */
+            bro_model_parts parts;
+            bro_world_candidate_for(&w, c, 0, &pair->c, pair->ids);
+            bro_model_score(&pair->c, &w.open[0], w.w, r.km, &parts);
+            r.score = parts.score;
+        }
+        rows[n++] = r;
     }
     if (rc == 0)
-        rc = bro_rank_reply(job, &w, rows, n, &q, 0);
+        rc = bro_rank_reply(job, &w, rows, n, &q, 0, bro_rank_people_pair, pair);
+    free(pair);
     free(rows);
     bro_world_free(&w);
     bro_cache_release(snap);

@@ -15,29 +15,58 @@
 
 /* $1 kinds, $2 organisations, $3 openings (arrays or NULL). Free capacity: what matches past
  * proposed have not taken. */
-static const char *bro_world_sql_openings =
-    "SELECT o.id, o.organization_id, o.kind, o.active, o.capacity - (SELECT count(*) FROM"
-    " matches m WHERE m.opening_id = o.id AND m.status NOT IN ('proposed', 'declined',"
-    " 'withdrawn')), o.lat, o.lon, o.postal_code, o.schedule_slots,"
-    " o.pair_work_possible, o.transport_offered, coalesce(o.min_age, -1),"
-    " coalesce(o.max_age, -1), lower(array_to_string(o.categories, E'\\x1f')),"
-    " lower(array_to_string(o.accommodations_offered, E'\\x1f')), lower(o.title || ' ' ||"
+#define BRO_WORLD_OPENING_COLS                                                                     \
+    "o.id, o.organization_id, o.kind, o.active, o.capacity - (SELECT count(*) FROM"                \
+    " matches m WHERE m.opening_id = o.id AND m.status NOT IN ('proposed', 'declined',"            \
+    " 'withdrawn')), o.lat, o.lon, o.postal_code, o.schedule_slots,"                               \
+    " o.pair_work_possible, o.transport_offered, coalesce(o.min_age, -1),"                         \
+    " coalesce(o.max_age, -1), lower(array_to_string(o.categories, E'\\x1f')),"                    \
+    " lower(array_to_string(o.accommodations_offered, E'\\x1f')), lower(o.title || ' ' ||"         \
     " coalesce(o.tasks, '') || ' ' || array_to_string(o.categories, ' ')), o.title"
-    " FROM openings o WHERE ($1::text[] IS NULL OR o.kind = ANY($1))"
-    " AND ($2::uuid[] IS NULL OR o.organization_id = ANY($2))"
+
+static const char *bro_world_sql_openings =
+    "SELECT " BRO_WORLD_OPENING_COLS " FROM openings o WHERE ($1::text[] IS NULL OR o.kind ="
+    " ANY($1)) AND ($2::uuid[] IS NULL OR o.organization_id = ANY($2))"
     " AND ($3::uuid[] IS NULL OR o.id = ANY($3)) ORDER BY o.id";
 
-/* $1 candidates (array or NULL). Erased candidates are never loaded; the stated wishes are
- * those of the newest mapping interview. */
+/* The opening ranking's one round trip, as bro_world_sql_one_candidate: the opening, its
+ * matches ("candidate status" pairs) and pair rules ("candidate rule" pairs), and the cache's
+ * version columns. */
+const char *const bro_world_sql_one_opening =
+    "SELECT " BRO_WORLD_OPENING_COLS ", (SELECT string_agg(m.candidate_id::text || ' ' ||"
+    " m.status, ' ') FROM matches m WHERE m.opening_id = o.id), (SELECT"
+    " string_agg(r.candidate_id::text || ' ' || r.rule::text, ' ') FROM pair_rules r WHERE"
+    " r.opening_id = o.id), extract(year FROM now())::int, (SELECT weights::text FROM"
+    " matching_weights), v.epoch::text, v.openings, v.candidates FROM matching_version v LEFT"
+    " JOIN openings o ON o.id = $1::uuid";
+
+/* A candidate's columns, as bro_world_candidate_row reads them: erased candidates are never
+ * loaded; the stated wishes are those of the newest mapping interview. */
+#define BRO_WORLD_CANDIDATE_COLS                                                                   \
+    "c.id, c.status, c.restricted, coalesce(c.birth_year, 0),"                                     \
+    " coalesce(c.income_basis, ''), c.lat, c.lon, c.postal_code, c.availability_slots,"            \
+    " c.needs_transport, c.prefers_pair_work, coalesce(c.max_travel_km, -1),"                      \
+    " lower(array_to_string(c.interests, E'\\x1f')), lower(array_to_string(c.skills,"              \
+    " E'\\x1f')), lower(array_to_string(c.accommodations, E'\\x1f')), lower(coalesce((SELECT"      \
+    " a.wishes FROM assessments a WHERE a.candidate_id = c.id AND a.erased_at IS NULL ORDER BY"    \
+    " a.id DESC LIMIT 1), ''))"
+
+/* $1 candidates (array or NULL). */
 static const char *bro_world_sql_candidates =
-    "SELECT c.id, c.status, c.restricted, coalesce(c.birth_year, 0),"
-    " coalesce(c.income_basis, ''), c.lat, c.lon, c.postal_code, c.availability_slots,"
-    " c.needs_transport, c.prefers_pair_work, coalesce(c.max_travel_km, -1),"
-    " lower(array_to_string(c.interests, E'\\x1f')), lower(array_to_string(c.skills, E'\\x1f')),"
-    " lower(array_to_string(c.accommodations, E'\\x1f')), lower(coalesce((SELECT a.wishes FROM"
-    " assessments a WHERE a.candidate_id = c.id AND a.erased_at IS NULL ORDER BY a.id DESC"
-    " LIMIT 1), '')) FROM candidates c WHERE c.erased_at IS NULL"
+    "SELECT " BRO_WORLD_CANDIDATE_COLS " FROM candidates c WHERE c.erased_at IS NULL"
     " AND ($1::uuid[] IS NULL OR c.id = ANY($1)) ORDER BY c.id";
+
+/* One round trip for a candidate's ranking: the candidate, its matches ("opening status kind"
+ * triples) and pair rules ("opening rule" pairs), space-separated, and the cache's version
+ * columns (cache.c), with no parameter that may be NULL, so the plan stays generic. */
+const char *const bro_world_sql_one_candidate =
+    "SELECT " BRO_WORLD_CANDIDATE_COLS ", (SELECT string_agg(m.opening_id::text || ' ' ||"
+    " m.status || ' ' || (SELECT o.kind::text FROM openings o WHERE o.id = m.opening_id), ' ')"
+    " FROM matches m WHERE m.candidate_id = c.id), (SELECT string_agg(r.opening_id::text || ' '"
+    " || r.rule::text, ' ') FROM pair_rules r WHERE r.candidate_id = c.id),"
+    " extract(year FROM now())::int, (SELECT weights::text FROM matching_weights),"
+    " v.epoch::text, v.openings, v.candidates FROM matching_version v LEFT JOIN candidates c ON"
+    " c.id = $1::uuid AND c.erased_at IS NULL";
 
 /* $1 candidates, $2 openings (arrays or NULL). */
 static const char *bro_world_sql_matches =
@@ -348,6 +377,20 @@ out:
     return rc;
 }
 
+int bro_world_opening_hits(const bro_world *w, int o, const int32_t *tags, int ntags, int32_t *out)
+{
+    int n = 0;
+    for (int t = 0; t < ntags; t++) {
+        const char *tag = bro_model_dict_tag(w->tags, tags[t]);
+        int found = strlen(tag) >= 3 ? strstr(w->hays[o], tag) != NULL : 0;
+        for (int k = 0; !found && k < w->open[o].categories.n; k++)
+            found = w->open[o].categories.ids[k] == tags[t];
+        if (found)
+            out[n++] = tags[t];
+    }
+    return n;
+}
+
 /* Each opening's hits: the candidates' interest and skill tags found in its text (tags of
  * three letters or more as substrings, shorter ones only as a whole category). */
 static int bro_world_hits(bro_job *job, bro_world *w)
@@ -371,16 +414,7 @@ static int bro_world_hits(bro_job *job, bro_world *w)
         if (side[id])
             list[nside++] = id; /* ascending, as sets are */
     for (int o = 0; o < w->nopen && rc == 0; o++) {
-        int n = 0;
-        for (int32_t t = 0; t < nside; t++) {
-            int32_t id = list[t];
-            const char *tag = bro_model_dict_tag(w->tags, id);
-            int found = strlen(tag) >= 3 ? strstr(w->hays[o], tag) != NULL : 0;
-            for (int k = 0; !found && k < w->open[o].categories.n; k++)
-                found = w->open[o].categories.ids[k] == id;
-            if (found)
-                ids[n++] = id;
-        }
+        int n = bro_world_opening_hits(w, o, list, nside, ids);
         if (bro_model_set_make(w->tags, &w->open[o].hits, ids, n) < 0)
             rc = bro_job_fail(job, BRO_E_NOMEM, "out of memory");
     }
@@ -461,27 +495,6 @@ int bro_world_load(bro_job *job, bro_world *w, const bro_world_scope *scope)
     return 0;
 }
 
-int bro_world_view(bro_job *job, bro_world *w, const bro_world *base, const bro_world_scope *scope)
-{
-    w->base = base;
-    w->borrows = BRO_WORLD_BORROWS_OPENINGS;
-    w->oids = base->oids;
-    w->titles = base->titles;
-    w->postals = base->postals;
-    w->hays = base->hays;
-    w->tags = bro_model_dict_clone(base->tags);
-    w->cids = bro_model_dict_new();
-    w->open = malloc(((size_t)base->nopen + 1) * sizeof(*w->open));
-    if (w->tags == NULL || w->cids == NULL || w->open == NULL)
-        return bro_job_fail(job, BRO_E_NOMEM, "out of memory");
-    memcpy(w->open, base->open, (size_t)base->nopen * sizeof(*w->open));
-    w->nopen = base->nopen;
-    if (bro_world_load_candidates(job, w, scope) < 0 || bro_world_hits(job, w) < 0 ||
-        bro_world_load_pairs(job, w, scope) < 0)
-        return -1;
-    return 0;
-}
-
 int bro_world_load_people(bro_job *job, bro_world *w)
 {
     bro_world_scope s = {.openings = "{}", .keep_wishes = 1};
@@ -496,44 +509,151 @@ int bro_world_load_people(bro_job *job, bro_world *w)
     return bro_world_load_pairs(job, w, &s);
 }
 
-/* The view's candidates' wishes: the opening's categories their wishes text names. */
-static int bro_world_view_wishes(bro_job *job, bro_world *w)
+/* Applies one candidate's matches ("opening status kind" triples) and pair rules ("opening
+ * rule" pairs), as bro_world_load_pairs does for a candidate's ranking. */
+static int bro_world_one_pairs(bro_world *w, const char *matches, const char *rules)
 {
-    unsigned char *is_cat = calloc((size_t)bro_model_dict_count(w->tags) + 1, 1);
+    char oid[40], status[24], kind[24];
+    int used = 0;
+    for (const char *p = matches; p && sscanf(p, "%39s %23s %23s%n", oid, status, kind, &used) == 3;
+         p += used) {
+        int oi = bro_model_dict_find(w->oids, oid, strlen(oid)), k = bro_world_kind(kind);
+        if (strcmp(status, "declined") == 0 || strcmp(status, "withdrawn") == 0) {
+            if (oi >= 0 && bro_world_pair_add(&w->pairs, 0, oi, BRO_WORLD_ENDED) < 0)
+                return -1;
+            continue;
+        }
+        if (strcmp(status, "proposed") == 0)
+            continue; /* a proposal holds no place */
+        if (k >= 0)
+            w->cand[0].kinds_taken |= 1u << k;
+        w->nkept++;
+    }
+    for (const char *p = rules; p && sscanf(p, "%39s %23s%n", oid, status, &used) == 2; p += used) {
+        int oi = bro_model_dict_find(w->oids, oid, strlen(oid));
+        int lock = strcmp(status, "lock") == 0;
+        if (oi < 0)
+            continue;
+        *(lock ? &w->nlocks : &w->nexclusions) += 1;
+        if (bro_world_pair_add(&w->pairs, 0, oi, lock ? BRO_WORLD_LOCKED : BRO_WORLD_EXCLUDED) < 0)
+            return -1;
+    }
+    return 0;
+}
+
+int bro_world_view_candidate_row(bro_job *job, bro_world *w, const bro_world *base,
+                                 const PGresult *res, const char *role)
+{
+    w->base = base;
+    w->borrows = BRO_WORLD_BORROWS_OPENINGS | BRO_WORLD_BORROWS_OPEN_ROWS;
+    w->oids = base->oids;
+    w->titles = base->titles;
+    w->postals = base->postals;
+    w->hays = base->hays;
+    w->open = (bro_model_opening *)base->open; /* read only: see BRO_WORLD_BORROWS_OPEN_ROWS */
+    w->nopen = base->nopen;
+    w->tags = bro_model_dict_clone(base->tags);
+    w->cids = bro_model_dict_new();
+    w->cand = calloc(1, sizeof(*w->cand));
+    w->cpostals = calloc(1, sizeof(*w->cpostals));
+    if (w->tags == NULL || w->cids == NULL || w->cand == NULL || w->cpostals == NULL)
+        return bro_job_fail(job, BRO_E_NOMEM, "out of memory");
+    if (PQntuples(res) != 1 || PQgetisnull(res, 0, 0))
+        return 0; /* no such candidate */
+    if (PQgetvalue(res, 0, 2)[0] == 't' && (role == NULL || strcmp(role, "tenant_admin") != 0))
+        return 0; /* not visible to the caller */
+    int32_t ncat = bro_model_dict_count(w->tags);
+    unsigned char *is_cat = calloc((size_t)ncat + 1, 1);
     if (is_cat == NULL)
         return bro_job_fail(job, BRO_E_NOMEM, "out of memory");
     for (int i = 0; i < w->nopen; i++)
         for (int k = 0; k < w->open[i].categories.n; k++)
             is_cat[w->open[i].categories.ids[k]] = 1;
-    int rc = 0;
-    for (int c = 0; c < w->ncand && rc == 0; c++)
-        if (bro_world_wishes(w, w->wtexts[c] ? w->wtexts[c] : "", is_cat,
-                             bro_model_dict_count(w->tags), &w->cand[c].wishes) < 0)
-            rc = bro_job_fail(job, BRO_E_NOMEM, "out of memory");
+    int rc = bro_world_candidate_row(w, res, 0, is_cat, ncat);
     free(is_cat);
-    return rc;
+    if (rc < 0)
+        return bro_job_fail(job, BRO_E_NOMEM, "the candidate did not load");
+    if (bro_world_one_pairs(w, PQgetisnull(res, 0, 16) ? NULL : PQgetvalue(res, 0, 16),
+                            PQgetisnull(res, 0, 17) ? NULL : PQgetvalue(res, 0, 17)) < 0)
+        return bro_job_fail(job, BRO_E_NOMEM, "out of memory");
+    return 0;
 }
 
-int bro_world_view_opening(bro_job *job, bro_world *w, const bro_world *base, const char *opening)
+int bro_world_view_opening_row(bro_job *job, bro_world *w, const bro_world *base,
+                               const PGresult *res)
 {
     w->base = base;
-    w->borrows = BRO_WORLD_BORROWS_CANDIDATES;
+    w->borrows = BRO_WORLD_BORROWS_CANDIDATES | BRO_WORLD_BORROWS_CAND_ROWS;
     w->cids = base->cids;
     w->cpostals = base->cpostals;
     w->wtexts = base->wtexts;
+    w->cand = (bro_model_candidate *)base->cand; /* read only: BRO_WORLD_BORROWS_CAND_ROWS */
+    w->ncand = base->ncand;
     w->tags = bro_model_dict_clone(base->tags);
     w->oids = bro_model_dict_new();
-    w->cand = malloc(((size_t)base->ncand + 1) * sizeof(*w->cand));
-    if (w->tags == NULL || w->oids == NULL || w->cand == NULL)
+    w->open = calloc(2, sizeof(*w->open));
+    w->titles = calloc(2, sizeof(*w->titles));
+    w->postals = calloc(2, sizeof(*w->postals));
+    w->hays = calloc(2, sizeof(*w->hays));
+    if (w->tags == NULL || w->oids == NULL || w->open == NULL || w->titles == NULL ||
+        w->postals == NULL || w->hays == NULL)
         return bro_job_fail(job, BRO_E_NOMEM, "out of memory");
-    memcpy(w->cand, base->cand, (size_t)base->ncand * sizeof(*w->cand));
-    w->ncand = base->ncand;
-    bro_world_scope s = {.candidates = "{}", .openings = opening};
-    if (bro_world_load_openings(job, w, &s) < 0 || bro_world_view_wishes(job, w) < 0 ||
-        bro_world_hits(job, w) < 0)
-        return -1;
-    s.candidates = NULL; /* the opening's matches and rules with every candidate */
-    return bro_world_load_pairs(job, w, &s);
+    if (PQntuples(res) != 1 || PQgetisnull(res, 0, 0))
+        return 0; /* no such opening */
+    if ((w->hays[0] = strdup(PQgetvalue(res, 0, 15))) == NULL ||
+        bro_world_opening_row(w, res, 0) < 0)
+        return bro_job_fail(job, BRO_E_NOMEM, "the opening did not load");
+    /* Its hits among every tag known: only interests and skills are ever compared with them. */
+    int32_t ntags = bro_model_dict_count(w->tags);
+    int32_t *all = malloc(((size_t)ntags + 1) * sizeof(*all));
+    int32_t *hits = malloc(((size_t)ntags + 1) * sizeof(*hits));
+    int rc = all && hits ? 0 : -1;
+    for (int32_t t = 0; rc == 0 && t < ntags; t++)
+        all[t] = t;
+    if (rc == 0)
+        rc = bro_model_set_make(w->tags, &w->open[0].hits, hits,
+                                bro_world_opening_hits(w, 0, all, ntags, hits));
+    free(all);
+    free(hits);
+    if (rc < 0)
+        return bro_job_fail(job, BRO_E_NOMEM, "out of memory");
+    char cid[40], what[24];
+    int used = 0;
+    const char *matches = PQgetisnull(res, 0, 17) ? NULL : PQgetvalue(res, 0, 17);
+    const char *rules = PQgetisnull(res, 0, 18) ? NULL : PQgetvalue(res, 0, 18);
+    /* The kinds candidates hold are the snapshot's (it is of the same matches); what is the
+     * pair's own is read here. */
+    for (const char *p = matches; p && sscanf(p, "%39s %23s%n", cid, what, &used) == 2; p += used) {
+        int ci = bro_model_dict_find(w->cids, cid, strlen(cid));
+        if (ci >= 0 && (strcmp(what, "declined") == 0 || strcmp(what, "withdrawn") == 0) &&
+            bro_world_pair_add(&w->pairs, ci, 0, BRO_WORLD_ENDED) < 0)
+            return bro_job_fail(job, BRO_E_NOMEM, "out of memory");
+    }
+    for (const char *p = rules; p && sscanf(p, "%39s %23s%n", cid, what, &used) == 2; p += used) {
+        int ci = bro_model_dict_find(w->cids, cid, strlen(cid));
+        int lock = strcmp(what, "lock") == 0;
+        if (ci < 0)
+            continue;
+        *(lock ? &w->nlocks : &w->nexclusions) += 1;
+        if (bro_world_pair_add(&w->pairs, ci, 0, lock ? BRO_WORLD_LOCKED : BRO_WORLD_EXCLUDED) < 0)
+            return bro_job_fail(job, BRO_E_NOMEM, "out of memory");
+    }
+    return 0;
+}
+
+void bro_world_candidate_for(const bro_world *w, int c, int o, bro_model_candidate *out,
+                             int32_t *wish_ids)
+{
+    *out = w->cand[c];
+    out->wishes.ids = wish_ids;
+    out->wishes.n = 0;
+    const char *text = w->wtexts ? w->wtexts[c] : NULL;
+    const bro_model_set *cats = &w->open[o].categories;
+    for (int k = 0; text && text[0] && k < cats->n; k++) {
+        const char *tag = bro_model_dict_tag(w->tags, cats->ids[k]);
+        if (strlen(tag) >= 3 && strstr(text, tag))
+            wish_ids[out->wishes.n++] = cats->ids[k];
+    }
 }
 
 void bro_world_free(bro_world *w)
@@ -556,8 +676,10 @@ void bro_world_free(bro_world *w)
         free(w->hays);
         free(w->postals);
     }
-    free(w->cand);
-    free(w->open);
+    if (!(w->borrows & BRO_WORLD_BORROWS_CAND_ROWS))
+        free(w->cand);
+    if (!(w->borrows & BRO_WORLD_BORROWS_OPEN_ROWS))
+        free(w->open);
     free(w->pairs.keys);
     free(w->pairs.vals);
     memset(w, 0, sizeof(*w));

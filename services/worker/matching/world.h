@@ -5,6 +5,8 @@
 #ifndef BRO_WORKER_MATCHING_WORLD_H
 #define BRO_WORKER_MATCHING_WORLD_H
 
+#include <libpq-fe.h>
+
 #include "job.h"
 #include "matching/model.h"
 
@@ -20,10 +22,12 @@ typedef struct bro_world_pairs {
     size_t n;       /* used */
 } bro_world_pairs;
 
-/* Which side of a view is borrowed from its snapshot (the cand and open arrays are always the
- * view's own copies). */
+/* What a view borrows from its snapshot (bro_world_view_*_row): the snapshot's side whole, its
+ * rows included, which the view never writes. */
 #define BRO_WORLD_BORROWS_OPENINGS   0x1 /* oids, titles, postals, hays */
 #define BRO_WORLD_BORROWS_CANDIDATES 0x2 /* cids, cpostals, wtexts */
+#define BRO_WORLD_BORROWS_OPEN_ROWS  0x4 /* the open array too (never written through w) */
+#define BRO_WORLD_BORROWS_CAND_ROWS  0x8 /* the cand array too (never written through w) */
 
 /* What to load. NULL members mean no filter. */
 typedef struct bro_world_scope {
@@ -67,28 +71,54 @@ typedef struct bro_world {
 int bro_world_load(bro_job *job, bro_world *w, const bro_world_scope *scope) BRO_MUST_USE;
 void bro_world_free(bro_world *w);
 
+/* The candidate ranking's one statement: $1 the candidate's id (uuid text). One row, of the
+ * tenant's matching_version, with the candidate's columns (NULL when there is no such
+ * candidate or it was erased), its matches and its pair rules as text, then the five columns
+ * bro_cache_version_parse reads, from column BRO_WORLD_ONE_VERSION_COL. */
+extern const char *const bro_world_sql_one_candidate;
+#define BRO_WORLD_ONE_VERSION_COL 18
+
 /* Makes w (zeroed by the caller) a view of base, a world of openings that no job changes (the
- * ranking cache's), and loads the scope's candidates, their tags found in the openings' text
- * and their matches and pair rules into it. The view copies base's openings (their hits are the
- * view's) and its tags (new tags are the view's), and borrows the rest: base must outlive w.
- * Weights and year are the caller's to set. Returns 0, or -1 with the job failed; free with
- * bro_world_free whatever it returned. */
-int bro_world_view(bro_job *job, bro_world *w, const bro_world *base,
-                   const bro_world_scope *scope) BRO_MUST_USE;
+ * ranking cache's), with the one candidate of res (row 0 of bro_world_sql_one_candidate), its
+ * tags, and its matches and pair rules. Nothing of base is copied but its tags (new tags are
+ * the view's): w->open is base's array, so the openings' hits are not computed (the caller
+ * finds an eligible pair's with bro_world_opening_hits). w->ncand is 0 when the candidate does
+ * not exist or is restricted and role is not tenant_admin. Weights and year are the caller's to
+ * set. Returns 0, or -1 with the job failed; free with bro_world_free whatever it returned. */
+int bro_world_view_candidate_row(bro_job *job, bro_world *w, const bro_world *base,
+                                 const PGresult *res, const char *role) BRO_MUST_USE;
+
+/* The opening ranking's one statement, as bro_world_sql_one_candidate: $1 the opening's id;
+ * the opening's columns (NULL when there is none), its matches and pair rules as text, then
+ * bro_cache_version_parse's five columns from BRO_WORLD_ONE_OPENING_VERSION_COL. */
+extern const char *const bro_world_sql_one_opening;
+#define BRO_WORLD_ONE_OPENING_VERSION_COL 19
+
+/* Makes w (zeroed by the caller) a view of base, a snapshot of bro_world_load_people that no
+ * job changes, with the one opening of res (row 0 of bro_world_sql_one_opening), its hits, and
+ * its pairs' flags. Nothing of base is copied but its tags: w->cand is base's array, so the
+ * candidates' wishes are not read against the opening here (bro_world_candidate_for does it
+ * for one candidate), and the kinds they hold are the snapshot's. w->nopen is 0 when there is
+ * no such opening. Weights and year are the caller's to set. Returns 0, or -1 with the job
+ * failed; free with bro_world_free whatever it returned. */
+int bro_world_view_opening_row(bro_job *job, bro_world *w, const bro_world *base,
+                               const PGresult *res) BRO_MUST_USE;
+
+/* Copies candidate c into *out with its wishes read against opening o's categories (the
+ * categories of three letters or more its stated wishes name), their ids in wish_ids (room for
+ * o's categories); out is valid while w and wish_ids are. */
+void bro_world_candidate_for(const bro_world *w, int c, int o, bro_model_candidate *out,
+                             int32_t *wish_ids);
+
+/* The tags among `tags` (ntags ids, ascending) found in opening o's categories, title or tasks,
+ * as bro_world_load finds each opening's hits, into out (room for ntags); returns how many. */
+int bro_world_opening_hits(const bro_world *w, int o, const int32_t *tags, int ntags, int32_t *out);
 
 /* Loads every candidate of the tenant (restricted ones too, marked by their rule bit) with
  * the kinds each holds through live matches, and their stated wishes as text, but no
  * openings: the opening ranking's snapshot (the ranking cache's). Returns 0, or -1 with the job
  * failed; free with bro_world_free whatever it returned. */
 int bro_world_load_people(bro_job *job, bro_world *w) BRO_MUST_USE;
-
-/* Makes w (zeroed by the caller) a view of base, a snapshot of bro_world_load_people that no
- * job changes, with the one opening `opening` (a uuid[] literal) loaded now, the candidates'
- * wishes read against its categories, its hits, and its matches and pair rules. The view copies
- * base's candidates and tags and borrows the rest: base must outlive w. Weights and year are
- * the caller's to set. Returns 0, or -1 with the job failed; free with bro_world_free. */
-int bro_world_view_opening(bro_job *job, bro_world *w, const bro_world *base,
-                           const char *opening) BRO_MUST_USE;
 
 /* The tenant's weights: the defaults with matching_weights' members over them, and the
  * database's current year in *year (when not NULL). As JSON text for a run's params in *json
