@@ -9,8 +9,10 @@
 # workers' PostgreSQL sessions were doing, sampled every 100 ms), and, with CEILING seconds
 # (default 10, 0: none), how many deliveries a second this PostgreSQL can write when nothing
 # else runs: pgbench doing a delivery's writes alone (the row made leased, its result, its
-# attempt row), 100 per transaction as the delivery thread batches them. Loopback only;
-# everything it starts it stops.
+# attempt row), 100 per transaction as the delivery thread batches them. With PROFILE=<folder>,
+# perf records the workers and their PostgreSQL backends while events are committed (pg.perf,
+# workers.perf) and auto_explain logs the workers' slow plans with each node's time
+# (server.log). Loopback only; everything it starts it stops.
 # shellcheck disable=SC2119 # bro_pg_start without "fast": the durable settings
 set -euo pipefail
 # shellcheck source-path=SCRIPTDIR source=../../deploy/local/lib.sh
@@ -25,6 +27,7 @@ ENDPOINTS=${ENDPOINTS:-5}         # endpoints each event goes to
 WORKERS=${WORKERS:-2}             # delivering worker processes
 IN_FLIGHT=${IN_FLIGHT:-64}        # BROBYGGER_NOTIFY_ENDPOINT_IN_FLIGHT
 CEILING=${CEILING:-10}            # seconds of the write-ceiling run after the benchmark
+PROFILE=${PROFILE:-}              # a folder: perf and auto_explain of the workers' sessions go there
 PG_PORT=${PG_PORT:-54381} REDIS_PORT=${REDIS_PORT:-63851} NGINX_PORT=${NGINX_PORT:-18225}
 
 bro_install nginx-light
@@ -59,6 +62,15 @@ bro_redis_start always
 "$BIN/brobygger-admin" migrate >/dev/null
 "$BIN/brobygger-admin" tenant create --slug bench --name "Bench" --kommunenummer 9999 >/dev/null
 bench_nginx_start "$work" "$NGINX_PORT" 4096
+if [ -n "$PROFILE" ]; then
+  # Plans of the workers' statements slower than 10 ms, with the time of each node (a fifth of
+  # them, so the timing's own cost stays small), written to the server's log.
+  mkdir -p "$PROFILE"
+  psql_admin -c "ALTER ROLE brobygger_worker SET session_preload_libraries = 'auto_explain'" \
+    -c "ALTER ROLE brobygger_worker SET auto_explain.log_min_duration = '10ms'" \
+    -c "ALTER ROLE brobygger_worker SET auto_explain.log_analyze = on" \
+    -c "ALTER ROLE brobygger_worker SET auto_explain.sample_rate = 0.2"
+fi
 # Endpoints written directly (the routes are tested elsewhere): a known 24-byte secret each.
 psql_admin -c "INSERT INTO t_bench.webhook_endpoints (id, url, events, secret, created_by)
   SELECT gen_random_uuid(), 'http://127.0.0.1:$NGINX_PORT/hook/' || i, ARRAY['*'],
@@ -98,6 +110,15 @@ pg_before=$(group_ticks "$pg_pid") nginx_before=$(group_ticks "$(cat "$work/ngin
     sleep 0.1
   done >"$work/samples.txt" 2>/dev/null ) &
 sampler=$!
+if [ -n "$PROFILE" ]; then
+  backends=$(psql_admin -c "SELECT string_agg(pid::text, ',') FROM pg_stat_activity
+    WHERE usename = 'brobygger_worker'")
+  perf record -q -g -o "$PROFILE/pg.perf" -p "$backends" -- sleep "$DURATION" 2>/dev/null &
+  perfs=($!)
+  perf record -q -g -o "$PROFILE/workers.perf" -p "$(IFS=,; echo "${workers[*]}")" \
+    -- sleep "$DURATION" 2>/dev/null &
+  perfs+=($!)
+fi
 pgbench -n -h 127.0.0.1 -p "$PG_PORT" -U postgres -c 8 -j 2 -R "$RATE" -T "$DURATION" \
   -f "$work/event.sql" brobygger >"$work/pgbench.txt" 2>&1
 expected=$(psql_admin -c "SELECT count(*) * $ENDPOINTS FROM t_bench.outbox")
@@ -111,6 +132,10 @@ cpu_after=$(awk '{ s += $14 + $15 } END { print s }' $(printf '/proc/%s/stat ' "
 pg_after=$(group_ticks "$pg_pid") nginx_after=$(group_ticks "$(cat "$work/nginx.pid")")
 kill "$sampler" 2>/dev/null || true
 wait "$sampler" 2>/dev/null || true
+if [ -n "$PROFILE" ]; then
+  wait "${perfs[@]}" || true
+  cp "$BRO_DATA/pg/server.log" "$PROFILE/server.log"
+fi
 psql_admin -c "
 WITH a AS (SELECT d.id, o.created_at AS committed, min(w.at) AS first, d.status
   FROM t_bench.webhook_deliveries d JOIN t_bench.outbox o ON o.event_id = d.event_id

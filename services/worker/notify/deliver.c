@@ -574,7 +574,13 @@ static int bro_deliver_wait_ms(const bro_deliver *d)
  * commit never loses an event, whose outbox row was committed durably by the module that wrote
  * it. Generic plans: the thread runs the same few statements many times a second with values
  * (limits, caps) that never change a plan, and planning the turn statement afresh each time
- * cost more than running it. */
+ * cost more than running it. No sequential scans: each statement here finds its rows through
+ * an index or by ctid, but its generic plan is made on the first turn, when the tables are
+ * empty and a scan of them looks cheapest; kept for the rest of the process, those scans read
+ * every delivery and outbox row ever made, on every turn (a fifth of PostgreSQL's CPU in the
+ * bench's profile, growing with the tables). No JIT: a scan that cannot be avoided (of the few
+ * endpoints) then costs the statement past jit_above_cost, and JIT compiled the turn statement
+ * afresh at every execution (seconds each); these statements touch a few hundred rows. */
 static void bro_deliver_session(bro_deliver *d)
 {
     if (d->session_set && bro_db_reconnects(d->db) == d->session_reconnects)

@@ -129,7 +129,8 @@ const char *const bro_store_sql_record =
 
 const char *const bro_store_sql_session =
     "SELECT set_config('synchronous_commit', 'off', false),"
-    " set_config('plan_cache_mode', 'force_generic_plan', false)";
+    " set_config('plan_cache_mode', 'force_generic_plan', false),"
+    " set_config('enable_seqscan', 'off', false), set_config('jit', 'off', false)";
 
 const char *const bro_store_sql_pending = "SELECT slug FROM outbox_pending() AS slug";
 

@@ -23,8 +23,8 @@ extern const char *const bro_store_sql_next_due;
  * moves each delivery on, and disables endpoints (410, or failing too long) with a
  * webhook.disabled event for the others. */
 extern const char *const bro_store_sql_record;
-/* The delivery thread's session: commits that do not wait for the disk, generic plans (see
- * bro_deliver_session). */
+/* The delivery thread's session: commits that do not wait for the disk, generic plans, no
+ * sequential scans, no JIT (see bro_deliver_session). */
 extern const char *const bro_store_sql_session;
 /* The slugs of the tenants with committed, undispatched outbox rows (platform transaction). */
 extern const char *const bro_store_sql_pending;
