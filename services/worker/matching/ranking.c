@@ -349,6 +349,34 @@ static void bro_rank_people_pair(void *ctx, const bro_rank_row *r, const bro_mod
     *c = &p->c;
 }
 
+/* Runs a ranking's one statement (sql, its one parameter the id) and reads the cache's counter
+ * from column version_col into v. The worker's connections plan every execution for its values
+ * (common/db.c), which costs this statement of five tables more than running it; its one
+ * parameter is a key, so the cached generic plan is as good. The setting rides with the
+ * transaction's BEGIN (no round trip of its own) and holds for this transaction only; a cache
+ * miss sets it back before loading (cache.c). Returns the one row's result, or NULL with the
+ * job failed. */
+static PGresult *bro_rank_read_one(bro_job *job, const char *sql, const char *id, int version_col,
+                                   bro_cache_version *v)
+{
+    if (bro_job_exec(job, "SELECT set_config('plan_cache_mode', 'auto', true)", 0, NULL) < 0)
+        return NULL;
+    const char *p[] = {id};
+    bro_err err = {0};
+    PGresult *res = bro_db_exec(job->db, sql, 1, p, &err);
+    if (res == NULL) {
+        bro_job_fail(job, err.code, "%s", err.msg);
+        return NULL;
+    }
+    if (PQntuples(res) != 1) {
+        PQclear(res);
+        bro_job_fail(job, BRO_E_INTERNAL, "the tenant has no matching_version row");
+        return NULL;
+    }
+    bro_cache_version_parse(res, version_col, v);
+    return res;
+}
+
 /* candidate.ranking: GET /v1/candidates/{id}/ranking. One statement reads the candidate, its
  * matches and pair rules and the change counter in this transaction; the tenant's openings
  * come from the worker's cache (cache.h) at that counter, shared, not copied. */
@@ -357,28 +385,15 @@ int bro_matching_candidate_ranking(bro_job *job)
     char id[BRO_UUID_LEN + 1];
     bro_rank_query q;
     bro_cache_version v;
-    bro_err err = {0};
     if (bro_job_param(job->path, "id", id, sizeof(id)) < 0 || !bro_ids_is_uuid(id))
         return bro_job_fail(job, BRO_E_NOT_FOUND, "no such candidate");
     if (bro_rank_query_read(job, bro_query_getCandidateRanking, bro_query_getCandidateRanking_n,
                             &q) < 0)
         return -1;
-    /* The worker's connections plan every execution for its values (common/db.c), which
-     * costs this statement of five tables more than running it; its one parameter is a key,
-     * so the cached generic plan is as good. It rides with the transaction's BEGIN (no round
-     * trip of its own) and holds for this transaction only; a cache miss sets it back before
-     * loading (cache.c). */
-    if (bro_job_exec(job, "SELECT set_config('plan_cache_mode', 'auto', true)", 0, NULL) < 0)
-        return -1;
-    const char *p[] = {id};
-    PGresult *res = bro_db_exec(job->db, bro_world_sql_one_candidate, 1, p, &err);
+    PGresult *res =
+        bro_rank_read_one(job, bro_world_sql_one_candidate, id, BRO_WORLD_ONE_VERSION_COL, &v);
     if (res == NULL)
-        return bro_job_fail(job, err.code, "%s", err.msg);
-    if (PQntuples(res) != 1) {
-        PQclear(res);
-        return bro_job_fail(job, BRO_E_INTERNAL, "the tenant has no matching_version row");
-    }
-    bro_cache_version_parse(res, BRO_WORLD_ONE_VERSION_COL, &v);
+        return -1;
     bro_world w = {0};
     bro_rank_row *rows = NULL;
     bro_rank_one *one = NULL;
@@ -442,24 +457,15 @@ int bro_matching_opening_ranking(bro_job *job)
     char id[BRO_UUID_LEN + 1];
     bro_rank_query q;
     bro_cache_version v;
-    bro_err err = {0};
     if (bro_job_param(job->path, "id", id, sizeof(id)) < 0 || !bro_ids_is_uuid(id))
         return bro_job_fail(job, BRO_E_NOT_FOUND, "no such opening");
     if (bro_rank_query_read(job, bro_query_getOpeningRanking, bro_query_getOpeningRanking_n, &q) <
         0)
         return -1;
-    /* As for a candidate's ranking: its one key parameter, its cached generic plan. */
-    if (bro_job_exec(job, "SELECT set_config('plan_cache_mode', 'auto', true)", 0, NULL) < 0)
-        return -1;
-    const char *p[] = {id};
-    PGresult *res = bro_db_exec(job->db, bro_world_sql_one_opening, 1, p, &err);
+    PGresult *res = bro_rank_read_one(job, bro_world_sql_one_opening, id,
+                                      BRO_WORLD_ONE_OPENING_VERSION_COL, &v);
     if (res == NULL)
-        return bro_job_fail(job, err.code, "%s", err.msg);
-    if (PQntuples(res) != 1) {
-        PQclear(res);
-        return bro_job_fail(job, BRO_E_INTERNAL, "the tenant has no matching_version row");
-    }
-    bro_cache_version_parse(res, BRO_WORLD_ONE_OPENING_VERSION_COL, &v);
+        return -1;
     int admin = strcmp(job->env->actor.role, "tenant_admin") == 0;
     bro_world w = {0};
     bro_rank_row *rows = NULL;
