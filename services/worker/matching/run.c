@@ -14,6 +14,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "common/buf.h"
 #include "common/ids.h"
 #include "common/jmp.h"
 #include "common/log.h"
@@ -520,40 +521,14 @@ out:
 #define BRO_RUN_OID_UUID   2950
 #define BRO_RUN_OID_JSONB  3802
 
-typedef struct bro_run_buf {
-    unsigned char *p;
-    size_t n, cap;
-    int failed; /* out of memory once: every later append is dropped */
-} bro_run_buf;
-
-static void bro_run_put(bro_run_buf *b, const void *data, size_t n)
-{
-    if (b->failed)
-        return;
-    if (b->n + n > b->cap) {
-        size_t cap = b->cap ? b->cap : 4096;
-        while (cap < b->n + n)
-            cap *= 2;
-        unsigned char *p = realloc(b->p, cap);
-        if (p == NULL) {
-            b->failed = 1;
-            return;
-        }
-        b->p = p;
-        b->cap = cap;
-    }
-    memcpy(b->p + b->n, data, n);
-    b->n += n;
-}
-
-static void bro_run_put32(bro_run_buf *b, uint32_t v)
+static void bro_run_put32(bro_buf *b, uint32_t v)
 {
     unsigned char be[4] = {v >> 24, v >> 16, v >> 8, v};
-    bro_run_put(b, be, 4);
+    bro_buf_add(b, be, 4);
 }
 
 /* Starts a one-dimensional array of n elements of type oid, without NULLs. */
-static void bro_run_array_head(bro_run_buf *b, uint32_t oid, int n)
+static void bro_run_array_head(bro_buf *b, uint32_t oid, int n)
 {
     bro_run_put32(b, 1); /* dimensions */
     bro_run_put32(b, 0); /* no NULLs */
@@ -568,7 +543,7 @@ static int bro_run_hex(char c)
 }
 
 /* One UUID element from its text (checked UUIDs: the world's ids and bro_ids_uuid7's). */
-static void bro_run_put_uuid(bro_run_buf *b, const char *text)
+static void bro_run_put_uuid(bro_buf *b, const char *text)
 {
     unsigned char raw[16];
     int at = 0;
@@ -579,10 +554,10 @@ static void bro_run_put_uuid(bro_run_buf *b, const char *text)
         c++;
     }
     bro_run_put32(b, 16);
-    bro_run_put(b, raw, 16);
+    bro_buf_add(b, raw, 16);
 }
 
-static void bro_run_put_float4(bro_run_buf *b, float v)
+static void bro_run_put_float4(bro_buf *b, float v)
 {
     uint32_t bits;
     memcpy(&bits, &v, 4);
@@ -591,12 +566,12 @@ static void bro_run_put_float4(bro_run_buf *b, float v)
 }
 
 /* One jsonb element: its format version (1) and the JSON text. */
-static void bro_run_put_jsonb(bro_run_buf *b, const char *text)
+static void bro_run_put_jsonb(bro_buf *b, const char *text)
 {
     size_t n = strlen(text);
     bro_run_put32(b, (uint32_t)(n + 1));
-    bro_run_put(b, "\x01", 1);
-    bro_run_put(b, text, n);
+    bro_buf_add(b, "\x01", 1);
+    bro_buf_add(b, text, n);
 }
 
 /* The store statement's arrays: per proposal its id, candidate, opening, score, explanation
@@ -613,7 +588,7 @@ enum {
     BRO_RUN__ARRAYS
 };
 
-static int bro_run_arrays(bro_run_state *st, bro_run_buf out[BRO_RUN__ARRAYS])
+static int bro_run_arrays(bro_run_state *st, bro_buf out[BRO_RUN__ARRAYS])
 {
     const bro_world *w = &st->world;
     int n = st->npicks;
@@ -652,7 +627,7 @@ static int bro_run_arrays(bro_run_state *st, bro_run_buf out[BRO_RUN__ARRAYS])
     for (int i = 0; i < w->nopen; i++)
         bro_run_put_uuid(&out[BRO_RUN_SCOPE_O], w->open[i].id);
     for (int a = 0; a < BRO_RUN__ARRAYS; a++)
-        if (out[a].failed || out[a].n > INT32_MAX)
+        if (out[a].failed || out[a].len > INT32_MAX)
             return -1;
     return 0;
 }
@@ -722,7 +697,7 @@ static int bro_run_store_step(bro_job *job, void *arg)
 {
     bro_run_state *st = arg;
     double t0 = bro_run_now_ms();
-    bro_run_buf arrays[BRO_RUN__ARRAYS] = {0};
+    bro_buf arrays[BRO_RUN__ARRAYS] = {0};
     int built = bro_run_arrays(st, arrays);
     st->ms[3] = bro_run_now_ms() - t0;
     char *summary = bro_run_summary(st);
@@ -733,8 +708,8 @@ static int bro_run_store_step(bro_job *job, void *arg)
         const char *p[11] = {job->env->id};
         int lens[11] = {0}, fmts[11] = {0};
         for (int a = 0; a < BRO_RUN__ARRAYS; a++) {
-            p[1 + a] = (const char *)arrays[a].p;
-            lens[1 + a] = (int)arrays[a].n;
+            p[1 + a] = arrays[a].data;
+            lens[1 + a] = (int)arrays[a].len;
             fmts[1 + a] = 1;
         }
         p[9] = st->key_id;
@@ -747,7 +722,7 @@ static int bro_run_store_step(bro_job *job, void *arg)
         PQclear(res);
     }
     for (int a = 0; a < BRO_RUN__ARRAYS; a++)
-        free(arrays[a].p);
+        bro_buf_free(&arrays[a]);
     free(summary);
     return rc;
 }

@@ -3,7 +3,6 @@
 #include "reports/report.h"
 
 #include <limits.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -187,64 +186,6 @@ int bro_report_period(bro_report *r, const char *p)
 }
 
 /* ---- the output buffer --------------------------------------------------------------------- */
-
-void bro_rbuf_add(bro_rbuf *b, const void *data, size_t n)
-{
-    if (b->failed || n == 0)
-        return;
-    if (b->len + n > b->cap) {
-        size_t cap = b->cap ? b->cap : 4096;
-        while (cap < b->len + n)
-            cap *= 2;
-        char *d = realloc(b->data, cap);
-        if (d == NULL) {
-            b->failed = 1;
-            return;
-        }
-        b->data = d;
-        b->cap = cap;
-    }
-    memcpy(b->data + b->len, data, n);
-    b->len += n;
-}
-
-void bro_rbuf_str(bro_rbuf *b, const char *s)
-{
-    bro_rbuf_add(b, s, strlen(s));
-}
-
-void bro_rbuf_printf(bro_rbuf *b, const char *fmt, ...)
-{
-    char small[512];
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(small, sizeof(small), fmt, ap);
-    va_end(ap);
-    if (n < 0) {
-        b->failed = 1;
-        return;
-    }
-    if ((size_t)n < sizeof(small)) {
-        bro_rbuf_add(b, small, (size_t)n);
-        return;
-    }
-    char *big = malloc((size_t)n + 1);
-    if (big == NULL) {
-        b->failed = 1;
-        return;
-    }
-    va_start(ap, fmt);
-    vsnprintf(big, (size_t)n + 1, fmt, ap);
-    va_end(ap);
-    bro_rbuf_add(b, big, (size_t)n);
-    free(big);
-}
-
-void bro_rbuf_free(bro_rbuf *b)
-{
-    free(b->data);
-    memset(b, 0, sizeof(*b));
-}
 
 void bro_rcell_format(const bro_rcell *c, int html, char *out, size_t n)
 {

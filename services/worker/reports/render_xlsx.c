@@ -117,7 +117,7 @@ static lxw_error bro_xlsx_sheet(lxw_workbook *wb, const bro_rtable *t, int index
 }
 
 /* Reads the finished file into out. */
-static int bro_xlsx_slurp(const char *path, bro_rbuf *out, bro_err *err)
+static int bro_xlsx_slurp(const char *path, bro_buf *out, bro_err *err)
 {
     FILE *fp = fopen(path, "rb");
     if (fp == NULL)
@@ -125,7 +125,7 @@ static int bro_xlsx_slurp(const char *path, bro_rbuf *out, bro_err *err)
     char chunk[65536];
     size_t n;
     while ((n = fread(chunk, 1, sizeof(chunk), fp)) > 0)
-        bro_rbuf_add(out, chunk, n);
+        bro_buf_add(out, chunk, n);
     int bad = ferror(fp);
     fclose(fp);
     if (bad || out->failed)
@@ -133,7 +133,7 @@ static int bro_xlsx_slurp(const char *path, bro_rbuf *out, bro_err *err)
     return 0;
 }
 
-int bro_render_xlsx(const bro_report *r, bro_rbuf *out, bro_err *err)
+int bro_render_xlsx(const bro_report *r, bro_buf *out, bro_err *err)
 {
     const char *dir = getenv("TMPDIR") && getenv("TMPDIR")[0] ? getenv("TMPDIR") : "/tmp";
     char path[512];

@@ -7,6 +7,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "common/buf.h"
 #include "job.h"
 
 #define BRO_REPORT_TABLES_MAX 16 /* tables in one report */
@@ -69,14 +70,6 @@ typedef struct bro_report {
     bro_rtable *tables[BRO_REPORT_TABLES_MAX]; /* owned */
 } bro_report;
 
-/* A growing byte buffer for the formats' output. */
-typedef struct bro_rbuf {
-    char *data; /* owned; NULL until the first write */
-    size_t len; /* bytes used */
-    size_t cap; /* bytes allocated */
-    int failed; /* 1 once an allocation failed: later writes do nothing */
-} bro_rbuf;
-
 /* ---- the model (model.c) ------------------------------------------------------------------ */
 
 /* Adds a table to r with the given columns (cols: n entries, copied); NULL when memory ran
@@ -106,11 +99,6 @@ int bro_report_period(bro_report *r, const char *period);
 /* Unix seconds of a date at 00:00 UTC (the civil calendar; no time zone is looked up). */
 int64_t bro_report_epoch(int y, int m, int d);
 
-void bro_rbuf_add(bro_rbuf *b, const void *data, size_t n);
-void bro_rbuf_str(bro_rbuf *b, const char *s);
-void bro_rbuf_printf(bro_rbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-void bro_rbuf_free(bro_rbuf *b);
-
 /* A cell as text the way a reader sees it in csv and html: counts as integers, decimals with
  * one decimal (comma in html), dates as YYYY-MM-DD, hidden counts as ":". */
 void bro_rcell_format(const bro_rcell *c, int html, char *out, size_t n);
@@ -127,10 +115,10 @@ int bro_report_suppress(bro_report *r);
 
 /* ---- the formats (render_*.c); each appends the file to out, returns 0 or -1 ------------- */
 
-int bro_render_json(const bro_report *r, bro_rbuf *out) BRO_MUST_USE;
-int bro_render_csv(const bro_report *r, bro_rbuf *out) BRO_MUST_USE;
-int bro_render_xlsx(const bro_report *r, bro_rbuf *out, bro_err *err) BRO_MUST_USE;
-int bro_render_html(const bro_report *r, bro_rbuf *out) BRO_MUST_USE;
+int bro_render_json(const bro_report *r, bro_buf *out) BRO_MUST_USE;
+int bro_render_csv(const bro_report *r, bro_buf *out) BRO_MUST_USE;
+int bro_render_xlsx(const bro_report *r, bro_buf *out, bro_err *err) BRO_MUST_USE;
+int bro_render_html(const bro_report *r, bro_buf *out) BRO_MUST_USE;
 
 /* ---- the types: each fills r from the data inside the job's transaction ------------------- */
 

@@ -301,7 +301,7 @@ static int bro_reports_count_step(bro_job *job, void *arg)
 }
 
 typedef struct bro_reports_file {
-    bro_rbuf out;             /* the file */
+    bro_buf out;              /* the file */
     const char *content_type; /* static */
     char filename[96];
 } bro_reports_file;
@@ -428,7 +428,7 @@ static int bro_reports_make(bro_job *job, int platform)
         rc = bro_job_step(job, bro_reports_fail_step, st);
     }
     bro_report_free(&st->report);
-    bro_rbuf_free(&f->out);
+    bro_buf_free(&f->out);
     free(st);
     free(f);
     return rc;
