@@ -205,6 +205,24 @@ fail:
     return NULL;
 }
 
+/* Sifts rows[at] down the max-heap rows[0..k) under bro_rank_cmp. */
+static void bro_rank_sift(bro_rank_row *rows, int k, int at)
+{
+    for (;;) {
+        int big = at, l = 2 * at + 1, r = l + 1;
+        if (l < k && bro_rank_cmp(&rows[l], &rows[big]) > 0)
+            big = l;
+        if (r < k && bro_rank_cmp(&rows[r], &rows[big]) > 0)
+            big = r;
+        if (big == at)
+            return;
+        bro_rank_row t = rows[at];
+        rows[at] = rows[big];
+        rows[big] = t;
+        at = big;
+    }
+}
+
 /* Moves the first k rows in bro_rank_cmp order to the front of rows, sorted; the rest follow
  * in no order. A page needs only the rows up to its end, so the n - k others are each compared
  * once against the worst kept (a heap of k) instead of being sorted. */
@@ -216,38 +234,14 @@ static void bro_rank_select(bro_rank_row *rows, int n, int k)
     }
     /* rows[0..k) a max-heap under bro_rank_cmp: its root is the worst row kept. */
     for (int i = k / 2 - 1; i >= 0; i--)
-        for (int at = i;;) {
-            int big = at, l = 2 * at + 1, r = l + 1;
-            if (l < k && bro_rank_cmp(&rows[l], &rows[big]) > 0)
-                big = l;
-            if (r < k && bro_rank_cmp(&rows[r], &rows[big]) > 0)
-                big = r;
-            if (big == at)
-                break;
-            bro_rank_row t = rows[at];
-            rows[at] = rows[big];
-            rows[big] = t;
-            at = big;
-        }
+        bro_rank_sift(rows, k, i);
     for (int i = k; i < n; i++) {
         if (bro_rank_cmp(&rows[i], &rows[0]) >= 0)
             continue;
         bro_rank_row t = rows[0];
         rows[0] = rows[i];
         rows[i] = t;
-        for (int at = 0;;) {
-            int big = at, l = 2 * at + 1, r = l + 1;
-            if (l < k && bro_rank_cmp(&rows[l], &rows[big]) > 0)
-                big = l;
-            if (r < k && bro_rank_cmp(&rows[r], &rows[big]) > 0)
-                big = r;
-            if (big == at)
-                break;
-            t = rows[at];
-            rows[at] = rows[big];
-            rows[big] = t;
-            at = big;
-        }
+        bro_rank_sift(rows, k, 0);
     }
     qsort(rows, (size_t)k, sizeof(*rows), bro_rank_cmp);
 }
