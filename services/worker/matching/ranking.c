@@ -417,10 +417,7 @@ int bro_matching_candidate_ranking(bro_job *job)
         r.km = bro_model_pair_km(&w.cand[0], op);
         if (!bro_rank_filter(&w, o, &q, w.postals[o], r.km))
             continue;
-        unsigned flags = bro_world_pair(&w, 0, o);
-        r.rules = bro_model_rules(&w.cand[0], op, w.year, r.km,
-                                  (flags & BRO_WORLD_EXCLUDED ? BRO_RULE_EXCLUDED : 0) |
-                                      (flags & BRO_WORLD_ENDED ? BRO_RULE_ENDED_BEFORE : 0));
+        r.rules = bro_model_rules(&w.cand[0], op, w.year, r.km, bro_world_pair_rules(&w, 0, o));
         if (!bro_rank_keep(&q, r.rules))
             continue;
         if (r.rules == 0) { /* only an eligible pair's score reads the hits */
@@ -487,10 +484,7 @@ int bro_matching_opening_ranking(bro_job *job)
         r.km = bro_model_pair_km(cd, &w.open[0]);
         if (!bro_rank_filter_candidate(&w, c, &q, r.km))
             continue;
-        unsigned flags = bro_world_pair(&w, c, 0);
-        r.rules = bro_model_rules(cd, &w.open[0], w.year, r.km,
-                                  (flags & BRO_WORLD_EXCLUDED ? BRO_RULE_EXCLUDED : 0) |
-                                      (flags & BRO_WORLD_ENDED ? BRO_RULE_ENDED_BEFORE : 0));
+        r.rules = bro_model_rules(cd, &w.open[0], w.year, r.km, bro_world_pair_rules(&w, c, 0));
         if (!bro_rank_keep(&q, r.rules))
             continue;
         if (r.rules == 0) { /* only an eligible pair's score reads the wishes */

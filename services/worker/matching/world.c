@@ -148,17 +148,22 @@ unsigned bro_world_pair(const bro_world *w, int cand, int open)
     return w->pairs.keys[s] ? w->pairs.vals[s] : 0;
 }
 
-unsigned bro_world_check(const bro_world *w, int cand, int open, bro_model_parts *parts)
+unsigned bro_world_pair_rules(const bro_world *w, int cand, int open)
 {
-    const bro_model_candidate *c = &w->cand[cand];
-    const bro_model_opening *o = &w->open[open];
     unsigned flags = bro_world_pair(w, cand, open), extra = 0;
     if (flags & BRO_WORLD_EXCLUDED)
         extra |= BRO_RULE_EXCLUDED;
     if (flags & BRO_WORLD_ENDED)
         extra |= BRO_RULE_ENDED_BEFORE;
+    return extra;
+}
+
+unsigned bro_world_check(const bro_world *w, int cand, int open, bro_model_parts *parts)
+{
+    const bro_model_candidate *c = &w->cand[cand];
+    const bro_model_opening *o = &w->open[open];
     double km = bro_model_pair_km(c, o);
-    unsigned rules = bro_model_rules(c, o, w->year, km, extra);
+    unsigned rules = bro_model_rules(c, o, w->year, km, bro_world_pair_rules(w, cand, open));
     if (rules == 0 && parts)
         bro_model_score(c, o, w->w, km, parts);
     else if (parts)

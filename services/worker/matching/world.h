@@ -131,6 +131,10 @@ void bro_world_weights_from(const json_t *obj, double w[BRO_F__COUNT]);
 /* The pair's flags (BRO_WORLD_*). */
 unsigned bro_world_pair(const bro_world *w, int cand, int open);
 
+/* The rules a pair's own flags break: BRO_RULE_EXCLUDED, BRO_RULE_ENDED_BEFORE (the extra
+ * argument of bro_model_rules). */
+unsigned bro_world_pair_rules(const bro_world *w, int cand, int open);
+
 /* The pair's hard-rule refusals and, when eligible, its score parts. */
 unsigned bro_world_check(const bro_world *w, int cand, int open, bro_model_parts *parts);
 
