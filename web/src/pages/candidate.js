@@ -160,8 +160,8 @@ export async function candidate(main, ctx) {
       async (v) => {
         c = await post(`/v1/candidates/${id}/status`, { to: v.to, reason: orNull(v.reason), measure: orNull(v.measure) });
         renderProfile();
-        announce(`Status er endret til ${name(STATUS, c.status)}.`);
         await fill(historySlot, loadHistory);
+        announce(`Status er endret til ${name(STATUS, c.status)}.`);
       },
       { submit: "Endre status", label: "Endre status" },
     );
@@ -219,8 +219,8 @@ export async function candidate(main, ctx) {
       async (v, el) => {
         await post(`/v1/candidates/${id}/assessments`, { resources: v.resources, challenges: orNull(v.challenges), wishes: orNull(v.wishes), conducted_at: orNull(v.conducted_at) });
         el.reset();
-        announce("Kartleggingen er lagret.");
         await fill(list, load);
+        announce("Kartleggingen er lagret.");
       },
       { submit: "Lagre kartlegging", label: "Ny kartlegging" },
     );
@@ -250,8 +250,8 @@ export async function candidate(main, ctx) {
               ? null
               : form([field({ name: "reason", label: "Grunn til at samtykket trekkes", required: true })], async (v) => {
                   await del(`/v1/candidates/${id}/consents/${s.id}${query({ reason: v.reason })}`);
-                  announce("Samtykket er trukket tilbake.");
                   await fill(list, load);
+                  announce("Samtykket er trukket tilbake.");
                   list.querySelector("h3")?.focus();
                 }, { submit: "Trekk tilbake", label: "Trekk tilbake samtykke" }),
             out,
@@ -270,8 +270,8 @@ export async function candidate(main, ctx) {
       async (v, el) => {
         await post(`/v1/candidates/${id}/consents`, { scope: v.scope, given_at: v.given_at, method: v.method, expires_at: orNull(v.expires_at) });
         el.reset();
-        announce("Samtykket er registrert.");
         await fill(list, load);
+        announce("Samtykket er registrert.");
       },
       { submit: "Registrer samtykke", label: "Nytt samtykke" },
     );
@@ -321,8 +321,8 @@ export async function candidate(main, ctx) {
         const lines = (s) => s.split("\n").map((x) => x.trim()).filter(Boolean);
         await post(`/v1/candidates/${id}/plans`, { goals: lines(v.goals), steps: lines(v.steps).map((text) => ({ text, done: false })), valid_from: orNull(v.valid_from) });
         el.reset();
-        announce("Planen er lagret.");
         await fill(list, load);
+        announce("Planen er lagret.");
       },
       { submit: "Lagre plan", label: "Ny plan" },
     );
@@ -367,10 +367,11 @@ export async function candidate(main, ctx) {
       ],
       async (v, el) => {
         await post(`/v1/candidates/${id}/journal`, { kind: v.kind, text: v.text, occurred_at: new Date(v.occurred_at).toISOString(), corrects: correcting });
-        announce(correcting ? "Rettingen er lagt til i journalen." : "Notatet er lagt til i journalen.");
+        const said = correcting ? "Rettingen er lagt til i journalen." : "Notatet er lagt til i journalen.";
         correcting = null;
         text._input.value = "";
         await fill(list, load);
+        announce(said);
       },
       { submit: "Legg til i journalen", label: "Nytt journalnotat" },
     );
