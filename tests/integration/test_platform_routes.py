@@ -3,7 +3,7 @@ import hashlib
 import random
 import uuid
 
-from conftest import KEY_RE, admin, suffix
+from conftest import KEY_RE, admin, suffix, wait_until
 
 
 def test_tenant_created_through_api_is_usable_at_once(service, tenants, db):
@@ -61,6 +61,9 @@ def test_tenant_admin_issues_keys_in_own_tenant(service, tenants):
 
 def test_queue_and_worker_views(service, tenants):
     platform = service.api(tenants["platform"])
+    # A worker joins a queue's consumers with its first read, which may come after /readyz.
+    wait_until(lambda: platform.get("/v1/admin/queues").json()["items"][0]["consumers"] >= 2,
+               what="both workers among the records queue's consumers")
     queues = platform.get("/v1/admin/queues").json()["items"]
     assert [q["queue"] for q in queues] == ["records", "matching", "notify", "reports"]
     records = queues[0]
