@@ -306,6 +306,10 @@ static void bro_rpc_on_xadd(redisAsyncContext *c, void *reply, void *privdata)
     r->redis_refs--;
     if (rep == NULL || rep->type == REDIS_REPLY_ERROR) {
         __atomic_add_fetch(&r->gw->metrics->redis_errors, 1, __ATOMIC_RELAXED);
+        bro_log_warn(NULL, "posting a job failed: %s",
+                     rep            ? rep->str
+                     : c->errstr[0] ? c->errstr
+                                    : "no reply");
         if (r->in_pending)
             bro_rpc_fail(r, BRO_RPC_LOST, "the job queue did not take the request");
         bro_rpc_check_demoted(c, rep);
@@ -340,8 +344,10 @@ static void bro_rpc_on_limited(redisAsyncContext *c, void *reply, void *privdata
     int verdict = rep ? bro_ratelimit_verdict(r, rep) : -1;
     if (verdict < 0) {
         __atomic_add_fetch(&r->gw->metrics->redis_errors, 1, __ATOMIC_RELAXED);
-        if (rep && rep->type == REDIS_REPLY_ERROR)
-            bro_log_warn(NULL, "rate-limited post failed: %s", rep->str);
+        bro_log_warn(NULL, "rate-limited post failed: %s",
+                     rep == NULL                      ? (c->errstr[0] ? c->errstr : "no reply")
+                     : rep->type == REDIS_REPLY_ERROR ? rep->str
+                                                      : "an answer of another shape");
         bro_rpc_check_demoted(c, rep);
     }
     if (verdict != 0 && r->in_pending)
