@@ -34,6 +34,7 @@
 #define BRO_DELIVER_POLL_MS      100  /* longest wait, so stop and due times are noticed */
 #define BRO_DELIVER_BLOCKED_MS   250  /* re-check of a tenant whose due rows wait on others */
 #define BRO_DELIVER_TAKEN_MS     5    /* next try of a tenant another worker was leasing for */
+#define BRO_DELIVER_HOT_MS       5    /* first look again at a tenant whose turn took work */
 
 /* A tenant the thread knows of: when it next has work. */
 typedef struct bro_deliver_tenant {
@@ -41,6 +42,7 @@ typedef struct bro_deliver_tenant {
     int64_t due_ms;       /* unix ms of its next turn; 0: nothing known */
     int64_t lease_end_ms; /* unix ms its first lease runs out, as last seen; 0: none seen */
     int expire;           /* 1: look for leases that ran out at the next turn (a sweep asked) */
+    int hot_ms;           /* wait before its next look while its writers may still write; 0: none */
 } bro_deliver_tenant;
 
 /* One attempt in flight. */
@@ -106,6 +108,7 @@ static bro_deliver_tenant *bro_deliver_tenant_get(bro_deliver *d, const char *sl
     t->due_ms = 0;
     t->lease_end_ms = 0;
     t->expire = 1;
+    t->hot_ms = 0;
     return t;
 }
 
@@ -430,6 +433,23 @@ static int bro_deliver_next_due(bro_deliver *d, bro_deliver_tenant *t, bro_err *
     return 0;
 }
 
+/* A tenant whose turn just took work is looked at again soon, as whoever wrote its events is
+ * likely still writing: 5 ms after a turn that took nothing, then twice as long after each
+ * further one, until the wait reaches the poll period and the poll takes over. The poll alone
+ * hears of an event up to a whole period after its commit (100 ms by default); a burst costs a
+ * handful of these looks (5 + 10 + 20 + 40 + 80 ms at the default). */
+static void bro_deliver_hot(const bro_deliver *d, bro_deliver_tenant *t)
+{
+    if (t->hot_ms == 0 || t->hot_ms >= d->cfg.poll_ms) {
+        t->hot_ms = 0;
+        return;
+    }
+    int64_t at = bro_ids_now_ms() + t->hot_ms;
+    if (t->due_ms == 0 || at < t->due_ms)
+        t->due_ms = at;
+    t->hot_ms *= 2;
+}
+
 /* One transaction: records the tenant's finished attempts; then, when this worker is the
  * tenant's leaser for now (a try-lock, so a turn never waits for another worker's), frees
  * expired leases and leases and dispatches in one statement (bro_store_sql_turn). Returns 0, or
@@ -467,10 +487,13 @@ static int bro_deliver_turn_sql(bro_deliver *d, bro_deliver_tenant *t, PGresult 
         return -1;
     int rows = PQntuples(*lease);
     int taken = rows > 0 ? atoi(PQgetvalue(*lease, rows - 1, BRO_STORE_DISPATCHED)) : 0;
-    if (rows > 1 || taken > 0)
+    if (rows > 1 || taken > 0) {
         t->due_ms = bro_ids_now_ms(); /* there may be more than one batch */
-    else if (bro_deliver_next_due(d, t, err) < 0)
+        t->hot_ms = BRO_DELIVER_HOT_MS;
+    } else if (bro_deliver_next_due(d, t, err) < 0)
         return -1;
+    else
+        bro_deliver_hot(d, t);
     return bro_db_commit(d->db, err);
 }
 
