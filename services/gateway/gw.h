@@ -73,6 +73,7 @@ struct bro_gw_req {
     int timer_armed;               /* 1 while timer is pending */
     int redis_refs;                /* Redis callbacks that still hold this request */
     int in_pending;                /* 1 while in the pending table */
+    unsigned posts;                /* jobs posted for this request so far (a key check, its job) */
     bro_gw_req *next;              /* pending-table chain */
 };
 

@@ -325,6 +325,7 @@ typedef struct bro_rpc_limited {
     size_t env_len;  /* bytes in env */
     char stream[64]; /* bro:q:<queue> */
     int evaled;      /* 1 once the EVAL fallback was sent */
+    unsigned post;   /* r->posts when it was sent */
 } bro_rpc_limited;
 
 static void bro_rpc_on_limited(redisAsyncContext *c, void *reply, void *privdata)
@@ -332,6 +333,16 @@ static void bro_rpc_on_limited(redisAsyncContext *c, void *reply, void *privdata
     bro_rpc_limited *p = privdata;
     bro_gw_req *r = p->r;
     redisReply *rep = reply;
+    if (p->post != r->posts) {
+        /* The worker's reply to this post came first, on the other connection, and the request
+         * has posted its next job (a key check, then the request's own job): this answer is
+         * the earlier post's, whose job is done, and says nothing of the next one's limits. */
+        r->redis_refs--;
+        free(p->env);
+        free(p);
+        bro_gw_req_release(r);
+        return;
+    }
     if (rep && rep->type == REDIS_REPLY_ERROR && strncmp(rep->str, "NOSCRIPT", 8) == 0 &&
         !p->evaled && c == r->gw->cmd) {
         p->evaled = 1;
@@ -365,6 +376,7 @@ static void bro_rpc_on_limited(redisAsyncContext *c, void *reply, void *privdata
 static int bro_rpc_send(bro_gw_req *r, const char *stream, msgpack_sbuffer *sb)
 {
     bro_gw *gw = r->gw;
+    r->posts++;
     if (bro_ratelimit_prepare(r) == 0) {
         const char *argv[] = {"XADD", stream, "*", "e", sb->data};
         const size_t lens[] = {4, strlen(stream), 1, 1, sb->size};
@@ -381,6 +393,7 @@ static int bro_rpc_send(bro_gw_req *r, const char *stream, msgpack_sbuffer *sb)
         return -1;
     }
     p->r = r;
+    p->post = r->posts;
     p->env_len = sb->size;
     p->env = msgpack_sbuffer_release(sb);
     snprintf(p->stream, sizeof(p->stream), "%s", stream);
