@@ -395,6 +395,43 @@ def test_xlsx_detail_written_during_the_pass_matches_the_json_after_the_summary_
         assert width <= detail.column_dimensions[letter].width < width + 1, (letter, width)
 
 
+@pytest.fixture
+def own_tmp(migrated, rds, tmp_path):
+    """A gateway and a reports worker of their own (on a Redis database of their own, so they
+    take this test's jobs alone) whose TMPDIR is an empty directory of the test's."""
+    from conftest import EdgeService, private_redis
+    url, client = private_redis(rds, 5)
+    tmp = tmp_path / "worker-tmp"
+    tmp.mkdir()
+    svc = EdgeService(env={"BROBYGGER_REDIS": url, "TMPDIR": str(tmp)}, workers=0)
+    svc.start_worker("records,reports")
+    svc.wait_ready()
+    yield svc, tmp
+    svc.stop_clean()
+    client.flushdb()
+
+
+def test_a_streamed_xlsx_leaves_no_file_behind_done_or_failed(own_tmp, seed000):
+    """The xlsx whose detail is written during the pass lives in a temporary file from before
+    the pass: it is gone once the report is stored, and when the pass fails after it began
+    (a period of more than 120 months is refused by the pass)."""
+    svc, tmp = own_tmp
+    api = svc.api(seed000["coordinator"])
+    order = {"type": "pipeline", "format": "xlsx", "detail": True}
+    _, f = made(api, {**order, "period": "2026"})
+    assert f.content[:2] == b"PK" and list(tmp.iterdir()) == []
+    r = api.post("/v1/reports", {**order, "period": "2020-01-01/2030-12-31"})
+    assert r.status_code == 202, r.text
+    rid = r.json()["id"]
+
+    def finished():
+        s = api.get(f"/v1/reports/{rid}").json()
+        return s if s["status"] in TERMINAL else None
+    state = wait_until(finished, timeout=60, interval=0.1, what=f"report {rid}")
+    assert state["status"] == "failed" and "120 months" in state["error"], state
+    assert list(tmp.iterdir()) == []
+
+
 def test_html_renders_in_chromium_without_console_errors(service, seed000, tmp_path):
     chromium = shutil.which("chromium")
     if chromium is None:
