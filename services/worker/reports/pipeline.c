@@ -93,12 +93,9 @@ static int bro_pipeline_table_spells(bro_report *r)
                                     {"spells", "Avsluttede perioder", BRO_RCELL_INT},
                                     {"median_days", "Median dager", BRO_RCELL_NUM},
                                     {"p90_days", "90-persentil dager", BRO_RCELL_NUM}};
-    return bro_report_table(
-               r, "time_in_status", "Tid i hver status",
-               "Perioder i en status som sluttet i perioden, i dager: median og 90-persentil.",
-               cols, 4)
-               ? 0
-               : -1;
+    const char *note =
+        "Perioder i en status som sluttet i perioden, i dager: median og 90-persentil.";
+    return bro_report_table(r, "time_in_status", "Tid i hver status", note, cols, 4) ? 0 : -1;
 }
 
 static int bro_pipeline_table_roles(bro_report *r)
