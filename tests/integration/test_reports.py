@@ -324,6 +324,114 @@ def test_xlsx_reads_back_with_typed_cells_and_frozen_headings(service, seed000):
     assert helper[3] == "omsorgsmedhjelper"
 
 
+@pytest.fixture(scope="module")
+def many(service, migrated):
+    """9,000 candidates, more than the xlsx's detail sheet holds in its ring of batches while it
+    is written, at every status along the way (in a measure by turns of the five), one in fifty
+    of those in a measure placed in a role whose name is 60 characters long."""
+    from conftest import pg_admin
+    db = pg_admin()
+    t = new_tenant(db)
+    s = t["schema"]
+    role = "omsorgsmedhjelper ved sykehjemmet med nattevakt og helgevakt"
+    assert len(role) == 60
+    care = add_opening(db, t, add_org(db, t, "municipal_unit"), "vta", role=role)
+    with db.cursor() as cur:
+        cur.execute(
+            "CREATE TEMP TABLE many_c AS SELECT i, gen_random_uuid() AS id,"
+            " timestamptz '2025-06-01 12:00+00' + (i % 400) * interval '1 day' AS born,"
+            " (ARRAY['henvist', 'tilnaerming', 'kartlagt', 'arbeidstrening', 'utproving',"
+            " 'i_tiltak', 'avsluttet', 'venter'])[1 + i % 8] AS status,"
+            " CASE WHEN i % 8 = 5 THEN (ARRAY['vta', 'vta_o', 'vto', 'ordinaert_arbeid',"
+            " 'aktivitet'])[1 + i / 8 % 5] END AS measure FROM generate_series(1, 9000) i")
+        cur.execute(f"INSERT INTO {s}.candidates (id, ref, given_name, family_name, status, "
+                    f"measure, created_by, created_at) SELECT id, 'K-M-' || lpad(i::text, 5, "
+                    f"'0'), 'Test', 'Person', status, measure, 'test', born FROM many_c")
+        cur.execute(f"INSERT INTO {s}.status_history (candidate_id, from_status, to_status, "
+                    f"measure, key_id, role, at) SELECT id, NULL, 'henvist', NULL, 'test', "
+                    f"'coordinator', born FROM many_c")
+        cur.execute(f"INSERT INTO {s}.status_history (candidate_id, from_status, to_status, "
+                    f"measure, key_id, role, at) SELECT id, 'henvist', status, measure, 'test', "
+                    f"'coordinator', born + (3 + i % 37) * interval '1 day' FROM many_c "
+                    f"WHERE status <> 'henvist'")
+        cur.execute(f"INSERT INTO {s}.matches (id, candidate_id, opening_id, status, "
+                    f"created_at, updated_at) SELECT gen_random_uuid(), id, %s, 'placed', born, "
+                    f"born FROM many_c WHERE i %% 8 = 5 AND i %% 50 = 5", (care,))
+    db.close()
+    return t
+
+
+def test_xlsx_detail_written_during_the_pass_matches_the_json_after_the_summary_sheets(service,
+                                                                                      many):
+    """The xlsx's detail sheet is written while the pass reads (issue 19): it still comes after
+    every summary sheet, holds every candidate's row as the json has it, in the same order, and
+    its widths are those of the longest values (at most 60), as in the other sheets."""
+    openpyxl = pytest.importorskip("openpyxl")
+    api = service.api(many["coordinator"])
+    order = {"type": "pipeline", "period": "2026", "detail": True}
+    _, j = made(api, {**order, "format": "json"})
+    _, x = made(api, {**order, "format": "xlsx"})
+    doc = j.json()
+    wb = openpyxl.load_workbook(io.BytesIO(x.content))
+    assert wb.sheetnames == [t["title"][:31] for t in doc["tables"]]
+    assert wb.sheetnames[-1] == "Kandidater" and len(wb.sheetnames) == 8, wb.sheetnames
+    caseload = wb["Kandidater ved periodens slutt"]
+    got = {r[0]: r[1] for r in caseload.iter_rows(min_row=2, values_only=True)
+           if r[1] is not None}
+    assert got == column(doc, "caseload", "group")
+    detail = wb["Kandidater"]
+    assert detail.freeze_panes == "A2" and detail["A1"].font.b
+    rows = table(doc, "candidates")["rows"]
+    assert len(rows) == 9000
+    want = [(r["ref"], r["status"], r["measure"], r["role"],
+             datetime.datetime.fromisoformat(r["since"]), r["days"]) for r in rows]
+    assert list(detail.iter_rows(min_row=2, values_only=True)) == want
+    assert sum(1 for r in want if r[3]) == 45  # the placed ones, each in the long role
+    heads = [c.value for c in detail[1]]
+    for i, letter in enumerate("ABCDEF"):
+        longest = max([len(heads[i])] + [10 if isinstance(r[i], datetime.datetime) else
+                                         len(r[i]) if isinstance(r[i], str) else 8 for r in want])
+        width = min(longest + 2, 60)
+        assert width <= detail.column_dimensions[letter].width < width + 1, (letter, width)
+
+
+@pytest.fixture
+def own_tmp(migrated, rds, tmp_path):
+    """A gateway and a reports worker of their own (on a Redis database of their own, so they
+    take this test's jobs alone) whose TMPDIR is an empty directory of the test's."""
+    from conftest import EdgeService, private_redis
+    url, client = private_redis(rds, 5)
+    tmp = tmp_path / "worker-tmp"
+    tmp.mkdir()
+    svc = EdgeService(env={"BROBYGGER_REDIS": url, "TMPDIR": str(tmp)}, workers=0)
+    svc.start_worker("records,reports")
+    svc.wait_ready()
+    yield svc, tmp
+    svc.stop_clean()
+    client.flushdb()
+
+
+def test_a_streamed_xlsx_leaves_no_file_behind_done_or_failed(own_tmp, seed000):
+    """The xlsx whose detail is written during the pass lives in a temporary file from before
+    the pass: it is gone once the report is stored, and when the pass fails after it began
+    (a period of more than 120 months is refused by the pass)."""
+    svc, tmp = own_tmp
+    api = svc.api(seed000["coordinator"])
+    order = {"type": "pipeline", "format": "xlsx", "detail": True}
+    _, f = made(api, {**order, "period": "2026"})
+    assert f.content[:2] == b"PK" and list(tmp.iterdir()) == []
+    r = api.post("/v1/reports", {**order, "period": "2020-01-01/2030-12-31"})
+    assert r.status_code == 202, r.text
+    rid = r.json()["id"]
+
+    def finished():
+        s = api.get(f"/v1/reports/{rid}").json()
+        return s if s["status"] in TERMINAL else None
+    state = wait_until(finished, timeout=60, interval=0.1, what=f"report {rid}")
+    assert state["status"] == "failed" and "120 months" in state["error"], state
+    assert list(tmp.iterdir()) == []
+
+
 def test_html_renders_in_chromium_without_console_errors(service, seed000, tmp_path):
     chromium = shutil.which("chromium")
     if chromium is None:

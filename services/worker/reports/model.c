@@ -108,6 +108,8 @@ void bro_report_free(bro_report *r)
 {
     if (r == NULL)
         return;
+    bro_xlsx_stream_free(r->xlsx); /* first: its thread reads the tables */
+    r->xlsx = NULL;
     for (int i = 0; i < r->ntables; i++) {
         bro_rtable *t = r->tables[i];
         for (size_t k = 0; k < (size_t)t->nrows * (size_t)t->ncols; k++)

@@ -307,13 +307,22 @@ static void bro_rpass_end(bro_rpass *p, const bro_rpass_cand *c, int st, int me)
     p->income_measure[c->income] += in_measure;
 }
 
-static int bro_rpass_keep_row(bro_rpass *p, const bro_rpass_cand *c, int st, int me)
+static int bro_rpass_keep_row(bro_rpass *p, const bro_rpass_cand *c, int st, int me, bro_err *err)
 {
+    if (p->sink) {
+        bro_rpass_row row;
+        snprintf(row.ref, sizeof(row.ref), "%s", c->ref);
+        snprintf(row.role, sizeof(row.role), "%s", c->role);
+        row.status = st;
+        row.measure = me;
+        row.since = c->ch[c->n - 1].at;
+        return p->sink(p->sink_arg, &row, err);
+    }
     if (p->nrows == p->caprows) {
         size_t cap = p->caprows ? p->caprows * 2 : 1024;
         bro_rpass_row *rows = realloc(p->rows, sizeof(*rows) * cap);
         if (rows == NULL)
-            return -1;
+            return bro_err_set(err, BRO_E_NOMEM, "out of memory");
         p->rows = rows;
         p->caprows = cap;
     }
@@ -326,15 +335,16 @@ static int bro_rpass_keep_row(bro_rpass *p, const bro_rpass_cand *c, int st, int
     return 0;
 }
 
-static int bro_rpass_fold(bro_rpass *p, const bro_rpass_cand *c)
+/* Folds one candidate; -1 with err set on failure. */
+static int bro_rpass_fold(bro_rpass *p, const bro_rpass_cand *c, bro_err *err)
 {
     if (c->n == 0)
         return 0;
     const bro_rpass_change *last = &c->ch[c->n - 1];
     if (bro_rpass_changes(p, c) < 0)
-        return -1;
+        return bro_err_set(err, BRO_E_NOMEM, "out of memory");
     bro_rpass_end(p, c, last->status, last->measure);
-    return p->want_rows ? bro_rpass_keep_row(p, c, last->status, last->measure) : 0;
+    return p->want_rows ? bro_rpass_keep_row(p, c, last->status, last->measure, err) : 0;
 }
 
 /* ---- the run ------------------------------------------------------------------------------- */
@@ -418,8 +428,9 @@ static int bro_rpass_merge(bro_job *job, bro_rpass *p, bro_rcur *cc, bro_rcur *h
                 rc = bro_job_fail(job, BRO_E_NOMEM, "out of memory");
             hgot = bro_rcur_next(job, hc);
         }
-        if (rc == 0 && bro_rpass_fold(p, &c) < 0)
-            rc = bro_job_fail(job, BRO_E_NOMEM, "out of memory");
+        bro_err err = {0};
+        if (rc == 0 && bro_rpass_fold(p, &c, &err) < 0)
+            rc = bro_job_fail(job, err.code, "%s", err.msg);
         if (cgot < 0)
             rc = -1;
     }

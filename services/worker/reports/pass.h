@@ -37,6 +37,11 @@ typedef struct bro_rpass_row {
     int64_t since;       /* unix seconds of the last change before the end */
 } bro_rpass_row;
 
+/* Where each candidate's detail row goes instead of rows, when set: row is the pass's own and
+ * only valid during the call (copy what is kept). Returns 0, or -1 with err set, which ends the
+ * pass with the job failed with err. */
+typedef int (*bro_rpass_sink)(void *arg, const bro_rpass_row *row, bro_err *err);
+
 typedef struct bro_rpass {
     const bro_report *r;                       /* the period */
     int nmonths;                               /* months from the period's first to its last */
@@ -57,9 +62,11 @@ typedef struct bro_rpass {
     long long age_open[BRO_RPASS_AGES], age_measure[BRO_RPASS_AGES];
     long long income_open[BRO_RPASS_INCOMES], income_measure[BRO_RPASS_INCOMES];
     /* detail */
-    int want_rows;       /* 1: keep a row per candidate */
-    bro_rpass_row *rows; /* owned */
+    int want_rows;       /* 1: a row per candidate, in rows or to sink */
+    bro_rpass_row *rows; /* owned; empty when sink is set */
     size_t nrows, caprows;
+    bro_rpass_sink sink; /* NULL: the rows are kept in rows */
+    void *sink_arg;      /* sink's first argument, the caller's */
 } bro_rpass;
 
 /* Runs the pass for r's period in the job's transaction, which must be REPEATABLE READ

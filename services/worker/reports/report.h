@@ -57,6 +57,8 @@ typedef struct bro_rtable {
     int hidden;       /* cells hidden by suppression */
 } bro_rtable;
 
+typedef struct bro_xlsx_stream bro_xlsx_stream;
+
 typedef struct bro_report {
     const char *type;      /* "pipeline", ...; static */
     char title[160];       /* Norwegian, e.g. "Kandidater og tiltak" */
@@ -68,6 +70,7 @@ typedef struct bro_report {
     int suppress;          /* small counts hidden */
     int ntables;           /* tables used */
     bro_rtable *tables[BRO_REPORT_TABLES_MAX]; /* owned */
+    bro_xlsx_stream *xlsx; /* the xlsx being written while the data is read, or NULL; owned */
 } bro_report;
 
 /* ---- the model (model.c) ------------------------------------------------------------------ */
@@ -89,7 +92,7 @@ void bro_rcell_num(bro_rcell *c, double v);
 void bro_rcell_date(bro_rcell *c, int64_t unix_s);
 /* A row of one text label and counts: label then values[0..n-1] as integers. NULL on failure. */
 bro_rcell *bro_report_count_row(bro_rtable *t, const char *label, const long long *values, int n);
-/* Frees every table of r (r itself is the caller's); NULL is a no-op. */
+/* Frees every table of r and its xlsx stream (r itself is the caller's); NULL is a no-op. */
 void bro_report_free(bro_report *r);
 
 /* Parses a period ("2026", "2026-Q2", "2026-05", "2026-01-01/2026-06-30") into r's period,
@@ -120,11 +123,37 @@ int bro_render_csv(const bro_report *r, bro_buf *out) BRO_MUST_USE;
 int bro_render_xlsx(const bro_report *r, bro_buf *out, bro_err *err) BRO_MUST_USE;
 int bro_render_html(const bro_report *r, bro_buf *out) BRO_MUST_USE;
 
+/* ---- an xlsx written while the data is read (render_xlsx.c) -------------------------------- */
+
+/* Fills cells (the streamed table's columns, zeroed) from one pushed row; texts may point into
+ * row, which outlives their use. arg is bro_xlsx_stream_start's. Runs on the writer's thread:
+ * it may read only what does not change while the rows are pushed. */
+typedef void (*bro_xlsx_row_cells)(const void *row, bro_rcell *cells, const void *arg);
+
+/* Starts r's xlsx while its tables are still empty: a sheet for each table of r, in r's order
+ * (so every table must exist now), and a thread that writes table streamed's rows as they are
+ * pushed (row_size bytes each, made cells by cells). Until bro_xlsx_stream_end the thread alone
+ * touches the workbook. Returns the stream (free with bro_xlsx_stream_free, or put it in
+ * r->xlsx, which bro_render_xlsx then finishes and bro_report_free frees), or NULL with err
+ * set and no file left. */
+bro_xlsx_stream *bro_xlsx_stream_start(const bro_report *r, int streamed, size_t row_size,
+                                       bro_xlsx_row_cells cells, const void *arg, bro_err *err);
+/* Copies row (row_size bytes) for the writer, waiting while it is behind by the stream's
+ * bound. Returns 0, or -1 with err set when the writer failed (the stream is then only freed). */
+int bro_xlsx_stream_push(bro_xlsx_stream *s, const void *row, bro_err *err) BRO_MUST_USE;
+/* Writes what is left, stops the thread and sets the streamed sheet's widths; the other tables
+ * may then be filled, and bro_render_xlsx writes them and closes the file. Returns 0, or -1
+ * with err set. */
+int bro_xlsx_stream_end(bro_xlsx_stream *s, bro_err *err) BRO_MUST_USE;
+/* Stops the thread without writing more, and discards the file. NULL is a no-op. */
+void bro_xlsx_stream_free(bro_xlsx_stream *s);
+
 /* ---- the types: each fills r from the data inside the job's transaction ------------------- */
 
 /* Options of a tenant report as ordered. */
 typedef struct bro_report_opts {
     int detail;          /* pipeline: one row per candidate */
+    int xlsx;            /* the format is xlsx: the pipeline streams its detail (r->xlsx) */
     char project_id[40]; /* grant: the project */
 } bro_report_opts;
 

@@ -266,6 +266,7 @@ static int bro_reports_start_step(bro_job *job, void *arg)
         snprintf(st->opts.project_id, sizeof(st->opts.project_id), "%s", PQgetvalue(res, 0, 3));
         st->report.suppress = PQgetvalue(res, 0, 4)[0] == 't';
         st->opts.detail = PQgetvalue(res, 0, 5)[0] == 't';
+        st->opts.xlsx = strcmp(st->format, "xlsx") == 0;
         int suppress = st->report.suppress;
         if (st->report.type == NULL || bro_report_period(&st->report, PQgetvalue(res, 0, 1)) < 0)
             rc = bro_job_fail(job, BRO_E_INTERNAL, "the stored order does not read");
