@@ -120,7 +120,7 @@ if [ -n "$PROFILE" ]; then
   perfs+=($!)
 fi
 pgbench -n -h 127.0.0.1 -p "$PG_PORT" -U postgres -c 8 -j 2 -R "$RATE" -T "$DURATION" \
-  -f "$work/event.sql" brobygger >"$work/pgbench.txt" 2>&1
+  -l --log-prefix="$work/txlog" -f "$work/event.sql" brobygger >"$work/pgbench.txt" 2>&1
 expected=$(psql_admin -c "SELECT count(*) * $ENDPOINTS FROM t_bench.outbox")
 bro_say "waiting for $expected deliveries"
 for _ in $(seq 600); do
@@ -154,6 +154,11 @@ echo "| ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
 cat "$work/row.txt"
 echo
 grep -E "^(tps|latency average|number of transactions actually)" "$work/pgbench.txt" | sed 's/^/pgbench: /'
+# The reference: the event transactions' own latency (start to durable commit, pgbench's log),
+# which "commit to first attempt" contains, as it counts from the transaction's start.
+cat "$work"/txlog.* | awk '{ print $3 / 1000 }' | sort -n | awk '{ v[NR] = $1 }
+  END { if (NR) { m = int(NR * 0.5); t = int(NR * 0.99); if (m < 1) m = 1; if (t < 1) t = 1
+        printf "the event transactions themselves (pgbench, start to commit): p50 %.1f ms, p99 %.1f ms\n", v[m], v[t] } }'
 awk -v a="$cpu_before" -v b="$cpu_after" -v pa="$pg_before" -v pb="$pg_after" \
   -v na="$nginx_before" -v nb="$nginx_after" -v hz="$(getconf CLK_TCK)" \
   'BEGIN { printf "CPU seconds: workers %.1f, PostgreSQL %.1f, nginx %.1f\n", (b - a) / hz,
