@@ -4,34 +4,13 @@ is still delivered at once, because a tenant whose turn just took work is looked
 (after 5 ms, then twice as long each time it had nothing) until the wait reaches the poll
 period. Its own module: the delivering worker of test_webhooks.py polls every tenant every
 50 ms and would find the event first."""
-import os
-
-import psycopg2
-import pytest
-
-from conftest import Service, admin, issue_key, private_redis, suffix, wait_until
-from test_webhooks import NOTIFY_ENV, Receiver, create, deliveries, emit, report
+from conftest import Service, private_redis, wait_until
+# The webhooks module's fixtures: a tenant of this module's own, and a connection that removes
+# the test's endpoints after it.
+from test_webhooks import NOTIFY_ENV, Receiver, create, db, deliveries, emit, report, tenant  # noqa: F401
 
 SLOW_POLL_ENV = {**NOTIFY_ENV, "BROBYGGER_NOTIFY_POLL_MS": "60000",
                  "BROBYGGER_NOTIFY_SWEEP_MS": "3600000"}
-
-
-@pytest.fixture(scope="module")
-def tenant(migrated):
-    slug = f"it_wk_{suffix()}"
-    for knr in range(7100, 7200):
-        if admin("tenant", "create", "--slug", slug, "--name", "Vekking", "--kommunenummer",
-                 str(knr), check=False).returncode == 0:
-            break
-    return {"slug": slug, "admin": issue_key(slug, "tenant_admin"), "schema": f'"t_{slug}"'}
-
-
-@pytest.fixture
-def db():
-    conn = psycopg2.connect(os.environ["BROBYGGER_PG_ADMIN"])
-    conn.autocommit = True
-    yield conn
-    conn.close()
 
 
 def test_an_event_soon_after_a_delivery_does_not_wait_for_the_poll(service, rds, tenant, db):
