@@ -81,10 +81,34 @@ def valid_org_number(seed):
         seed += 1
 
 
+def _ephemeral_low():
+    try:
+        with open("/proc/sys/net/ipv4/ip_local_port_range") as f:
+            return int(f.read().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 32768
+
+
+_PORTS_GIVEN = set()
+_PORT_RANGE = (20000, max(20001, _ephemeral_low()))
+
+
 def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    """A port nothing listens on, below the kernel's ephemeral range and not handed out before
+    in this session. A port the kernel chose (bind to 0) can be taken by any outgoing
+    connection between this check and the server's own bind, which then fails."""
+    for _ in range(1000):
+        port = random.randrange(*_PORT_RANGE)
+        if port in _PORTS_GIVEN:
+            continue
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+        _PORTS_GIVEN.add(port)
+        return port
+    raise RuntimeError("no free port below the ephemeral range")
 
 
 def suffix(n=6):
@@ -190,12 +214,24 @@ class Service:
         return w
 
     def wait_ready(self, timeout=20):
-        def ready():
+        self.wait_status("/readyz", timeout)
+
+    def wait_status(self, path, timeout=20):
+        """Waits for the gateway to answer path with 200; fails with the gateway's log if it
+        exits first or never answers."""
+        def answering():
+            if not self.gateway.alive():
+                return "exited"
             try:
-                return requests.get(self.base + "/readyz", timeout=2).status_code == 200
+                return requests.get(self.base + path, timeout=2).status_code == 200
             except requests.RequestException:
                 return False
-        wait_until(ready, timeout, what="/readyz")
+        try:
+            got = wait_until(answering, timeout, what=f"gateway {path}")
+        except pytest.fail.Exception as e:
+            raise AssertionError(f"{e}; gateway log:\n{self.gateway.stderr()[-3000:]}") from None
+        assert got is True, (f"the gateway exited {self.gateway.p.returncode} before it answered "
+                             f"{path}:\n{self.gateway.stderr()[-3000:]}")
 
     def api(self, key=None):
         return Api(self.base, key)
@@ -347,12 +383,7 @@ class EdgeService(Service):
 
     def wait_answering(self, timeout=20):
         """Waits for /healthz (which needs no worker) to answer 200."""
-        def answering():
-            try:
-                return requests.get(self.base + "/healthz", timeout=2).status_code == 200
-            except requests.RequestException:
-                return False
-        wait_until(answering, timeout, what="gateway /healthz")
+        self.wait_status("/healthz", timeout)
 
     def stop_clean(self):
         """Stops everything and fails the test unless each process exited 0."""
