@@ -65,11 +65,13 @@ def gateway(service, rds):
         started.append(g)
         return g
     yield start
-    for g in started:
-        assert g.proc.stop() == 0, g.proc.stderr()[-3000:]
-        g.proc.assert_clean()
-    for cell in rds.scan_iter("bro:rl:a:*"):
-        rds.delete(cell)
+    try:
+        for g in started:
+            assert g.proc.stop() == 0, g.proc.stderr()[-3000:]
+            g.proc.assert_clean()
+    finally:
+        for cell in rds.scan_iter("bro:rl:a:*"):
+            rds.delete(cell)
 
 
 def new_tenant():
